@@ -1,0 +1,52 @@
+//! The two error classes every service maps its failures into (platform spec §4).
+
+use std::fmt;
+
+/// Whether a failure is worth retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Timeouts, transport errors, 429, 5xx, Secrets Manager errors: let AWS retry.
+    Retryable,
+    /// Bad input, other 4xx, missing configured ids: log, alert once, acknowledge.
+    Permanent,
+}
+
+impl ErrorClass {
+    /// The stable name used as Lambda `errorType` and in the `error_class` log field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Retryable => "Retryable",
+            Self::Permanent => "Permanent",
+        }
+    }
+
+    /// True for [`ErrorClass::Retryable`].
+    pub fn is_retryable(self) -> bool {
+        self == Self::Retryable
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Implemented once per service error type: the single place where library errors are classified.
+pub trait Classify {
+    /// The class of this failure.
+    fn class(&self) -> ErrorClass;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_have_stable_names() {
+        assert_eq!(ErrorClass::Retryable.to_string(), "Retryable");
+        assert_eq!(ErrorClass::Permanent.as_str(), "Permanent");
+        assert!(ErrorClass::Retryable.is_retryable());
+        assert!(!ErrorClass::Permanent.is_retryable());
+    }
+}

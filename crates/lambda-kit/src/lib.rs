@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod tracing_init;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{ConfigError, ConfigReader, env_lookup};
+pub use error::{Classify, ErrorClass};
+pub use metrics::{Emf, MemorySink, MetricSink, StdoutSink};
+pub use tracing_init::{init_tracing, invocation_span};
