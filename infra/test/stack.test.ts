@@ -1,0 +1,347 @@
+// Resource rows of platform.md §9: functions, HTTP API, queues, mapping, EventBridge, secrets, outputs.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { Match } from "aws-cdk-lib/assertions";
+import { FUNCTION_NAMES } from "../lib/stack";
+import { asArray, logicalId, resourcesOfType, synth } from "./helpers";
+
+const s = synth();
+const fnId = (fn: (typeof FUNCTION_NAMES)[number]) => logicalId(s.stack, s.stack.functions[fn]);
+const fnProps = (fn: (typeof FUNCTION_NAMES)[number]) => s.json.Resources[fnId(fn)].Properties!;
+
+// Expected values are written out here rather than read from the stack, so a change in the stack fails.
+const TIMEOUTS = {
+  "oncall-spoke": 60,
+  "cls-webhook": 10,
+  "cls-queue": 60,
+  "cls-sweep": 600,
+  "byods-extender": 120,
+} as const;
+const RESERVED = {
+  "oncall-spoke": 1,
+  "cls-webhook": undefined,
+  "cls-queue": undefined,
+  "cls-sweep": 1,
+  "byods-extender": 1,
+} as const;
+
+describe("functions", () => {
+  it("deploys exactly the five functions", () => {
+    s.template.resourceCountIs("AWS::Lambda::Function", 5);
+  });
+
+  for (const fn of FUNCTION_NAMES) {
+    it(`runs ${fn} as an arm64 provided.al2023 bootstrap with 256 MB and a ${TIMEOUTS[fn]} s timeout`, () => {
+      const p = fnProps(fn);
+      assert.equal(p.Runtime, "provided.al2023");
+      assert.deepEqual(p.Architectures, ["arm64"]);
+      assert.equal(p.Handler, "bootstrap");
+      assert.equal(p.MemorySize, 256);
+      assert.equal(p.Timeout, TIMEOUTS[fn]);
+    });
+
+    it(`logs ${fn} as JSON (application INFO, system WARN) into its own one-month log group`, () => {
+      const p = fnProps(fn);
+      assert.equal(p.LoggingConfig.LogFormat, "JSON");
+      assert.equal(p.LoggingConfig.ApplicationLogLevel, "INFO");
+      assert.equal(p.LoggingConfig.SystemLogLevel, "WARN");
+      const groupId = p.LoggingConfig.LogGroup.Ref as string;
+      const group = s.json.Resources[groupId];
+      assert.equal(group.Type, "AWS::Logs::LogGroup");
+      assert.equal(group.Properties!.RetentionInDays, 30);
+    });
+
+    it(`builds ${fn} from its own prebuilt asset folder, without zip files`, () => {
+      const key = fnProps(fn).Code.S3Key as string;
+      const staged = path.join(s.outdir, `asset.${key.replace(/\.zip$/, "")}`);
+      assert.equal(readFileSync(path.join(staged, "bootstrap"), "utf8"), `${fn}\n`);
+      assert.equal(existsSync(path.join(staged, "bootstrap.zip")), false);
+    });
+
+    it(`${RESERVED[fn] === undefined ? "does not reserve" : "reserves 1"} concurrency for ${fn}`, () => {
+      assert.equal(fnProps(fn).ReservedConcurrentExecutions, RESERVED[fn]);
+    });
+
+    it(`leaves X-Ray off for ${fn} by default`, () => {
+      assert.notEqual(fnProps(fn).TracingConfig?.Mode, "Active");
+    });
+  }
+
+  it("gives every function a distinct log group", () => {
+    const groups = FUNCTION_NAMES.map((fn) => fnProps(fn).LoggingConfig.LogGroup.Ref);
+    assert.equal(new Set(groups).size, 5);
+  });
+
+  it("puts only secret ids, URLs, the stage and the org into the environment", () => {
+    const queueRef = { Ref: logicalId(s.stack, s.stack.queue) };
+    const expected: Record<string, Record<string, unknown>> = {
+      "oncall-spoke": {
+        ONCALL_SECRET_ID: "oncall-spoke",
+        ONCALL_SPOKE_ORG: { Ref: "SpokeOrg" },
+        SPOKE_BASE_URL: "https://api.askspoke.com/api/v1",
+      },
+      "byods-extender": {
+        BYODS_SECRET_ID: "webex-byods-credentials",
+        BYODS_SLACK_SECRET_ID: "byods/slack",
+        WEBEX_API_BASE_URL: "https://webexapis.com/v1",
+      },
+    };
+    const cls = {
+      CLS_STAGE: "production",
+      CLS_QUEUE_URL: queueRef,
+      CLS_GITHUB_SECRET_ID: "cls/github",
+      CLS_SLACK_SECRET_ID: "cls/slack",
+      CLS_SPOKE_SECRET_ID: "cls/spoke",
+      CLS_IDENTITY_SECRET_ID: "cls/identity",
+      GITHUB_API_BASE_URL: "https://api.github.com",
+      SPOKE_BASE_URL: "https://api.askspoke.com/api/v1",
+      SLACK_API_BASE_URL: "https://slack.com/api",
+      SLACK_RESPONSE_URL_PREFIX: "https://hooks.slack.com/",
+    };
+    for (const fn of ["cls-webhook", "cls-queue", "cls-sweep"]) expected[fn] = cls;
+    for (const fn of FUNCTION_NAMES) {
+      assert.deepEqual(fnProps(fn).Environment.Variables, expected[fn], fn);
+    }
+  });
+
+  it("references secrets by name and never creates one with a value", () => {
+    s.template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    s.template.resourceCountIs("AWS::SecretsManager::SecretVersion", 0);
+  });
+});
+
+describe("CLS HTTP API", () => {
+  it("routes exactly POST /github/webhook and POST /slack/interactions", () => {
+    const keys = resourcesOfType(s.json, "AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties!.RouteKey);
+    assert.deepEqual(keys.sort(), ["POST /github/webhook", "POST /slack/interactions"]);
+  });
+
+  it("sends both routes to cls-webhook with payload format 2.0", () => {
+    const integrations = resourcesOfType(s.json, "AWS::ApiGatewayV2::Integration");
+    assert.equal(integrations.length, 1);
+    const [integrationId, integration] = integrations[0];
+    assert.equal(integration.Properties!.IntegrationType, "AWS_PROXY");
+    assert.equal(integration.Properties!.PayloadFormatVersion, "2.0");
+    assert.deepEqual(integration.Properties!.IntegrationUri, { "Fn::GetAtt": [fnId("cls-webhook"), "Arn"] });
+    for (const [, route] of resourcesOfType(s.json, "AWS::ApiGatewayV2::Route")) {
+      assert.deepEqual(route.Properties!.Target, {
+        "Fn::Join": ["", ["integrations/", { Ref: integrationId }]],
+      });
+    }
+  });
+
+  it("throttles the $default stage at burst 20, rate 10 and writes JSON access logs", () => {
+    const stages = resourcesOfType(s.json, "AWS::ApiGatewayV2::Stage");
+    assert.equal(stages.length, 1);
+    const p = stages[0][1].Properties!;
+    assert.equal(p.StageName, "$default");
+    assert.equal(p.AutoDeploy, true);
+    assert.deepEqual(p.DefaultRouteSettings, { ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10 });
+    const format = JSON.parse(p.AccessLogSettings.Format as string);
+    assert.equal(format.requestId, "$context.requestId");
+    assert.equal(format.status, "$context.status");
+    const dest = p.AccessLogSettings.DestinationArn["Fn::GetAtt"][0] as string;
+    assert.equal(s.json.Resources[dest].Type, "AWS::Logs::LogGroup");
+    assert.equal(s.json.Resources[dest].Properties!.RetentionInDays, 30);
+  });
+
+  it("keeps headers and bodies out of the access log format", () => {
+    const p = resourcesOfType(s.json, "AWS::ApiGatewayV2::Stage")[0][1].Properties!;
+    assert.doesNotMatch(p.AccessLogSettings.Format as string, /header|body|authorizer/i);
+  });
+});
+
+describe("CLS queue", () => {
+  const queueId = logicalId(s.stack, s.stack.queue);
+  const dlqId = logicalId(s.stack, s.stack.queueDlq);
+
+  it("is FIFO with explicit dedup ids, 360 s visibility, 14 days retention and SSE-SQS", () => {
+    const p = s.json.Resources[queueId].Properties!;
+    assert.equal(p.QueueName, "cls-events.fifo");
+    assert.equal(p.FifoQueue, true);
+    assert.notEqual(p.ContentBasedDeduplication, true);
+    assert.equal(p.VisibilityTimeout, 360);
+    assert.equal(p.MessageRetentionPeriod, 1209600);
+    assert.equal(p.SqsManagedSseEnabled, true);
+  });
+
+  it("redrives to the FIFO DLQ after 5 receives", () => {
+    const p = s.json.Resources[queueId].Properties!;
+    assert.deepEqual(p.RedrivePolicy, {
+      deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] },
+      maxReceiveCount: 5,
+    });
+    const d = s.json.Resources[dlqId].Properties!;
+    assert.equal(d.QueueName, "cls-events-dlq.fifo");
+    assert.equal(d.FifoQueue, true);
+    assert.equal(d.MessageRetentionPeriod, 1209600);
+    assert.equal(d.SqsManagedSseEnabled, true);
+  });
+
+  it("denies every non-TLS request on every queue", () => {
+    const queues = resourcesOfType(s.json, "AWS::SQS::Queue").map(([id]) => id);
+    assert.equal(queues.length, 3);
+    for (const q of queues) {
+      s.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: q }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Action: "sqs:*",
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("feeds cls-queue in batches of 10 with partial failures and at most 2 concurrent pollers", () => {
+    const mappings = resourcesOfType(s.json, "AWS::Lambda::EventSourceMapping");
+    assert.equal(mappings.length, 1);
+    const p = mappings[0][1].Properties!;
+    assert.deepEqual(p.EventSourceArn, { "Fn::GetAtt": [queueId, "Arn"] });
+    assert.deepEqual(p.FunctionName, { Ref: fnId("cls-queue") });
+    assert.equal(p.BatchSize, 10);
+    assert.deepEqual(p.FunctionResponseTypes, ["ReportBatchItemFailures"]);
+    assert.deepEqual(p.ScalingConfig, { MaximumConcurrency: 2 });
+  });
+});
+
+describe("EventBridge", () => {
+  const handoffDlqId = logicalId(s.stack, s.stack.handoffDlq);
+  const rules = resourcesOfType(s.json, "AWS::Events::Rule");
+
+  it("has the handoff rule and the two schedules only", () => {
+    assert.equal(rules.length, 3);
+  });
+
+  it("sends handoff events to oncall-spoke with 2 retries and a DLQ for the target", () => {
+    const [ruleId, rule] = rules.find(([, r]) => r.Properties!.EventPattern)!;
+    assert.deepEqual(rule.Properties!.EventPattern, {
+      source: ["on-call/handoff"],
+      "detail-type": ["On-call Handoff Event"],
+    });
+    const targets = rule.Properties!.Targets;
+    assert.equal(targets.length, 1);
+    assert.deepEqual(targets[0].Arn, { "Fn::GetAtt": [fnId("oncall-spoke"), "Arn"] });
+    assert.equal(targets[0].RetryPolicy.MaximumRetryAttempts, 2);
+    assert.deepEqual(targets[0].DeadLetterConfig, { Arn: { "Fn::GetAtt": [handoffDlqId, "Arn"] } });
+    // EventBridge may write to the DLQ only on behalf of this rule.
+    s.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      Queues: [{ Ref: handoffDlqId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
+            Action: "sqs:SendMessage",
+            Condition: { ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": [ruleId, "Arn"] } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("sends failed asynchronous oncall-spoke invocations to the same DLQ after 2 retries within an hour", () => {
+    assert.deepEqual(fnProps("oncall-spoke").DeadLetterConfig, { TargetArn: { "Fn::GetAtt": [handoffDlqId, "Arn"] } });
+    s.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: fnId("oncall-spoke") },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+    });
+  });
+
+  for (const [schedule, fn] of [
+    ["cron(0 16 * * ? *)", "cls-sweep"],
+    ["cron(0 * * * ? *)", "byods-extender"],
+  ] as const) {
+    it(`runs ${fn} on ${schedule} with 2 retries`, () => {
+      const matching = rules.filter(([, r]) => r.Properties!.ScheduleExpression === schedule);
+      assert.equal(matching.length, 1);
+      const targets = matching[0][1].Properties!.Targets;
+      assert.equal(targets.length, 1);
+      assert.deepEqual(targets[0].Arn, { "Fn::GetAtt": [fnId(fn), "Arn"] });
+      assert.equal(targets[0].RetryPolicy.MaximumRetryAttempts, 2);
+    });
+  }
+
+  it("lets each rule invoke only its own function", () => {
+    for (const [ruleId, rule] of rules) {
+      const target = rule.Properties!.Targets[0].Arn["Fn::GetAtt"][0];
+      s.template.hasResourceProperties("AWS::Lambda::Permission", {
+        Action: "lambda:InvokeFunction",
+        Principal: "events.amazonaws.com",
+        FunctionName: { "Fn::GetAtt": [target, "Arn"] },
+        SourceArn: { "Fn::GetAtt": [ruleId, "Arn"] },
+      });
+    }
+  });
+});
+
+describe("parameters and outputs", () => {
+  it("takes the alarm e-mail and the Spoke org as parameters", () => {
+    assert.equal(s.json.Parameters!.AlarmEmail.Type, "String");
+    assert.equal(s.json.Parameters!.SpokeOrg.Type, "String");
+  });
+
+  it("outputs the webhook URL, the interactions URL, the queue URL and the topic ARN", () => {
+    const outputs = s.json.Outputs!;
+    assert.deepEqual(
+      Object.keys(outputs).sort(),
+      ["AlarmTopicArn", "ClsQueueUrl", "GithubWebhookUrl", "SlackInteractionsUrl"],
+    );
+    assert.match(JSON.stringify(outputs.GithubWebhookUrl.Value), /\/github\/webhook"/);
+    assert.match(JSON.stringify(outputs.SlackInteractionsUrl.Value), /\/slack\/interactions"/);
+    assert.deepEqual(outputs.ClsQueueUrl.Value, { Ref: logicalId(s.stack, s.stack.queue) });
+    assert.deepEqual(outputs.AlarmTopicArn.Value, { Ref: logicalId(s.stack, s.stack.alarmTopic) });
+  });
+});
+
+describe("context switches", () => {
+  // String values, as `cdk synth -c key=value` passes them.
+  const v = synth({
+    context: {
+      reserveConcurrency: "false",
+      xray: "true",
+      stage: "staging",
+      clsGithubSecret: "cls-staging/github",
+      byodsSecret: "byods-staging",
+    },
+  });
+  const props = (fn: (typeof FUNCTION_NAMES)[number]) =>
+    v.json.Resources[logicalId(v.stack, v.stack.functions[fn])].Properties!;
+
+  it("reserves no concurrency when reserveConcurrency=false (new accounts)", () => {
+    for (const fn of FUNCTION_NAMES) assert.equal(props(fn).ReservedConcurrentExecutions, undefined, fn);
+  });
+
+  it("enables active X-Ray tracing with xray=true", () => {
+    for (const fn of FUNCTION_NAMES) assert.deepEqual(props(fn).TracingConfig, { Mode: "Active" }, fn);
+  });
+
+  it("uses the overridden secret names and stage in the environment", () => {
+    assert.equal(props("cls-queue").Environment.Variables.CLS_GITHUB_SECRET_ID, "cls-staging/github");
+    assert.equal(props("cls-queue").Environment.Variables.CLS_STAGE, "staging");
+    assert.equal(props("byods-extender").Environment.Variables.BYODS_SECRET_ID, "byods-staging");
+    // Untouched names keep their defaults.
+    assert.equal(props("cls-queue").Environment.Variables.CLS_SLACK_SECRET_ID, "cls/slack");
+  });
+
+  it("rejects a reserveConcurrency value that is not a boolean", () => {
+    assert.throws(() => synth({ context: { reserveConcurrency: "maybe" } }), /reserveConcurrency must be true or false/);
+  });
+
+  it("finds no asset when lambdaAssetDir points at an empty folder", () => {
+    assert.throws(() => synth({ stackProps: { lambdaAssetDir: path.join(s.outdir, "missing") } }), /Cannot find asset|ENOENT|does not exist/);
+  });
+
+  it("collects every alarm action into the topic even with all switches changed", () => {
+    for (const [, alarm] of resourcesOfType(v.json, "AWS::CloudWatch::Alarm")) {
+      assert.deepEqual(asArray(alarm.Properties!.AlarmActions), [{ Ref: logicalId(v.stack, v.stack.alarmTopic) }]);
+    }
+  });
+});
