@@ -60,7 +60,13 @@ export interface BuildOptions {
 export function build(opts: BuildOptions = {}): BuiltApp & { outdir: string } {
   const outdir = freshDir("cdk.out");
   const built = buildApp(
-    { outdir, context: { lambdaAssetDir: fakeAssets(), ...opts.context } },
+    {
+      outdir,
+      context: { lambdaAssetDir: fakeAssets(), ...opts.context },
+      // CDK's built-in CloudFormation schema validation compiles a 9 MB wasm engine (seconds per test file);
+      // `cdk synth` in CI keeps it, and cfn-lint checks the same template there.
+      builtinCloudFormationValidation: false,
+    },
     opts.stackProps,
   );
   return { ...built, outdir };
