@@ -463,6 +463,8 @@ export class InfraStack extends Stack {
     ): cloudwatch.Alarm => {
       const evaluationPeriods = opts.evaluationPeriods ?? 1;
       const alarm = new cloudwatch.Alarm(this, id, {
+        // Readable names in the notification mails; the runbook (docs/operations/deploy.md) uses them.
+        alarmName: `${this.stackName}-${id}`,
         alarmDescription: description,
         metric,
         threshold: opts.threshold,

@@ -53,6 +53,12 @@ describe("alarm topic", () => {
     }
   });
 
+  it("names every alarm after the stack, uniquely", () => {
+    const names = alarms.map((p) => p.AlarmName as string);
+    for (const n of names) assert.match(n, /^ItAutomation-[a-z0-9-]+$/);
+    assert.equal(new Set(names).size, names.length);
+  });
+
   it("subscribes the AlarmEmail parameter by e-mail", () => {
     s.template.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "email",

@@ -63,9 +63,6 @@ export function build(opts: BuildOptions = {}): BuiltApp & { outdir: string } {
     {
       outdir,
       context: { lambdaAssetDir: fakeAssets(), ...opts.context },
-      // CDK's built-in CloudFormation schema validation compiles a 9 MB wasm engine (seconds per test file);
-      // `cdk synth` in CI keeps it, and cfn-lint checks the same template there.
-      builtinCloudFormationValidation: false,
     },
     opts.stackProps,
   );
