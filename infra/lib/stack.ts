@@ -72,6 +72,10 @@ export const SECRET_READERS: Record<FunctionName, readonly SecretRole[]> = {
   "byods-extender": ["byods", "byodsSlack"],
 };
 
+/** The AWS-managed policy every function role carries (log writes only). */
+export const BASIC_EXECUTION_POLICY =
+  "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
 export const HANDOFF_SOURCE = "on-call/handoff";
 export const HANDOFF_DETAIL_TYPE = "On-call Handoff Event";
 export const SWEEP_SCHEDULE = "cron(0 16 * * ? *)";
@@ -310,9 +314,10 @@ export class InfraStack extends Stack {
       });
       const role = f.role as iam.Role;
       Validations.of(role).acknowledge({
-        id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        id: `AwsSolutions::AwsSolutions-IAM4[Policy::${BASIC_EXECUTION_POLICY}]`,
         reason:
-          "The AWS-managed basic execution policy only allows CloudWatch Logs writes (CreateLogGroup, CreateLogStream, PutLogEvents); nothing else is attached.",
+          "The AWS-managed basic execution policy only allows CloudWatch Logs writes (CreateLogGroup, " +
+          "CreateLogStream, PutLogEvents); nothing else is attached.",
       });
       // Secrets: GetSecretValue only, on exactly the secrets this service reads, referenced by name. The ARN
       // ends in `-??????` (cdk-nag's IAM5 flags only `*`, so no acknowledgement is needed for it).
@@ -330,7 +335,9 @@ export class InfraStack extends Stack {
         // X-Ray segment upload has no resource-level permissions; only present with `-c xray=true`.
         Validations.of(role).acknowledge({
           id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-          reason: "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions (opt-in -c xray=true).",
+          reason:
+            "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions " +
+            "(opt-in with -c xray=true).",
         });
       }
       functions[fn] = f;
@@ -393,7 +400,8 @@ export class InfraStack extends Stack {
       Validations.of(route).acknowledge({
         id: "AwsSolutions::AwsSolutions-APIG4",
         reason:
-          "GitHub and Slack cannot send IAM or JWT credentials; cls-webhook verifies their HMAC signatures over the raw body before parsing.",
+          "GitHub and Slack cannot send IAM or JWT credentials; cls-webhook verifies their HMAC " +
+          "signatures over the raw body before parsing.",
       });
     }
     const accessLogs = new logs.LogGroup(this, "ClsHttpApiAccessLogs", {
@@ -482,10 +490,12 @@ export class InfraStack extends Stack {
 
     for (const fn of FUNCTION_NAMES) {
       const f = functions[fn];
-      addAlarm(`${fn}-errors`, `${fn}: at least one failed invocation in 5 minutes`, f.metricErrors({
-        period: fiveMin,
-        statistic: "Sum",
-      }), { threshold: 1 });
+      addAlarm(
+        `${fn}-errors`,
+        `${fn}: at least one failed invocation in 5 minutes`,
+        f.metricErrors({ period: fiveMin, statistic: "Sum" }),
+        { threshold: 1 },
+      );
       const webhook = fn === "cls-webhook";
       addAlarm(
         `${fn}-throttles`,
@@ -526,15 +536,24 @@ export class InfraStack extends Stack {
         statistic: "Sum",
         period,
       });
-    addAlarm("cls-enqueue-failed", "CLS: cls-webhook or cls-sweep could not enqueue a message", clsMetric("EnqueueFailed"), {
-      threshold: 1,
-    });
-    addAlarm("cls-permanent-failure", "CLS: a message failed permanently and was acknowledged (IT alert sent)", clsMetric("PermanentFailure"), {
-      threshold: 1,
-    });
-    addAlarm("cls-sweep-brake", "CLS: the sweep safety brake held back removals", clsMetric("SweepBrakeTripped"), {
-      threshold: 1,
-    });
+    addAlarm(
+      "cls-enqueue-failed",
+      "CLS: cls-webhook or cls-sweep could not enqueue a message",
+      clsMetric("EnqueueFailed"),
+      { threshold: 1 },
+    );
+    addAlarm(
+      "cls-permanent-failure",
+      "CLS: a message failed permanently and was acknowledged (IT alert sent)",
+      clsMetric("PermanentFailure"),
+      { threshold: 1 },
+    );
+    addAlarm(
+      "cls-sweep-brake",
+      "CLS: the sweep safety brake held back removals",
+      clsMetric("SweepBrakeTripped"),
+      { threshold: 1 },
+    );
     // No successful sweep in 26 hours: hourly (invocations - errors) of cls-sweep below 1 for 26 hours.
     const hour = Duration.hours(1);
     const sweepOk = new cloudwatch.MathExpression({
@@ -562,12 +581,18 @@ export class InfraStack extends Stack {
         statistic,
         period,
       });
-    addAlarm("byods-reauth-required", "BYODS: OAuth refresh failed; re-authorisation may be required", byodsMetric("OAuthRefreshFailures", "Sum", fiveMin), {
-      threshold: 1,
-    });
-    addAlarm("byods-secret-write", "BYODS: rotated tokens could not be written to Secrets Manager", byodsMetric("SecretWriteFailures", "Sum", fiveMin), {
-      threshold: 1,
-    });
+    addAlarm(
+      "byods-reauth-required",
+      "BYODS: OAuth refresh failed; re-authorisation may be required",
+      byodsMetric("OAuthRefreshFailures", "Sum", fiveMin),
+      { threshold: 1 },
+    );
+    addAlarm(
+      "byods-secret-write",
+      "BYODS: rotated tokens could not be written to Secrets Manager",
+      byodsMetric("SecretWriteFailures", "Sum", fiveMin),
+      { threshold: 1 },
+    );
     addAlarm(
       "byods-refresh-token-expiry",
       "BYODS: the integration refresh token expires within 14 days (early warning)",
@@ -603,7 +628,12 @@ export class InfraStack extends Stack {
     addAlarm(
       "oncall-alert-failures",
       "oncall-spoke: a Slack alert could not be delivered",
-      new cloudwatch.Metric({ namespace: "OncallSpoke", metricName: "AlertFailures", statistic: "Sum", period: fiveMin }),
+      new cloudwatch.Metric({
+        namespace: "OncallSpoke",
+        metricName: "AlertFailures",
+        statistic: "Sum",
+        period: fiveMin,
+      }),
       { threshold: 1 },
     );
 
@@ -617,6 +647,9 @@ export class InfraStack extends Stack {
       value: `${this.httpApi.apiEndpoint}/slack/interactions`,
     });
     new CfnOutput(this, "ClsQueueUrl", { description: "cls-events.fifo URL", value: this.queue.queueUrl });
-    new CfnOutput(this, "AlarmTopicArn", { description: "SNS topic for alarms", value: this.alarmTopic.topicArn });
+    new CfnOutput(this, "AlarmTopicArn", {
+      description: "SNS topic for alarms",
+      value: this.alarmTopic.topicArn,
+    });
   }
 }

@@ -10,7 +10,7 @@ import { build, synth, validationReport } from "./helpers";
 
 /** Synthesizes an app expected to fail, keeping the CDK's validation printout out of the test log. */
 function expectSynthFailure(app: { synth(): unknown }): void {
-  const quiet = [mock.method(console, "error", () => {}), mock.method(console, "log", () => {}), mock.method(console, "warn", () => {})];
+  const quiet = (["error", "log", "warn"] as const).map((level) => mock.method(console, level, () => {}));
   try {
     assert.throws(() => app.synth(), /Validation failed/);
   } finally {
@@ -31,7 +31,8 @@ function acknowledgements(root: IConstruct): [string, string, string][] {
 }
 
 const BASIC_EXECUTION =
-  "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]";
+  "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/" +
+  "AWSLambdaBasicExecutionRole]";
 
 describe("cdk-nag", () => {
   const s = synth();
