@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+mod control;
+mod faults;
+mod journal;
+mod kit;
+pub mod moto;
+mod serve;
+
+pub use control::{FakeState, fake_app};
+pub use faults::{ActiveFault, FaultRule};
+pub use journal::JournalEntry;
+pub use kit::{FakeKit, RateLimitConfig};
+pub use serve::{RunningServer, ServeError, serve, serve_ephemeral};
