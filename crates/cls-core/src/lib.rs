@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod dates;
+pub mod envelope;
+pub mod member;
+pub mod messages;
+pub mod settings;
+pub mod ticket;
+
+pub use envelope::{
+    AccountRef, Envelope, EnvelopeError, Kind, MemberAction, MemberEventMsg, OrgRef, Payload,
+};
+pub use member::{MemberContext, MemberDecision, apply_member_event};
+pub use ticket::{Access, ClsState, FieldIds, FieldKey, RemovalReason, RepoGrant, TicketFields};

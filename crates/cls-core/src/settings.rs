@@ -1,0 +1,340 @@
+//! The JSON shapes of the four CLS secrets (cls.md §11). Unknown keys are ignored; every credential is a
+//! `SecretString` (prints `[REDACTED]`). `validate()` is called at cold start and names the first bad key.
+
+use std::collections::{BTreeMap, HashSet};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::ticket::FieldIds;
+
+/// A secret's content is unusable. Names the secret and the key, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("secret {secret}: {key} {reason}")]
+pub struct SettingsError {
+    /// Which secret (`cls/github`, …, by role).
+    pub secret: &'static str,
+    /// The key at fault, e.g. `fields.repositories`.
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn err(secret: &'static str, key: impl Into<String>, reason: &str) -> SettingsError {
+    SettingsError {
+        secret,
+        key: key.into(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// The org's default ticket owner, used when the adder cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DefaultOwner {
+    /// GitHub login.
+    pub github_login: String,
+    /// Spoke user id.
+    pub spoke_user_id: String,
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// One managed organisation (`cls/github` → `orgs[]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrgSettings {
+    /// Org login.
+    pub org: String,
+    /// Org numeric id.
+    pub org_id: u64,
+    /// GitHub App id.
+    pub app_id: u64,
+    /// App installation id in this org.
+    pub installation_id: u64,
+    /// App private key, PEM or base64 of PEM (not needed by the webhook).
+    #[serde(default)]
+    pub private_key_pem: Option<SecretString>,
+    /// Webhook secrets: current and, during rotation, previous.
+    #[serde(default)]
+    pub webhook_secrets: Vec<SecretString>,
+    /// Default owner.
+    pub default_owner: DefaultOwner,
+    /// `audit_log` (default), `repo_events` or `off`.
+    #[serde(default)]
+    pub activity_source: Option<String>,
+    /// Skip employees flagged by the identity directory.
+    #[serde(default)]
+    pub skip_employees: bool,
+}
+
+/// The `cls/github` secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GithubSettings {
+    /// Managed organisations.
+    pub orgs: Vec<OrgSettings>,
+    /// Org whose legacy tickets (no user id / org fields) match by login.
+    #[serde(default)]
+    pub legacy_org: Option<String>,
+}
+
+const GITHUB: &str = "github";
+
+impl GithubSettings {
+    /// At least one org; org logins and ids unique; each org has a default owner. With `need_webhook_secrets`
+    /// every org must carry at least one webhook secret; with `need_private_keys`, a private key.
+    pub fn validate(
+        &self,
+        need_webhook_secrets: bool,
+        need_private_keys: bool,
+    ) -> Result<(), SettingsError> {
+        if self.orgs.is_empty() {
+            return Err(err(GITHUB, "orgs", "must list at least one organisation"));
+        }
+        let mut ids = HashSet::new();
+        let mut logins = HashSet::new();
+        for (i, org) in self.orgs.iter().enumerate() {
+            if org.org.trim().is_empty() {
+                return Err(err(GITHUB, format!("orgs[{i}].org"), "is empty"));
+            }
+            if !ids.insert(org.org_id) {
+                return Err(err(GITHUB, format!("orgs[{i}].org_id"), "is not unique"));
+            }
+            if !logins.insert(org.org.to_lowercase()) {
+                return Err(err(GITHUB, format!("orgs[{i}].org"), "is not unique"));
+            }
+            if org.default_owner.spoke_user_id.trim().is_empty() {
+                return Err(err(
+                    GITHUB,
+                    format!("orgs[{i}].default_owner.spoke_user_id"),
+                    "is empty",
+                ));
+            }
+            if need_webhook_secrets && org.webhook_secrets.is_empty() {
+                return Err(err(
+                    GITHUB,
+                    format!("orgs[{i}].webhook_secrets"),
+                    "must hold at least one secret",
+                ));
+            }
+            if need_private_keys && org.private_key_pem.is_none() {
+                return Err(err(
+                    GITHUB,
+                    format!("orgs[{i}].private_key_pem"),
+                    "is missing",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The org with login `login` (case-insensitive).
+    pub fn org(&self, login: &str) -> Option<&OrgSettings> {
+        self.orgs.iter().find(|o| o.org.eq_ignore_ascii_case(login))
+    }
+}
+
+/// The `cls/slack` secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlackSettings {
+    /// Bot token `xoxb-…`.
+    #[serde(default)]
+    pub bot_token: Option<SecretString>,
+    /// Request signing secrets (current, previous).
+    #[serde(default)]
+    pub signing_secrets: Vec<SecretString>,
+    /// Incoming-webhook URL of the IT alerts channel (a credential).
+    #[serde(default)]
+    pub alert_webhook_url: Option<SecretString>,
+    /// Channel for reminders that cannot be sent as DMs.
+    #[serde(default)]
+    pub fallback_channel_id: Option<String>,
+    /// Slack ids allowed to extend any access.
+    #[serde(default)]
+    pub admin_user_ids: Vec<String>,
+}
+
+/// Tag ids (`cls/spoke` → `tags`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct TagIds {
+    /// `access granted`.
+    #[serde(default)]
+    pub access_granted: String,
+    /// `access removed`.
+    #[serde(default)]
+    pub access_removed: String,
+    /// `cls-expired`.
+    #[serde(default)]
+    pub expired: String,
+    /// `cls-inactive`.
+    #[serde(default)]
+    pub inactive: String,
+    /// `cls-needs-attention`.
+    #[serde(default)]
+    pub needs_attention: String,
+}
+
+/// The `cls/spoke` secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SpokeSettings {
+    /// API key (header `Api-Key`).
+    pub api_key: SecretString,
+    /// The service user's id; resolved via `GET /whoami` when null.
+    #[serde(default)]
+    pub service_user_id: Option<String>,
+    /// CLS team id.
+    #[serde(default)]
+    pub team_id: String,
+    /// "Collaborator Access" request type id.
+    #[serde(default)]
+    pub request_type_id: String,
+    /// Web base URL for ticket links.
+    #[serde(default)]
+    pub web_base_url: Option<String>,
+    /// `filter` for request listings; omitted when null.
+    #[serde(default)]
+    pub list_filter: Option<String>,
+    /// Form field UUIDs.
+    #[serde(default)]
+    pub fields: FieldIds,
+    /// Tag ids.
+    #[serde(default)]
+    pub tags: TagIds,
+}
+
+const SPOKE: &str = "spoke";
+
+impl SpokeSettings {
+    /// Team, request type, all eight field ids and all five tag ids present (CLS-35).
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.team_id.trim().is_empty() {
+            return Err(err(SPOKE, "team_id", "is missing"));
+        }
+        if self.request_type_id.trim().is_empty() {
+            return Err(err(SPOKE, "request_type_id", "is missing"));
+        }
+        if let Some(key) = self.fields.first_missing() {
+            return Err(err(SPOKE, format!("fields.{}", key.as_str()), "is missing"));
+        }
+        let tags = [
+            ("access_granted", &self.tags.access_granted),
+            ("access_removed", &self.tags.access_removed),
+            ("expired", &self.tags.expired),
+            ("inactive", &self.tags.inactive),
+            ("needs_attention", &self.tags.needs_attention),
+        ];
+        if let Some((key, _)) = tags.iter().find(|(_, v)| v.trim().is_empty()) {
+            return Err(err(SPOKE, format!("tags.{key}"), "is missing"));
+        }
+        Ok(())
+    }
+}
+
+/// One person in the static identity directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct IdentityEntry {
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// An employee (skipped when the org sets `skip_employees`).
+    #[serde(default)]
+    pub employee: bool,
+}
+
+/// The `cls/identity` secret (only the `static` source is implemented).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IdentitySettings {
+    /// `static` (default) or `http`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// GitHub login → identity.
+    #[serde(default)]
+    pub users: BTreeMap<String, IdentityEntry>,
+}
+
+impl IdentitySettings {
+    /// The entry for `login`, case-insensitive.
+    pub fn lookup(&self, login: &str) -> Option<&IdentityEntry> {
+        self.users
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(login))
+            .map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spoke_json() -> serde_json::Value {
+        serde_json::json!({
+            "api_key": "key-123", "service_user_id": null, "team_id": "t", "request_type_id": "rt",
+            "fields": {"expires_on": "u0", "github_login": "u1", "github_user_id": "u2", "github_org": "u3",
+                       "collaborator_email": "u4", "repositories": "u5", "added_by": "u6", "cls_state": "u7"},
+            "tags": {"access_granted": "g", "access_removed": "r", "expired": "e", "inactive": "i",
+                     "needs_attention": "n"},
+            "unknown": true
+        })
+    }
+
+    #[test]
+    fn a_complete_spoke_secret_validates_and_hides_the_key() {
+        let s: SpokeSettings = serde_json::from_value(spoke_json()).unwrap();
+        assert!(s.validate().is_ok());
+        assert!(!format!("{s:?}").contains("key-123"));
+    }
+
+    #[test]
+    fn a_missing_field_or_tag_id_is_named() {
+        let mut v = spoke_json();
+        v["fields"].as_object_mut().unwrap().remove("added_by");
+        let s: SpokeSettings = serde_json::from_value(v).unwrap();
+        assert_eq!(s.validate().unwrap_err().key, "fields.added_by");
+        let mut v = spoke_json();
+        v["tags"]["needs_attention"] = "".into();
+        let s: SpokeSettings = serde_json::from_value(v).unwrap();
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.key, "tags.needs_attention");
+        assert!(e.to_string().contains("tags.needs_attention"));
+    }
+
+    #[test]
+    fn github_orgs_must_be_unique_and_carry_webhook_secrets() {
+        let org = |name: &str, id: u64, secrets: &[&str]| {
+            serde_json::json!({"org": name, "org_id": id, "app_id": 1, "installation_id": 2,
+                "webhook_secrets": secrets, "private_key_pem": "-----BEGIN-----",
+                "default_owner": {"github_login": "it", "spoke_user_id": "u"}})
+        };
+        let ok: GithubSettings = serde_json::from_value(
+            serde_json::json!({"orgs": [org("acme", 1, &["s"]), org("beta", 2, &["t"])]}),
+        )
+        .unwrap();
+        assert!(ok.validate(true, true).is_ok());
+        assert_eq!(ok.org("ACME").unwrap().org_id, 1);
+        assert!(!format!("{ok:?}").contains("BEGIN"));
+        let dup: GithubSettings = serde_json::from_value(
+            serde_json::json!({"orgs": [org("acme", 1, &["s"]), org("beta", 1, &["t"])]}),
+        )
+        .unwrap();
+        assert_eq!(
+            dup.validate(false, false).unwrap_err().key,
+            "orgs[1].org_id"
+        );
+        let none: GithubSettings =
+            serde_json::from_value(serde_json::json!({"orgs": [org("acme", 1, &[])]})).unwrap();
+        assert_eq!(
+            none.validate(true, false).unwrap_err().key,
+            "orgs[0].webhook_secrets"
+        );
+        assert!(none.validate(false, false).is_ok());
+    }
+
+    #[test]
+    fn the_identity_directory_matches_logins_case_insensitively() {
+        let id: IdentitySettings = serde_json::from_value(
+            serde_json::json!({"source": "static", "users": {"Alice": {"email": "alice@example.com", "employee": true}}}),
+        )
+        .unwrap();
+        assert!(id.lookup("alice").unwrap().employee);
+        assert!(id.lookup("bob").is_none());
+    }
+}
