@@ -30,7 +30,9 @@ pub struct FixedClock {
 impl FixedClock {
     /// A clock frozen at `at`.
     pub fn new(at: DateTime<Utc>) -> Self {
-        Self { now: Mutex::new(at) }
+        Self {
+            now: Mutex::new(at),
+        }
     }
 
     /// A clock frozen at an RFC 3339 instant, e.g. `"2026-01-01T00:00:00Z"`.
@@ -55,7 +57,9 @@ impl FixedClock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DateTime<Utc>> {
         // A poisoned lock only means another test thread panicked; the time is still valid.
-        self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -84,7 +84,10 @@ impl<F: Fn(&str) -> Option<String>> ConfigReader<F> {
             None => Ok(default),
             Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
             Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
-            Some(v) => Err(ConfigError::new(var, format!("expected true or false, got {v:?}"))),
+            Some(v) => Err(ConfigError::new(
+                var,
+                format!("expected true or false, got {v:?}"),
+            )),
         }
     }
 
@@ -185,11 +188,15 @@ mod tests {
         );
         assert!(r.base_url(&["PLAIN"], "https://x").is_err());
         assert_eq!(
-            r.base_url(&["UNSET", "ALIAS"], "https://x").unwrap().as_str(),
+            r.base_url(&["UNSET", "ALIAS"], "https://x")
+                .unwrap()
+                .as_str(),
             "https://api.example.com/"
         );
         assert_eq!(
-            r.base_url(&["UNSET"], "https://default.example").unwrap().host_str(),
+            r.base_url(&["UNSET"], "https://default.example")
+                .unwrap()
+                .host_str(),
             Some("default.example")
         );
     }

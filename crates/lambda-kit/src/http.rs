@@ -88,7 +88,9 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
     if let Some(secs) = header_str(headers, "retry-after").and_then(|v| v.parse::<f64>().ok()) {
         return Some(Duration::from_secs_f64(secs.max(0.0)));
     }
-    let reset = header_str(headers, "x-ratelimit-reset")?.parse::<i64>().ok()?;
+    let reset = header_str(headers, "x-ratelimit-reset")?
+        .parse::<i64>()
+        .ok()?;
     let reference = header_str(headers, "date")
         .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
         .map_or(now, |d| d.with_timezone(&Utc));
@@ -97,12 +99,16 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Clock;
     use reqwest::header::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -129,14 +135,16 @@ mod tests {
 
     #[test]
     fn retry_after_seconds_win_over_the_reset_header() {
-        let now = Utc::now();
+        let now = crate::SystemClock.now();
         let h = headers(&[("retry-after", "3"), ("x-ratelimit-reset", "0")]);
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
     }
 
     #[test]
     fn the_reset_header_is_measured_against_the_date_header() {
-        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let date = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
         let reset = (date.timestamp() + 60).to_string();
         let h = headers(&[("x-ratelimit-reset", &reset), ("date", &date.to_rfc2822())]);

@@ -157,10 +157,13 @@ impl Emf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Clock;
 
     #[test]
     fn an_emf_line_declares_its_metrics_and_dimensions() {
-        let at = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let line = Emf::new("CLS")
             .dimension("Stage", "production")
             .count("EnqueueFailed", 1)
@@ -168,9 +171,18 @@ mod tests {
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["_aws"]["Timestamp"], 1_767_225_600_000i64);
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CLS");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Stage");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "EnqueueFailed");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"], "Count");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "Stage"
+        );
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "EnqueueFailed"
+        );
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+            "Count"
+        );
         assert_eq!(v["Stage"], "production");
         assert_eq!(v["EnqueueFailed"], 1.0);
     }
@@ -178,7 +190,7 @@ mod tests {
     #[test]
     fn the_memory_sink_sums_a_metric_across_lines() {
         let sink = MemorySink::default();
-        let at = Utc::now();
+        let at = crate::SystemClock.now();
         Emf::new("X").count("Done", 2).emit(&sink, at);
         Emf::new("X").count("Done", 3).emit(&sink, at);
         Emf::new("X").emit(&sink, at);

@@ -68,7 +68,10 @@ pub struct LogCapture {
 impl LogCapture {
     /// Everything captured so far.
     pub fn contents(&self) -> String {
-        let buf = self.buf.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let buf = self
+            .buf
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         String::from_utf8_lossy(&buf).into_owned()
     }
 
