@@ -1,0 +1,10 @@
+#![doc = include_str!("../README.md")]
+
+pub mod apigw;
+pub mod aws;
+pub mod lambda;
+mod server;
+pub mod sqs;
+
+pub use fake_kit::moto::{Moto, MotoError};
+pub use server::{DEFAULT_PORT, Devstack, DevstackBuilder, redact};

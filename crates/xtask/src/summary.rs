@@ -1,0 +1,157 @@
+//! Test totals read from the runners' closing lines.
+
+/// Passed and failed test counts.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) passed: u64,
+    pub(crate) failed: u64,
+}
+
+impl Totals {
+    pub(crate) fn add(&mut self, other: Totals) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+    }
+}
+
+/// Reads one line of `cargo test` output: `test result: ok. 12 passed; 0 failed; 1 ignored; ...`.
+pub(crate) fn cargo_line(line: &str) -> Option<Totals> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let (_, counts) = rest.split_once(". ")?;
+    let mut totals = Totals::default();
+    for part in counts.split(';') {
+        let mut words = part.split_whitespace();
+        let (Some(number), Some(label)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(number) = number.parse::<u64>() else {
+            continue;
+        };
+        match label {
+            "passed" => totals.passed = number,
+            "failed" => totals.failed = number,
+            _ => {}
+        }
+    }
+    Some(totals)
+}
+
+/// Reads the closing summary of node's test runner, in TAP (`# pass 5`) or spec (`ℹ pass 5`) form.
+/// Returns the kind (`pass`/`fail`) and the number.
+pub(crate) fn node_line(line: &str) -> Option<(&'static str, u64)> {
+    let rest = line
+        .trim()
+        .strip_prefix('#')
+        .or_else(|| line.trim().strip_prefix('ℹ'))?
+        .trim();
+    let (label, number) = rest.split_once(' ')?;
+    let number = number.trim().parse::<u64>().ok()?;
+    match label {
+        "pass" => Some(("pass", number)),
+        "fail" => Some(("fail", number)),
+        _ => None,
+    }
+}
+
+/// Sums node's `pass`/`fail` summary lines over a whole output.
+pub(crate) fn node_output(output: &str) -> Option<Totals> {
+    let mut totals = Totals::default();
+    let mut seen = false;
+    for line in output.lines() {
+        match node_line(line) {
+            Some(("pass", n)) => {
+                totals.passed = n;
+                seen = true;
+            }
+            Some(("fail", n)) => {
+                totals.failed = n;
+                seen = true;
+            }
+            _ => {}
+        }
+    }
+    seen.then_some(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_passing_cargo_result_line() {
+        let t = cargo_line(
+            "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+        );
+        assert_eq!(
+            t,
+            Some(Totals {
+                passed: 12,
+                failed: 0
+            })
+        );
+    }
+
+    #[test]
+    fn reads_a_failing_cargo_result_line() {
+        let t = cargo_line(
+            "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        assert_eq!(
+            t,
+            Some(Totals {
+                passed: 3,
+                failed: 2
+            })
+        );
+    }
+
+    #[test]
+    fn ignores_lines_that_are_not_cargo_results() {
+        assert_eq!(cargo_line("test it::works ... ok"), None);
+        assert_eq!(cargo_line("running 3 tests"), None);
+    }
+
+    #[test]
+    fn reads_node_tap_and_spec_summaries() {
+        let tap = "# tests 7\n# suites 2\n# pass 6\n# fail 1\n# cancelled 0\n";
+        assert_eq!(
+            node_output(tap),
+            Some(Totals {
+                passed: 6,
+                failed: 1
+            })
+        );
+        let spec = "ℹ tests 4\nℹ pass 4\nℹ fail 0\nℹ duration_ms 812.3\n";
+        assert_eq!(
+            node_output(spec),
+            Some(Totals {
+                passed: 4,
+                failed: 0
+            })
+        );
+    }
+
+    #[test]
+    fn reports_no_totals_when_node_printed_no_summary() {
+        assert_eq!(node_output("> tsc --noEmit\n"), None);
+    }
+
+    #[test]
+    fn adds_totals() {
+        let mut t = Totals {
+            passed: 1,
+            failed: 0,
+        };
+        t.add(Totals {
+            passed: 2,
+            failed: 3,
+        });
+        assert_eq!(
+            t,
+            Totals {
+                passed: 3,
+                failed: 3
+            }
+        );
+    }
+}
