@@ -2,6 +2,7 @@
 
 pub mod dates;
 pub mod envelope;
+pub mod lookup;
 pub mod member;
 pub mod messages;
 pub mod settings;
@@ -10,5 +11,6 @@ pub mod ticket;
 pub use envelope::{
     AccountRef, Envelope, EnvelopeError, Kind, MemberAction, MemberEventMsg, OrgRef, Payload,
 };
+pub use lookup::{FoundTicket, LookupSettings, TicketLookup, find_ticket};
 pub use member::{MemberContext, MemberDecision, apply_member_event};
 pub use ticket::{Access, ClsState, FieldIds, FieldKey, RemovalReason, RepoGrant, TicketFields};
