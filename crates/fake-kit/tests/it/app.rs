@@ -1,0 +1,444 @@
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Extension, State};
+use axum::routing::{get, post};
+use fake_kit::{
+    ActiveFault, FakeKit, FakeState, RunningServer, ServeError, fake_app, serve, serve_ephemeral,
+};
+use serde_json::{Value, json};
+
+/// A tiny stateful API: `POST /api/items` counts creations, `GET /api/items` reads the count and echoes
+/// a `capLimit` fault to prove fake-specific actions reach the handler.
+#[derive(Default)]
+struct Items {
+    created: AtomicUsize,
+    resets: Mutex<Vec<Option<Value>>>,
+}
+
+impl FakeState for Items {
+    fn state_json(&self) -> Value {
+        json!({"created": self.created.load(Ordering::SeqCst), "apiKey": "[REDACTED]"})
+    }
+
+    fn reset(&self, seed: Option<Value>) -> Result<(), String> {
+        if seed.as_ref().is_some_and(|s| s.get("bad").is_some()) {
+            return Err("bad seed".to_owned());
+        }
+        self.created.store(0, Ordering::SeqCst);
+        self.resets.lock().unwrap().push(seed);
+        Ok(())
+    }
+}
+
+async fn create(State(items): State<Arc<Items>>) -> axum::Json<Value> {
+    let n = items.created.fetch_add(1, Ordering::SeqCst) + 1;
+    axum::Json(json!({"created": n}))
+}
+
+async fn list(
+    State(items): State<Arc<Items>>,
+    fault: Option<Extension<ActiveFault>>,
+) -> axum::Json<Value> {
+    let cap = fault.and_then(|Extension(f)| f.number("capLimit"));
+    axum::Json(json!({"created": items.created.load(Ordering::SeqCst), "cap": cap}))
+}
+
+struct Harness {
+    server: RunningServer,
+    kit: FakeKit,
+    items: Arc<Items>,
+    http: reqwest::Client,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let kit = FakeKit::with_rate_limit(
+            "items",
+            true,
+            json!({"code": 99429, "message": "Too many requests"}),
+        );
+        let items = Arc::new(Items::default());
+        let api = Router::new()
+            .route("/api/items", post(create).get(list))
+            .with_state(Arc::clone(&items));
+        let extra = Router::new().route("/hello", get(|| async { "extra control route" }));
+        let app = fake_app(kit.clone(), api, items.clone(), extra);
+        let server = serve_ephemeral(app).await.unwrap();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        Self {
+            server,
+            kit,
+            items,
+            http,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url())
+    }
+
+    async fn control(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn refuses_to_bind_anything_but_loopback() {
+    let addr: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let err = serve(Router::new(), addr).await.unwrap_err();
+    assert!(matches!(err, ServeError::NotLoopback(_)), "{err}");
+}
+
+#[tokio::test]
+async fn the_journal_records_calls_with_credentials_redacted() {
+    let h = Harness::start().await;
+    let resp = h
+        .http
+        .post(h.url("/api/items?x=1"))
+        .header("Api-Key", "s3cret-key")
+        .header("Authorization", "Bearer s3cret-token")
+        .body(r#"{"name":"a"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let journal: Value = h
+        .http
+        .get(h.url("/__fake/journal"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &journal[0];
+    assert_eq!(entry["method"], "POST");
+    assert_eq!(entry["path"], "/api/items");
+    assert_eq!(entry["query"], "x=1");
+    assert_eq!(entry["status"], 200);
+    assert_eq!(entry["body"], r#"{"name":"a"}"#);
+    assert_eq!(entry["headers"]["api-key"], "[REDACTED]");
+    assert!(!journal.to_string().contains("s3cret"));
+    assert_eq!(
+        journal.as_array().unwrap().len(),
+        1,
+        "control calls are not journaled"
+    );
+
+    let cleared = h
+        .http
+        .delete(h.url("/__fake/journal"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert!(h.kit.journal().is_empty());
+}
+
+#[tokio::test]
+async fn a_status_fault_applies_the_given_number_of_times() {
+    let h = Harness::start().await;
+    let added = h
+        .control(
+            "/__fake/faults",
+            json!({"method": "POST", "path": "/items", "times": 2, "action": {"status": 503, "retryAfter": 2}}),
+        )
+        .await;
+    assert_eq!(added.status(), 201);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = h.http.post(h.url("/api/items")).send().await.unwrap();
+        if r.status() == 503 {
+            assert_eq!(r.headers()["retry-after"], "2");
+        }
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, vec![503, 503, 200]);
+    assert_eq!(
+        h.items.created.load(Ordering::SeqCst),
+        1,
+        "faulted calls never reach the handler"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_fault_affects_about_that_fraction_of_calls() {
+    let h = Harness::start().await;
+    h.control(
+        "/__fake/faults",
+        json!({"path": "/items", "rate": 0.3, "action": {"status": 500}}),
+    )
+    .await;
+    let mut failed = 0;
+    for _ in 0..100 {
+        if h.http
+            .get(h.url("/api/items"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 500
+        {
+            failed += 1;
+        }
+    }
+    assert!((15..=45).contains(&failed), "{failed} of 100 failed");
+    let cleared = h.http.delete(h.url("/__fake/faults")).send().await.unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(
+        h.http
+            .get(h.url("/api/items"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_a_transport_error_for_the_client() {
+    let h = Harness::start().await;
+    h.control(
+        "/__fake/faults",
+        json!({"path": "/items", "times": 1, "action": {"drop": true}}),
+    )
+    .await;
+    let result = async {
+        let resp = h.http.get(h.url("/api/items")).send().await?;
+        resp.bytes().await
+    }
+    .await;
+    assert!(result.is_err(), "a dropped call must not produce a body");
+    assert_eq!(h.kit.journal()[0].status, 0);
+}
+
+#[tokio::test]
+async fn commit_then_delay_applies_the_change_but_stalls_the_answer() {
+    let h = Harness::start().await;
+    h.control(
+        "/__fake/faults",
+        json!({"method": "POST", "path": "/items", "times": 1, "action": {"commitThenDelayMs": 2000}}),
+    )
+    .await;
+    let err = h
+        .http
+        .post(h.url("/api/items"))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(
+        h.items.created.load(Ordering::SeqCst),
+        1,
+        "the write was committed"
+    );
+}
+
+#[tokio::test]
+async fn handler_specific_actions_reach_the_handler() {
+    let h = Harness::start().await;
+    h.control(
+        "/__fake/faults",
+        json!({"path": "/items", "times": 1, "action": {"capLimit": 40}}),
+    )
+    .await;
+    let body: Value = h
+        .http
+        .get(h.url("/api/items"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["cap"], 40);
+    let body: Value = h
+        .http
+        .get(h.url("/api/items"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["cap"], Value::Null);
+}
+
+#[tokio::test]
+async fn malformed_body_faults_answer_200_with_non_json() {
+    let h = Harness::start().await;
+    h.control(
+        "/__fake/faults",
+        json!({"path": "/items", "times": 1, "action": {"malformedBody": true}}),
+    )
+    .await;
+    let r = h.http.get(h.url("/api/items")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().await.is_err());
+}
+
+#[tokio::test]
+async fn reject_next_answers_429_with_reset_and_retry_after_headers() {
+    let h = Harness::start().await;
+    let r = h
+        .control(
+            "/__fake/rate-limit",
+            json!({"rejectNext": 1, "resetInSecs": 7, "retryAfter": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let now = h.kit.now().timestamp();
+    let limited = h.http.get(h.url("/api/items")).send().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "7");
+    let reset: i64 = limited.headers()["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((now + 6..=now + 8).contains(&reset));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], 99429);
+    let ok = h.http.get(h.url("/api/items")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers().contains_key("x-ratelimit-remaining"));
+}
+
+#[tokio::test]
+async fn a_budget_per_key_refuses_calls_beyond_the_limit() {
+    let h = Harness::start().await;
+    h.control(
+        "/__fake/rate-limit",
+        json!({"limit": 2, "windowSecs": 3600}),
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = h
+            .http
+            .get(h.url("/api/items"))
+            .header("Api-Key", "k1")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, vec![200, 200, 429]);
+    let other_key = h
+        .http
+        .get(h.url("/api/items"))
+        .header("Api-Key", "k2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_key.status(), 200, "budgets are per key");
+    h.control("/__fake/rate-limit", json!({})).await;
+    let restored = h
+        .http
+        .get(h.url("/api/items"))
+        .header("Api-Key", "k1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored.status(), 200);
+}
+
+#[tokio::test]
+async fn the_clock_can_be_set_and_advanced() {
+    let h = Harness::start().await;
+    let set: Value = h
+        .control("/__fake/clock", json!({"set": "2030-05-01T00:00:00Z"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        set["now"]
+            .as_str()
+            .unwrap()
+            .starts_with("2030-05-01T00:00:0")
+    );
+    h.control("/__fake/clock", json!({"advanceSecs": 86400}))
+        .await;
+    assert_eq!(h.kit.now().date_naive().to_string(), "2030-05-02");
+    let bad = h
+        .control("/__fake/clock", json!({"set": "yesterday"}))
+        .await;
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn reset_replaces_state_and_clears_faults_and_journal() {
+    let h = Harness::start().await;
+    h.http.post(h.url("/api/items")).send().await.unwrap();
+    h.control(
+        "/__fake/faults",
+        json!({"path": "/items", "action": {"status": 500}}),
+    )
+    .await;
+    let r = h.control("/__fake/reset", json!({"seed": 1})).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        h.items.resets.lock().unwrap().last().cloned().flatten(),
+        Some(json!({"seed": 1}))
+    );
+    assert!(h.kit.faults().is_empty());
+    assert!(h.kit.journal().is_empty());
+    let state: Value = h
+        .http
+        .get(h.url("/__fake/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["created"], 0);
+    let refused = h.control("/__fake/reset", json!({"bad": true})).await;
+    assert_eq!(refused.status(), 400);
+    let extra = h
+        .http
+        .get(h.url("/__fake/hello"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(extra, "extra control route");
+}
+
+#[tokio::test]
+async fn invalid_fault_rules_are_rejected() {
+    let h = Harness::start().await;
+    assert_eq!(
+        h.control("/__fake/faults", json!({"path": "/x"}))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        h.control(
+            "/__fake/faults",
+            json!({"path": "/x", "rate": 2.0, "action": {"status": 500}})
+        )
+        .await
+        .status(),
+        400
+    );
+}
