@@ -1,0 +1,241 @@
+//! The `/api/v1` routes: HTTP parsing and rendering around the behaviour in `store.rs`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use axum::{Extension, Json, Router};
+use fake_kit::ActiveFault;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::store::{ApiError, ApiResult, ListQuery, stamp};
+
+/// The user behind the request's API key.
+#[derive(Debug, Clone)]
+struct Caller(String);
+
+type Fault = Option<Extension<ActiveFault>>;
+type RawQuery = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(self.body())).into_response()
+    }
+}
+
+fn reply(result: ApiResult<Value>) -> Response {
+    match result {
+        Ok(v) => (StatusCode::OK, Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn no_content(result: ApiResult<()>) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn cap(fault: &Fault) -> Option<u64> {
+    fault.as_ref().and_then(|Extension(f)| f.number("capLimit"))
+}
+
+fn ignores_write(fault: &Fault) -> bool {
+    fault
+        .as_ref()
+        .is_some_and(|Extension(f)| f.flag("ignoreWrite"))
+}
+
+fn list_query(raw: RawQuery) -> ApiResult<ListQuery> {
+    raw.map(|Query(pairs)| ListQuery::new(pairs))
+        .map_err(|_| ApiError::BadRequest)
+}
+
+fn json_body(bytes: &Bytes) -> ApiResult<Value> {
+    serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest)
+}
+
+/// The API router, to be nested under `/api/v1`.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/whoami", get(whoami))
+        .route("/users", get(list_users))
+        .route("/users/email/{address}", get(user_by_email))
+        .route("/users/{user_id}", get(get_user))
+        .route("/teams", get(list_teams))
+        .route("/teams/{team_id}", get(get_team).patch(patch_team))
+        .route("/requests", get(list_requests).post(create_request))
+        .route(
+            "/requests/{request_id}",
+            get(get_request).patch(patch_request),
+        )
+        .route("/requests/{request_id}/messages", post(post_message))
+        .route("/requests/{request_id}/tags", patch(add_tags))
+        .route("/requests/{request_id}/tags/{tag_id}", delete(remove_tag))
+        .route("/request_types", get(list_request_types))
+        .route("/request_types/{request_type_id}", get(get_request_type))
+        .route("/tags", get(list_tags))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ))
+        .fallback(|| async { ApiError::NotFound.into_response() })
+        .with_state(state)
+}
+
+/// F1: every route needs a known `Api-Key` (header names are case-insensitive in HTTP).
+async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let key = req
+        .headers()
+        .get("api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let caller = app.data().caller(key.as_deref());
+    match caller {
+        Ok(user) => {
+            req.extensions_mut().insert(Caller(user));
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn whoami(
+    State(app): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+) -> Response {
+    reply(Ok(app.data().whoami(&caller)))
+}
+
+async fn user_by_email(State(app): State<AppState>, Path(address): Path<String>) -> Response {
+    reply(app.data().user_by_email(&address))
+}
+
+async fn get_user(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    reply(app.data().get_user(&id))
+}
+
+async fn list_users(State(app): State<AppState>, fault: Fault, query: RawQuery) -> Response {
+    reply(list_query(query).and_then(|q| app.data().list_users(&q, cap(&fault))))
+}
+
+async fn list_teams(State(app): State<AppState>, fault: Fault, query: RawQuery) -> Response {
+    reply(list_query(query).and_then(|q| app.data().list_teams(&q, cap(&fault))))
+}
+
+async fn get_team(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    reply(app.data().get_team(&id))
+}
+
+async fn patch_team(
+    State(app): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    fault: Fault,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let now = stamp(app.kit.now());
+    reply(json_body(&body).and_then(|b| {
+        app.data()
+            .patch_team(&caller, &id, &b, &now, ignores_write(&fault))
+    }))
+}
+
+async fn list_requests(
+    State(app): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    fault: Fault,
+    query: RawQuery,
+) -> Response {
+    reply(list_query(query).and_then(|q| app.data().list_requests(&caller, &q, cap(&fault))))
+}
+
+async fn create_request(
+    State(app): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    fault: Fault,
+    body: Bytes,
+) -> Response {
+    let now = stamp(app.kit.now());
+    reply(json_body(&body).and_then(|b| {
+        app.data()
+            .create_request(&caller, &b, &now, ignores_write(&fault))
+    }))
+}
+
+async fn get_request(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    reply(app.data().get_request(&id))
+}
+
+async fn patch_request(
+    State(app): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    fault: Fault,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let now = stamp(app.kit.now());
+    reply(json_body(&body).and_then(|b| {
+        app.data()
+            .patch_request(&caller, &id, &b, &now, ignores_write(&fault))
+    }))
+}
+
+async fn post_message(
+    State(app): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    fault: Fault,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let now = stamp(app.kit.now());
+    reply(json_body(&body).and_then(|b| {
+        app.data()
+            .post_message(&caller, &id, &b, &now, ignores_write(&fault))
+    }))
+}
+
+async fn add_tags(
+    State(app): State<AppState>,
+    fault: Fault,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let now = stamp(app.kit.now());
+    no_content(
+        json_body(&body).and_then(|b| app.data().add_tags(&id, &b, &now, ignores_write(&fault))),
+    )
+}
+
+async fn remove_tag(
+    State(app): State<AppState>,
+    fault: Fault,
+    Path((id, tag)): Path<(String, String)>,
+) -> Response {
+    let now = stamp(app.kit.now());
+    no_content(
+        app.data()
+            .remove_tag(&id, &tag, &now, ignores_write(&fault)),
+    )
+}
+
+async fn list_request_types(
+    State(app): State<AppState>,
+    fault: Fault,
+    query: RawQuery,
+) -> Response {
+    reply(list_query(query).and_then(|q| app.data().list_request_types(&q, cap(&fault))))
+}
+
+async fn get_request_type(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    reply(app.data().get_request_type(&id))
+}
+
+async fn list_tags(State(app): State<AppState>, fault: Fault, query: RawQuery) -> Response {
+    reply(list_query(query).and_then(|q| app.data().list_tags(&q, cap(&fault))))
+}
