@@ -1,0 +1,8 @@
+//! Integration tests: the real handler against spoke-fake and slack-fake over HTTP (and moto).
+
+// Test helpers outside `#[test]` functions panic on broken fixtures on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod acceptance;
+mod secrets_moto;
+mod support;
