@@ -1,0 +1,284 @@
+#![doc = include_str!("../README.md")]
+
+mod api;
+mod webhooks;
+mod world;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::response::Response;
+use fake_kit::{FakeKit, FakeState, RunningServer, ServeError};
+use serde_json::{Value, json};
+
+pub use webhooks::{DeliveryOutcome, MemberSpec};
+
+use crate::world::World;
+
+/// The `minimal.json` seed: org `acme`, member `alice`, outside collaborator `octocat`, repo `widgets`.
+pub const MINIMAL_SEED: &str = include_str!("../fixtures/minimal.json");
+/// The `demo.json` seed used by the local stack: orgs `acme` (Enterprise Cloud) and `globex`.
+pub const DEMO_SEED: &str = include_str!("../fixtures/demo.json");
+/// **TEST-ONLY** private key (PKCS#1 PEM) of the fake App. It protects nothing; never use it for a real App.
+pub const TEST_APP_PRIVATE_KEY_PEM: &str = include_str!("../fixtures/test-app-key.pem");
+/// The public half of [`TEST_APP_PRIVATE_KEY_PEM`], which the fake uses unless the seed names another key.
+pub const TEST_APP_PUBLIC_KEY_PEM: &str = world::TEST_APP_PUBLIC_KEY_PEM;
+
+/// A seed could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid github-fake seed: {0}")]
+pub struct SeedError(String);
+
+/// State shared by the handlers.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) kit: FakeKit,
+    world: Arc<Mutex<World>>,
+    initial_seed: Arc<Value>,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Shared {
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn member_event(&self, spec: &MemberSpec) -> Result<Value, String> {
+        webhooks::member_event(&mut self.world(), spec)
+    }
+}
+
+impl FakeState for Shared {
+    fn state_json(&self) -> Value {
+        let mut state = self.world().state_json();
+        state["now"] = json!(self.kit.now().to_rfc3339());
+        state
+    }
+
+    fn reset(&self, seed: Option<Value>) -> Result<(), String> {
+        let seed = seed.unwrap_or_else(|| (*self.initial_seed).clone());
+        let fresh = World::from_seed(&seed)?;
+        *self.world() = fresh;
+        Ok(())
+    }
+}
+
+/// The GitHub stand-in: an axum router with the REST subset CLS uses, App JWT and installation-token
+/// checks, Link pagination, rate-limit headers, the fake-kit control API and webhook sending.
+#[derive(Clone)]
+pub struct GithubFake {
+    shared: Shared,
+}
+
+impl std::fmt::Debug for GithubFake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubFake")
+            .field("app_id", &self.app_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GithubFake {
+    /// A fake seeded with `seed` (the shape of `fixtures/minimal.json`).
+    pub fn new(seed: Value) -> Result<Self, SeedError> {
+        let world = World::from_seed(&seed).map_err(SeedError)?;
+        // The kit adds rate-limit headers only to its own refusals, so that a fault rule can answer
+        // `x-ratelimit-remaining: 0` (a primary rate limit, 403); every other response gets GitHub's
+        // headers from `with_github_headers`.
+        let kit = FakeKit::with_rate_limit(
+            "github",
+            false,
+            json!({"message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}),
+        );
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| SeedError(format!("http client: {e}")))?;
+        Ok(Self {
+            shared: Shared {
+                kit,
+                world: Arc::new(Mutex::new(world)),
+                initial_seed: Arc::new(seed),
+                http,
+            },
+        })
+    }
+
+    /// A fake seeded with `fixtures/minimal.json`.
+    pub fn minimal() -> Result<Self, SeedError> {
+        Self::new(parse_seed(MINIMAL_SEED)?)
+    }
+
+    /// A fake seeded with `fixtures/demo.json`.
+    pub fn demo() -> Result<Self, SeedError> {
+        Self::new(parse_seed(DEMO_SEED)?)
+    }
+
+    /// The kit: journal, faults, rate limits, fake clock.
+    pub fn kit(&self) -> &FakeKit {
+        &self.shared.kit
+    }
+
+    /// The complete app: API, control API under `/__fake/` (plus `webhooks/send`, `webhooks/member`,
+    /// `payloads/member`). Every response carries a `Date` from the fake clock, so that
+    /// `x-ratelimit-reset` is consistent with it.
+    pub fn router(&self) -> Router {
+        let api = api::router(self.shared.clone());
+        let state: Arc<dyn FakeState> = Arc::new(self.shared.clone());
+        let kit = self.shared.kit.clone();
+        fake_kit::fake_app(
+            kit.clone(),
+            api,
+            state,
+            webhooks::control_router(self.shared.clone()),
+        )
+        .layer(axum::middleware::map_response(move |resp: Response| {
+            let kit = kit.clone();
+            async move { with_github_headers(&kit, resp) }
+        }))
+    }
+
+    /// Serves the router on `127.0.0.1` with an ephemeral port.
+    pub async fn spawn(&self) -> Result<RunningServer, ServeError> {
+        fake_kit::serve_ephemeral(self.router()).await
+    }
+
+    /// The App id.
+    pub fn app_id(&self) -> u64 {
+        self.shared.world().app.id
+    }
+
+    /// The App's webhook secret (a test-only value from the seed).
+    pub fn webhook_secret(&self) -> String {
+        self.shared.world().app.webhook_secret.clone()
+    }
+
+    /// The installation id of `org`.
+    pub fn installation_id(&self, org: &str) -> Option<u64> {
+        self.shared.world().org(org).map(|o| o.installation_id)
+    }
+
+    /// The numeric id of `org`.
+    pub fn org_id(&self, org: &str) -> Option<u64> {
+        self.shared.world().org(org).map(|o| o.id)
+    }
+
+    /// The numeric id of a user.
+    pub fn user_id(&self, login: &str) -> Option<u64> {
+        self.shared.world().user_by_login(login).map(|u| u.id)
+    }
+
+    /// How many installation tokens have been issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.shared.world().tokens_issued
+    }
+
+    /// The state as JSON (tokens as fingerprints, webhook secret redacted).
+    pub fn state(&self) -> Value {
+        self.shared.state_json()
+    }
+
+    /// Builds a `member` payload from the state; applies the change when `spec.apply` is true.
+    pub fn member_payload(&self, spec: &MemberSpec) -> Result<Value, SeedError> {
+        self.shared.member_event(spec).map_err(SeedError)
+    }
+
+    /// Sends a signed delivery of `payload` to `url` (loopback only) and returns the receiver's answer.
+    /// `delivery` is the GUID; a fresh one is generated when `None`.
+    pub async fn send_webhook(
+        &self,
+        url: &str,
+        event: &str,
+        delivery: Option<&str>,
+        payload: &Value,
+    ) -> Result<DeliveryOutcome, SeedError> {
+        let raw = serde_json::to_vec(payload).map_err(|e| SeedError(e.to_string()))?;
+        let guid = delivery.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        webhooks::deliver(&self.shared, url, event, &guid, raw, None, false)
+            .await
+            .map_err(SeedError)
+    }
+
+    /// Revokes every installation token issued so far (their next use answers 401).
+    pub fn revoke_tokens(&self) {
+        self.shared.world().tokens.clear();
+    }
+
+    /// Makes `login` a member of `org` (created as a user when unknown).
+    pub fn add_member(&self, org: &str, login: &str) -> Result<(), SeedError> {
+        let mut world = self.shared.world();
+        let id = world.ensure_user(login);
+        let org = world
+            .org_mut(org)
+            .ok_or_else(|| SeedError(format!("unknown org {org}")))?;
+        if !org.members.contains(&id) {
+            org.members.push(id);
+        }
+        Ok(())
+    }
+
+    /// Gives `login` direct access to `org/repo` with `role_name`.
+    pub fn add_collaborator(
+        &self,
+        org: &str,
+        repo: &str,
+        login: &str,
+        role_name: &str,
+    ) -> Result<(), SeedError> {
+        let spec = MemberSpec {
+            action: "added".to_owned(),
+            org: org.to_owned(),
+            login: login.to_owned(),
+            repo: repo.to_owned(),
+            role_name: Some(role_name.to_owned()),
+            sender: None,
+            apply: Some(true),
+        };
+        self.shared
+            .member_event(&spec)
+            .map(|_| ())
+            .map_err(SeedError)
+    }
+
+    /// True when `login` has direct access to some repository of `org` without being a member.
+    pub fn is_outside_collaborator(&self, org: &str, login: &str) -> bool {
+        let world = self.shared.world();
+        let Some(id) = world.user_by_login(login).map(|u| u.id) else {
+            return false;
+        };
+        world
+            .org(org)
+            .is_some_and(|o| o.outside_collaborators().contains(&id))
+    }
+}
+
+fn parse_seed(text: &str) -> Result<Value, SeedError> {
+    serde_json::from_str(text).map_err(|e| SeedError(e.to_string()))
+}
+
+/// A `Date` from the fake clock on every response, and GitHub's rate-limit headers where the kit or a
+/// fault rule did not set them.
+fn with_github_headers(kit: &FakeKit, mut resp: Response) -> Response {
+    let now = kit.now();
+    let reset = (now + chrono::Duration::hours(1)).timestamp().to_string();
+    let headers = resp.headers_mut();
+    for (name, value) in [
+        ("date", now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
+        ("x-ratelimit-limit", "5000".to_owned()),
+        ("x-ratelimit-remaining", "4999".to_owned()),
+        ("x-ratelimit-reset", reset),
+        ("x-ratelimit-resource", "core".to_owned()),
+    ] {
+        if (name == "date" || !headers.contains_key(name))
+            && let Ok(v) = HeaderValue::from_str(&value)
+        {
+            headers.insert(name, v);
+        }
+    }
+    resp
+}

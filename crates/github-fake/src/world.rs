@@ -1,0 +1,534 @@
+//! The fake's state: the App, organisations, users, repositories, tokens and recorded deliveries.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The public half of the committed test-only App key.
+pub(crate) const TEST_APP_PUBLIC_KEY_PEM: &str = include_str!("../fixtures/test-app-key.pub.pem");
+
+/// Seed document (`fixtures/*.json`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Seed {
+    pub(crate) app: SeedApp,
+    #[serde(default)]
+    pub(crate) users: Vec<SeedUser>,
+    #[serde(default)]
+    pub(crate) orgs: Vec<SeedOrg>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedApp {
+    pub(crate) id: u64,
+    #[serde(default = "default_slug")]
+    pub(crate) slug: String,
+    pub(crate) webhook_secret: String,
+    /// PEM of the App's public key; the committed test key when absent.
+    #[serde(default)]
+    pub(crate) public_key_pem: Option<String>,
+    /// Installation token lifetime (GitHub: 1 hour).
+    #[serde(default = "default_token_ttl")]
+    pub(crate) token_ttl_secs: i64,
+}
+
+fn default_slug() -> String {
+    "cls-fake".to_owned()
+}
+fn default_token_ttl() -> i64 {
+    3600
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedUser {
+    pub(crate) login: String,
+    pub(crate) id: u64,
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    #[serde(default)]
+    pub(crate) email: Option<String>,
+    #[serde(default = "default_user_type", rename = "type")]
+    pub(crate) kind: String,
+}
+
+fn default_user_type() -> String {
+    "User".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedOrg {
+    pub(crate) login: String,
+    pub(crate) id: u64,
+    pub(crate) installation_id: u64,
+    /// Enterprise Cloud: the audit-log API answers; otherwise it is 404.
+    #[serde(default)]
+    pub(crate) enterprise: bool,
+    /// The membership check answers 302 (the App cannot see membership).
+    #[serde(default)]
+    pub(crate) membership_hidden: bool,
+    #[serde(default)]
+    pub(crate) members: Vec<String>,
+    #[serde(default)]
+    pub(crate) repos: Vec<SeedRepo>,
+    #[serde(default)]
+    pub(crate) audit_log: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedRepo {
+    pub(crate) name: String,
+    pub(crate) id: u64,
+    #[serde(default = "yes")]
+    pub(crate) private: bool,
+    #[serde(default)]
+    pub(crate) archived: bool,
+    #[serde(default)]
+    pub(crate) collaborators: Vec<SeedCollaborator>,
+    #[serde(default)]
+    pub(crate) invitations: Vec<SeedInvitation>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedCollaborator {
+    pub(crate) login: String,
+    #[serde(default = "default_role")]
+    pub(crate) role_name: String,
+}
+
+fn default_role() -> String {
+    "write".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedInvitation {
+    pub(crate) id: u64,
+    pub(crate) invitee: String,
+    #[serde(default)]
+    pub(crate) inviter: Option<String>,
+    #[serde(default = "default_role")]
+    pub(crate) permissions: String,
+    #[serde(default)]
+    pub(crate) created_at: Option<DateTime<Utc>>,
+}
+
+/// One user account.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) id: u64,
+    pub(crate) login: String,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) kind: String,
+}
+
+impl User {
+    pub(crate) fn simple_json(&self) -> Value {
+        json!({
+            "login": self.login, "id": self.id, "node_id": format!("U_{}", self.id),
+            "type": self.kind, "site_admin": false,
+            "url": format!("https://api.github.com/users/{}", self.login),
+        })
+    }
+
+    pub(crate) fn full_json(&self) -> Value {
+        let mut v = self.simple_json();
+        v["name"] = json!(self.name);
+        v["email"] = json!(self.email);
+        v
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Collaborator {
+    pub(crate) user_id: u64,
+    pub(crate) role_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Invitation {
+    pub(crate) id: u64,
+    pub(crate) invitee: u64,
+    pub(crate) inviter: Option<u64>,
+    pub(crate) permissions: String,
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Repo {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) private: bool,
+    pub(crate) archived: bool,
+    pub(crate) collaborators: Vec<Collaborator>,
+    pub(crate) invitations: Vec<Invitation>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Org {
+    pub(crate) login: String,
+    pub(crate) id: u64,
+    pub(crate) installation_id: u64,
+    pub(crate) enterprise: bool,
+    pub(crate) membership_hidden: bool,
+    pub(crate) members: Vec<u64>,
+    pub(crate) repos: Vec<Repo>,
+    pub(crate) audit_log: Vec<Value>,
+}
+
+impl Org {
+    pub(crate) fn is_member(&self, user_id: u64) -> bool {
+        self.members.contains(&user_id)
+    }
+
+    pub(crate) fn repo(&self, name: &str) -> Option<&Repo> {
+        self.repos
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn repo_mut(&mut self, name: &str) -> Option<&mut Repo> {
+        self.repos
+            .iter_mut()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Users with direct access to some repository who are not members, by id.
+    pub(crate) fn outside_collaborators(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .repos
+            .iter()
+            .flat_map(|r| r.collaborators.iter().map(|c| c.user_id))
+            .filter(|id| !self.is_member(*id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    pub(crate) fn json(&self) -> Value {
+        json!({"login": self.login, "id": self.id, "node_id": format!("O_{}", self.id),
+               "url": format!("https://api.github.com/orgs/{}", self.login)})
+    }
+
+    pub(crate) fn repo_json(&self, repo: &Repo) -> Value {
+        json!({
+            "id": repo.id, "node_id": format!("R_{}", repo.id), "name": repo.name,
+            "full_name": format!("{}/{}", self.login, repo.name), "private": repo.private,
+            "archived": repo.archived, "visibility": if repo.private { "private" } else { "public" },
+            "owner": {"login": self.login, "id": self.id, "type": "Organization"},
+        })
+    }
+}
+
+/// An issued installation token.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub(crate) installation_id: u64,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
+/// A webhook delivery the fake sent (for `GET /app/hook/deliveries` and redelivery).
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    pub(crate) id: u64,
+    pub(crate) guid: String,
+    pub(crate) url: String,
+    pub(crate) event: String,
+    pub(crate) action: Option<String>,
+    pub(crate) installation_id: Option<u64>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) delivered_at: DateTime<Utc>,
+    pub(crate) redelivery: bool,
+    pub(crate) status_code: u16,
+}
+
+impl Delivery {
+    pub(crate) fn json(&self) -> Value {
+        let status = if (200..300).contains(&self.status_code) {
+            "OK".to_owned()
+        } else if self.status_code == 0 {
+            "Failed to connect to host".to_owned()
+        } else {
+            format!("Invalid HTTP Response: {}", self.status_code)
+        };
+        json!({
+            "id": self.id, "guid": self.guid, "delivered_at": self.delivered_at.to_rfc3339(),
+            "redelivery": self.redelivery, "duration": 0.1, "status": status,
+            "status_code": self.status_code, "event": self.event, "action": self.action,
+            "installation_id": self.installation_id, "repository_id": null,
+        })
+    }
+}
+
+/// The App.
+pub(crate) struct App {
+    pub(crate) id: u64,
+    pub(crate) slug: String,
+    pub(crate) webhook_secret: String,
+    pub(crate) key: DecodingKey,
+    pub(crate) key_fingerprint: String,
+    pub(crate) token_ttl_secs: i64,
+}
+
+/// The whole mutable state.
+pub(crate) struct World {
+    pub(crate) app: App,
+    pub(crate) users: BTreeMap<u64, User>,
+    pub(crate) orgs: Vec<Org>,
+    pub(crate) tokens: HashMap<String, Token>,
+    pub(crate) deliveries: Vec<Delivery>,
+    pub(crate) tokens_issued: u64,
+    pub(crate) next_id: u64,
+}
+
+/// 8 hex characters of SHA-256: how secrets appear in state and logs.
+pub(crate) fn fingerprint(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    hex::encode(&digest[..4])
+}
+
+/// Legacy permission of a role: `admin`, `write` (write, maintain), `read` (read, triage, custom).
+pub(crate) fn legacy_permission(role: &str) -> &'static str {
+    match role {
+        "admin" => "admin",
+        "write" | "maintain" | "push" => "write",
+        _ => "read",
+    }
+}
+
+/// Permission flags of a role.
+pub(crate) fn permission_flags(role: &str) -> Value {
+    let level = match role {
+        "admin" => 5,
+        "maintain" => 4,
+        "write" | "push" => 3,
+        "triage" => 2,
+        _ => 1,
+    };
+    json!({"pull": level >= 1, "triage": level >= 2, "push": level >= 3, "maintain": level >= 4, "admin": level >= 5})
+}
+
+impl World {
+    pub(crate) fn from_seed(seed: &Value) -> Result<Self, String> {
+        let seed: Seed =
+            serde_json::from_value(seed.clone()).map_err(|e| format!("invalid seed: {e}"))?;
+        let pem = seed
+            .app
+            .public_key_pem
+            .as_deref()
+            .unwrap_or(TEST_APP_PUBLIC_KEY_PEM);
+        let key = DecodingKey::from_rsa_pem(pem.as_bytes())
+            .map_err(|e| format!("invalid app.public_key_pem: {e}"))?;
+        let mut users = BTreeMap::new();
+        for u in &seed.users {
+            if users
+                .values()
+                .any(|x: &User| x.login.eq_ignore_ascii_case(&u.login))
+            {
+                return Err(format!("duplicate user login {}", u.login));
+            }
+            let user = User {
+                id: u.id,
+                login: u.login.clone(),
+                name: u.name.clone(),
+                email: u.email.clone(),
+                kind: u.kind.clone(),
+            };
+            if users.insert(u.id, user).is_some() {
+                return Err(format!("duplicate user id {}", u.id));
+            }
+        }
+        let find = |login: &str| -> Result<u64, String> {
+            users
+                .values()
+                .find(|u: &&User| u.login.eq_ignore_ascii_case(login))
+                .map(|u| u.id)
+                .ok_or_else(|| format!("unknown user {login} (add it to \"users\")"))
+        };
+        let mut orgs = Vec::new();
+        for o in &seed.orgs {
+            let members = o
+                .members
+                .iter()
+                .map(|m| find(m))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut repos = Vec::new();
+            for r in &o.repos {
+                let collaborators = r
+                    .collaborators
+                    .iter()
+                    .map(|c| {
+                        Ok(Collaborator {
+                            user_id: find(&c.login)?,
+                            role_name: c.role_name.clone(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                let invitations = r
+                    .invitations
+                    .iter()
+                    .map(|i| {
+                        Ok(Invitation {
+                            id: i.id,
+                            invitee: find(&i.invitee)?,
+                            inviter: i.inviter.as_deref().map(find).transpose()?,
+                            permissions: i.permissions.clone(),
+                            created_at: i.created_at.unwrap_or(DateTime::UNIX_EPOCH),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                repos.push(Repo {
+                    id: r.id,
+                    name: r.name.clone(),
+                    private: r.private,
+                    archived: r.archived,
+                    collaborators,
+                    invitations,
+                });
+            }
+            orgs.push(Org {
+                login: o.login.clone(),
+                id: o.id,
+                installation_id: o.installation_id,
+                enterprise: o.enterprise,
+                membership_hidden: o.membership_hidden,
+                members,
+                repos,
+                audit_log: o.audit_log.clone(),
+            });
+        }
+        Ok(Self {
+            app: App {
+                id: seed.app.id,
+                slug: seed.app.slug,
+                key_fingerprint: fingerprint(pem),
+                webhook_secret: seed.app.webhook_secret,
+                key,
+                token_ttl_secs: seed.app.token_ttl_secs,
+            },
+            users,
+            orgs,
+            tokens: HashMap::new(),
+            deliveries: Vec::new(),
+            tokens_issued: 0,
+            next_id: 90_000_000,
+        })
+    }
+
+    pub(crate) fn org(&self, login: &str) -> Option<&Org> {
+        self.orgs
+            .iter()
+            .find(|o| o.login.eq_ignore_ascii_case(login))
+    }
+
+    pub(crate) fn org_mut(&mut self, login: &str) -> Option<&mut Org> {
+        self.orgs
+            .iter_mut()
+            .find(|o| o.login.eq_ignore_ascii_case(login))
+    }
+
+    pub(crate) fn user_by_login(&self, login: &str) -> Option<&User> {
+        self.users
+            .values()
+            .find(|u| u.login.eq_ignore_ascii_case(login))
+    }
+
+    /// Finds a user by login, creating one with a fresh id when unknown.
+    pub(crate) fn ensure_user(&mut self, login: &str) -> u64 {
+        if let Some(u) = self.user_by_login(login) {
+            return u.id;
+        }
+        let id = self.fresh_id();
+        self.users.insert(
+            id,
+            User {
+                id,
+                login: login.to_owned(),
+                name: None,
+                email: None,
+                kind: "User".to_owned(),
+            },
+        );
+        id
+    }
+
+    pub(crate) fn fresh_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub(crate) fn login(&self, id: u64) -> String {
+        self.users
+            .get(&id)
+            .map(|u| u.login.clone())
+            .unwrap_or_default()
+    }
+
+    /// The state as JSON, tokens and secrets reduced to fingerprints.
+    pub(crate) fn state_json(&self) -> Value {
+        let orgs: Vec<Value> = self
+            .orgs
+            .iter()
+            .map(|o| {
+                let repos: Vec<Value> = o
+                    .repos
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "name": r.name, "id": r.id, "private": r.private, "archived": r.archived,
+                            "collaborators": r.collaborators.iter().map(|c| json!({
+                                "login": self.login(c.user_id), "id": c.user_id, "role_name": c.role_name,
+                            })).collect::<Vec<_>>(),
+                            "invitations": r.invitations.iter().map(|i| json!({
+                                "id": i.id, "invitee": self.login(i.invitee),
+                                "inviter": i.inviter.map(|x| self.login(x)), "permissions": i.permissions,
+                                "created_at": i.created_at.to_rfc3339(),
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                json!({
+                    "login": o.login, "id": o.id, "installation_id": o.installation_id,
+                    "enterprise": o.enterprise, "membership_hidden": o.membership_hidden,
+                    "members": o.members.iter().map(|m| self.login(*m)).collect::<Vec<_>>(),
+                    "outside_collaborators": o.outside_collaborators().iter().map(|m| self.login(*m)).collect::<Vec<_>>(),
+                    "repos": repos,
+                    "audit_log_events": o.audit_log.len(),
+                })
+            })
+            .collect();
+        let mut tokens: Vec<Value> = self
+            .tokens
+            .iter()
+            .map(|(t, info)| {
+                json!({"fingerprint": fingerprint(t), "installation_id": info.installation_id,
+                       "expires_at": info.expires_at.to_rfc3339()})
+            })
+            .collect();
+        tokens.sort_by_key(|t| t["expires_at"].as_str().unwrap_or_default().to_owned());
+        json!({
+            "app": {"id": self.app.id, "slug": self.app.slug, "webhook_secret": "[REDACTED]",
+                    "public_key_fingerprint": self.app.key_fingerprint,
+                    "token_ttl_secs": self.app.token_ttl_secs},
+            "users": self.users.values().map(User::full_json).collect::<Vec<_>>(),
+            "orgs": orgs,
+            "tokens": tokens,
+            "tokens_issued": self.tokens_issued,
+            "deliveries": self.deliveries.iter().map(Delivery::json).collect::<Vec<_>>(),
+        })
+    }
+}
