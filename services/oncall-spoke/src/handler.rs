@@ -741,6 +741,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_invocation_deadline_comes_from_the_lambda_context_and_the_clock() {
+        let clock = FixedClock::at("2026-01-01T00:00:00Z").unwrap();
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.request_id = "req-ctx".into();
+        ctx.deadline = u64::try_from(clock.now().timestamp_millis()).unwrap() + 10_000;
+        let invocation = Invocation::from_context(&ctx, &clock);
+        let remaining = invocation.deadline.unwrap() - tokio::time::Instant::now();
+        assert!(
+            remaining > Duration::from_secs(9) && remaining <= Duration::from_secs(10),
+            "{remaining:?}"
+        );
+        ctx.deadline = 0;
+        assert!(Invocation::from_context(&ctx, &clock).deadline.is_none());
+    }
+
+    #[tokio::test]
     async fn a_spoke_that_hangs_past_the_deadline_still_leaves_time_to_alert() {
         let w = world(&[]);
         w.spoke.hang(true);
