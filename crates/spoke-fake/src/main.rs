@@ -1,4 +1,5 @@
-//! `spoke-fake --seed <file> --port 8801`: the fake Spoke server, standalone.
+//! `spoke-fake --seed <file> --port 8801`: the fake Spoke server, standalone. Prints the API base URL on
+//! stdout and logs one line per request (method, route, status) to stderr.
 
 #![allow(clippy::print_stdout)]
 
@@ -38,6 +39,7 @@ async fn log_request(req: Request, next: Next) -> Response {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(false)
         .init();
