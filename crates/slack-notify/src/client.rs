@@ -712,7 +712,13 @@ impl SlackClient {
                     .ok()
                     .and_then(|e| e.error)
                     .unwrap_or_else(|| body.trim().to_owned());
-                Err(fail(webhook_error(status, &code)))
+                // `expired_url`/`used_url` and friends keep their code; a bare status maps as for webhooks.
+                let error = if code.is_empty() {
+                    webhook_error(status, &code)
+                } else {
+                    SlackError::from_api_code(&code)
+                };
+                Err(fail(error))
             })
             .await
     }

@@ -186,3 +186,31 @@ async fn refuses_to_click_a_button_the_message_does_not_have() {
         .unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+#[tokio::test]
+async fn response_urls_keep_the_mount_prefix_when_the_fake_is_nested() {
+    let fake = slack_fake::SlackFake::minimal();
+    let app = Router::new().nest("/slack", fake.router());
+    let server = fake_kit::serve_ephemeral(app).await.unwrap();
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/slack/__fake/response-urls", server.base_url()))
+        .json(&json!({"channel": "C0ITTEAM01", "ts": "1.000001"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = created["responseUrl"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/slack/actions/", server.base_url())),
+        "{url}"
+    );
+    let reply = reqwest::Client::new()
+        .post(url)
+        .json(&json!({"response_type": "ephemeral", "text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+}

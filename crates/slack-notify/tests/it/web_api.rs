@@ -269,7 +269,11 @@ async fn replies_through_a_response_url_of_the_configured_prefix_only() {
         client.respond(url, &reply).await.unwrap();
     }
     let used = client.respond(url, &reply).await.unwrap_err();
-    assert!(!used.is_transient(), "{used:?}");
+    assert!(
+        matches!(used, SlackError::Api { ref error } if error == "used_url"),
+        "{used:?}"
+    );
+    assert!(!used.is_transient());
 }
 
 #[tokio::test]
