@@ -491,6 +491,9 @@ fn ds_json(d: &DataSourceRec, data: &Data) -> Value {
         v["errorMessage"] = json!(m);
     }
     if let Some(obj) = v.as_object_mut() {
+        if d.jws_token.is_empty() {
+            obj.remove("jwsToken");
+        }
         if data.settings.omit_token_expiry_time {
             obj.remove("tokenExpiryTime");
         }

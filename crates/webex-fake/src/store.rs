@@ -311,7 +311,10 @@ impl Data {
                 updates: 0,
             };
             let iat = rec.token_expiry - Duration::minutes(i64::from(lifetime));
-            rec.jws_token = mint_jws(&rec, iat);
+            rec.jws_token = match text(d, "jwsToken") {
+                Some(given) => given,
+                None => mint_jws(&rec, iat),
+            };
             data_sources.push(rec);
         }
         Ok(Self {

@@ -133,6 +133,12 @@ pub struct Session<'d> {
     oauth_failures: AtomicU64,
 }
 
+/// An optional time for a log field: RFC 3339, or empty.
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
 /// Maps a Secrets Manager read error to its class.
 fn read_failure(secret_id: &str, e: &SecretsError) -> Failure {
     let class = match e {
@@ -439,8 +445,8 @@ impl<'d> Session<'d> {
                     event = "integration_refreshed",
                     reason,
                     rotated,
-                    expires_at = ?st.creds.token_manager.tokens.access_token_expires_at,
-                    refresh_expires_at = ?st.creds.token_manager.tokens.refresh_token_expires_at,
+                    expires_at = %when(st.creds.token_manager.tokens.access_token_expires_at),
+                    refresh_expires_at = %when(st.creds.token_manager.tokens.refresh_token_expires_at),
                     "integration token refreshed"
                 );
                 self.persist(st, "integration_refreshed").await;
@@ -534,8 +540,11 @@ impl<'d> Session<'d> {
         if allow_cache && let Some(t) = st.creds.service_app.tokens.usable_access_token(now, margin)
         {
             let t = t.clone();
+            if st.service_app_source.is_some() {
+                return Ok(t);
+            }
             st.service_app_source = Some("cache");
-            info!(event = "service_app_token_obtained", source = "cache", expires_at = ?st.creds.service_app.tokens.access_token_expires_at, "service-app token from cache");
+            info!(event = "service_app_token_obtained", source = "cache", expires_at = %when(st.creds.service_app.tokens.access_token_expires_at), "service-app token from cache");
             return Ok(t);
         }
         if self.deps.config.service_app_refresh
@@ -566,7 +575,7 @@ impl<'d> Session<'d> {
                 Ok(resp) => {
                     st.creds.service_app.tokens.apply(&resp, self.now());
                     st.service_app_source = Some("refresh");
-                    info!(event = "service_app_token_obtained", source = "refresh", expires_at = ?st.creds.service_app.tokens.access_token_expires_at, "service-app token refreshed");
+                    info!(event = "service_app_token_obtained", source = "refresh", expires_at = %when(st.creds.service_app.tokens.access_token_expires_at), "service-app token refreshed");
                     let token = resp.access_token.clone();
                     self.persist(st, "service_app_refreshed").await;
                     return Ok(token);
@@ -624,7 +633,7 @@ impl<'d> Session<'d> {
                 Ok(resp) => {
                     st.creds.service_app.tokens.apply(&resp, self.now());
                     st.service_app_source = Some("mint");
-                    info!(event = "service_app_token_obtained", source = "mint", expires_at = ?st.creds.service_app.tokens.access_token_expires_at, "service-app token minted");
+                    info!(event = "service_app_token_obtained", source = "mint", expires_at = %when(st.creds.service_app.tokens.access_token_expires_at), "service-app token minted");
                     let token = resp.access_token.clone();
                     self.persist(st, "service_app_minted").await;
                     return Ok(token);
@@ -747,8 +756,8 @@ impl<'d> Session<'d> {
                 event = "data_source_extended",
                 data_source_id = id,
                 outcome = "extended",
-                expires_at = ?result.expires_at,
-                new_expires_at = ?result.new_expires_at,
+                expires_at = %when(result.expires_at),
+                new_expires_at = %when(result.new_expires_at),
                 minutes_left,
                 nonce_fp = result.nonce_fp.as_deref().unwrap_or(""),
                 warning = result.warning.as_deref().unwrap_or(""),
@@ -759,7 +768,7 @@ impl<'d> Session<'d> {
                 event = "data_source_skipped",
                 data_source_id = id,
                 outcome = outcome.as_str(),
-                expires_at = ?result.expires_at,
+                expires_at = %when(result.expires_at),
                 minutes_left,
                 duration_ms,
                 "data source not extended"

@@ -1,0 +1,383 @@
+//! BYO-23 … BYO-28: the `byods` binary as an operator runs it, against the fake Webex and moto.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::Command;
+
+use crate::support::*;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn command(env: &Env, args: &[&str], extra: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_byods"));
+    cmd.args(args)
+        .env_remove("BYODS_DATA_SOURCE_IDS")
+        .env_remove("DATA_SOURCE_ID")
+        .env("BYODS_SECRET_ID", &env.secret_id)
+        .env("WEBEX_API_BASE_URL", env.api_base())
+        .env("AWS_ENDPOINT_URL", &env.moto)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+async fn byods(env: &Env, args: &[&str], extra: &[(&str, &str)]) -> Run {
+    let out = tokio::time::timeout(
+        StdDuration::from_secs(60),
+        command(env, args, extra).output(),
+    )
+    .await
+    .expect("byods finished within a minute")
+    .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn assert_no_secret_in(run: &Run, extra: &[&str]) {
+    for needle in SEED_SECRETS.iter().chain(extra) {
+        assert!(!run.stdout.contains(needle), "{needle} on stdout");
+        assert!(!run.stderr.contains(needle), "{needle} on stderr");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `byods setup-oauth`, plays the browser, and returns the run plus the `state` it sent.
+async fn setup_oauth(env: &Env, extra_args: &[&str]) -> (Run, String) {
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let mut args = vec![
+        "setup-oauth",
+        "--no-browser",
+        "--timeout",
+        "30",
+        "--redirect-uri",
+        redirect.as_str(),
+    ];
+    args.extend_from_slice(extra_args);
+    let mut child = command(env, &args, &[]).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    let url = loop {
+        let line = tokio::time::timeout(StdDuration::from_secs(30), lines.next_line())
+            .await
+            .expect("the authorisation URL is printed")
+            .unwrap()
+            .expect("stderr open");
+        seen.push(line.clone());
+        if line.contains("/v1/authorize?") {
+            break url::Url::parse(line.trim()).unwrap();
+        }
+    };
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // The test is the browser: follow the fake's redirect to the CLI's loopback listener.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = browser.get(url.as_str()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&redirect));
+    let page = browser
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("close this window"));
+    assert!(!page.contains("fake_"));
+    let out = tokio::time::timeout(StdDuration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    while let Ok(Some(line)) = lines.next_line().await {
+        seen.push(line);
+    }
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: seen.join("\n"),
+    };
+    (run, state)
+}
+
+#[tokio::test]
+async fn byo23_setup_oauth_completes_end_to_end_with_pkce_verified_by_the_fake() {
+    let env = Env::start(seed(), |_| legacy_secret()).await;
+
+    let (run, state) = setup_oauth(&env, &[]).await;
+
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let exchange = env
+        .calls("POST", "/access_token")
+        .into_iter()
+        .find(|c| c.body.contains("grant_type=authorization_code"))
+        .expect("the code was exchanged");
+    assert!(exchange.body.contains("code_verifier="));
+    assert_eq!(exchange.status, 200, "the fake accepted the PKCE verifier");
+    let secret = env.secret().await;
+    let rt = secret["tokenManager"]["refreshToken"].as_str().unwrap();
+    assert!(rt.starts_with("fake_rt_") && env.fake.accepts_refresh_token(rt));
+    assert!(
+        secret["serviceApp"]["accessToken"].is_string(),
+        "verified with a mint and cached"
+    );
+    assert_eq!(secret["deployedBy"], "ops-team");
+    assert!(run.stdout.contains("set (fp "));
+    let at = secret["tokenManager"]["accessToken"].as_str().unwrap();
+    assert_no_secret_in(&run, &[rt, at]);
+
+    let (second, state2) = setup_oauth(&env, &["--dry-run"]).await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_ne!(state, state2, "a fresh state per run");
+    assert_eq!(
+        env.secret().await["tokenManager"]["refreshToken"],
+        rt,
+        "--dry-run writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn byo23_a_state_mismatch_or_a_denial_exits_3_and_writes_nothing() {
+    for mode in ["wrong_state", "access_denied"] {
+        let env = Env::start(seed(), |_| legacy_secret()).await;
+        env.fake
+            .update_settings(&json!({"authorizeMode": mode}))
+            .unwrap();
+        let version = env.secret_version().await;
+        let (run, _) = setup_oauth(&env, &[]).await;
+        assert_eq!(run.code, 3, "{mode}: {}", run.stderr);
+        assert_eq!(
+            env.secret_version().await,
+            version,
+            "{mode}: nothing written"
+        );
+        assert!(
+            env.calls("POST", "/access_token").is_empty(),
+            "{mode}: no code exchanged"
+        );
+    }
+}
+
+#[tokio::test]
+async fn byo24_list_prints_a_table_and_json_without_any_jws_token() {
+    let env = Env::start(seed(), canonical_secret).await;
+    let table = byods(&env, &["list"], &[]).await;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let header = table.stdout.lines().next().unwrap();
+    for col in [
+        "ID",
+        "STATUS",
+        "AUDIENCE",
+        "SUBJECT",
+        "URL",
+        "EXPIRES_AT",
+        "EXPIRES_IN",
+        "DUE",
+    ] {
+        assert!(header.contains(col));
+    }
+    assert!(table.stdout.contains("ds-due") && table.stdout.contains("ds-later"));
+
+    let json_run = byods(&env, &["list", "--json", "--claims"], &[]).await;
+    let doc: Value = serde_json::from_str(json_run.stdout.trim()).unwrap();
+    let items = doc["dataSources"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let due = items.iter().find(|i| i["id"] == "ds-due").unwrap();
+    assert_eq!(due["due"], true);
+    assert!(due["minutesLeft"].as_i64().unwrap() <= 60);
+    for run in [&table, &json_run] {
+        assert!(!run.stdout.contains("eyJ"), "no jwsToken");
+        assert!(!run.stdout.contains("jwsToken"));
+    }
+}
+
+#[tokio::test]
+async fn byo25_extend_extends_a_source_that_is_not_due_unless_if_due_is_given() {
+    let env = Env::start(seed(), canonical_secret).await;
+    let skipped = byods(&env, &["extend", "ds-later", "--if-due"], &[]).await;
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert!(skipped.stdout.contains("skipped_not_due"));
+    assert!(env.puts().is_empty());
+
+    let dry = byods(&env, &["extend", "ds-later", "--dry-run"], &[]).await;
+    assert_eq!(dry.code, 0);
+    assert!(dry.stdout.contains("would extend") && dry.stdout.contains("<fp "));
+    assert!(env.puts().is_empty(), "a dry run sends no PUT");
+
+    let run = byods(
+        &env,
+        &["extend", "ds-later", "--lifetime-minutes", "1400"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("extended") && run.stdout.contains("->"));
+    let puts = env.puts();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].json_body().unwrap()["tokenLifetimeMinutes"], 1400);
+    let nonce = puts[0].json_body().unwrap()["nonce"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_no_secret_in(&run, &[nonce.as_str()]);
+
+    let unknown = byods(&env, &["extend", "no-such-source"], &[]).await;
+    assert_eq!(unknown.code, 6, "{}", unknown.stderr);
+}
+
+#[tokio::test]
+async fn byo26_status_is_0_when_healthy_1_near_refresh_token_expiry_and_3_when_reauth_is_needed() {
+    let env = Env::start(seed(), canonical_secret).await;
+    let only_later = [("BYODS_DATA_SOURCE_IDS", "ds-later")];
+    let healthy = byods(&env, &["status"], &only_later).await;
+    assert_eq!(healthy.code, 0, "{}\n{}", healthy.stdout, healthy.stderr);
+    let inside_window = byods(&env, &["status", "--json"], &[]).await;
+    assert_eq!(inside_window.code, 1, "ds-due is inside the window");
+    let doc: Value = serde_json::from_str(inside_window.stdout.trim()).unwrap();
+    assert_eq!(doc["health"], "warning");
+
+    let near = Env::start(seed(), |now| {
+        let mut s = canonical_secret(now);
+        s["tokenManager"]["refreshTokenExpiresAt"] = json!(rfc(now + Duration::days(5)));
+        s
+    })
+    .await;
+    assert_eq!(byods(&near, &["status"], &only_later).await.code, 1);
+
+    let revoked = Env::start(seed(), |_| legacy_secret()).await;
+    revoked.fake.revoke_refresh_tokens("C-integration");
+    let run = byods(&revoked, &["status"], &only_later).await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert_no_secret_in(&run, &[]);
+}
+
+#[tokio::test]
+async fn byo26_status_check_write_adds_a_secret_version() {
+    let env = Env::start(seed(), canonical_secret).await;
+    let before = env.secret_version().await;
+    let run = byods(
+        &env,
+        &["status", "--check-write"],
+        &[("BYODS_DATA_SOURCE_IDS", "ds-later")],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_ne!(env.secret_version().await, before);
+}
+
+#[tokio::test]
+async fn byo27_bad_configuration_is_an_init_error_with_exit_2_and_no_webex_call() {
+    let env = Env::start(seed(), |_| {
+        let mut s = legacy_secret();
+        s["serviceApp"]["clientSecret"] = json!("YOUR_CLIENT_SECRET_HERE");
+        s
+    })
+    .await;
+    for (args, extra) in [
+        (vec!["status"], vec![("BYODS_TOKEN_LIFETIME_MINUTES", "0")]),
+        (
+            vec!["status"],
+            vec![("BYODS_TOKEN_LIFETIME_MINUTES", "1441")],
+        ),
+        (vec!["status"], vec![]),
+        (vec!["sweep"], vec![]),
+    ] {
+        let run = byods(&env, &args, &extra).await;
+        assert_eq!(run.code, 2, "{args:?} {extra:?}: {}", run.stderr);
+    }
+    let mut no_secret = command(&env, &["status"], &[]);
+    no_secret
+        .env_remove("BYODS_SECRET_ID")
+        .env_remove("SECRET_NAME");
+    let out = no_secret.output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(env.fake.kit().journal().is_empty(), "no Webex call");
+}
+
+#[tokio::test]
+async fn doctor_reports_each_check_on_its_own_line() {
+    let env = Env::start(seed(), |_| legacy_secret()).await;
+    let run = byods(&env, &["doctor"], &[]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for check in [
+        "secret present and readable",
+        "keys valid",
+        "secret writable",
+        "integration refresh works",
+        "service app authorised",
+        "data source ds-due active",
+    ] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.contains("[ok]") && l.contains(check)),
+            "{check}: {}",
+            run.stdout
+        );
+    }
+
+    let denied = Env::start(seed(), |_| {
+        let mut s = legacy_secret();
+        s["serviceApp"]["targetOrgId"] = json!("org-not-authorised");
+        s
+    })
+    .await;
+    let run = byods(&denied, &["doctor", "--json"], &[]).await;
+    assert_eq!(run.code, 6);
+    let doc: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let failed: HashMap<String, String> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["errorClass"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed
+            .get("service app authorised (mint succeeds)")
+            .map(String::as_str),
+        Some("ServiceAppNotAuthorized")
+    );
+}

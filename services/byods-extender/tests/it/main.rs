@@ -1,0 +1,8 @@
+//! The one integration-test binary of byods-extender: every BYO-* acceptance requirement against the fake
+//! Webex over HTTP and moto, through the real `secrets` crate (`byods.md` §11).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod support;
+mod sweep;

@@ -1,0 +1,326 @@
+//! Per-test environment: a fake Webex on an ephemeral port, the shared moto, a unique secret, and `Deps`
+//! with a fixed clock, a recording sleeper, in-memory metrics and a recording alerter.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use byods_extender::{Config, Deps, RecordingAlerter, RecordingSleeper};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use fake_kit::moto::Moto;
+use fake_kit::{FaultRule, JournalEntry, RunningServer};
+use lambda_kit::tracing_init::{LogCapture, capture_logs};
+use lambda_kit::{FixedClock, MemorySink};
+use secrets::{BoxFuture, SecretStore, SecretsClient, SecretsError, VersionedValue};
+use serde_json::{Value, json};
+use webex_fake::WebexFake;
+
+pub(crate) static SECRET_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub(crate) fn unique(prefix: &str) -> String {
+    let n = SECRET_COUNTER.fetch_add(1, Ordering::SeqCst);
+    format!(
+        "{prefix}-{}-{n}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+pub(crate) fn rfc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The minimal seed as JSON, for tests to adjust.
+pub(crate) fn seed() -> Value {
+    serde_json::from_str(webex_fake::MINIMAL_SEED).unwrap()
+}
+
+/// A canonical secret matching the minimal seed, with a valid integration access token.
+pub(crate) fn canonical_secret(now: DateTime<Utc>) -> Value {
+    json!({
+        "schemaVersion": 2,
+        "serviceApp": {"clientId": "C-service-app", "clientSecret": "service-app-secret", "targetOrgId": "org-1"},
+        "tokenManager": {
+            "clientId": "C-integration", "clientSecret": "integration-secret",
+            "accessToken": "int-access-1", "accessTokenExpiresAt": rfc(now + Duration::days(11)),
+            "refreshToken": "int-refresh-1", "refreshTokenExpiresAt": rfc(now + Duration::days(80)),
+            "refreshedAt": rfc(now - Duration::days(1))
+        }
+    })
+}
+
+/// The secret exactly as the original sample's deployment guide shows it (aliases, no expiries).
+pub(crate) fn legacy_secret() -> Value {
+    json!({
+        "serviceApp": {"appId": webex_fake::derive_app_id("C-service-app"), "clientId": "C-service-app",
+                       "clientSecret": "service-app-secret", "targetOrgId": "org-1"},
+        "tokenManager": {"personalAccessToken": "int-access-1", "oauthClientId": "C-integration",
+                         "oauthClientSecret": "integration-secret", "oauthRefreshToken": "int-refresh-1"},
+        "deployedBy": "ops-team"
+    })
+}
+
+/// Seed values that must never appear in output.
+pub(crate) const SEED_SECRETS: &[&str] = &[
+    "integration-secret",
+    "service-app-secret",
+    "int-refresh-1",
+    "int-access-1",
+    "sa-access-1",
+    "sa-refresh-1",
+    "nonce-ds-due-0",
+    "nonce-ds-later-0",
+];
+
+pub(crate) struct Env {
+    pub(crate) fake: WebexFake,
+    pub(crate) server: RunningServer,
+    pub(crate) moto: String,
+    pub(crate) sm: aws_sdk_secretsmanager::Client,
+    pub(crate) secret_id: String,
+    pub(crate) clock: Arc<FixedClock>,
+    pub(crate) sleeper: RecordingSleeper,
+    pub(crate) metrics: MemorySink,
+    pub(crate) alerts: RecordingAlerter,
+    pub(crate) logs: LogCapture,
+}
+
+impl Env {
+    /// Starts a fake seeded with `seed` and creates the secret `secret(now)` in moto.
+    pub(crate) async fn start(seed: Value, secret: impl FnOnce(DateTime<Utc>) -> Value) -> Self {
+        let logs = capture_logs();
+        let moto = Moto::shared()
+            .await
+            .expect("moto_server is needed: run `cargo xtask setup`");
+        let fake = WebexFake::new(seed).unwrap();
+        let server = fake.spawn().await.unwrap();
+        let now = DateTime::from_timestamp(fake.kit().now().timestamp(), 0).unwrap();
+        let clock = Arc::new(FixedClock::new(now));
+        let sm = secrets::local_sdk_client(&moto.endpoint());
+        let secret_id = unique("byods-test");
+        sm.create_secret()
+            .name(&secret_id)
+            .secret_string(secret(now).to_string())
+            .send()
+            .await
+            .unwrap();
+        Self {
+            fake,
+            server,
+            moto: moto.endpoint(),
+            sm,
+            sleeper: RecordingSleeper::advancing(clock.clone()),
+            clock,
+            secret_id,
+            metrics: MemorySink::default(),
+            alerts: RecordingAlerter::default(),
+            logs,
+        }
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        use lambda_kit::Clock as _;
+        self.clock.now()
+    }
+
+    pub(crate) fn api_base(&self) -> String {
+        format!("{}/v1", self.server.base_url())
+    }
+
+    pub(crate) fn env_map(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut map: HashMap<String, String> = [
+            ("BYODS_SECRET_ID", self.secret_id.clone()),
+            ("WEBEX_API_BASE_URL", self.api_base()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (k, v) in extra {
+            map.insert((*k).to_owned(), (*v).to_owned());
+        }
+        map
+    }
+
+    pub(crate) fn config(&self, extra: &[(&str, &str)]) -> Config {
+        let map = self.env_map(extra);
+        Config::from_lookup(move |k| map.get(k).cloned()).unwrap()
+    }
+
+    /// The real Secrets Manager client against moto.
+    pub(crate) fn store(&self) -> Arc<dyn SecretStore> {
+        Arc::new(SecretsClient::new(self.sm.clone(), self.clock.clone()))
+    }
+
+    pub(crate) fn deps(&self, extra: &[(&str, &str)]) -> Deps {
+        self.deps_with_store(self.store(), extra)
+    }
+
+    pub(crate) fn deps_with_store(
+        &self,
+        store: Arc<dyn SecretStore>,
+        extra: &[(&str, &str)],
+    ) -> Deps {
+        Deps::with_webex_client(
+            self.config(extra),
+            store,
+            Arc::new(self.alerts.clone()),
+            self.clock.clone(),
+            Arc::new(self.metrics.clone()),
+            Arc::new(self.sleeper.clone()),
+        )
+        .unwrap()
+    }
+
+    /// The secret's current value in moto.
+    pub(crate) async fn secret(&self) -> Value {
+        let out = self
+            .sm
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .unwrap();
+        serde_json::from_str(out.secret_string().unwrap()).unwrap()
+    }
+
+    /// Number of versions of the secret.
+    pub(crate) async fn secret_version(&self) -> String {
+        let out = self
+            .sm
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .unwrap();
+        out.version_id().unwrap().to_owned()
+    }
+
+    pub(crate) fn calls(&self, method: &str, pattern: &str) -> Vec<JournalEntry> {
+        self.fake.kit().calls(method, pattern)
+    }
+
+    pub(crate) fn puts(&self) -> Vec<JournalEntry> {
+        self.calls("PUT", "/dataSources/*")
+    }
+
+    pub(crate) fn fault(&self, method: &str, path: &str, times: Option<u32>, action: Value) {
+        self.fake
+            .kit()
+            .add_fault(FaultRule::new(Some(method), path, times, action));
+    }
+
+    /// Moves both clocks (service and fake) forward.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.fake.kit().advance(by);
+    }
+
+    /// Asserts that no seed secret and no token now in the secret appears in any captured log line (BYO-20).
+    pub(crate) async fn assert_no_leaks(&self) {
+        let secret = self.secret().await;
+        let mut needles: Vec<String> = SEED_SECRETS.iter().map(|s| (*s).to_owned()).collect();
+        for group in ["serviceApp", "tokenManager"] {
+            for key in ["clientSecret", "accessToken", "refreshToken"] {
+                if let Some(v) = secret[group][key].as_str() {
+                    needles.push(v.to_owned());
+                }
+            }
+        }
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        self.logs.assert_absent(&needles).unwrap();
+    }
+}
+
+/// A store whose writes fail while `fail` is set (moto does not enforce IAM; byods.md §8).
+pub(crate) struct FailingWrites {
+    pub(crate) inner: Arc<dyn SecretStore>,
+    pub(crate) fail: AtomicBool,
+    pub(crate) attempts: AtomicUsize,
+}
+
+impl FailingWrites {
+    pub(crate) fn new(inner: Arc<dyn SecretStore>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            fail: AtomicBool::new(true),
+            attempts: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl SecretStore for FailingWrites {
+    fn get_value<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Arc<Value>, SecretsError>> {
+        self.inner.get_value(id)
+    }
+
+    fn get_fresh<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<VersionedValue, SecretsError>> {
+        self.inner.get_fresh(id)
+    }
+
+    fn put_value<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a Value,
+        client_request_token: &'a str,
+    ) -> BoxFuture<'a, Result<String, SecretsError>> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        if self.fail.load(Ordering::SeqCst) {
+            return Box::pin(async move { Err(SecretsError::AccessDenied { id: id.to_owned() }) });
+        }
+        self.inner.put_value(id, value, client_request_token)
+    }
+
+    fn invalidate(&self, id: &str) {
+        self.inner.invalidate(id);
+    }
+}
+
+/// A store that lets "someone else" change the secret right before our first write (BYO-19).
+pub(crate) struct ExternalEditBeforeWrite {
+    pub(crate) inner: Arc<dyn SecretStore>,
+    pub(crate) sm: aws_sdk_secretsmanager::Client,
+    pub(crate) edit: std::sync::Mutex<Option<Value>>,
+    pub(crate) reads: AtomicUsize,
+}
+
+impl SecretStore for ExternalEditBeforeWrite {
+    fn get_value<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Arc<Value>, SecretsError>> {
+        self.inner.get_value(id)
+    }
+
+    fn get_fresh<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<VersionedValue, SecretsError>> {
+        Box::pin(async move {
+            let n = self.reads.fetch_add(1, Ordering::SeqCst);
+            let edit = if n == 1 {
+                self.edit.lock().unwrap().take()
+            } else {
+                None
+            };
+            if let Some(edit) = edit {
+                // Read 0 is the sweep's own read; read 1 is the re-read before its first write, so the
+                // external edit lands between the two.
+                self.sm
+                    .put_secret_value()
+                    .secret_id(id)
+                    .secret_string(edit.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            self.inner.get_fresh(id).await
+        })
+    }
+
+    fn put_value<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a Value,
+        client_request_token: &'a str,
+    ) -> BoxFuture<'a, Result<String, SecretsError>> {
+        self.inner.put_value(id, value, client_request_token)
+    }
+
+    fn invalidate(&self, id: &str) {
+        self.inner.invalidate(id);
+    }
+}
