@@ -741,6 +741,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_handler_runs_on_a_spawned_task_with_shared_deps() {
+        let w = world(&[]);
+        let deps = Arc::new(w.deps);
+        let shared = Arc::clone(&deps);
+        let task =
+            tokio::spawn(
+                async move { handle(baseline(), &Invocation::new("req-task"), &shared).await },
+            );
+        assert_eq!(task.await.unwrap().unwrap().result, "updated");
+    }
+
+    #[tokio::test]
     async fn the_invocation_deadline_comes_from_the_lambda_context_and_the_clock() {
         let clock = FixedClock::at("2026-01-01T00:00:00Z").unwrap();
         let mut ctx = lambda_runtime::Context::default();
