@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod alert;
 pub mod dates;
 pub mod envelope;
 pub mod lookup;
@@ -8,6 +9,7 @@ pub mod messages;
 pub mod settings;
 pub mod ticket;
 
+pub use alert::Alert;
 pub use envelope::{
     AccountRef, Envelope, EnvelopeError, Kind, MemberAction, MemberEventMsg, OrgRef, Payload,
 };

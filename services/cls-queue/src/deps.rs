@@ -1,0 +1,320 @@
+//! The consumer's outside world: Spoke, GitHub, IT alerts, clock, metrics, and the settings loaded from the
+//! four CLS secrets at cold start.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use cls_core::Alert;
+use cls_core::settings::{
+    GithubSettings, IdentitySettings, SettingsError, SlackSettings, SpokeSettings,
+};
+use futures::future::BoxFuture;
+use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
+use lambda_kit::Clock;
+use lambda_kit::metrics::{Emf, MetricSink};
+use secrets::{SecretStore, SecretStoreExt, SecretsError};
+use slack_notify::{Message, WebhookPoster};
+use spoke_client::{SpokeApi, SpokeClient, UserId};
+use tokio::sync::OnceCell;
+
+use crate::config::Config;
+
+/// Sends IT alerts. Failures are logged, never returned: an alert never fails a record.
+pub trait Alerter: Send + Sync {
+    /// Sends `alert` (identical alerts at most once per 10 minutes in this instance).
+    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()>;
+}
+
+/// [`Alerter`] posting to the incoming webhook in the Slack secret (`alert_webhook_url`).
+pub struct SlackAlerter {
+    poster: Arc<dyn WebhookPoster>,
+    secrets: Arc<dyn SecretStore>,
+    slack_secret_id: String,
+    clock: Arc<dyn Clock>,
+    sent: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl SlackAlerter {
+    /// Identical alerts within this window are sent once (cls.md §12).
+    pub const REPEAT_WINDOW_MINUTES: i64 = 10;
+
+    /// An alerter reading the webhook URL from `slack_secret_id` on each (rare) alert, through the cache.
+    pub fn new(
+        poster: Arc<dyn WebhookPoster>,
+        secrets: Arc<dyn SecretStore>,
+        slack_secret_id: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            poster,
+            secrets,
+            slack_secret_id: slack_secret_id.to_owned(),
+            clock,
+            sent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn first_in_window(&self, key: &str) -> bool {
+        let now = self.clock.now();
+        let mut sent = self
+            .sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sent.retain(|_, at| now - *at < Duration::minutes(Self::REPEAT_WINDOW_MINUTES));
+        if sent.contains_key(key) {
+            return false;
+        }
+        sent.insert(key.to_owned(), now);
+        true
+    }
+}
+
+impl Alerter for SlackAlerter {
+    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !self.first_in_window(&alert.dedup_key()) {
+                tracing::info!(alert_kind = %alert.kind, outcome = "alert_suppressed", "identical alert sent recently");
+                return;
+            }
+            let settings: SlackSettings = match self.secrets.get_json(&self.slack_secret_id).await {
+                Ok(s) => s,
+                Err(error) => {
+                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent: Slack secret unavailable");
+                    return;
+                }
+            };
+            let Some(url) = settings.alert_webhook_url else {
+                tracing::error!(alert_kind = %alert.kind, "alert not sent: no alert_webhook_url configured");
+                return;
+            };
+            match self
+                .poster
+                .post_webhook(&url, &Message::text(alert.text()))
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(alert_kind = %alert.kind, outcome = "alert_sent", "IT alert sent")
+                }
+                Err(error) => {
+                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent")
+                }
+            }
+        })
+    }
+}
+
+/// The validated content of the CLS secrets the consumer reads.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `cls/github`.
+    pub github: GithubSettings,
+    /// `cls/spoke`.
+    pub spoke: SpokeSettings,
+    /// `cls/identity` (empty when the secret does not exist).
+    pub identity: IdentitySettings,
+}
+
+/// Cold-start failures: the function refuses to start with a message naming the secret and key.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A secret could not be read.
+    #[error("reading secret failed")]
+    Secret(#[from] SecretsError),
+    /// A secret's content is unusable.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A client could not be built.
+    #[error("building the {client} client failed: {reason}")]
+    Client {
+        /// `spoke` or `github`.
+        client: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Reads and validates `cls/github` (private keys required), `cls/spoke` (all field and tag ids) and
+    /// `cls/identity` (optional).
+    pub async fn load(secrets: &dyn SecretStore, config: &Config) -> Result<Self, StartupError> {
+        let value = secrets.get_value(&config.github_secret_id).await?;
+        let github: GithubSettings = secrets::decode(&config.github_secret_id, &value)?;
+        github.validate(false, true)?;
+        let value = secrets.get_value(&config.spoke_secret_id).await?;
+        let spoke: SpokeSettings = secrets::decode(&config.spoke_secret_id, &value)?;
+        spoke.validate()?;
+        let identity = match secrets.get_value(&config.identity_secret_id).await {
+            Ok(value) => secrets::decode(&config.identity_secret_id, &value)?,
+            Err(SecretsError::NotFound { .. }) => IdentitySettings::default(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Self {
+            github,
+            spoke,
+            identity,
+        })
+    }
+}
+
+/// Everything `handle` needs. Built once per process.
+#[derive(Clone)]
+pub struct Deps {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Validated secrets content.
+    pub settings: Arc<Settings>,
+    /// Spoke.
+    pub spoke: Arc<dyn SpokeApi>,
+    /// GitHub (per-org App installations).
+    pub github: Arc<dyn GithubApi>,
+    /// IT alerts.
+    pub alerts: Arc<dyn Alerter>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// EMF metrics.
+    pub metrics: Arc<dyn MetricSink>,
+    service_user: Arc<OnceCell<UserId>>,
+}
+
+impl Deps {
+    /// Assembles the dependencies.
+    pub fn new(
+        config: Config,
+        settings: Settings,
+        spoke: Arc<dyn SpokeApi>,
+        github: Arc<dyn GithubApi>,
+        alerts: Arc<dyn Alerter>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<dyn MetricSink>,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            settings: Arc::new(settings),
+            spoke,
+            github,
+            alerts,
+            clock,
+            metrics,
+            service_user: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The real clients over `secrets`: loads and validates the settings, builds the Spoke client (key from
+    /// `cls/spoke`) and the GitHub client (one installation per configured org), and the Slack alerter.
+    pub async fn build(
+        config: Config,
+        secrets: Arc<dyn SecretStore>,
+        http: reqwest::Client,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<dyn MetricSink>,
+    ) -> Result<Self, StartupError> {
+        let settings = Settings::load(secrets.as_ref(), &config).await?;
+        let user_agent = concat!("cls-queue/", env!("CARGO_PKG_VERSION"));
+        let spoke = SpokeClient::builder(http.clone(), settings.spoke.api_key.clone())
+            .base_url(config.spoke_base_url.as_str())
+            .user_agent(user_agent)
+            .clock(Arc::clone(&clock))
+            .build()
+            .map_err(|e| StartupError::Client {
+                client: "spoke",
+                reason: e.to_string(),
+            })?;
+        let installations = settings.github.orgs.iter().filter_map(|o| {
+            Some(OrgInstallation {
+                org: o.org.clone(),
+                installation_id: o.installation_id,
+                app: AppCredentials {
+                    app_id: o.app_id,
+                    private_key_pem: o.private_key_pem.clone()?,
+                    webhook_secrets: o.webhook_secrets.clone(),
+                },
+            })
+        });
+        let github = GithubClient::builder(
+            config.github_base_url.as_str().trim_end_matches('/'),
+            Arc::clone(&clock),
+        )
+        .http_client(http.clone())
+        .user_agent(user_agent)
+        .installations(installations)
+        .build()
+        .map_err(|e| StartupError::Client {
+            client: "github",
+            reason: e.to_string(),
+        })?;
+        let poster: Arc<dyn WebhookPoster> =
+            Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
+        let alerts = Arc::new(SlackAlerter::new(
+            poster,
+            secrets,
+            &config.slack_secret_id,
+            Arc::clone(&clock),
+        ));
+        Ok(Self::new(
+            config,
+            settings,
+            Arc::new(spoke),
+            Arc::new(github),
+            alerts,
+            clock,
+            metrics,
+        ))
+    }
+
+    /// The production wiring: Secrets Manager from `sdk` (honours `AWS_ENDPOINT_URL`), system clock, stdout EMF.
+    pub async fn from_aws(
+        config: Config,
+        sdk: &aws_config::SdkConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, StartupError> {
+        let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
+        let secrets: Arc<dyn SecretStore> = Arc::new(
+            secrets::SecretsClient::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                Arc::clone(&clock),
+            )
+            .with_ttl(config.secrets_ttl),
+        );
+        Self::build(
+            config,
+            secrets,
+            http,
+            clock,
+            Arc::new(lambda_kit::metrics::StdoutSink),
+        )
+        .await
+    }
+
+    /// The Spoke service user (configured, else `GET /whoami` once per process).
+    pub async fn service_user(&self) -> Result<UserId, spoke_client::SpokeError> {
+        if let Some(id) = self
+            .settings
+            .spoke
+            .service_user_id
+            .as_deref()
+            .filter(|s| !s.is_empty())
+        {
+            return Ok(UserId::new(id));
+        }
+        self.service_user
+            .get_or_try_init(|| async { self.spoke.whoami().await.map(|w| w.user) })
+            .await
+            .cloned()
+    }
+
+    /// Emits one count metric in namespace `CLS` with `Stage` and the given dimensions.
+    pub fn count(&self, name: &str, dims: &[(&str, &str)]) {
+        let mut emf = Emf::new("CLS").dimension("Stage", &self.config.stage);
+        for (k, v) in dims {
+            emf = emf.dimension(k, v);
+        }
+        emf.count(name, 1)
+            .emit(self.metrics.as_ref(), self.clock.now());
+    }
+
+    /// An alert from this component.
+    pub fn alert(&self, kind: &str, message: impl Into<String>) -> Alert {
+        Alert::new(&self.config.stage, crate::COMPONENT, kind, message)
+    }
+}

@@ -1,0 +1,114 @@
+//! The one place where library errors become Retryable or Permanent (platform spec §4, cls.md §12).
+
+use cls_core::{EnvelopeError, Kind};
+use github_app::GithubError;
+use lambda_kit::{Classify, ErrorClass};
+use spoke_client::{RequestId, SpokeError};
+
+/// Why a record was not applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The body is not a usable envelope (not JSON / malformed: permanent; unknown `v`/`kind`: retryable).
+    #[error("queue message refused")]
+    Envelope(#[source] EnvelopeError),
+    /// A kind this build parses but does not process yet (`review`, `slack_action`): retried, then
+    /// dead-lettered, so it can be redriven after the deployment that handles it.
+    #[error("kind {0} is not processed by this build")]
+    KindNotHandled(Kind),
+    /// A Spoke call failed.
+    #[error("Spoke call failed")]
+    Spoke(#[source] SpokeError),
+    /// A GitHub call failed.
+    #[error("GitHub call failed")]
+    Github(#[source] GithubError),
+    /// `POST /requests` failed with an unknown outcome and the search does not show the ticket yet.
+    #[error("ticket creation outcome unknown; not found by the lookup yet")]
+    CreateOutcomeUnknown,
+}
+
+impl From<SpokeError> for RecordError {
+    fn from(e: SpokeError) -> Self {
+        Self::Spoke(e)
+    }
+}
+
+impl From<GithubError> for RecordError {
+    fn from(e: GithubError) -> Self {
+        Self::Github(e)
+    }
+}
+
+impl From<EnvelopeError> for RecordError {
+    fn from(e: EnvelopeError) -> Self {
+        Self::Envelope(e)
+    }
+}
+
+impl Classify for RecordError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Self::Envelope(e) if e.is_retryable() => ErrorClass::Retryable,
+            Self::Envelope(_) => ErrorClass::Permanent,
+            Self::KindNotHandled(_) | Self::CreateOutcomeUnknown => ErrorClass::Retryable,
+            Self::Spoke(e) => e.class(),
+            Self::Github(e) => e.class(),
+        }
+    }
+}
+
+impl RecordError {
+    /// A short stable reason for metrics and logs (`error_kind`).
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Envelope(e) => e.reason().to_owned(),
+            Self::KindNotHandled(_) => "kind_not_handled".to_owned(),
+            Self::Spoke(e) => format!(
+                "spoke_{}",
+                e.status()
+                    .map_or_else(|| "transport".to_owned(), |s| s.to_string())
+            ),
+            Self::Github(e) => format!("github_{}", github_reason(e)),
+            Self::CreateOutcomeUnknown => "create_outcome_unknown".to_owned(),
+        }
+    }
+
+    /// The error with its sources, for the one log line at the edge.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
+    }
+}
+
+fn github_reason(e: &GithubError) -> String {
+    let debug = format!("{e:?}");
+    debug
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("error")
+        .to_lowercase()
+}
+
+/// A failed record with what is known about its subject, for the alert and the needs-attention tag.
+#[derive(Debug)]
+pub struct Failure {
+    /// The error.
+    pub error: RecordError,
+    /// The collaborator's ticket, when one was found.
+    pub ticket: Option<RequestId>,
+}
+
+impl<E: Into<RecordError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self {
+            error: e.into(),
+            ticket: None,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The SQS batch handler (cls.md §5): every record in order, FIFO group rule for retryable failures,
+//! permanent failures alerted once and acknowledged.
+
+use std::collections::HashSet;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use cls_core::{Envelope, Payload};
+use lambda_kit::{Classify, ErrorClass};
+use tracing::Instrument;
+
+use crate::deps::Deps;
+use crate::error::{Failure, RecordError};
+use crate::member;
+
+/// Handles one batch. Never fails as a whole: every problem is reported per record, so one bad message
+/// cannot hold back the other collaborators' groups.
+pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
+    let mut failed_groups: HashSet<String> = HashSet::new();
+    let mut failures = Vec::new();
+    for record in &event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let group = record
+            .attributes
+            .get("MessageGroupId")
+            .cloned()
+            .unwrap_or_default();
+        let span = tracing::info_span!("record", message_id = %message_id, group_id = %group);
+        if failed_groups.contains(&group) {
+            // FIFO: a later record of a failed group must not overtake it.
+            span.in_scope(|| {
+                tracing::info!(
+                    outcome = "deferred",
+                    "an earlier record of this group failed"
+                )
+            });
+            failures.push(failure(&message_id));
+            continue;
+        }
+        match process_record(record, deps).instrument(span.clone()).await {
+            Ok(outcome) => {
+                deps.count("RecordsProcessed", &[("outcome", outcome)]);
+            }
+            Err((kind, f)) => match f.error.class() {
+                ErrorClass::Retryable => {
+                    span.in_scope(|| {
+                        tracing::warn!(error = %f.error.chain(), error_class = "Retryable", error_kind = %f.error.reason(), outcome = "retry", "record failed; it will be retried")
+                    });
+                    deps.count("RecordsProcessed", &[("kind", kind), ("outcome", "retry")]);
+                    failed_groups.insert(group);
+                    failures.push(failure(&message_id));
+                }
+                ErrorClass::Permanent => {
+                    permanent(record, kind, &f, deps).instrument(span).await;
+                }
+            },
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    response
+}
+
+fn failure(message_id: &str) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = message_id.to_owned();
+    f
+}
+
+async fn process_record(
+    record: &SqsMessage,
+    deps: &Deps,
+) -> Result<&'static str, (&'static str, Failure)> {
+    let body = record.body.as_deref().unwrap_or("");
+    let envelope =
+        Envelope::parse(body).map_err(|e| ("unknown", Failure::from(RecordError::from(e))))?;
+    let kind = envelope.kind().as_str();
+    match &envelope.payload {
+        Payload::MemberEvent(msg) => {
+            let span = tracing::info_span!("member_event", delivery_id = %msg.delivery_id, action = msg.action.as_str());
+            member::process(&envelope, msg, deps)
+                .instrument(span)
+                .await
+                .map_err(|f| (kind, f))
+        }
+        Payload::Review(_) | Payload::SlackAction(_) => {
+            Err((kind, RecordError::KindNotHandled(envelope.kind()).into()))
+        }
+    }
+}
+
+async fn permanent(record: &SqsMessage, kind: &str, f: &Failure, deps: &Deps) {
+    let reason = f.error.reason();
+    tracing::error!(error = %f.error.chain(), error_class = "Permanent", error_kind = %reason, outcome = "acknowledged", "record failed permanently");
+    deps.count("PermanentFailure", &[("kind", kind), ("reason", &reason)]);
+    deps.count(
+        "RecordsProcessed",
+        &[("kind", kind), ("outcome", "permanent_failure")],
+    );
+    if let Some(ticket) = &f.ticket {
+        member::flag_needs_attention(ticket, deps).await;
+    }
+    let mut alert = deps
+        .alert(
+            "PermanentFailure",
+            format!("{} ({reason}); the message was acknowledged", f.error),
+        )
+        .class("Permanent")
+        .key(record.message_id.as_deref().unwrap_or(""));
+    // The subject, when the body was an envelope.
+    if let Ok(env) = Envelope::parse(record.body.as_deref().unwrap_or("")) {
+        alert = alert
+            .subject(&env.org.login, &env.collaborator.login)
+            .key(&env.dedup_id());
+    }
+    if let Some(ticket) = &f.ticket {
+        alert = alert.ticket(ticket.as_str());
+    }
+    deps.alerts.alert(&alert).await;
+}

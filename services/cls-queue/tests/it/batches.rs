@@ -1,0 +1,225 @@
+//! Batch semantics (cls.md §5, §7, §12; CLS-11, CLS-17, CLS-21 and the issue's load cases).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cls_core::MemberAction;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn twenty_copies_of_one_delivery_make_exactly_one_ticket() {
+    let stack = spawn().await;
+    let event = Event::added("octocat", "widgets").sender("alice");
+    let sends = (0..20).map(|i| {
+        let dedup = if i % 2 == 0 {
+            event.delivery.clone()
+        } else {
+            format!("copy-{i}")
+        };
+        let stack = &stack;
+        let event = &event;
+        async move { stack.send_with_dedup(event, &dedup).await }
+    });
+    futures::future::join_all(sends).await;
+    stack.drain(Duration::from_secs(60)).await;
+    assert_eq!(stack.requests().len(), 1);
+    assert_eq!(stack.spoke_calls("POST", "/requests"), 1);
+    assert_eq!(stack.spoke_calls("POST", "/messages"), 0);
+}
+
+#[tokio::test]
+async fn a_hundred_events_for_ten_collaborators_keep_each_collaborators_order() {
+    let stack = spawn().await;
+    let logins: Vec<String> = (0..10).map(|i| format!("collab{i}")).collect();
+    // Per collaborator: added, then 9 edits with increasing permission names; interleaved across collaborators.
+    for step in 0..10 {
+        for login in &logins {
+            let event = if step == 0 {
+                Event::added(login, "widgets")
+                    .sender("alice")
+                    .permission("p0")
+            } else {
+                Event::new(MemberAction::Edited, login, "widgets")
+                    .sender("alice")
+                    .permission(&format!("p{step}"))
+                    .previous(&format!("p{}", step - 1))
+            };
+            stack.send(&event).await;
+        }
+    }
+    stack.drain(Duration::from_secs(120)).await;
+    let requests = stack.requests();
+    assert_eq!(requests.len(), 10);
+    for r in &requests {
+        let login = Stack::answer(r, 2).unwrap();
+        assert!(
+            Stack::answer(r, 6).unwrap().contains(": p9 "),
+            "{login} ends on the last permission"
+        );
+        let messages = stack.messages(r["id"].as_str().unwrap());
+        assert_eq!(messages.len(), 9, "{login}: {messages:?}");
+        for (i, m) in messages.iter().enumerate() {
+            assert!(
+                m.contains(&format!("from p{i} to p{}", i + 1)),
+                "{login} message {i} out of order: {m}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_spoke_500_retries_that_record_and_its_groups_later_records_while_others_succeed() {
+    let stack = spawn().await;
+    // octocat's create fails once with 500 (never committed); bob's events are unaffected.
+    stack.spoke.add_fault(
+        Some("POST"),
+        "/requests",
+        Some(1),
+        serde_json::json!({"status": 500}),
+    );
+    let first = Event::added("octocat", "widgets").sender("alice");
+    stack.send(&first).await;
+    stack
+        .send(&Event::added("octocat", "gadgets").sender("alice"))
+        .await;
+    stack
+        .send(&Event::added("bob", "widgets").sender("alice"))
+        .await;
+    let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
+    assert_eq!(outcome.message_ids.len(), 3, "one batch of three");
+    assert_eq!(
+        outcome.failed.len(),
+        2,
+        "octocat's two records are reported failed"
+    );
+    assert_eq!(outcome.deleted.len(), 1, "bob's record succeeded");
+    assert_eq!(stack.requests().len(), 1);
+    stack.drain(Duration::from_secs(60)).await;
+    let by_login: HashMap<String, serde_json::Value> = stack
+        .requests()
+        .into_iter()
+        .map(|r| (Stack::answer(&r, 2).unwrap(), r))
+        .collect();
+    assert_eq!(by_login.len(), 2, "nothing lost");
+    let octocat = &by_login["octocat"];
+    assert!(
+        Stack::answer(octocat, 6).unwrap().contains("acme/gadgets"),
+        "the later record applied after the first"
+    );
+    assert_eq!(stack.messages(octocat["id"].as_str().unwrap()).len(), 1);
+}
+
+#[tokio::test]
+async fn a_record_that_keeps_failing_retryably_ends_in_the_dlq() {
+    let stack = spawn_with(Options {
+        visibility_secs: 1,
+        max_receive_count: 2,
+    })
+    .await;
+    stack.spoke.add_fault(
+        Some("GET"),
+        "/requests",
+        None,
+        serde_json::json!({"status": 500}),
+    );
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(Duration::from_secs(60)).await;
+    let dlq = devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
+        .await
+        .unwrap();
+    assert_eq!(
+        dlq, 1,
+        "the message is dead-lettered after maxReceiveCount receives"
+    );
+    assert!(stack.requests().is_empty());
+    assert!(
+        stack.alerts().is_empty(),
+        "retryable failures do not alert (the DLQ alarm does)"
+    );
+}
+
+#[tokio::test]
+async fn a_permanently_bad_record_is_acknowledged_with_one_alert_and_others_proceed() {
+    let stack = spawn().await;
+    stack
+        .send_raw("gh-38302899-1", "bad-1", "this is not json")
+        .await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
+    assert!(
+        outcome.is_success(),
+        "nothing is left for retry: {outcome:?}"
+    );
+    assert_eq!(stack.requests().len(), 1);
+    let alerts = stack.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].contains("PermanentFailure"));
+    assert_eq!(stack.metrics.total("PermanentFailure"), 1.0);
+    assert_eq!(
+        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_hidden_membership_fails_the_record_until_it_is_dead_lettered() {
+    let stack = spawn_with(Options {
+        visibility_secs: 1,
+        max_receive_count: 2,
+    })
+    .await;
+    stack.github.kit().add_fault(fake_kit::FaultRule::new(
+        Some("GET"),
+        "/orgs/acme/members/*",
+        None,
+        serde_json::json!({"status": 302}),
+    ));
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(Duration::from_secs(60)).await;
+    assert_eq!(
+        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(stack.spoke.kit().journal().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_kinds_are_retried_and_envelope_kinds_of_later_issues_are_not_lost() {
+    let stack = spawn_with(Options {
+        visibility_secs: 1,
+        max_receive_count: 2,
+    })
+    .await;
+    let mut env: serde_json::Value = serde_json::from_str(
+        &stack
+            .envelope(&Event::added("octocat", "widgets"))
+            .to_json(),
+    )
+    .unwrap();
+    env["kind"] = "review".into();
+    env["review"] = serde_json::json!({"ticket_id": "x", "run_date": "2027-04-21", "last_activity": null, "activity_source": "off"});
+    env.as_object_mut().unwrap().remove("member_event");
+    stack
+        .send_raw("gh-38302899-39652351", "review-x", &env.to_string())
+        .await;
+    stack.drain(Duration::from_secs(60)).await;
+    assert_eq!(
+        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
+            .await
+            .unwrap(),
+        1,
+        "kept for a redrive"
+    );
+    assert!(stack.alerts().is_empty());
+}

@@ -1,0 +1,9 @@
+//! cls-queue integration tests: the real handler behind the devstack SQS event-source emulator, over a moto
+//! FIFO queue with DLQ, against spoke-fake, github-fake and slack-fake on loopback ports.
+
+// Helpers outside #[test] functions unwrap too; clippy.toml only exempts the test functions themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod batches;
+mod support;
+mod tickets;

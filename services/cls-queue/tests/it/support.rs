@@ -1,0 +1,377 @@
+//! `spawn()`: moto queues and secrets with unique names, the three stand-ins, real clients, the handler
+//! behind the event-source emulator.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::SqsEvent;
+use chrono::{DateTime, Utc};
+use cls_core::envelope::{MemberEventMsg, RepositoryRef, SenderRef};
+use cls_core::{AccountRef, Envelope, MemberAction, OrgRef};
+use cls_queue::{Config, Deps, handle};
+use devstack::aws::{
+    FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret, sqs_client,
+};
+use devstack::lambda::typed_handler;
+use devstack::sqs::EventSource;
+use fake_kit::RunningServer;
+use fake_kit::moto::Moto;
+use github_fake::GithubFake;
+use lambda_kit::{Clock, MemorySink, SystemClock};
+use serde_json::{Value, json};
+use slack_fake::{SlackFake, SpawnedSlackFake};
+use spoke_fake::SpokeFake;
+
+pub(crate) const TEAM: &str = "5cb65407f38ee4000743e001";
+pub(crate) const SERVICE_USER: &str = "5f0c3a9e2b7d4c0012ab0001";
+pub(crate) const DEFAULT_OWNER: &str = "5f0c3a9e2b7d4c0012ab0002";
+pub(crate) const ALICE: &str = "5f0c3a9e2b7d4c0012ab0003";
+pub(crate) const TAG_GRANTED: &str = "63d000000000000000000001";
+pub(crate) const TAG_REMOVED: &str = "63d000000000000000000002";
+pub(crate) const TAG_ATTENTION: &str = "63d000000000000000000005";
+pub(crate) const SPOKE_KEY: &str = "cls-test-key";
+pub(crate) const ORG: &str = "acme";
+
+pub(crate) fn field(n: u8) -> String {
+    format!("00000000-0000-4000-8000-00000000000{n}")
+}
+
+pub(crate) struct Stack {
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) queues: FifoQueues,
+    pub(crate) spoke: SpokeFake,
+    pub(crate) github: GithubFake,
+    pub(crate) slack: SlackFake,
+    _slack_server: SpawnedSlackFake,
+    pub(crate) metrics: MemorySink,
+    pub(crate) deps: Deps,
+    pub(crate) source: EventSource,
+    pub(crate) secret_values: Vec<String>,
+    _spoke_server: RunningServer,
+    _github_server: RunningServer,
+}
+
+pub(crate) struct Options {
+    pub(crate) visibility_secs: u32,
+    pub(crate) max_receive_count: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            visibility_secs: 1,
+            max_receive_count: 5,
+        }
+    }
+}
+
+pub(crate) async fn spawn() -> Stack {
+    spawn_with(Options::default()).await
+}
+
+pub(crate) async fn spawn_with(options: Options) -> Stack {
+    let moto = Moto::shared()
+        .await
+        .expect("moto is missing: run `cargo xtask setup`");
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let sqs = sqs_client(&moto.endpoint());
+    let mut spec = FifoQueueSpec::new(&format!("cls-{}", &unique[..12]));
+    spec.visibility_timeout_secs = options.visibility_secs;
+    spec.max_receive_count = options.max_receive_count;
+    let queues = create_fifo_queue_with_dlq(&sqs, &spec)
+        .await
+        .expect("queues");
+
+    let spoke =
+        SpokeFake::from_json(include_str!("../fixtures/spoke-seed.json")).expect("spoke seed");
+    let spoke_server = spoke.spawn().await.expect("spoke fake");
+    let github = GithubFake::minimal().expect("github seed");
+    let github_server = github.spawn().await.expect("github fake");
+    let slack = SlackFake::minimal();
+    let slack_server = slack.spawn().await.expect("slack fake");
+    let alert_url = slack_server
+        .webhook_url("alerts_it")
+        .expect("alerts webhook");
+
+    let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
+    let ids = |name: &str| format!("cls-test/{unique}/{name}");
+    let github_secret = json!({
+        "orgs": [{
+            "org": ORG, "org_id": github.org_id(ORG).unwrap(), "app_id": github.app_id(),
+            "installation_id": github.installation_id(ORG).unwrap(),
+            "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
+            "webhook_secrets": [github.webhook_secret()],
+            "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
+            "activity_source": "audit_log", "skip_employees": true
+        }],
+        "legacy_org": ORG
+    });
+    let spoke_secret = json!({
+        "api_key": SPOKE_KEY, "service_user_id": null, "team_id": TEAM, "request_type_id": "61b000000000000000000001",
+        "web_base_url": "https://example.askspoke.com", "list_filter": null,
+        "fields": {"expires_on": field(1), "github_login": field(2), "github_user_id": field(3), "github_org": field(4),
+                   "collaborator_email": field(5), "repositories": field(6), "added_by": field(7), "cls_state": field(8)},
+        "tags": {"access_granted": TAG_GRANTED, "access_removed": TAG_REMOVED, "expired": "63d000000000000000000003",
+                 "inactive": "63d000000000000000000004", "needs_attention": TAG_ATTENTION}
+    });
+    let slack_secret = json!({"bot_token": slack.bot_token(), "signing_secrets": [slack.signing_secret()], "alert_webhook_url": alert_url});
+    let identity_secret = json!({"source": "static", "users": {
+        "alice": {"email": "alice@example.com", "employee": true},
+        "octocat": {"email": "octocat@example.org", "employee": false},
+        "staffer": {"email": "staffer@example.com", "employee": true}
+    }});
+    for (name, value) in [
+        ("github", &github_secret),
+        ("spoke", &spoke_secret),
+        ("slack", &slack_secret),
+        ("identity", &identity_secret),
+    ] {
+        put_secret(&secrets_sdk, &ids(name), value)
+            .await
+            .expect("secret");
+    }
+    let env: HashMap<String, String> = [
+        ("CLS_STAGE", "testing".to_owned()),
+        ("CLS_GITHUB_SECRET_ID", ids("github")),
+        ("CLS_SPOKE_SECRET_ID", ids("spoke")),
+        ("CLS_SLACK_SECRET_ID", ids("slack")),
+        ("CLS_IDENTITY_SECRET_ID", ids("identity")),
+        ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
+        ("GITHUB_API_BASE_URL", github_server.base_url()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
+        secrets::local_sdk_client(&moto.endpoint()),
+        Arc::clone(&clock),
+    ));
+    let metrics = MemorySink::default();
+    let http = lambda_kit::http::http_client("cls-queue-tests/0").unwrap();
+    let deps = Deps::build(config, store, http, clock, Arc::new(metrics.clone()))
+        .await
+        .expect("deps");
+
+    let handler_deps = deps.clone();
+    let handler = typed_handler(move |event: SqsEvent, _ctx| {
+        let deps = handler_deps.clone();
+        async move { Ok::<_, Infallible>(handle(event, &deps).await) }
+    });
+    let source = EventSource::new(sqs.clone(), &queues.url, "cls-queue", handler);
+    let secret_values = vec![
+        SPOKE_KEY.to_owned(),
+        github.webhook_secret(),
+        alert_url_secret_part(&alert_url),
+    ];
+    Stack {
+        sqs,
+        queues,
+        spoke,
+        github,
+        slack,
+        _slack_server: slack_server,
+        metrics,
+        deps,
+        source,
+        secret_values,
+        _spoke_server: spoke_server,
+        _github_server: github_server,
+    }
+}
+
+fn alert_url_secret_part(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// A member event for `login` in `acme` on `repo`.
+pub(crate) struct Event {
+    pub(crate) action: MemberAction,
+    pub(crate) login: String,
+    pub(crate) repo: String,
+    pub(crate) delivery: String,
+    pub(crate) permission: String,
+    pub(crate) previous: Option<String>,
+    pub(crate) sender: Option<String>,
+    pub(crate) at: DateTime<Utc>,
+}
+
+impl Event {
+    pub(crate) fn new(action: MemberAction, login: &str, repo: &str) -> Self {
+        Self {
+            action,
+            login: login.to_owned(),
+            repo: repo.to_owned(),
+            delivery: uuid::Uuid::new_v4().to_string(),
+            permission: "write".to_owned(),
+            previous: None,
+            sender: None,
+            at: DateTime::parse_from_rfc3339("2026-05-12T14:03:11Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    pub(crate) fn added(login: &str, repo: &str) -> Self {
+        Self::new(MemberAction::Added, login, repo)
+    }
+
+    pub(crate) fn sender(mut self, login: &str) -> Self {
+        self.sender = Some(login.to_owned());
+        self
+    }
+
+    pub(crate) fn permission(mut self, p: &str) -> Self {
+        self.permission = p.to_owned();
+        self
+    }
+
+    pub(crate) fn previous(mut self, p: &str) -> Self {
+        self.previous = Some(p.to_owned());
+        self
+    }
+
+    pub(crate) fn at(mut self, rfc3339: &str) -> Self {
+        self.at = DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .with_timezone(&Utc);
+        self
+    }
+}
+
+impl Stack {
+    pub(crate) fn user_id(&self, login: &str) -> u64 {
+        if let Some(id) = self.github.user_id(login) {
+            return id;
+        }
+        // Unknown logins get a stable id derived from the name.
+        40_000_000 + login.bytes().map(u64::from).sum::<u64>() * 131
+    }
+
+    pub(crate) fn envelope(&self, e: &Event) -> Envelope {
+        let sender = e.sender.clone().unwrap_or_else(|| e.login.clone());
+        Envelope::member_event(
+            e.at,
+            OrgRef {
+                id: self.github.org_id(ORG).unwrap(),
+                login: ORG.to_owned(),
+            },
+            AccountRef {
+                id: self.user_id(&e.login),
+                login: e.login.clone(),
+            },
+            MemberEventMsg {
+                delivery_id: e.delivery.clone(),
+                event: "member".into(),
+                action: e.action,
+                installation_id: self.github.installation_id(ORG),
+                repository: RepositoryRef {
+                    id: 1,
+                    full_name: format!("{ORG}/{}", e.repo),
+                    private: Some(true),
+                },
+                sender: Some(SenderRef {
+                    id: self.user_id(&sender),
+                    login: sender,
+                    kind: Some("User".into()),
+                }),
+                permission: Some(e.permission.clone()),
+                role_name: None,
+                previous_permission: e.previous.clone(),
+                member_email: None,
+            },
+        )
+    }
+
+    /// Sends the event's envelope with dedup id = `dedup` (default: the delivery id).
+    pub(crate) async fn send(&self, e: &Event) {
+        self.send_with_dedup(e, &e.delivery).await;
+    }
+
+    pub(crate) async fn send_with_dedup(&self, e: &Event, dedup: &str) {
+        let env = self.envelope(e);
+        self.send_raw(&env.group_id(), dedup, &env.to_json()).await;
+    }
+
+    pub(crate) async fn send_raw(&self, group: &str, dedup: &str, body: &str) {
+        self.sqs
+            .send_message()
+            .queue_url(&self.queues.url)
+            .message_group_id(group)
+            .message_deduplication_id(dedup)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+
+    /// Polls until the queue is drained (nothing visible nor in flight) or the deadline passes.
+    pub(crate) async fn drain(&self, deadline: Duration) {
+        let end = Instant::now() + deadline;
+        loop {
+            self.source
+                .run_until_idle_within(1000)
+                .await
+                .expect("event source");
+            if devstack::aws::queue_depth(&self.sqs, &self.queues.url)
+                .await
+                .unwrap()
+                == 0
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "queue not drained within {deadline:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Every request in the fake's state.
+    pub(crate) fn requests(&self) -> Vec<Value> {
+        self.spoke.state_json()["requests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn answer(request: &Value, n: u8) -> Option<String> {
+        let id = field(n);
+        request["requestTypeInfo"]["answeredFields"]
+            .as_array()?
+            .iter()
+            .find(|a| a["field"]["uuid"] == id.as_str() || a["fieldId"] == id.as_str())
+            .and_then(|a| a["simpleValue"].as_str().or(a["value"].as_str()))
+            .map(str::to_owned)
+    }
+
+    pub(crate) fn messages(&self, request_id: &str) -> Vec<String> {
+        self.spoke
+            .messages(request_id)
+            .iter()
+            .filter_map(|m| m["content"]["message"]["text"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    pub(crate) fn alerts(&self) -> Vec<String> {
+        self.slack
+            .messages("alerts_it")
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    }
+
+    /// Journal entries of the Spoke fake for `method` + path suffix.
+    pub(crate) fn spoke_calls(&self, method: &str, path_contains: &str) -> usize {
+        self.spoke
+            .kit()
+            .journal()
+            .iter()
+            .filter(|e| e.method == method && e.path.contains(path_contains))
+            .count()
+    }
+}

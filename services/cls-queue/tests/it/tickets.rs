@@ -1,0 +1,352 @@
+//! Ticket behaviour (cls.md §6, CLS-8 … CLS-20).
+
+use std::time::Duration;
+
+use cls_core::MemberAction;
+use serde_json::Value;
+
+use crate::support::*;
+
+const DRAIN: Duration = Duration::from_secs(30);
+
+fn only_request(stack: &Stack) -> Value {
+    let requests = stack.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "exactly one ticket expected: {requests:#?}"
+    );
+    requests[0].clone()
+}
+
+fn tags(request: &Value) -> Vec<String> {
+    request["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_outside_collaborator_added_gets_one_complete_ticket_tagged_access_granted() {
+    let stack = spawn().await;
+    stack
+        .send(
+            &Event::added("octocat", "widgets")
+                .sender("alice")
+                .permission("maintain"),
+        )
+        .await;
+    stack.drain(DRAIN).await;
+
+    let r = only_request(&stack);
+    assert_eq!(r["subject"], "octocat Collaborator Access (acme)");
+    assert_eq!(
+        r["body"],
+        "'octocat' was added with maintain permissions to acme/widgets by 'alice' at UTC 2026-05-12T14:03:11Z. Access expires on 2027-05-12."
+    );
+    assert_eq!(r["privacyLevel"], "private");
+    assert_eq!(r["requestType"], "61b000000000000000000001");
+    assert_eq!(r["requester"], SERVICE_USER);
+    assert_eq!(r["owner"], ALICE, "the adder's Spoke user owns the ticket");
+    assert_eq!(r["team"], TEAM);
+    assert_eq!(Stack::answer(&r, 1).as_deref(), Some("2027-05-12"));
+    assert_eq!(Stack::answer(&r, 2).as_deref(), Some("octocat"));
+    assert_eq!(
+        Stack::answer(&r, 3),
+        Some(stack.user_id("octocat").to_string())
+    );
+    assert_eq!(Stack::answer(&r, 4).as_deref(), Some("acme"));
+    assert_eq!(Stack::answer(&r, 5).as_deref(), Some("octocat@example.org"));
+    assert_eq!(
+        Stack::answer(&r, 6).as_deref(),
+        Some("acme/widgets: maintain (added by alice 2026-05-12)")
+    );
+    assert_eq!(Stack::answer(&r, 7).as_deref(), Some("alice"));
+    let state: Value = serde_json::from_str(&Stack::answer(&r, 8).unwrap()).unwrap();
+    assert_eq!(state["access"], "granted");
+    assert_eq!(state["expires_on"], "2027-05-12");
+    assert_eq!(tags(&r), vec![TAG_GRANTED.to_owned()]);
+    assert!(
+        stack.messages(r["id"].as_str().unwrap()).is_empty(),
+        "a new ticket gets no message"
+    );
+    assert_eq!(stack.spoke_calls("POST", "/requests"), 1);
+}
+
+#[tokio::test]
+async fn a_29_february_receipt_expires_on_28_february_next_year() {
+    let stack = spawn().await;
+    stack
+        .send(
+            &Event::added("octocat", "widgets")
+                .sender("alice")
+                .at("2028-02-29T09:00:00Z"),
+        )
+        .await;
+    stack.drain(DRAIN).await;
+    assert_eq!(
+        Stack::answer(&only_request(&stack), 1).as_deref(),
+        Some("2029-02-28")
+    );
+}
+
+#[tokio::test]
+async fn an_org_member_gets_no_ticket_and_no_spoke_call() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("alice", "widgets").sender("it-admin"))
+        .await;
+    stack.drain(DRAIN).await;
+    assert!(stack.requests().is_empty());
+    assert!(
+        stack.spoke.kit().journal().is_empty(),
+        "no Spoke call at all"
+    );
+    assert_eq!(stack.metrics.total("IgnoredOrgMember"), 1.0);
+}
+
+#[tokio::test]
+async fn an_unresolved_adder_falls_back_to_the_default_owner_and_unknown() {
+    let stack = spawn().await;
+    // sender = the invitee, and the org has no audit log (not Enterprise Cloud): unresolved.
+    stack.send(&Event::added("octocat", "widgets")).await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(r["owner"], DEFAULT_OWNER);
+    assert_eq!(Stack::answer(&r, 7).as_deref(), Some("unknown"));
+    assert_eq!(stack.metrics.total("AdderUnresolved"), 1.0);
+}
+
+#[tokio::test]
+async fn a_second_repository_keeps_the_expiry_and_posts_one_message() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    stack
+        .send(
+            &Event::added("octocat", "gadgets")
+                .sender("alice")
+                .at("2026-07-01T10:00:00Z"),
+        )
+        .await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(Stack::answer(&r, 1).as_deref(), Some("2027-05-12"));
+    assert_eq!(
+        Stack::answer(&r, 6).as_deref(),
+        Some(
+            "acme/gadgets: write (added by alice 2026-07-01)\nacme/widgets: write (added by alice 2026-05-12)"
+        )
+    );
+    let messages = stack.messages(r["id"].as_str().unwrap());
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("to acme/gadgets by 'alice'"));
+}
+
+#[tokio::test]
+async fn an_edit_posts_one_message_with_old_and_new_permission() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let edit = Event::new(MemberAction::Edited, "octocat", "widgets")
+        .sender("alice")
+        .permission("admin")
+        .previous("write");
+    stack.send(&edit).await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(
+        Stack::answer(&r, 6).as_deref(),
+        Some("acme/widgets: admin (added by alice 2026-05-12)")
+    );
+    let messages = stack.messages(r["id"].as_str().unwrap());
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains("changed from write to admin in acme/widgets"),
+        "{}",
+        messages[0]
+    );
+}
+
+#[tokio::test]
+async fn removing_the_last_repository_resolves_the_ticket_and_swaps_the_tags() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    stack
+        .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(r["status"], "RESOLVED");
+    assert_eq!(tags(&r), vec![TAG_REMOVED.to_owned()]);
+    assert!(
+        stack.messages(r["id"].as_str().unwrap())[0]
+            .contains("No repositories left; access closed.")
+    );
+}
+
+#[tokio::test]
+async fn a_readd_reopens_the_same_ticket_with_a_new_expiry() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    stack
+        .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    stack
+        .send(
+            &Event::added("octocat", "widgets")
+                .sender("alice")
+                .at("2026-09-01T08:00:00Z"),
+        )
+        .await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(r["status"], "OPEN");
+    assert_eq!(Stack::answer(&r, 1).as_deref(), Some("2027-09-01"));
+    assert_eq!(tags(&r), vec![TAG_GRANTED.to_owned()]);
+    let state: Value = serde_json::from_str(&Stack::answer(&r, 8).unwrap()).unwrap();
+    assert_eq!(state["notified"], Value::Null);
+    assert_eq!(stack.metrics.total("TicketReopened"), 1.0);
+}
+
+#[tokio::test]
+async fn the_same_delivery_processed_again_after_the_dedup_window_writes_nothing() {
+    let stack = spawn().await;
+    let event = Event::added("octocat", "widgets").sender("alice");
+    stack.send(&event).await;
+    stack.drain(DRAIN).await;
+    let edit = Event::new(MemberAction::Edited, "octocat", "widgets")
+        .sender("alice")
+        .permission("admin");
+    stack.send(&edit).await;
+    stack.drain(DRAIN).await;
+    let (posts, patches, messages) = (
+        stack.spoke_calls("POST", "/requests"),
+        stack.spoke_calls("PATCH", "/requests"),
+        stack.spoke_calls("POST", "/messages"),
+    );
+    // The queue's dedup is bypassed with new dedup ids: only the ticket's delivery log can stop them.
+    stack.send_with_dedup(&event, "bypass-1").await;
+    stack.send_with_dedup(&edit, "bypass-2").await;
+    stack.drain(DRAIN).await;
+    assert_eq!(stack.requests().len(), 1);
+    assert_eq!(
+        stack.spoke_calls("POST", "/requests"),
+        posts,
+        "no second ticket"
+    );
+    assert_eq!(
+        stack.spoke_calls("PATCH", "/requests"),
+        patches,
+        "no second PATCH"
+    );
+    assert_eq!(
+        stack.spoke_calls("POST", "/messages"),
+        messages,
+        "no second message"
+    );
+    assert_eq!(stack.metrics.total("DuplicateDeliverySkipped"), 2.0);
+}
+
+#[tokio::test]
+async fn a_crash_after_create_is_recovered_by_the_newest_tickets_scan_without_a_second_ticket() {
+    let stack = spawn().await;
+    // The create is committed but its answer never arrives (outcome unknown), and the search index lags.
+    stack.spoke.add_fault(
+        Some("POST"),
+        "/requests",
+        Some(1),
+        serde_json::json!({"commitThenDelayMs": 8000}),
+    );
+    stack.spoke.add_fault(Some("GET"), "/requests", Some(4), serde_json::json!({"status": 200, "body": {"results": [], "total": 0, "start": 0, "limit": 100}}));
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(Duration::from_secs(60)).await;
+    let r = only_request(&stack);
+    assert_eq!(tags(&r), vec![TAG_GRANTED.to_owned()]);
+}
+
+#[tokio::test]
+async fn two_matching_tickets_use_the_oldest_tag_the_other_and_alert_once() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    // A second ticket for the same collaborator appears (e.g. created by hand with the same fields).
+    let first = only_request(&stack);
+    let mut answers = Vec::new();
+    for n in 1..=8 {
+        answers.push(
+            serde_json::json!({"fieldId": field(n), "value": Stack::answer(&first, n).unwrap()}),
+        );
+    }
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/requests", stack.deps.config.spoke_base_url))
+        .header("Api-Key", SPOKE_KEY)
+        .json(&serde_json::json!({"subject": "dup", "requester": SERVICE_USER, "team": TEAM,
+            "requestType": "61b000000000000000000001", "requestTypeInfo": {"answeredFields": answers}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stack
+        .send(&Event::added("octocat", "gadgets").sender("alice"))
+        .await;
+    stack
+        .send(&Event::added("octocat", "tools").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let dup = stack
+        .spoke
+        .request(created["id"].as_str().unwrap())
+        .unwrap();
+    assert!(tags(&dup).contains(&TAG_ATTENTION.to_owned()));
+    let kept = stack.spoke.request(first["id"].as_str().unwrap()).unwrap();
+    assert!(
+        Stack::answer(&kept, 6).unwrap().contains("acme/tools"),
+        "the oldest ticket is used"
+    );
+    let alerts: Vec<String> = stack
+        .alerts()
+        .into_iter()
+        .filter(|a| a.contains("DuplicateTicketsFound"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let capture = lambda_kit::tracing_init::capture_logs();
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.send_raw("gh-1-2", "bad-body", "not json").await;
+    stack.drain(DRAIN).await;
+    let mut needles: Vec<&str> = stack.secret_values.iter().map(String::as_str).collect();
+    needles.push("BEGIN RSA PRIVATE KEY");
+    needles.push("BEGIN PRIVATE KEY");
+    capture.assert_absent(&needles).unwrap();
+    assert!(
+        capture.contents().contains("record failed permanently"),
+        "the capture saw the run"
+    );
+}

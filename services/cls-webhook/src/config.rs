@@ -1,0 +1,93 @@
+//! Configuration read once at cold start (cls.md §11, platform spec §5).
+
+use std::time::Duration;
+
+use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
+
+/// Default body cap: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The webhook's configuration. Holds ids and limits only; secret values come from Secrets Manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `CLS_STAGE` (required): `testing`, `staging` or `production`; the `Stage` metric dimension.
+    pub stage: String,
+    /// `CLS_QUEUE_URL` (required): the FIFO queue URL.
+    pub queue_url: String,
+    /// `CLS_GITHUB_SECRET_ID` (default `cls/github`): App ids, org ids and webhook secrets.
+    pub github_secret_id: String,
+    /// `CLS_SLACK_SECRET_ID` (default `cls/slack`): the IT alert webhook URL.
+    pub slack_secret_id: String,
+    /// `CLS_MAX_BODY_BYTES` (default 1048576): larger bodies get 413 before any hashing.
+    pub max_body_bytes: usize,
+    /// `CLS_SECRETS_TTL_SECONDS` (default 300): secret cache lifetime.
+    pub secrets_ttl: Duration,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env_lookup())
+    }
+
+    /// Reads any lookup (tests and the demo pass a map).
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
+        let env = ConfigReader::new(lookup);
+        let stage = env.required("CLS_STAGE")?;
+        let max_body_bytes: usize = env.parse_or("CLS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?;
+        if max_body_bytes == 0 {
+            return Err(ConfigError::new("CLS_MAX_BODY_BYTES", "must be positive"));
+        }
+        Ok(Self {
+            stage,
+            queue_url: env.required("CLS_QUEUE_URL")?,
+            github_secret_id: env
+                .optional("CLS_GITHUB_SECRET_ID")
+                .unwrap_or_else(|| "cls/github".into()),
+            slack_secret_id: env
+                .optional("CLS_SLACK_SECRET_ID")
+                .unwrap_or_else(|| "cls/slack".into()),
+            max_body_bytes,
+            secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use lambda_kit::config::map_lookup;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        map_lookup(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<HashMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn defaults_apply_and_required_values_are_named() {
+        let c = Config::from_lookup(lookup(&[
+            ("CLS_STAGE", "testing"),
+            ("CLS_QUEUE_URL", "http://q"),
+        ]))
+        .unwrap();
+        assert_eq!(c.max_body_bytes, 1_048_576);
+        assert_eq!(c.github_secret_id, "cls/github");
+        assert_eq!(c.secrets_ttl, Duration::from_secs(300));
+        let err = Config::from_lookup(lookup(&[("CLS_STAGE", "testing")])).unwrap_err();
+        assert_eq!(err.var, "CLS_QUEUE_URL");
+        let err = Config::from_lookup(lookup(&[
+            ("CLS_STAGE", "t"),
+            ("CLS_QUEUE_URL", "q"),
+            ("CLS_MAX_BODY_BYTES", "lots"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.var, "CLS_MAX_BODY_BYTES");
+    }
+}

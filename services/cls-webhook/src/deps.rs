@@ -1,0 +1,257 @@
+//! The webhook's outside world, one trait object per system plus a clock and a metric sink.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use cls_core::Alert;
+use cls_core::settings::SlackSettings;
+use futures::future::BoxFuture;
+use lambda_kit::Clock;
+use lambda_kit::metrics::{Emf, MetricSink};
+use secrets::{SecretStore, SecretStoreExt};
+use slack_notify::{Message, WebhookPoster};
+
+use crate::config::Config;
+
+/// One FIFO message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// `MessageGroupId`.
+    pub group_id: String,
+    /// `MessageDeduplicationId`.
+    pub dedup_id: String,
+    /// The envelope JSON.
+    pub body: String,
+}
+
+/// `SendMessage` failed (after the SDK's own retries).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SendMessage failed ({code})")]
+pub struct EnqueueError {
+    /// The service error code, or the kind of transport failure.
+    pub code: String,
+}
+
+/// Sends to the FIFO queue.
+pub trait QueueSender: Send + Sync {
+    /// Sends one message.
+    fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<(), EnqueueError>>;
+}
+
+/// [`QueueSender`] over the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct SqsQueueSender {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsQueueSender {
+    /// A sender to `queue_url`.
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: &str) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.to_owned(),
+        }
+    }
+}
+
+impl QueueSender for SqsQueueSender {
+    fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<(), EnqueueError>> {
+        Box::pin(async move {
+            use aws_sdk_sqs::error::ProvideErrorMetadata;
+            self.client
+                .send_message()
+                .queue_url(&self.queue_url)
+                .message_group_id(&message.group_id)
+                .message_deduplication_id(&message.dedup_id)
+                .message_body(&message.body)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| EnqueueError {
+                    code: e
+                        .code()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| sdk_error_kind(&e).to_owned()),
+                })
+        })
+    }
+}
+
+fn sdk_error_kind<E, R>(e: &aws_sdk_sqs::error::SdkError<E, R>) -> &'static str {
+    use aws_sdk_sqs::error::SdkError;
+    match e {
+        SdkError::ConstructionFailure(_) => "construction_failure",
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(_) => "dispatch_failure",
+        SdkError::ResponseError(_) => "response_error",
+        SdkError::ServiceError(_) => "service_error",
+        _ => "unknown",
+    }
+}
+
+/// Sends IT alerts. Failures are logged, never returned: an alert never changes the HTTP answer.
+pub trait Alerter: Send + Sync {
+    /// Sends `alert` (at most once per 10 minutes for identical alerts in this instance).
+    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()>;
+}
+
+/// [`Alerter`] posting to the incoming webhook stored in the Slack secret (`alert_webhook_url`).
+pub struct SlackAlerter {
+    poster: Arc<dyn WebhookPoster>,
+    secrets: Arc<dyn SecretStore>,
+    slack_secret_id: String,
+    clock: Arc<dyn Clock>,
+    sent: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl SlackAlerter {
+    /// Repeated identical alerts within this window are sent once (cls.md §12).
+    pub const REPEAT_WINDOW_MINUTES: i64 = 10;
+
+    /// An alerter reading the webhook URL from `slack_secret_id`.
+    pub fn new(
+        poster: Arc<dyn WebhookPoster>,
+        secrets: Arc<dyn SecretStore>,
+        slack_secret_id: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            poster,
+            secrets,
+            slack_secret_id: slack_secret_id.to_owned(),
+            clock,
+            sent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn first_in_window(&self, key: &str) -> bool {
+        let now = self.clock.now();
+        let mut sent = self
+            .sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sent.retain(|_, at| now - *at < Duration::minutes(Self::REPEAT_WINDOW_MINUTES));
+        if sent.contains_key(key) {
+            return false;
+        }
+        sent.insert(key.to_owned(), now);
+        true
+    }
+}
+
+impl Alerter for SlackAlerter {
+    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !self.first_in_window(&alert.dedup_key()) {
+                tracing::info!(alert_kind = %alert.kind, outcome = "alert_suppressed", "identical alert sent recently");
+                return;
+            }
+            let settings: SlackSettings = match self.secrets.get_json(&self.slack_secret_id).await {
+                Ok(s) => s,
+                Err(error) => {
+                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent: Slack secret unavailable");
+                    return;
+                }
+            };
+            let Some(url) = settings.alert_webhook_url else {
+                tracing::error!(alert_kind = %alert.kind, "alert not sent: no alert_webhook_url configured");
+                return;
+            };
+            match self
+                .poster
+                .post_webhook(&url, &Message::text(alert.text()))
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(alert_kind = %alert.kind, outcome = "alert_sent", "IT alert sent")
+                }
+                Err(error) => {
+                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent")
+                }
+            }
+        })
+    }
+}
+
+/// Everything `handle` needs. Built once per process (`main`, the demo, tests).
+#[derive(Clone)]
+pub struct Deps {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Secrets (TTL-cached).
+    pub secrets: Arc<dyn SecretStore>,
+    /// The FIFO queue.
+    pub queue: Arc<dyn QueueSender>,
+    /// IT alerts.
+    pub alerts: Arc<dyn Alerter>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// EMF metrics.
+    pub metrics: Arc<dyn MetricSink>,
+}
+
+impl Deps {
+    /// Assembles the dependencies.
+    pub fn new(
+        config: Config,
+        secrets: Arc<dyn SecretStore>,
+        queue: Arc<dyn QueueSender>,
+        alerts: Arc<dyn Alerter>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<dyn MetricSink>,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            secrets,
+            queue,
+            alerts,
+            clock,
+            metrics,
+        }
+    }
+
+    /// The production wiring: SQS and Secrets Manager clients from `sdk` (which honours `AWS_ENDPOINT_URL`),
+    /// the Slack webhook poster over `http`, the system clock and stdout EMF.
+    pub fn from_aws(config: Config, sdk: &aws_config::SdkConfig, http: reqwest::Client) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
+        let secrets: Arc<dyn SecretStore> = Arc::new(
+            secrets::SecretsClient::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                Arc::clone(&clock),
+            )
+            .with_ttl(config.secrets_ttl),
+        );
+        let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(
+            aws_sdk_sqs::Client::new(sdk),
+            &config.queue_url,
+        ));
+        let poster: Arc<dyn WebhookPoster> =
+            Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
+        let alerts: Arc<dyn Alerter> = Arc::new(SlackAlerter::new(
+            poster,
+            Arc::clone(&secrets),
+            &config.slack_secret_id,
+            Arc::clone(&clock),
+        ));
+        Self::new(
+            config,
+            secrets,
+            queue,
+            alerts,
+            clock,
+            Arc::new(lambda_kit::metrics::StdoutSink),
+        )
+    }
+
+    /// Emits one count metric in namespace `CLS` with `Stage` and the given extra dimensions.
+    pub fn count(&self, name: &str, dims: &[(&str, &str)]) {
+        let mut emf = Emf::new("CLS").dimension("Stage", &self.config.stage);
+        for (k, v) in dims {
+            emf = emf.dimension(k, v);
+        }
+        emf.count(name, 1)
+            .emit(self.metrics.as_ref(), self.clock.now());
+    }
+}
