@@ -194,7 +194,11 @@ async fn main() -> ExitCode {
         lambda_kit::init_tracing();
     }
     let json = cli.global.json;
-    match run(cli).await {
+    let outcome = tokio::select! {
+        outcome = run(cli) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(Exit { code: 130, message: "interrupted".to_owned() }),
+    };
+    match outcome {
         Ok((code, doc, text)) => {
             if json {
                 println!("{doc}");
@@ -226,27 +230,31 @@ fn config(global: &Global) -> Result<Config, Exit> {
         .map_err(|e| usage(format!("{e}")))
 }
 
-async fn deps(global: &Global, config: Config) -> Result<Deps, Exit> {
+async fn sdk_config(global: &Global) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &global.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
-    let sdk = loader.load().await;
-    byods_extender::build_deps_from_sdk(config, &sdk, Arc::new(MemorySink::default())).map_err(
-        |e| Exit {
+    loader.load().await
+}
+
+fn deps(sdk: &aws_config::SdkConfig, config: Config) -> Result<Deps, Exit> {
+    byods_extender::build_deps_from_sdk(config, sdk, Arc::new(MemorySink::default())).map_err(|e| {
+        Exit {
             code: 4,
             message: e.to_string(),
-        },
-    )
+        }
+    })
 }
 
 type Report = (u8, Value, String);
 
 async fn run(cli: Cli) -> Result<Report, Exit> {
     let config = config(&cli.global)?;
-    let deps = deps(&cli.global, config).await?;
+    let sdk = sdk_config(&cli.global).await;
+    let deps = deps(&sdk, config)?;
     match cli.command {
-        Command::SetupOauth(args) => setup_oauth(&deps, args).await,
+        Command::SetupOauth(args) => setup_oauth(&deps, &sdk, args).await,
         Command::List {
             ids,
             window_minutes,
@@ -281,16 +289,16 @@ async fn run(cli: Cli) -> Result<Report, Exit> {
                     Ok((0, doc, text))
                 }
                 Err(e) => {
-                    if let Some(summary) = &e.summary {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(summary).unwrap_or_default()
-                        );
-                    }
-                    Err(Exit {
-                        code: u8::try_from(e.class.exit_code()).unwrap_or(1),
-                        message: format!("{}\naction: {}", e.message, e.class.action()),
-                    })
+                    let code = u8::try_from(e.class.exit_code()).unwrap_or(1);
+                    let summary = e.summary.as_ref().map_or(Value::Null, |s| json!(s));
+                    let doc = json!({"errorClass": e.class.as_str(), "error": e.message, "summary": summary});
+                    let text = format!(
+                        "{}\nsweep failed: {}\naction: {}",
+                        serde_json::to_string_pretty(&summary).unwrap_or_default(),
+                        e.message,
+                        e.class.action()
+                    );
+                    Ok((code, doc, text))
                 }
             }
         }
@@ -326,7 +334,11 @@ fn read_secret_line(prompt: &str) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-async fn setup_oauth(deps: &Deps, args: SetupArgs) -> Result<Report, Exit> {
+async fn setup_oauth(
+    deps: &Deps,
+    sdk: &aws_config::SdkConfig,
+    args: SetupArgs,
+) -> Result<Report, Exit> {
     let secret_id = deps.config.secret_id.clone();
     let (mut creds, exists) = match deps.secrets.get_fresh(&secret_id).await {
         Ok(v) => (
@@ -473,11 +485,7 @@ async fn setup_oauth(deps: &Deps, args: SetupArgs) -> Result<Report, Exit> {
             written = format!("written, version {version}");
         } else {
             let value = creds.write_into(&json!({}));
-            let sm = aws_sdk_secretsmanager::Client::new(
-                &aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await,
-            );
+            let sm = aws_sdk_secretsmanager::Client::new(sdk);
             sm.create_secret()
                 .name(&secret_id)
                 .secret_string(value.to_string())

@@ -71,7 +71,7 @@ fn free_port() -> u16 {
 }
 
 /// Runs `byods setup-oauth`, plays the browser, and returns the run plus the `state` it sent.
-async fn setup_oauth(env: &Env, extra_args: &[&str]) -> (Run, String) {
+async fn setup_oauth(env: &Env, extra_args: &[&str], extra_env: &[(&str, &str)]) -> (Run, String) {
     let redirect = format!("http://127.0.0.1:{}/callback", free_port());
     let mut args = vec![
         "setup-oauth",
@@ -82,7 +82,7 @@ async fn setup_oauth(env: &Env, extra_args: &[&str]) -> (Run, String) {
         redirect.as_str(),
     ];
     args.extend_from_slice(extra_args);
-    let mut child = command(env, &args, &[]).spawn().unwrap();
+    let mut child = command(env, &args, extra_env).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let mut seen = Vec::new();
@@ -141,7 +141,7 @@ async fn setup_oauth(env: &Env, extra_args: &[&str]) -> (Run, String) {
 async fn byo23_setup_oauth_completes_end_to_end_with_pkce_verified_by_the_fake() {
     let env = Env::start(seed(), |_| legacy_secret()).await;
 
-    let (run, state) = setup_oauth(&env, &[]).await;
+    let (run, state) = setup_oauth(&env, &[], &[]).await;
 
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let exchange = env
@@ -163,7 +163,7 @@ async fn byo23_setup_oauth_completes_end_to_end_with_pkce_verified_by_the_fake()
     let at = secret["tokenManager"]["accessToken"].as_str().unwrap();
     assert_no_secret_in(&run, &[rt, at]);
 
-    let (second, state2) = setup_oauth(&env, &["--dry-run"]).await;
+    let (second, state2) = setup_oauth(&env, &["--dry-run"], &[]).await;
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_ne!(state, state2, "a fresh state per run");
     assert_eq!(
@@ -181,7 +181,7 @@ async fn byo23_a_state_mismatch_or_a_denial_exits_3_and_writes_nothing() {
             .update_settings(&json!({"authorizeMode": mode}))
             .unwrap();
         let version = env.secret_version().await;
-        let (run, _) = setup_oauth(&env, &[]).await;
+        let (run, _) = setup_oauth(&env, &[], &[]).await;
         assert_eq!(run.code, 3, "{mode}: {}", run.stderr);
         assert_eq!(
             env.secret_version().await,
@@ -380,4 +380,46 @@ async fn doctor_reports_each_check_on_its_own_line() {
             .map(String::as_str),
         Some("ServiceAppNotAuthorized")
     );
+}
+
+#[tokio::test]
+async fn byo23_setup_oauth_with_create_creates_the_secret_from_scratch() {
+    let env = Env::start(seed(), |_| legacy_secret()).await;
+    let new_secret = unique("byods-created");
+    let (run, _) = setup_oauth(
+        &env,
+        &[
+            "--create",
+            "--client-id",
+            "C-integration",
+            "--service-app-client-id",
+            "C-service-app",
+            "--service-app-client-secret",
+            "service-app-secret",
+            "--target-org-id",
+            "org-1",
+        ],
+        &[
+            ("BYODS_SECRET_ID", new_secret.as_str()),
+            ("BYODS_INTEGRATION_CLIENT_SECRET", "integration-secret"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out = env
+        .sm
+        .get_secret_value()
+        .secret_id(&new_secret)
+        .send()
+        .await
+        .unwrap();
+    let secret: Value = serde_json::from_str(out.secret_string().unwrap()).unwrap();
+    assert_eq!(secret["schemaVersion"], 2);
+    assert_eq!(secret["serviceApp"]["targetOrgId"], "org-1");
+    assert!(
+        env.fake
+            .accepts_refresh_token(secret["tokenManager"]["refreshToken"].as_str().unwrap())
+    );
+    assert!(secret["serviceApp"]["accessToken"].is_string());
+    assert_no_secret_in(&run, &[]);
 }

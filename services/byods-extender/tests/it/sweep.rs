@@ -761,3 +761,78 @@ async fn byo28_the_legacy_variable_names_work_and_without_ids_every_listed_sourc
         "no ids configured: every listed source"
     );
 }
+
+#[tokio::test]
+async fn invalid_grant_posts_exactly_one_slack_reauth_message_to_the_webhook_of_the_slack_secret() {
+    use wiremock::matchers::{method, path};
+    let slack = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/services/T0/B0/secret-part"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&slack)
+        .await;
+    let env = Env::start(seed(), |_| legacy_secret()).await;
+    env.fake.revoke_refresh_tokens("C-integration");
+    let slack_secret = unique("byods-slack");
+    let webhook = format!("{}/services/T0/B0/secret-part", slack.uri());
+    env.sm
+        .create_secret()
+        .name(&slack_secret)
+        .secret_string(json!({"webhookUrl": webhook}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let store = env.store();
+    let alerter = byods_extender::SlackAlerter::new(
+        Arc::new(slack_notify::WebhookClient::new(reqwest::Client::new())),
+        store.clone(),
+        &slack_secret,
+    );
+    let deps = byods_extender::Deps::with_webex_client(
+        env.config(&[("BYODS_SLACK_SECRET_ID", slack_secret.as_str())]),
+        store,
+        Arc::new(alerter),
+        env.clock.clone(),
+        Arc::new(env.metrics.clone()),
+        Arc::new(env.sleeper.clone()),
+    )
+    .unwrap();
+
+    let err = handle(scheduled_event(), &deps).await.unwrap_err();
+
+    assert_eq!(err.class, FailureClass::ReauthRequired);
+    let posts = slack.received_requests().await.unwrap();
+    assert_eq!(posts.len(), 1, "exactly one re-auth message");
+    let text = String::from_utf8_lossy(&posts[0].body).into_owned();
+    assert!(text.contains("OAuth refresh token expired") && text.contains("byods setup-oauth"));
+    for s in SEED_SECRETS {
+        assert!(!text.contains(s));
+    }
+    assert!(
+        env.logs.assert_absent(&["secret-part"]).is_ok(),
+        "the webhook URL is never logged"
+    );
+}
+
+#[tokio::test]
+async fn sources_not_started_before_the_deadline_fail_with_deadline_exceeded() {
+    let env = Env::start(
+        seed_with_service_app_tokens(3000),
+        with_service_app_tokens(Duration::minutes(50)),
+    )
+    .await;
+    let deadline = env.now() + Duration::seconds(5); // minus the 10 s reserve: already passed
+    let err =
+        byods_extender::handle_with_deadline(scheduled_event(), &env.deps(&[]), Some(deadline))
+            .await
+            .unwrap_err();
+    assert_eq!(err.class, FailureClass::DeadlineExceeded);
+    assert!(env.puts().is_empty());
+}
+
+#[test]
+fn deps_can_be_shared_across_tasks() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<byods_extender::Deps>();
+}
