@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub mod flows;
+pub mod report;
+pub mod services;
+pub mod stack;
+
+pub use report::Row;
+pub use stack::{Stack, StackOptions};

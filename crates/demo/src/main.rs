@@ -1,0 +1,173 @@
+//! `demo up | demo [--keep-running] [--ephemeral] | invoke <function> <event.json|->` (run through
+//! `cargo xtask`).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Read as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use demo::stack::endpoints_path;
+use demo::{Stack, StackOptions, flows, report};
+use serde_json::Value;
+
+const USAGE: &str = "usage: demo up [--ephemeral] | demo demo [--keep-running] [--ephemeral] | demo invoke <function> <event.json|->";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The demo provokes failures on purpose; its table is the output. `up` shows warnings. RUST_LOG wins.
+    init_logs(if args.first().is_some_and(|a| a == "demo") {
+        "off"
+    } else {
+        "warn"
+    });
+    match run(&args).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("demo: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(args: &[String]) -> Result<ExitCode> {
+    let Some((command, rest)) = args.split_first() else {
+        bail!("{USAGE}");
+    };
+    let flag = |name: &str| rest.iter().any(|a| a == name);
+    match command.as_str() {
+        "up" => {
+            let stack = start(flag("--ephemeral")).await?;
+            print_endpoints(&stack);
+            println!("\nup: running; Ctrl-C or SIGTERM stops every process");
+            wait_for_signal().await?;
+            stack.shutdown().await;
+            println!("up: stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        "demo" => {
+            let stack = start(flag("--ephemeral")).await?;
+            println!("demo: replaying the flows…\n");
+            let rows = flows::replay(&stack).await;
+            print!("{}", report::table(&rows));
+            println!();
+            print!("{}", report::inspection(&stack.endpoints));
+            let failed = rows.iter().filter(|r| !r.ok).count();
+            if flag("--keep-running") {
+                println!(
+                    "\ndemo: still running (--keep-running); Ctrl-C or SIGTERM stops every process"
+                );
+                wait_for_signal().await?;
+            }
+            stack.shutdown().await;
+            println!(
+                "\ndemo: {} step(s) ok, {failed} failed",
+                rows.len() - failed
+            );
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        "invoke" => {
+            let [function, source] = rest else {
+                bail!("{USAGE}");
+            };
+            invoke(function, source).await
+        }
+        other => bail!("unknown command `{other}`; {USAGE}"),
+    }
+}
+
+async fn start(ephemeral: bool) -> Result<Stack> {
+    let options = if ephemeral {
+        StackOptions::ephemeral()
+    } else {
+        StackOptions::from_lookup(lambda_kit::env_lookup())?
+    };
+    let stack = Stack::start(options).await?;
+    let path = endpoints_path();
+    stack.write_endpoints(&path)?;
+    println!("endpoints: {}", path.display());
+    Ok(stack)
+}
+
+fn print_endpoints(stack: &Stack) {
+    for (key, value) in &stack.endpoints {
+        if is_secret_key(key) {
+            println!("  {key:<22} (in endpoints.json)");
+        } else {
+            println!("  {key:<22} {value}");
+        }
+    }
+    println!(
+        "  {:<22} {}",
+        "functions",
+        stack.registry.names().join(", ")
+    );
+}
+
+fn is_secret_key(key: &str) -> bool {
+    key.ends_with("_secret") || key.ends_with("_key")
+}
+
+async fn wait_for_signal() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+/// `invoke <function> <event.json|->`: POSTs the event to the running stack's invoke endpoint.
+async fn invoke(function: &str, source: &str) -> Result<ExitCode> {
+    let event_text = if source == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the event from stdin")?;
+        text
+    } else {
+        std::fs::read_to_string(source).with_context(|| format!("reading {source}"))?
+    };
+    let event: Value = serde_json::from_str(&event_text).context("the event is not JSON")?;
+    let path = endpoints_path();
+    let endpoints: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| {
+            format!("reading {} (is `cargo xtask up` running?)", path.display())
+        })?)
+        .context("endpoints.json is not JSON")?;
+    let base = endpoints["invoke"]
+        .as_str()
+        .context("endpoints.json has no `invoke` entry")?;
+    let response = reqwest::Client::new()
+        .post(format!("{base}/{function}"))
+        .json(&event)
+        .send()
+        .await
+        .context("the stack does not answer (is `cargo xtask up` running?)")?;
+    let status = response.status();
+    let body: Value = response.json().await.context("the answer is not JSON")?;
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    if !status.is_success() {
+        eprintln!("invoke: {function} failed ({status})");
+        return Ok(ExitCode::FAILURE);
+    }
+    if devstack::lambda::lists_batch_failures(&body) {
+        eprintln!("invoke: {function} reported batch item failures");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,330 @@
+//! The local stack: moto, devstack with the four fakes, the API Gateway emulator, the queue and the secrets,
+//! and the real service handlers registered by name.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use axum::http::Method;
+use devstack::apigw::ApiGateway;
+use devstack::aws::{FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret};
+use devstack::lambda::{JsonHandler, Registry};
+use devstack::sqs::{EventSource, EventSourceHandle};
+use devstack::{Devstack, Moto};
+use fake_kit::RunningServer;
+use github_fake::GithubFake;
+use serde_json::{Map, Value};
+use slack_fake::SlackFake;
+use spoke_fake::SpokeFake;
+use webex_fake::WebexFake;
+
+/// The queue the CLS functions share (platform spec §9).
+pub const QUEUE_NAME: &str = "cls-events";
+/// The local visibility timeout: shorter than the deployed 360 s so a failed batch comes back quickly.
+pub const LOCAL_VISIBILITY_SECS: u32 = 30;
+
+/// Ports of the three servers (platform spec §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackOptions {
+    /// devstack (`DEVSTACK_PORT`, default 8800).
+    pub devstack_port: u16,
+    /// moto (`DEMO_MOTO_PORT`, default 8810).
+    pub moto_port: u16,
+    /// The API Gateway emulator (`DEMO_API_PORT`, default 8820).
+    pub api_port: u16,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            devstack_port: devstack::DEFAULT_PORT,
+            moto_port: 8810,
+            api_port: 8820,
+        }
+    }
+}
+
+impl StackOptions {
+    /// Every server on a free port (tests, `--ephemeral`).
+    pub fn ephemeral() -> Self {
+        Self {
+            devstack_port: 0,
+            moto_port: 0,
+            api_port: 0,
+        }
+    }
+
+    /// Reads `DEVSTACK_PORT`, `DEMO_MOTO_PORT` and `DEMO_API_PORT` through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let reader = lambda_kit::config::ConfigReader::new(lookup);
+        let defaults = Self::default();
+        Ok(Self {
+            devstack_port: reader.parse_or("DEVSTACK_PORT", defaults.devstack_port)?,
+            moto_port: reader.parse_or("DEMO_MOTO_PORT", defaults.moto_port)?,
+            api_port: reader.parse_or("DEMO_API_PORT", defaults.api_port)?,
+        })
+    }
+}
+
+/// The four fakes, each shared between its mounted router and the in-process handle.
+pub struct Fakes {
+    /// Spoke.
+    pub spoke: SpokeFake,
+    /// Slack.
+    pub slack: SlackFake,
+    /// GitHub.
+    pub github: GithubFake,
+    /// Webex.
+    pub webex: WebexFake,
+}
+
+impl std::fmt::Debug for Fakes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fakes").finish_non_exhaustive()
+    }
+}
+
+impl Fakes {
+    /// The fakes seeded with their `fixtures/demo.json`.
+    pub fn demo() -> Result<Self> {
+        Ok(Self {
+            spoke: SpokeFake::demo().map_err(|e| anyhow!("spoke-fake seed: {e}"))?,
+            slack: SlackFake::demo(),
+            github: GithubFake::demo().map_err(|e| anyhow!("github-fake seed: {e}"))?,
+            webex: WebexFake::demo().map_err(|e| anyhow!("webex-fake seed: {e}"))?,
+        })
+    }
+}
+
+/// A running local stack. Dropping it stops every server and moto.
+pub struct Stack {
+    /// moto (SQS, Secrets Manager).
+    pub moto: Moto,
+    /// The fakes behind devstack.
+    pub fakes: Fakes,
+    /// devstack.
+    pub devstack: Devstack,
+    /// The API Gateway emulator.
+    pub api: RunningServer,
+    /// Every handler by function name.
+    pub registry: Registry,
+    /// SQS client for moto.
+    pub sqs: aws_sdk_sqs::Client,
+    /// Secrets Manager client for moto.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// `cls-events.fifo` and its DLQ.
+    pub queues: FifoQueues,
+    /// The `cls-queue` event-source mapping, when that function exists.
+    pub event_source: Option<EventSourceHandle>,
+    /// Flat `endpoints.json` content.
+    pub endpoints: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("devstack", &self.devstack.base_url())
+            .field("moto", &self.moto.endpoint())
+            .field("api", &self.api.base_url())
+            .field("functions", &self.registry.names())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stack {
+    /// Starts moto, devstack with the demo-seeded fakes and the API emulator; creates the queue and the
+    /// secrets; registers every service handler that exists; starts the `cls-queue` mapping.
+    pub async fn start(options: StackOptions) -> Result<Self> {
+        let moto = Moto::start_on(options.moto_port)
+            .await
+            .context("starting moto")?;
+        let fakes = Fakes::demo()?;
+        let registry = Registry::new();
+        let devstack = Devstack::builder()
+            .mount("spoke", fakes.spoke.router())
+            .mount("slack", fakes.slack.router())
+            .mount("github", fakes.github.router())
+            .mount("webex", fakes.webex.router())
+            .registry(registry.clone())
+            .serve_on_port(options.devstack_port)
+            .await
+            .context("starting devstack")?;
+        let sqs = devstack::aws::sqs_client(&moto.endpoint());
+        let secrets = devstack::aws::secrets_client(&moto.endpoint());
+        let queues = create_fifo_queue_with_dlq(
+            &sqs,
+            &FifoQueueSpec::new(QUEUE_NAME).visibility_timeout_secs(LOCAL_VISIBILITY_SECS),
+        )
+        .await
+        .context("creating the FIFO queue and its DLQ")?;
+
+        let mut endpoints = BTreeMap::new();
+        let base = devstack.base_url();
+        let mut put = |key: &str, value: String| {
+            endpoints.insert(key.to_owned(), value);
+        };
+        put("devstack", base.clone());
+        put("admin", devstack.admin_url());
+        put("invoke", format!("{}/invoke", devstack.admin_url()));
+        put("moto", moto.endpoint());
+        put("spoke", format!("{base}/spoke/api/v1"));
+        put("spoke_control", devstack.control_url("spoke"));
+        put("slack", format!("{base}/slack/api"));
+        put("slack_control", devstack.control_url("slack"));
+        put("github", format!("{base}/github"));
+        put("github_control", devstack.control_url("github"));
+        put("webex", format!("{base}/webex/v1"));
+        put("webex_control", devstack.control_url("webex"));
+        put("queue_url", queues.url.clone());
+        put("dlq_url", queues.dlq_url.clone());
+
+        let wiring = Wiring {
+            moto_endpoint: moto.endpoint(),
+            devstack_url: base.clone(),
+            queue_url: queues.url.clone(),
+            secrets: secrets.clone(),
+            fakes: &fakes,
+        };
+        let services = crate::services::register_all(&wiring, &registry).await?;
+        for (key, value) in services.endpoints {
+            endpoints.insert(key, value);
+        }
+
+        let mut api = ApiGateway::new();
+        if let Some(webhook) = registry.get("cls-webhook") {
+            api = api
+                .route(
+                    Method::POST,
+                    "/github/webhook",
+                    "cls-webhook",
+                    Arc::clone(&webhook),
+                )
+                .route(Method::POST, "/slack/interactions", "cls-webhook", webhook);
+        }
+        let api = api
+            .serve(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                options.api_port,
+            ))
+            .await
+            .context("starting the API Gateway emulator")?;
+        endpoints.insert("api".to_owned(), api.base_url());
+        if registry.get("cls-webhook").is_some() {
+            endpoints.insert(
+                "cls_webhook".to_owned(),
+                format!("{}/github/webhook", api.base_url()),
+            );
+            endpoints.insert(
+                "slack_interactions".to_owned(),
+                format!("{}/slack/interactions", api.base_url()),
+            );
+        }
+
+        let event_source = registry.get("cls-queue").map(|handler: JsonHandler| {
+            EventSource::new(sqs.clone(), &queues.url, "cls-queue", handler)
+                .wait_time_secs(1)
+                .spawn()
+        });
+
+        Ok(Self {
+            moto,
+            fakes,
+            devstack,
+            api,
+            registry,
+            sqs,
+            secrets,
+            queues,
+            event_source,
+            endpoints,
+        })
+    }
+
+    /// Writes `endpoints.json` (a flat JSON object) to `path`, creating its directory.
+    pub fn write_endpoints(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let object: Map<String, Value> = self
+            .endpoints
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let text = serde_json::to_string_pretty(&Value::Object(object))?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Stops the event source and every server; moto stops when the value is dropped.
+    pub async fn shutdown(mut self) {
+        if let Some(source) = self.event_source.take() {
+            source.stop().await;
+        }
+        self.api.stop().await;
+        self.devstack.stop().await;
+        drop(self.moto);
+    }
+}
+
+/// What service wiring needs from the stack.
+pub struct Wiring<'a> {
+    /// moto's endpoint (`AWS_ENDPOINT_URL`).
+    pub moto_endpoint: String,
+    /// devstack's base URL.
+    pub devstack_url: String,
+    /// `cls-events.fifo`.
+    pub queue_url: String,
+    /// Secrets Manager client for creating the secrets.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// The fakes (for their test-only credentials).
+    pub fakes: &'a Fakes,
+}
+
+impl Wiring<'_> {
+    /// Creates (or updates) the secret `name` in moto.
+    pub async fn secret(&self, name: &str, value: &Value) -> Result<String> {
+        put_secret(&self.secrets, name, value)
+            .await
+            .with_context(|| format!("creating the secret {name}"))
+    }
+
+    /// The environment a service's `Config::from_lookup` sees locally (platform spec §5), plus `extra`.
+    pub fn env(&self, extra: &[(&str, String)]) -> BTreeMap<String, String> {
+        let base = &self.devstack_url;
+        let mut env: BTreeMap<String, String> = [
+            ("AWS_ENDPOINT_URL", self.moto_endpoint.clone()),
+            ("AWS_REGION", devstack::aws::REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("SPOKE_BASE_URL", format!("{base}/spoke/api/v1")),
+            ("SLACK_API_BASE_URL", format!("{base}/slack/api")),
+            ("SLACK_RESPONSE_URL_PREFIX", format!("{base}/slack/")),
+            ("GITHUB_API_BASE_URL", format!("{base}/github")),
+            ("WEBEX_API_BASE_URL", format!("{base}/webex/v1")),
+            ("LOG_FORMAT", "text".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (key, value) in extra {
+            env.insert((*key).to_owned(), value.clone());
+        }
+        env
+    }
+}
+
+/// `target/devstack/endpoints.json` under the workspace root.
+pub fn endpoints_path() -> PathBuf {
+    workspace_root().join("target/devstack/endpoints.json")
+}
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest.to_path_buf())
+}

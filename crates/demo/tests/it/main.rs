@@ -1,0 +1,118 @@
+//! End to end: the demo's flows on ephemeral ports, asserting the final state of the fakes and of moto.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use demo::services::{HANDOFF_ON_CALL_USER_ID, HANDOFF_TEAM_ID, secret_names};
+use demo::{Stack, StackOptions, flows};
+
+#[tokio::test]
+async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
+    let stack = Stack::start(StackOptions::ephemeral())
+        .await
+        .expect("the stack starts (run `cargo xtask setup` when moto is missing)");
+
+    let rows = flows::replay(&stack).await;
+
+    let failed: Vec<_> = rows.iter().filter(|r| !r.ok).collect();
+    assert!(failed.is_empty(), "failed steps: {failed:#?}");
+    for flow in ["platform", "handoff", "byods"] {
+        assert!(rows.iter().any(|r| r.flow == flow), "the {flow} flow ran");
+    }
+
+    // Handoff: the Facilities team is now delegated to the new on-call person.
+    let team = stack.fakes.spoke.team(HANDOFF_TEAM_ID).unwrap();
+    assert_eq!(team["settings"]["delegation"]["strategy"], "SPECIFIC_USER");
+    assert_eq!(
+        team["settings"]["delegation"]["specificUser"],
+        HANDOFF_ON_CALL_USER_ID
+    );
+
+    // BYODS: the near-expiry data source was extended once, the other never.
+    assert_eq!(
+        stack
+            .fakes
+            .webex
+            .data_source_updates("demo-ds-near-expiry")
+            .unwrap()
+            .0,
+        1
+    );
+    assert_eq!(
+        stack
+            .fakes
+            .webex
+            .data_source_updates("demo-ds-not-due")
+            .unwrap()
+            .0,
+        0
+    );
+    let (secret, _) = devstack::aws::get_secret(&stack.secrets, secret_names::BYODS)
+        .await
+        .unwrap();
+    assert_eq!(
+        secret["tokenManager"]["refreshToken"], "demo-int-refresh-revoked",
+        "the last write wins"
+    );
+
+    // Slack: the platform post, the handoff alerts and the re-auth alert.
+    assert!(stack.fakes.slack.messages("alerts_it").len() >= 3);
+
+    let state: serde_json::Value = reqwest::get(format!("{}/state", stack.endpoints["admin"]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for fake in ["spoke", "slack", "github", "webex"] {
+        assert!(
+            state.get(fake).is_some(),
+            "{fake} is in the aggregate state"
+        );
+    }
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn writes_a_flat_endpoints_file() {
+    let stack = Stack::start(StackOptions::ephemeral()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("demo-endpoints-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("endpoints.json");
+
+    stack.write_endpoints(&path).unwrap();
+
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let object = written.as_object().unwrap();
+    assert!(
+        object.values().all(serde_json::Value::is_string),
+        "flat: every value is a string"
+    );
+    for key in [
+        "devstack",
+        "admin",
+        "moto",
+        "spoke",
+        "spoke_control",
+        "slack",
+        "slack_control",
+        "invoke",
+        "github",
+        "github_control",
+        "webex",
+        "webex_control",
+    ] {
+        assert!(object.contains_key(key), "{key} is present");
+    }
+    assert!(
+        written["spoke"]
+            .as_str()
+            .unwrap()
+            .ends_with("/spoke/api/v1")
+    );
+    assert_eq!(
+        written["admin"],
+        format!("{}/__devstack", written["devstack"].as_str().unwrap())
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+    stack.shutdown().await;
+}
