@@ -11,7 +11,9 @@ use crate::config::{ConfigReader, env_lookup};
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
-/// Installs the global subscriber once, in `main`. JSON when running in Lambda (`AWS_LAMBDA_FUNCTION_NAME`
+/// Installs the global subscriber once, in `main`. JSON lines carry the current span (`span`) and every
+/// enclosing span (`spans`), so `request_id` and `cold_start` of the invocation span reach nested lines too.
+/// JSON when running in Lambda (`AWS_LAMBDA_FUNCTION_NAME`
 /// set) or when `LOG_FORMAT=json`; text when `LOG_FORMAT=text` or outside Lambda. The level comes from
 /// `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, then `info`. Calling it twice is harmless.
 pub fn init_tracing() {
@@ -43,7 +45,7 @@ where
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .try_init()
     } else {
         builder.with_ansi(false).try_init()
