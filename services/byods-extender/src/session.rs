@@ -149,7 +149,11 @@ fn read_failure(secret_id: &str, e: &SecretsError) -> Failure {
 }
 
 fn webex_failure(class: FailureClass, what: &str, e: &WebexError) -> Failure {
-    let mut f = Failure::new(class, format!("{what}: {e}"));
+    let detail = match e {
+        WebexError::Api { message, .. } if !message.is_empty() => format!(" ({message})"),
+        _ => String::new(),
+    };
+    let mut f = Failure::new(class, format!("{what}: {e}{detail}"));
     f.http_status = e.status();
     f.tracking_id = e.tracking_id().map(str::to_owned);
     f

@@ -101,6 +101,7 @@ async fn byo2_a_source_outside_the_window_is_skipped_unless_the_mode_is_always()
     assert_eq!(outcome_of(&summary, "ds-later"), Outcome::Extended);
     assert_eq!(outcome_of(&summary, "ds-due"), Outcome::Extended);
     assert_eq!(env.puts().len(), 2);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -116,6 +117,7 @@ async fn byo3_a_second_sweep_right_after_the_first_changes_nothing() {
     assert_eq!(summary.counts.extended, 0);
     assert_eq!(summary.service_app_token_source.as_deref(), Some("cache"));
     assert_eq!(env.secret_version().await, version, "no secret write");
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -128,6 +130,7 @@ async fn byo3_two_concurrent_sweeps_both_succeed_and_leave_a_usable_secret() {
     let secret = env.secret().await;
     let rt = secret["tokenManager"]["refreshToken"].as_str().unwrap();
     assert!(env.fake.accepts_refresh_token(rt));
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -166,6 +169,7 @@ async fn byo5_a_refreshed_integration_token_is_saved_even_if_the_listing_then_fa
     assert!(ts(&tm["accessTokenExpiresAt"]) > env.now() + Duration::days(13));
     assert!(tm["refreshTokenExpiresAt"].is_string());
     assert!(tm["refreshedAt"].is_string());
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -194,6 +198,7 @@ async fn byo6_a_rotated_refresh_token_is_stored_and_the_next_sweep_uses_it() {
         "the stored token was used and rotated again"
     );
     assert!(env.fake.accepts_refresh_token(&again));
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -207,6 +212,7 @@ async fn byo6_when_the_response_omits_the_refresh_token_the_old_one_is_kept() {
         env.secret().await["tokenManager"]["refreshToken"],
         "int-refresh-1"
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -255,6 +261,7 @@ async fn byo8_invalid_client_is_a_config_error_and_not_a_reauth() {
     assert_eq!(err.class, FailureClass::ConfigInvalid);
     assert!(env.metrics.total("OAuthRefreshFailures").abs() < f64::EPSILON);
     assert_eq!(env.alerts.alerts().len(), 1);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -268,6 +275,7 @@ async fn byo9_a_403_from_the_mint_means_the_service_app_is_not_authorised() {
     let err = handle(scheduled_event(), &env.deps(&[])).await.unwrap_err();
     assert_eq!(err.class, FailureClass::ServiceAppNotAuthorized);
     assert!(env.puts().is_empty());
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -283,6 +291,7 @@ async fn byo9_a_401_from_the_mint_after_a_fresh_refresh_means_the_scope_is_missi
         "minted, refreshed, minted once more"
     );
     assert_eq!(env.calls("POST", "/access_token").len(), 1);
+    env.assert_no_leaks().await;
 }
 
 fn with_service_app_tokens(access_expires: Duration) -> impl FnOnce(DateTime<Utc>) -> Value {
@@ -322,6 +331,7 @@ async fn byo10_a_valid_cached_service_app_token_needs_no_token_call() {
         version,
         "cached tokens only: nothing written"
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -341,6 +351,7 @@ async fn byo11_an_expired_service_app_token_is_refreshed_not_minted() {
             .unwrap()
             .starts_with("fake_at_")
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -354,6 +365,7 @@ async fn byo11_a_service_app_refresh_with_invalid_grant_falls_back_to_the_mint()
     let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
     assert_eq!(summary.service_app_token_source.as_deref(), Some("mint"));
     assert_eq!(env.calls("POST", "/applications/*/token").len(), 1);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -373,6 +385,7 @@ async fn byo12_a_429_with_retry_after_is_waited_for_then_succeeds() {
     .unwrap();
     assert_eq!(env.sleeper.waits(), vec![StdDuration::from_secs(2)]);
     assert!((env.metrics.total("RateLimitedResponses") - 1.0).abs() < f64::EPSILON);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -391,6 +404,7 @@ async fn byo12_a_429_without_retry_after_waits_15_seconds() {
     .await
     .unwrap();
     assert_eq!(env.sleeper.waits(), vec![StdDuration::from_secs(15)]);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -410,6 +424,7 @@ async fn byo12_a_retry_after_above_the_cap_is_rate_limited_without_waiting() {
     .unwrap_err();
     assert_eq!(err.class, FailureClass::RateLimited);
     assert!(env.sleeper.waits().is_empty());
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -434,6 +449,7 @@ async fn byo13_two_503s_then_success_on_the_third_attempt() {
     assert_eq!(waits.len(), 2);
     assert!(waits[0] <= StdDuration::from_secs(1) && waits[1] <= StdDuration::from_secs(2));
     assert!((env.metrics.total("HttpRetries") - 2.0).abs() < f64::EPSILON);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -452,6 +468,7 @@ async fn byo13_three_500s_are_an_upstream_failure() {
     .await
     .unwrap_err();
     assert_eq!(err.class, FailureClass::Upstream);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -466,6 +483,7 @@ async fn byo13_a_response_slower_than_the_timeout_is_a_timeout() {
         .await
         .unwrap_err();
     assert_eq!(err.class, FailureClass::Timeout);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -503,6 +521,7 @@ async fn byo14_one_failing_source_does_not_stop_the_others_and_the_invocation_fa
             && l.contains("ROUTER_GONE_1")),
         "the failure log names the id and the fake's tracking id"
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -520,6 +539,7 @@ async fn byo15_a_disabled_source_is_skipped_and_never_put() {
     .unwrap();
     assert_eq!(outcome_of(&summary, "ds-off"), Outcome::SkippedDisabled);
     assert!(env.puts().is_empty());
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -547,6 +567,7 @@ async fn byo16_without_token_expiry_time_or_top_level_fields_the_claims_are_used
         r.new_expires_at.is_some() && r.warning.is_none(),
         "verified through the new JWS exp"
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -567,6 +588,7 @@ async fn byo16_with_neither_fields_nor_claims_the_source_is_invalid_and_not_put(
     .unwrap_err();
     assert_eq!(err.class, FailureClass::DataSourceInvalid);
     assert!(env.puts().is_empty());
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -585,6 +607,7 @@ async fn byo17_a_dry_run_puts_nothing_and_with_cached_tokens_writes_nothing() {
     assert!(env.puts().is_empty());
     assert_eq!(env.secret_version().await, version);
     assert!((env.metrics.total("DataSourcesWouldExtend") - 1.0).abs() < f64::EPSILON);
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -669,6 +692,7 @@ async fn byo19_an_external_change_between_read_and_write_survives_and_the_newer_
             .starts_with("fake_at_"),
         "our newer service-app tokens win"
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -709,6 +733,7 @@ async fn byo22_every_metric_is_emitted_in_the_webex_byods_namespace_zeros_includ
             .iter()
             .any(|v| v["DataSourceId"] == "ds-due" && v["DataSourceTokenMinutesLeft"].is_number())
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -760,6 +785,7 @@ async fn byo28_the_legacy_variable_names_work_and_without_ids_every_listed_sourc
         2,
         "no ids configured: every listed source"
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -813,6 +839,7 @@ async fn invalid_grant_posts_exactly_one_slack_reauth_message_to_the_webhook_of_
         env.logs.assert_absent(&["secret-part"]).is_ok(),
         "the webhook URL is never logged"
     );
+    env.assert_no_leaks().await;
 }
 
 #[tokio::test]
@@ -829,6 +856,7 @@ async fn sources_not_started_before_the_deadline_fail_with_deadline_exceeded() {
             .unwrap_err();
     assert_eq!(err.class, FailureClass::DeadlineExceeded);
     assert!(env.puts().is_empty());
+    env.assert_no_leaks().await;
 }
 
 #[test]
