@@ -2,6 +2,7 @@
 //! and tests can inject a fake.
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 
 use crate::error::SpokeError;
 use crate::models::{
@@ -207,6 +208,19 @@ pub trait SpokeApi: Send + Sync {
             query,
             move |q| async move { self.list_requests(&q).await },
             matches,
+        ))
+    }
+
+    /// E8 as a stream of requests, fetched lazily one page at a time (de-duplicated, page cap applies).
+    fn stream_requests<'a>(
+        &'a self,
+        query: &'a RequestQuery,
+    ) -> BoxStream<'a, SpokeResult<Request>> {
+        Box::pin(paging::stream(
+            self.max_pages(),
+            REQUESTS,
+            query.clone(),
+            move |q| async move { self.list_requests(&q).await },
         ))
     }
 

@@ -6,8 +6,10 @@
 //! `total` is absent — when a page is shorter than the effective limit. More than `max_pages` pages is an
 //! error ([`SpokeError::TooManyPages`]), never a silent truncation.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
+
+use futures::{Stream, StreamExt};
 
 use crate::error::{ErrorContext, SpokeError};
 use crate::models::{Identified, Page};
@@ -38,13 +40,17 @@ where
     F: FnMut(Q) -> Fut,
     Fut: Future<Output = Result<Page<T>, SpokeError>>,
 {
-    match walk(max_pages, route, query, fetch, None).await? {
-        Walked::All(items) => Ok(items),
-        Walked::Found(item) => Ok(vec![item]),
+    let items = stream(max_pages, route, query.clone(), fetch);
+    futures::pin_mut!(items);
+    let mut all = Vec::new();
+    while let Some(item) = items.next().await {
+        all.push(item?);
     }
+    Ok(all)
 }
 
-/// Pages until `predicate` matches an item and returns it; `None` when no page holds a match.
+/// Pages until `predicate` matches an item and returns it; `None` when no page holds a match. No page after
+/// the one holding the match is fetched.
 pub async fn find_first<T, Q, F, Fut>(
     max_pages: u32,
     route: ListRoute,
@@ -58,63 +64,88 @@ where
     F: FnMut(Q) -> Fut,
     Fut: Future<Output = Result<Page<T>, SpokeError>>,
 {
-    match walk(max_pages, route, query, fetch, Some(predicate)).await? {
-        Walked::All(_) => Ok(None),
-        Walked::Found(item) => Ok(Some(item)),
+    let items = stream(max_pages, route, query.clone(), fetch);
+    futures::pin_mut!(items);
+    while let Some(item) = items.next().await {
+        let item = item?;
+        if predicate(&item) {
+            return Ok(Some(item));
+        }
     }
+    Ok(None)
 }
 
-enum Walked<T> {
-    All(Vec<T>),
-    Found(T),
+struct Walk<Q, F, T> {
+    query: Q,
+    fetch: F,
+    start: u64,
+    size: u32,
+    pages: u32,
+    seen: HashSet<String>,
+    buffer: VecDeque<T>,
+    done: bool,
 }
 
-async fn walk<T, Q, F, Fut>(
+/// The items of every page as a stream, fetched lazily one page at a time and de-duplicated by id. Yields
+/// [`SpokeError::TooManyPages`] when more than `max_pages` pages would be needed.
+pub fn stream<T, Q, F, Fut>(
     max_pages: u32,
     route: ListRoute,
-    query: &Q,
-    mut fetch: F,
-    predicate: Option<&(dyn Fn(&T) -> bool + Send + Sync)>,
-) -> Result<Walked<T>, SpokeError>
+    query: Q,
+    fetch: F,
+) -> impl Stream<Item = Result<T, SpokeError>>
 where
     T: Identified,
     Q: Paged,
     F: FnMut(Q) -> Fut,
     Fut: Future<Output = Result<Page<T>, SpokeError>>,
 {
-    let size = page_size(query.limit());
-    let mut start = query.start().unwrap_or(0);
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut items = Vec::new();
-    for _ in 0..max_pages.max(1) {
-        let page = fetch(query.page(start, size)).await?;
-        let received = page.received;
-        let effective_limit = page
-            .limit
-            .filter(|l| *l > 0)
-            .map_or(u64::from(size), |l| l.min(u64::from(size)));
-        for item in page.results {
-            if !seen.insert(item.id_str().to_owned()) {
-                continue;
+    let walk = Walk {
+        size: page_size(query.limit()),
+        start: query.start().unwrap_or(0),
+        query,
+        fetch,
+        pages: 0,
+        seen: HashSet::new(),
+        buffer: VecDeque::new(),
+        done: false,
+    };
+    let max_pages = max_pages.max(1);
+    futures::stream::try_unfold(walk, move |mut w| async move {
+        loop {
+            if let Some(item) = w.buffer.pop_front() {
+                return Ok(Some((item, w)));
             }
-            if predicate.is_some_and(|p| p(&item)) {
-                return Ok(Walked::Found(item));
+            if w.done {
+                return Ok(None);
             }
-            if predicate.is_none() {
-                items.push(item);
+            if w.pages >= max_pages {
+                return Err(too_many_pages(max_pages, route));
+            }
+            let page = (w.fetch)(w.query.page(w.start, w.size)).await?;
+            w.pages += 1;
+            let received = page.received;
+            let effective_limit = page
+                .limit
+                .filter(|l| *l > 0)
+                .map_or(u64::from(w.size), |l| l.min(u64::from(w.size)));
+            w.done = received == 0
+                || match page.total {
+                    Some(total) => w.start.saturating_add(received) >= total,
+                    None => received < effective_limit,
+                };
+            w.start = w.start.saturating_add(received);
+            for item in page.results {
+                if w.seen.insert(item.id_str().to_owned()) {
+                    w.buffer.push_back(item);
+                }
             }
         }
-        let done = received == 0
-            || match page.total {
-                Some(total) => start.saturating_add(received) >= total,
-                None => received < effective_limit,
-            };
-        if done {
-            return Ok(Walked::All(items));
-        }
-        start = start.saturating_add(received);
-    }
-    Err(SpokeError::TooManyPages {
+    })
+}
+
+fn too_many_pages(max_pages: u32, route: ListRoute) -> SpokeError {
+    SpokeError::TooManyPages {
         max_pages,
         ctx: ErrorContext {
             operation: route.operation,
@@ -123,7 +154,7 @@ where
             attempts: max_pages,
             outcome_unknown: false,
         },
-    })
+    }
 }
 
 #[cfg(test)]
@@ -203,5 +234,22 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, SpokeError::TooManyPages { max_pages: 5, .. }));
+    }
+
+    #[tokio::test]
+    async fn the_stream_fetches_pages_lazily() {
+        let mut calls = 0;
+        let mut inner = server(250, 100);
+        let fetch = |q: TagQuery| {
+            calls += 1;
+            inner(q)
+        };
+        let first: Vec<Tag> = stream(50, ROUTE, TagQuery::default(), fetch)
+            .take(101)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(first.len(), 101);
+        assert_eq!(calls, 2);
     }
 }

@@ -566,3 +566,29 @@ async fn a_collaborator_ticket_round_trip_uses_every_write() {
     assert_eq!(types.len(), 1);
     assert_eq!(f.fake.messages(created.id.as_str()).len(), 1);
 }
+
+#[tokio::test]
+async fn requests_can_be_consumed_as_a_stream() {
+    use futures::TryStreamExt;
+    let f = spawn().await;
+    for i in 0..3 {
+        f.client
+            .create_request(
+                &NewRequest::new(format!("r{i}"), UserId::new(SVC)).team(TeamId::new(IT)),
+            )
+            .await
+            .unwrap();
+    }
+    let query = RequestQuery {
+        limit: Some(2),
+        ..RequestQuery::all_statuses()
+    };
+    let all: Vec<_> = f
+        .client
+        .stream_requests(&query)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(f.calls("GET", "/requests"), 2);
+}

@@ -17,3 +17,12 @@ fn every_client_route_exists_in_the_vendored_openapi_description() {
         );
     }
 }
+
+#[test]
+fn the_fake_serves_exactly_the_routes_the_client_calls() {
+    let mut client: Vec<_> = spoke_client::ROUTES.to_vec();
+    let mut fake: Vec<_> = spoke_fake::ROUTES.to_vec();
+    client.sort_unstable();
+    fake.sort_unstable();
+    assert_eq!(client, fake);
+}
