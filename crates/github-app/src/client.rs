@@ -60,7 +60,8 @@ pub struct GithubClientBuilder {
 }
 
 impl GithubClientBuilder {
-    /// Uses this `reqwest::Client` (one per process) instead of `lambda_kit::http::http_client`.
+    /// Uses this `reqwest::Client` (one per process) instead of `lambda_kit::http::http_client`. It must not
+    /// follow redirects: a 302 from the membership check is an answer.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self

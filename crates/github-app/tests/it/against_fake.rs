@@ -528,3 +528,61 @@ async fn no_token_key_or_jwt_reaches_logs_debug_output_or_errors() {
 
 /// A public key unrelated to the committed test key (generated once with openssl, test-only).
 const OTHER_PUBLIC_KEY: &str = include_str!("../fixtures/other-public-key.pem");
+
+async fn token_with_key(private_key_pem: String) -> Result<(), GithubError> {
+    let fake = GithubFake::minimal().unwrap();
+    fake.kit().set_time(t0());
+    let server = fake.spawn().await.unwrap();
+    let creds = github_app::AppCredentials {
+        app_id: fake.app_id(),
+        private_key_pem: secrecy::SecretString::from(private_key_pem),
+        webhook_secrets: vec![],
+    };
+    let client = github_app::GithubClient::builder(
+        server.base_url(),
+        Arc::new(lambda_kit::FixedClock::new(t0())),
+    )
+    .installation("acme", 14988838, creds)
+    .build()?;
+    client.installation_token("acme").await.map(|_| ())
+}
+
+#[tokio::test]
+async fn the_key_is_accepted_as_pkcs1_pkcs8_or_base64_of_the_pem() {
+    use base64::Engine as _;
+    let pkcs1 = github_fake::TEST_APP_PRIVATE_KEY_PEM.to_owned();
+    let pkcs8 = include_str!("../fixtures/test-app-key.pkcs8.pem").to_owned();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&pkcs1);
+    token_with_key(pkcs1).await.unwrap();
+    token_with_key(pkcs8).await.unwrap();
+    token_with_key(b64).await.unwrap();
+    let err = token_with_key("not a key".to_owned()).await.unwrap_err();
+    assert!(matches!(err, GithubError::InvalidKey { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_token_request_is_retried_on_a_server_error() {
+    let s = Setup::minimal().await;
+    s.fault(
+        "POST",
+        "/app/installations/*/access_tokens",
+        Some(1),
+        json!({"status": 502}),
+    );
+    assert_eq!(
+        s.client.membership("acme", "alice").await.unwrap(),
+        Membership::Member
+    );
+    assert_eq!(s.token_calls(), 2);
+    assert_eq!(s.fake.tokens_issued(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_first_calls_mint_a_single_token() {
+    let s = Setup::minimal().await;
+    let calls = (0..5).map(|_| s.client.membership("acme", "alice"));
+    for result in futures::future::join_all(calls).await {
+        assert_eq!(result.unwrap(), Membership::Member);
+    }
+    assert_eq!(s.token_calls(), 1);
+}
