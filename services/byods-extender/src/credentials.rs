@@ -365,6 +365,14 @@ impl Credentials {
         );
         put(&mut tm, "refreshedAt", stamp(t.tokens.stamp));
 
+        if let Some(Value::Object(integration)) = root.get_mut("integration") {
+            for k in ["clientId", "clientSecret", "refreshToken"] {
+                integration.remove(k);
+            }
+            if integration.is_empty() {
+                root.remove("integration");
+            }
+        }
         root.insert("schemaVersion".to_owned(), json!(2));
         root.insert("serviceApp".to_owned(), Value::Object(sa));
         root.insert("tokenManager".to_owned(), Value::Object(tm));

@@ -412,7 +412,21 @@ impl<'d> Session<'d> {
             now - t < chrono::Duration::hours(24) && tokens.access_token.is_some()
         });
         if due && !recently {
-            self.refresh_integration(&mut st, "keep_alive").await?;
+            match self.refresh_integration(&mut st, "keep_alive").await {
+                Err(f)
+                    if f.class.is_transient()
+                        && st
+                            .creds
+                            .token_manager
+                            .tokens
+                            .usable_access_token(now, self.deps.config.token_safety_margin)
+                            .is_some() =>
+                {
+                    // The current token still works: extend the sources now, refresh on the next run.
+                    warn!(event = "integration_refresh_deferred", error_class = f.class.as_str(), http_status = f.http_status.unwrap_or(0), webex_tracking_id = f.tracking_id.as_deref().unwrap_or(""), error = %f.message, "integration keep-alive failed transiently; the current token is still valid");
+                }
+                other => other?,
+            }
         }
         Ok(())
     }

@@ -864,3 +864,23 @@ fn deps_can_be_shared_across_tasks() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<byods_extender::Deps>();
 }
+
+#[tokio::test]
+async fn a_transient_keep_alive_failure_with_a_still_valid_token_does_not_stop_the_sweep() {
+    let env = Env::start(seed(), |now| {
+        let mut s = canonical_secret(now);
+        s["tokenManager"]["accessTokenExpiresAt"] = json!(rfc(now + Duration::days(3)));
+        s["tokenManager"]["refreshedAt"] = json!(rfc(now - Duration::days(11)));
+        s
+    })
+    .await;
+    env.fault("POST", "/access_token", Some(3), json!({"status": 503}));
+    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    assert_eq!(outcome_of(&summary, "ds-due"), Outcome::Extended);
+    assert_eq!(
+        env.calls("POST", "/access_token").len(),
+        3,
+        "the keep-alive was tried with retries"
+    );
+    env.assert_no_leaks().await;
+}
