@@ -640,10 +640,10 @@ async fn commit_then_delay_applies_the_write_before_stalling() {
         Some("POST"),
         "/requests",
         Some(1),
-        json!({"commitThenDelayMs": 2000}),
+        json!({"commitThenDelayMs": 3000}),
     );
     let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_millis(200))
+        .timeout(std::time::Duration::from_millis(500))
         .build()
         .unwrap();
     let err = http
