@@ -423,3 +423,34 @@ async fn byo23_setup_oauth_with_create_creates_the_secret_from_scratch() {
     assert!(secret["serviceApp"]["accessToken"].is_string());
     assert_no_secret_in(&run, &[]);
 }
+
+#[tokio::test]
+async fn extend_all_if_due_extends_only_the_due_sources_and_sweep_prints_one_json_summary() {
+    let env = Env::start(seed(), canonical_secret).await;
+    let dry = byods(&env, &["sweep", "--dry-run", "--json"], &[]).await;
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let doc: Value = serde_json::from_str(dry.stdout.trim()).expect("exactly one JSON document");
+    assert_eq!(doc["counts"]["wouldExtend"], 1);
+    assert!(env.puts().is_empty());
+
+    let run = byods(&env, &["extend", "--all", "--if-due"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let puts = env.puts();
+    assert_eq!(puts.len(), 1);
+    assert!(puts[0].path.ends_with("/ds-due"));
+    assert!(run.stdout.contains("ds-later: skipped_not_due"));
+
+    let help = byods(&env, &["--help"], &[]).await;
+    assert_eq!(help.code, 0);
+    for command in [
+        "setup-oauth",
+        "status",
+        "extend",
+        "doctor",
+        "list",
+        "sweep",
+        "Exit codes",
+    ] {
+        assert!(help.stdout.contains(command), "--help mentions {command}");
+    }
+}
