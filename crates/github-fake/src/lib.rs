@@ -245,6 +245,60 @@ impl GithubFake {
             .map_err(SeedError)
     }
 
+    /// Removes `login` from `org`'s members.
+    pub fn remove_member(&self, org: &str, login: &str) -> Result<(), SeedError> {
+        self.shared
+            .world()
+            .set_member(org, login, false)
+            .map_err(SeedError)
+    }
+
+    /// Makes the membership check of `org` answer 302 (the App cannot see membership) or not.
+    pub fn set_membership_hidden(&self, org: &str, hidden: bool) -> Result<(), SeedError> {
+        let settings = world::OrgSettings {
+            membership_hidden: Some(hidden),
+            enterprise: None,
+        };
+        self.shared
+            .world()
+            .apply_settings(org, &settings)
+            .map_err(SeedError)
+    }
+
+    /// Turns `org`'s audit-log API (Enterprise Cloud) on or off (404).
+    pub fn set_enterprise(&self, org: &str, enterprise: bool) -> Result<(), SeedError> {
+        let settings = world::OrgSettings {
+            membership_hidden: None,
+            enterprise: Some(enterprise),
+        };
+        self.shared
+            .world()
+            .apply_settings(org, &settings)
+            .map_err(SeedError)
+    }
+
+    /// Appends audit-log events (raw JSON: `action`, `actor`, `user`, `repo`, `@timestamp` in ms, …).
+    pub fn add_audit_events(&self, org: &str, events: Vec<Value>) -> Result<(), SeedError> {
+        self.shared
+            .world()
+            .add_audit_events(org, events)
+            .map_err(SeedError)
+    }
+
+    /// Builds a `member` event from `spec` (applying it unless `spec.apply == Some(false)`) and delivers
+    /// it, signed, to `url`.
+    pub async fn send_member_event(
+        &self,
+        url: &str,
+        spec: &MemberSpec,
+        delivery: Option<&str>,
+    ) -> Result<DeliveryOutcome, SeedError> {
+        let mut spec = spec.clone();
+        spec.apply = Some(spec.apply.unwrap_or(true));
+        let payload = self.member_payload(&spec)?;
+        self.send_webhook(url, "member", delivery, &payload).await
+    }
+
     /// True when `login` has direct access to some repository of `org` without being a member.
     pub fn is_outside_collaborator(&self, org: &str, login: &str) -> bool {
         let world = self.shared.world();

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -83,6 +83,13 @@ pub(crate) fn control_router(shared: Shared) -> Router {
         .route("/webhooks/member", post(member_route))
         .route("/payloads/member", post(payload_route))
         .route("/tokens/revoke", post(revoke_route))
+        .route("/orgs/{org}", axum::routing::patch(org_settings_route))
+        .route("/orgs/{org}/members", post(add_member_route))
+        .route(
+            "/orgs/{org}/members/{login}",
+            axum::routing::delete(remove_member_route),
+        )
+        .route("/orgs/{org}/audit-log", post(audit_route))
         .with_state(shared)
 }
 
@@ -145,6 +152,56 @@ async fn member_route(State(s): State<Shared>, body: Bytes) -> Response {
         Ok(outcome) => Json(outcome).into_response(),
         Err(e) => bad_request(&e),
     }
+}
+
+fn outcome(result: Result<(), String>) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => bad_request(&e),
+    }
+}
+
+async fn org_settings_route(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> Response {
+    match serde_json::from_slice::<crate::world::OrgSettings>(&body) {
+        Ok(settings) => outcome(s.world().apply_settings(&org, &settings)),
+        Err(e) => bad_request(&format!("invalid org settings: {e}")),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    login: String,
+}
+
+async fn add_member_route(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> Response {
+    match serde_json::from_slice::<LoginBody>(&body) {
+        Ok(b) => outcome(s.world().set_member(&org, &b.login, true)),
+        Err(e) => bad_request(&format!("expected {{\"login\": ...}}: {e}")),
+    }
+}
+
+async fn remove_member_route(
+    State(s): State<Shared>,
+    Path((org, login)): Path<(String, String)>,
+) -> Response {
+    outcome(s.world().set_member(&org, &login, false))
+}
+
+async fn audit_route(State(s): State<Shared>, Path(org): Path<String>, body: Bytes) -> Response {
+    let events = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(events)) => events,
+        Ok(event @ Value::Object(_)) => vec![event],
+        _ => return bad_request("expected an audit-log event or an array of them"),
+    };
+    outcome(s.world().add_audit_events(&org, events))
 }
 
 async fn revoke_route(State(s): State<Shared>) -> StatusCode {

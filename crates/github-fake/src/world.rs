@@ -532,3 +532,61 @@ impl World {
         })
     }
 }
+
+/// Organisation switches settable through the control API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrgSettings {
+    #[serde(default)]
+    pub(crate) membership_hidden: Option<bool>,
+    #[serde(default)]
+    pub(crate) enterprise: Option<bool>,
+}
+
+impl World {
+    /// Adds (`member = true`) or removes `login` from `org`'s members.
+    pub(crate) fn set_member(
+        &mut self,
+        org: &str,
+        login: &str,
+        member: bool,
+    ) -> Result<(), String> {
+        if self.org(org).is_none() {
+            return Err(format!("unknown org {org}"));
+        }
+        let id = self.ensure_user(login);
+        let org = self
+            .org_mut(org)
+            .ok_or_else(|| format!("unknown org {org}"))?;
+        org.members.retain(|m| *m != id);
+        if member {
+            org.members.push(id);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn apply_settings(
+        &mut self,
+        org: &str,
+        settings: &OrgSettings,
+    ) -> Result<(), String> {
+        let org = self
+            .org_mut(org)
+            .ok_or_else(|| format!("unknown org {org}"))?;
+        if let Some(hidden) = settings.membership_hidden {
+            org.membership_hidden = hidden;
+        }
+        if let Some(enterprise) = settings.enterprise {
+            org.enterprise = enterprise;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_audit_events(&mut self, org: &str, events: Vec<Value>) -> Result<(), String> {
+        let org = self
+            .org_mut(org)
+            .ok_or_else(|| format!("unknown org {org}"))?;
+        org.audit_log.extend(events);
+        Ok(())
+    }
+}

@@ -275,3 +275,94 @@ async fn both_fixtures_load() {
         .is_err()
     );
 }
+
+#[tokio::test]
+async fn org_control_routes_change_membership_visibility_and_the_audit_log() {
+    let r = Running::minimal().await;
+    let token = r.token("acme").await;
+    let patch = r
+        .http
+        .patch(r.url("/__fake/orgs/acme"))
+        .json(&json!({"membership_hidden": true, "enterprise": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 204);
+    assert_eq!(
+        r.get("/orgs/acme/members/alice", &token).await.status(),
+        302
+    );
+    r.fake.set_membership_hidden("acme", false).unwrap();
+
+    assert_eq!(
+        r.post_control("/orgs/acme/members", json!({"login": "octocat"}))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        r.get("/orgs/acme/members/octocat", &token).await.status(),
+        204
+    );
+    assert!(!r.fake.is_outside_collaborator("acme", "octocat"));
+    let del = r
+        .http
+        .delete(r.url("/__fake/orgs/acme/members/octocat"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 204);
+    assert!(r.fake.is_outside_collaborator("acme", "octocat"));
+
+    let event = json!({"action": "git.fetch", "actor": "octocat", "repo": "acme/widgets", "@timestamp": 1778587200000_i64});
+    assert_eq!(
+        r.post_control("/orgs/acme/audit-log", event).await.status(),
+        204
+    );
+    let events: Vec<Value> = r
+        .get("/orgs/acme/audit-log?phrase=actor:octocat", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        r.post_control("/orgs/initech/members", json!({"login": "x"}))
+            .await
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn send_member_event_applies_the_change_and_delivers_it() {
+    let r = Running::minimal().await;
+    let target = receiver(202).await;
+    let spec = github_fake::MemberSpec {
+        action: "edited".into(),
+        org: "acme".into(),
+        login: "octocat".into(),
+        repo: "widgets".into(),
+        role_name: Some("admin".into()),
+        ..Default::default()
+    };
+    let out = r
+        .fake
+        .send_member_event(&target.uri(), &spec, Some("e-1"))
+        .await
+        .unwrap();
+    assert_eq!((out.status, out.guid.as_str()), (202, "e-1"));
+    let got = &target.received_requests().await.unwrap()[0];
+    let payload: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(payload["changes"]["old_permission"]["from"], "write");
+    assert_eq!(payload["changes"]["permission"]["to"], "admin");
+    assert_eq!(
+        payload["changes"]["role_name"],
+        json!({"from": "maintain", "to": "admin"})
+    );
+    let state = r.fake.state();
+    assert_eq!(
+        state["orgs"][0]["repos"][0]["collaborators"][0]["role_name"],
+        "admin"
+    );
+}
