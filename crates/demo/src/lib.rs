@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cls;
 pub mod flows;
 pub mod report;
 pub mod services;

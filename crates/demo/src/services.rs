@@ -50,6 +50,9 @@ pub async fn register_all(wiring: &Wiring<'_>, registry: &Registry) -> Result<Re
     let mut registered = Registered::default();
     register_oncall_spoke(wiring, registry).await?;
     register_byods_extender(wiring, registry).await?;
+    for (key, value) in crate::cls::register(wiring, registry).await? {
+        registered.endpoints.insert(key, value);
+    }
     registered
         .endpoints
         .insert("spoke_api_key".to_owned(), DEMO_SPOKE_API_KEY.to_owned());
@@ -60,6 +63,7 @@ pub async fn register_all(wiring: &Wiring<'_>, registry: &Registry) -> Result<Re
 pub async fn replay(stack: &Stack) -> Vec<Row> {
     let mut rows = Vec::new();
     rows.extend(handoff(stack).await);
+    rows.extend(crate::cls::replay(stack).await);
     rows.extend(byods(stack).await);
     rows
 }

@@ -87,10 +87,11 @@ impl std::fmt::Debug for Fakes {
 }
 
 impl Fakes {
-    /// The fakes seeded with their `fixtures/demo.json`.
+    /// The fakes seeded with their `fixtures/demo.json` (Spoke plus the CLS request type and tags).
     pub fn demo() -> Result<Self> {
         Ok(Self {
-            spoke: SpokeFake::demo().map_err(|e| anyhow!("spoke-fake seed: {e}"))?,
+            spoke: SpokeFake::new(crate::cls::spoke_seed()?)
+                .map_err(|e| anyhow!("spoke-fake seed: {e}"))?,
             slack: SlackFake::demo(),
             github: GithubFake::demo().map_err(|e| anyhow!("github-fake seed: {e}"))?,
             webex: WebexFake::demo().map_err(|e| anyhow!("webex-fake seed: {e}"))?,

@@ -15,7 +15,7 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
 
     let failed: Vec<_> = rows.iter().filter(|r| !r.ok).collect();
     assert!(failed.is_empty(), "failed steps: {failed:#?}");
-    for flow in ["platform", "handoff", "byods"] {
+    for flow in ["platform", "handoff", "cls", "byods"] {
         assert!(rows.iter().any(|r| r.flow == flow), "the {flow} flow ran");
     }
 
@@ -25,6 +25,30 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
     assert_eq!(
         team["settings"]["delegation"]["specificUser"],
         HANDOFF_ON_CALL_USER_ID
+    );
+
+    // CLS: exactly one collaborator ticket, left with `access removed` after the removal.
+    let tickets: Vec<serde_json::Value> = stack.fakes.spoke.state_json()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["requestType"] == demo::cls::REQUEST_TYPE_ID)
+        .cloned()
+        .collect();
+    assert_eq!(
+        tickets.len(),
+        1,
+        "one ticket for mona, none for the org member"
+    );
+    let tags = tickets[0]["tags"].to_string();
+    assert!(tags.contains(&demo::cls::tag_id("access_removed")));
+    assert!(!tags.contains(&demo::cls::tag_id("access_granted")));
+    assert_eq!(
+        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
+            .await
+            .unwrap(),
+        0,
+        "nothing was dead-lettered"
     );
 
     // BYODS: the near-expiry data source was extended once, the other never.
