@@ -311,8 +311,11 @@ pub(crate) async fn kit_middleware(
     let with_rate_headers = |mut resp: Response, always: bool| {
         if kit.inner.rate_limit_headers || always {
             for (name, value) in &rate_headers {
+                // Headers set by a fault rule or by the fake itself win over the kit's defaults.
                 if let Ok(v) = HeaderValue::from_str(value) {
-                    resp.headers_mut().insert(HeaderName::from_static(name), v);
+                    resp.headers_mut()
+                        .entry(HeaderName::from_static(name))
+                        .or_insert(v);
                 }
             }
         }

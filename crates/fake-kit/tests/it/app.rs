@@ -167,6 +167,17 @@ async fn a_status_fault_applies_the_given_number_of_times() {
         statuses.push(r.status().as_u16());
     }
     assert_eq!(statuses, vec![503, 503, 200]);
+    h.control(
+        "/__fake/faults",
+        json!({"path": "/items", "times": 1, "action": {"status": 403, "headers": {"x-ratelimit-remaining": "0"}}}),
+    )
+    .await;
+    let limited = h.http.post(h.url("/api/items")).send().await.unwrap();
+    assert_eq!(
+        limited.headers()["x-ratelimit-remaining"],
+        "0",
+        "fault headers win over the kit's"
+    );
     assert_eq!(
         h.items.created.load(Ordering::SeqCst),
         1,
