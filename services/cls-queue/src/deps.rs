@@ -318,3 +318,58 @@ impl Deps {
         Alert::new(&self.config.stage, crate::COMPONENT, kind, message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrets::MemorySecretStore;
+    use serde_json::json;
+
+    use super::*;
+
+    fn config() -> Config {
+        Config::from_lookup(lambda_kit::config::map_lookup(HashMap::from([(
+            "CLS_STAGE".to_owned(),
+            "testing".to_owned(),
+        )])))
+        .unwrap()
+    }
+
+    fn store(spoke: serde_json::Value) -> MemorySecretStore {
+        let store = MemorySecretStore::new();
+        store.insert(
+            "cls/github",
+            json!({"orgs": [{"org": "acme", "org_id": 1, "app_id": 2, "installation_id": 3, "private_key_pem": "k",
+                "default_owner": {"github_login": "it", "spoke_user_id": "u"}}]}),
+        );
+        store.insert("cls/spoke", spoke);
+        store
+    }
+
+    fn spoke() -> serde_json::Value {
+        json!({"api_key": "k", "team_id": "t", "request_type_id": "r",
+            "fields": {"expires_on": "1", "github_login": "2", "github_user_id": "3", "github_org": "4",
+                       "collaborator_email": "5", "repositories": "6", "added_by": "7", "cls_state": "8"},
+            "tags": {"access_granted": "a", "access_removed": "b", "expired": "c", "inactive": "d", "needs_attention": "e"}})
+    }
+
+    #[tokio::test]
+    async fn complete_secrets_load_and_a_missing_identity_secret_is_an_empty_directory() {
+        let settings = Settings::load(&store(spoke()), &config()).await.unwrap();
+        assert!(settings.identity.users.is_empty());
+        assert_eq!(settings.github.orgs[0].org, "acme");
+    }
+
+    #[tokio::test]
+    async fn a_missing_field_or_tag_id_fails_the_start_naming_the_key() {
+        let mut s = spoke();
+        s["fields"].as_object_mut().unwrap().remove("cls_state");
+        let err = Settings::load(&store(s), &config()).await.unwrap_err();
+        assert!(err.to_string().contains("fields.cls_state"), "{err}");
+        let mut s = spoke();
+        s["tags"]["access_removed"] = "".into();
+        let err = Settings::load(&store(s), &config()).await.unwrap_err();
+        assert!(err.to_string().contains("tags.access_removed"), "{err}");
+    }
+}

@@ -115,6 +115,7 @@ async fn a_record_that_keeps_failing_retryably_ends_in_the_dlq() {
     let stack = spawn_with(Options {
         visibility_secs: 1,
         max_receive_count: 2,
+        demo_github: false,
     })
     .await;
     stack.spoke.add_fault(
@@ -173,6 +174,7 @@ async fn a_hidden_membership_fails_the_record_until_it_is_dead_lettered() {
     let stack = spawn_with(Options {
         visibility_secs: 1,
         max_receive_count: 2,
+        demo_github: false,
     })
     .await;
     stack.github.kit().add_fault(fake_kit::FaultRule::new(
@@ -199,6 +201,7 @@ async fn unknown_kinds_are_retried_and_envelope_kinds_of_later_issues_are_not_lo
     let stack = spawn_with(Options {
         visibility_secs: 1,
         max_receive_count: 2,
+        demo_github: false,
     })
     .await;
     let mut env: serde_json::Value = serde_json::from_str(
@@ -222,4 +225,20 @@ async fn unknown_kinds_are_retried_and_envelope_kinds_of_later_issues_are_not_lo
         "kept for a redrive"
     );
     assert!(stack.alerts().is_empty());
+}
+
+#[tokio::test]
+async fn a_real_sqs_event_fixture_is_handled_record_by_record() {
+    let stack = spawn().await;
+    let event: aws_lambda_events::sqs::SqsEvent =
+        serde_json::from_str(include_str!("../fixtures/sqs-member-added-and-bad.json")).unwrap();
+    let response = cls_queue::handle(event, &stack.deps).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "the good record applied, the bad one acknowledged"
+    );
+    assert_eq!(stack.requests().len(), 1);
+    assert_eq!(stack.alerts().len(), 1);
+    let json = serde_json::to_value(&response).unwrap();
+    assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
 }

@@ -56,6 +56,8 @@ pub(crate) struct Stack {
 pub(crate) struct Options {
     pub(crate) visibility_secs: u32,
     pub(crate) max_receive_count: u32,
+    /// github-fake's demo seed: `acme` on Enterprise Cloud with an audit log, plus a second org `globex`.
+    pub(crate) demo_github: bool,
 }
 
 impl Default for Options {
@@ -63,6 +65,7 @@ impl Default for Options {
         Self {
             visibility_secs: 1,
             max_receive_count: 5,
+            demo_github: false,
         }
     }
 }
@@ -87,7 +90,12 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
     let spoke =
         SpokeFake::from_json(include_str!("../fixtures/spoke-seed.json")).expect("spoke seed");
     let spoke_server = spoke.spawn().await.expect("spoke fake");
-    let github = GithubFake::minimal().expect("github seed");
+    let github = if options.demo_github {
+        GithubFake::demo()
+    } else {
+        GithubFake::minimal()
+    }
+    .expect("github seed");
     let github_server = github.spawn().await.expect("github fake");
     let slack = SlackFake::minimal();
     let slack_server = slack.spawn().await.expect("slack fake");
@@ -97,17 +105,20 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
 
     let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
     let ids = |name: &str| format!("cls-test/{unique}/{name}");
-    let github_secret = json!({
-        "orgs": [{
-            "org": ORG, "org_id": github.org_id(ORG).unwrap(), "app_id": github.app_id(),
-            "installation_id": github.installation_id(ORG).unwrap(),
-            "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
-            "webhook_secrets": [github.webhook_secret()],
-            "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
-            "activity_source": "audit_log", "skip_employees": true
-        }],
-        "legacy_org": ORG
-    });
+    let orgs: Vec<Value> = ["acme", "globex"]
+        .iter()
+        .filter_map(|org| {
+            Some(json!({
+                "org": org, "org_id": github.org_id(org)?, "app_id": github.app_id(),
+                "installation_id": github.installation_id(org)?,
+                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
+                "webhook_secrets": [github.webhook_secret()],
+                "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
+                "activity_source": "audit_log", "skip_employees": true
+            }))
+        })
+        .collect();
+    let github_secret = json!({"orgs": orgs, "legacy_org": ORG});
     let spoke_secret = json!({
         "api_key": SPOKE_KEY, "service_user_id": null, "team_id": TEAM, "request_type_id": "61b000000000000000000001",
         "web_base_url": "https://example.askspoke.com", "list_filter": null,
@@ -189,6 +200,7 @@ fn alert_url_secret_part(url: &str) -> String {
 
 /// A member event for `login` in `acme` on `repo`.
 pub(crate) struct Event {
+    pub(crate) org: String,
     pub(crate) action: MemberAction,
     pub(crate) login: String,
     pub(crate) repo: String,
@@ -202,6 +214,7 @@ pub(crate) struct Event {
 impl Event {
     pub(crate) fn new(action: MemberAction, login: &str, repo: &str) -> Self {
         Self {
+            org: ORG.to_owned(),
             action,
             login: login.to_owned(),
             repo: repo.to_owned(),
@@ -217,6 +230,11 @@ impl Event {
 
     pub(crate) fn added(login: &str, repo: &str) -> Self {
         Self::new(MemberAction::Added, login, repo)
+    }
+
+    pub(crate) fn org(mut self, org: &str) -> Self {
+        self.org = org.to_owned();
+        self
     }
 
     pub(crate) fn sender(mut self, login: &str) -> Self {
@@ -256,8 +274,8 @@ impl Stack {
         Envelope::member_event(
             e.at,
             OrgRef {
-                id: self.github.org_id(ORG).unwrap(),
-                login: ORG.to_owned(),
+                id: self.github.org_id(&e.org).unwrap(),
+                login: e.org.clone(),
             },
             AccountRef {
                 id: self.user_id(&e.login),
@@ -267,10 +285,10 @@ impl Stack {
                 delivery_id: e.delivery.clone(),
                 event: "member".into(),
                 action: e.action,
-                installation_id: self.github.installation_id(ORG),
+                installation_id: self.github.installation_id(&e.org),
                 repository: RepositoryRef {
                     id: 1,
-                    full_name: format!("{ORG}/{}", e.repo),
+                    full_name: format!("{}/{}", e.org, e.repo),
                     private: Some(true),
                 },
                 sender: Some(SenderRef {

@@ -271,13 +271,30 @@ async fn a_crash_after_create_is_recovered_by_the_newest_tickets_scan_without_a_
         Some(1),
         serde_json::json!({"commitThenDelayMs": 8000}),
     );
-    stack.spoke.add_fault(Some("GET"), "/requests", Some(4), serde_json::json!({"status": 200, "body": {"results": [], "total": 0, "start": 0, "limit": 100}}));
+    // The lookup before the create (login, id, newest) and the login and id searches after it see nothing:
+    // only the newest-tickets scan finds the ticket the lost POST created.
+    stack.spoke.add_fault(
+        Some("GET"),
+        "/requests",
+        Some(5),
+        serde_json::json!({"status": 200, "body": {"results": [], "total": 0, "start": 0, "limit": 100}}),
+    );
     stack
         .send(&Event::added("octocat", "widgets").sender("alice"))
         .await;
     stack.drain(Duration::from_secs(60)).await;
     let r = only_request(&stack);
     assert_eq!(tags(&r), vec![TAG_GRANTED.to_owned()]);
+    let scans = stack.spoke.kit().journal().into_iter().filter(|e| {
+        e.method == "GET"
+            && e.query
+                .as_deref()
+                .is_some_and(|q| q.contains("createdLast"))
+    });
+    assert!(
+        scans.count() >= 2,
+        "the newest-tickets scan ran before and after the lost create"
+    );
 }
 
 #[tokio::test]
@@ -349,4 +366,167 @@ async fn no_secret_reaches_the_logs() {
         capture.contents().contains("record failed permanently"),
         "the capture saw the run"
     );
+}
+
+#[tokio::test]
+async fn the_adder_comes_from_the_audit_log_when_the_sender_is_the_invitee() {
+    let stack = spawn_with(Options {
+        demo_github: true,
+        ..Options::default()
+    })
+    .await;
+    stack.send(&Event::added("octocat", "widgets")).await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(
+        Stack::answer(&r, 7).as_deref(),
+        Some("alice"),
+        "the inviter in the audit log"
+    );
+    assert_eq!(r["owner"], ALICE);
+    assert_eq!(stack.metrics.total("AdderUnresolved"), 0.0);
+}
+
+#[tokio::test]
+async fn every_configured_org_gets_its_own_tickets() {
+    let stack = spawn_with(Options {
+        demo_github: true,
+        ..Options::default()
+    })
+    .await;
+    stack
+        .send(
+            &Event::added("dependabot-fan", "reactor")
+                .org("globex")
+                .sender("it-admin"),
+        )
+        .await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let mut orgs: Vec<String> = stack
+        .requests()
+        .iter()
+        .map(|r| Stack::answer(r, 4).unwrap())
+        .collect();
+    orgs.sort();
+    assert_eq!(orgs, vec!["acme", "globex"]);
+}
+
+#[tokio::test]
+async fn a_ticket_on_the_third_page_of_the_search_is_found_and_near_matches_are_ignored() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let mine = only_request(&stack)["id"].as_str().unwrap().to_owned();
+    // 240 other tickets the text search also returns: near-match logins and the same login in another org.
+    let http = reqwest::Client::new();
+    for i in 0..240 {
+        let (login, org, uid) = if i % 2 == 0 {
+            (format!("octocat{i}"), "acme", 1_000 + i)
+        } else {
+            ("octocat".to_owned(), "globex", stack.user_id("octocat"))
+        };
+        let answers = serde_json::json!([
+            {"fieldId": field(2), "value": login}, {"fieldId": field(3), "value": uid.to_string()},
+            {"fieldId": field(4), "value": org}
+        ]);
+        let response = http
+            .post(format!("{}/requests", stack.deps.config.spoke_base_url))
+            .header("Api-Key", SPOKE_KEY)
+            .json(&serde_json::json!({"subject": format!("octocat lookalike {i}"), "requester": SERVICE_USER,
+                "team": TEAM, "requestType": "61b000000000000000000001", "requestTypeInfo": {"answeredFields": answers}}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+    let lists_before = stack.spoke_calls("GET", "/requests");
+    stack
+        .send(&Event::added("octocat", "gadgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    assert_eq!(stack.requests().len(), 241, "no new ticket");
+    let r = stack.spoke.request(&mine).unwrap();
+    assert!(Stack::answer(&r, 6).unwrap().contains("acme/gadgets"));
+    let lists = stack.spoke_calls("GET", "/requests") - lists_before;
+    assert!(lists >= 3, "all pages read ({lists} list calls)");
+    let query = stack
+        .spoke
+        .kit()
+        .journal()
+        .into_iter()
+        .rfind(|e| e.method == "GET" && e.path.ends_with("/requests"))
+        .unwrap();
+    let q = query.query.unwrap_or_default();
+    assert!(
+        q.contains("OPEN")
+            && q.contains("PENDING")
+            && q.contains("LOCKED")
+            && q.contains("AUTO_RESOLVED"),
+        "{q}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_that_cannot_be_posted_is_counted_and_never_repeated() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    stack.spoke.add_fault(
+        Some("POST"),
+        "/requests/*/messages",
+        None,
+        serde_json::json!({"status": 500}),
+    );
+    stack
+        .send(&Event::added("octocat", "gadgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert!(
+        Stack::answer(&r, 6).unwrap().contains("acme/gadgets"),
+        "the PATCH was applied"
+    );
+    assert_eq!(stack.metrics.total("MessageMaybeLost"), 1.0);
+    assert_eq!(
+        stack.spoke_calls("POST", "/messages"),
+        1,
+        "posted once, not retried"
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_spoke_refusal_on_a_ticket_tags_it_and_alerts_once() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    stack.spoke.add_fault(Some("PATCH"), "/requests/*", Some(1), serde_json::json!({"status": 400, "body": {"code": 11008, "message": "The request was malformed."}}));
+    stack
+        .send(&Event::added("octocat", "gadgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert!(tags(&r).contains(&TAG_ATTENTION.to_owned()));
+    let alerts = stack.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].contains("PermanentFailure") && alerts[0].contains("octocat"));
+}
+
+#[tokio::test]
+async fn an_employee_is_skipped_when_the_org_says_so() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("staffer", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    assert!(stack.requests().is_empty());
+    assert_eq!(stack.metrics.total("IgnoredEmployee"), 1.0);
 }
