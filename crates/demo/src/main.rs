@@ -2,6 +2,8 @@
 //! `cargo xtask`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
+
 use std::io::Read as _;
 use std::process::ExitCode;
 
@@ -85,6 +87,7 @@ async fn run(args: &[String]) -> Result<ExitCode> {
             };
             invoke(function, source).await
         }
+        "bench" => bench::run(rest).await,
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
 }

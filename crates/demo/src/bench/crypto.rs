@@ -49,7 +49,8 @@ pub(crate) fn run(iterations: usize) -> Vec<Entry> {
     }
 
     let body = body_of(SLACK_BODY_BYTES);
-    let clock = FixedClock::at("2026-01-05T09:00:00Z").unwrap_or_else(|| FixedClock::new(chrono::DateTime::UNIX_EPOCH));
+    let clock = FixedClock::at("2026-01-05T09:00:00Z")
+        .unwrap_or_else(|| FixedClock::new(chrono::DateTime::UNIX_EPOCH));
     let timestamp = lambda_kit::Clock::now(&clock).timestamp().to_string();
     let signature = slack_notify::sign(&secret, &timestamp, &body);
     let verifier = slack_notify::SignatureVerifier::new(secret.clone(), Some(previous));
@@ -102,7 +103,8 @@ fn finish(name: &str, title: &str, times: Option<Vec<Duration>>, size: usize) ->
     match times {
         Some(times) => {
             let stats = Summary::of_millis(&times);
-            let mut entry = Entry::timed("crypto", name, title, stats).with("body_bytes", size as u64);
+            let mut entry =
+                Entry::timed("crypto", name, title, stats).with("body_bytes", size as u64);
             if let Some(s) = stats
                 && s.median > 0.0
             {
@@ -111,7 +113,12 @@ fn finish(name: &str, title: &str, times: Option<Vec<Duration>>, size: usize) ->
             }
             entry
         }
-        None => Entry::failed("crypto", name, title, "a correctly signed body did not verify"),
+        None => Entry::failed(
+            "crypto",
+            name,
+            title,
+            "a correctly signed body did not verify",
+        ),
     }
 }
 

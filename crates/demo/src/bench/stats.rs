@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn a_single_value_is_every_statistic() {
         let s = Summary::of(&[4.5]).unwrap();
-        assert_eq!((s.n, s.min, s.median, s.p99, s.max, s.mean), (1, 4.5, 4.5, 4.5, 4.5, 4.5));
+        assert_eq!(
+            (s.n, s.min, s.median, s.p99, s.max, s.mean),
+            (1, 4.5, 4.5, 4.5, 4.5, 4.5)
+        );
     }
 
     #[test]
@@ -123,7 +126,8 @@ mod tests {
 
     #[test]
     fn durations_are_summarised_in_milliseconds() {
-        let s = Summary::of_millis(&[Duration::from_micros(1500), Duration::from_millis(3)]).unwrap();
+        let s =
+            Summary::of_millis(&[Duration::from_micros(1500), Duration::from_millis(3)]).unwrap();
         assert_eq!(s.min, 1.5);
         assert_eq!(s.max, 3.0);
         assert_eq!(s.median, 2.25);

@@ -8,7 +8,7 @@ use lambda_kit::{Clock, SystemClock};
 
 use super::results::{Entry, Machine};
 use super::stats::Summary;
-use crate::stack::workspace_root;
+use demo::stack::workspace_root;
 
 /// The Lambda functions of platform spec §1, as `cargo xtask lambda-build` names their artifacts.
 pub(crate) const FUNCTIONS: &[&str] = &[
@@ -31,7 +31,8 @@ pub(crate) fn machine() -> Machine {
         git_dirty: git(&["status", "--porcelain", "--untracked-files=no"])
             .is_some_and(|s| !s.trim().is_empty()),
         nproc: std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
-        cpu_model: proc_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".to_owned()),
+        cpu_model: proc_field("/proc/cpuinfo", "model name")
+            .unwrap_or_else(|| "unknown".to_owned()),
         mem_total_mib: proc_field("/proc/meminfo", "MemTotal")
             .and_then(|v| kib(&v))
             .map_or(0, |k| k / 1024),
@@ -87,9 +88,21 @@ pub(crate) fn memory() -> Vec<Entry> {
     let note = "the bench process: four fakes, devstack, the emulators and every in-process handler (moto is a separate Python process, not included)";
     match (read("VmHWM"), read("VmRSS")) {
         (Some(hwm), Some(rss)) => vec![
-            Entry::value("memory", "peak_rss", "Peak RSS of the bench process (VmHWM)", "MiB", hwm as f64 / 1024.0)
-                .note(note),
-            Entry::value("memory", "rss_end", "RSS at the end of the run (VmRSS)", "MiB", rss as f64 / 1024.0),
+            Entry::value(
+                "memory",
+                "peak_rss",
+                "Peak RSS of the bench process (VmHWM)",
+                "MiB",
+                hwm as f64 / 1024.0,
+            )
+            .note(note),
+            Entry::value(
+                "memory",
+                "rss_end",
+                "RSS at the end of the run (VmRSS)",
+                "MiB",
+                rss as f64 / 1024.0,
+            ),
         ],
         _ => vec![Entry::failed(
             "memory",
@@ -205,7 +218,10 @@ fn timed_cargo_build(service: &str, cap: Duration) -> Result<BuildRun, String> {
             Ok(None) if started.elapsed() > cap => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("`cargo build -p {service}` took longer than {} s; stopped", cap.as_secs()));
+                return Err(format!(
+                    "`cargo build -p {service}` took longer than {} s; stopped",
+                    cap.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("waiting for cargo failed: {e}")),
@@ -242,7 +258,11 @@ mod tests {
     fn missing_artifacts_are_skipped_with_the_command_that_builds_them() {
         let entries = artifacts_in(Path::new("/nonexistent/target/lambda"));
         assert_eq!(entries.len(), FUNCTIONS.len());
-        assert!(entries.iter().all(|e| e.note.contains("cargo xtask lambda-build")));
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.note.contains("cargo xtask lambda-build"))
+        );
     }
 
     #[test]

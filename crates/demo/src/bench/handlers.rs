@@ -1,0 +1,263 @@
+//! `oncall-spoke` and `byods-extender` against the fakes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use demo::Stack;
+use demo::services::{HANDOFF_TEAM, byods_secret, handoff_event, secret_names};
+use demo::stack::Wiring;
+use lambda_kit::{Clock, MemorySink, SystemClock};
+use secrets::{SecretStore, SecretsClient};
+use serde_json::{Value, json};
+
+use super::Plan;
+use super::results::Entry;
+use super::stats::Summary;
+
+/// Two agents of the handoff team (spoke-fake demo seed): alternating them changes the delegation each time.
+const AGENTS: [&str; 2] = ["erin@example.com", "dave@example.com"];
+
+/// Handoff latency through the registered handler: the update path (the delegate changes every time) and the
+/// no-op path (the delegate is already the on-call person).
+pub(crate) async fn oncall(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
+    if stack.registry.get("oncall-spoke").is_none() {
+        return Ok(vec![Entry::skipped(
+            "oncall",
+            "handoff",
+            "Handoff handler",
+            "`oncall-spoke` is not registered in the demo stack",
+        )]);
+    }
+    let mut entries = Vec::new();
+    let mut last = AGENTS[0];
+    let mut update = Vec::new();
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    for i in 0..plan.oncall {
+        last = AGENTS[i % 2];
+        let event = handoff_event(
+            &format!("bench-update-{i}-{}", uuid::Uuid::new_v4()),
+            HANDOFF_TEAM,
+            last,
+        );
+        let started = Instant::now();
+        let response = invoke(stack, "oncall-spoke", event).await?;
+        let elapsed = started.elapsed();
+        let result = response["result"].as_str().unwrap_or("?").to_owned();
+        if result != "updated" {
+            bail!(
+                "update path: invocation {i} answered `{result}` (reason {})",
+                response["reason"]
+            );
+        }
+        update.push(elapsed);
+    }
+    entries.push(
+        Entry::timed(
+            "oncall",
+            "update",
+            "Handoff, update path (GET team, PATCH delegation, verify, Slack post)",
+            Summary::of_millis(&update),
+        )
+        .note("each event names the other of two team agents, so every invocation changes the delegation"),
+    );
+    let mut noop = Vec::new();
+    for i in 0..plan.oncall {
+        let event = handoff_event(
+            &format!("bench-noop-{i}-{}", uuid::Uuid::new_v4()),
+            HANDOFF_TEAM,
+            last,
+        );
+        let started = Instant::now();
+        let response = invoke(stack, "oncall-spoke", event).await?;
+        let elapsed = started.elapsed();
+        let result = response["result"].as_str().unwrap_or("?");
+        if result != "noop" {
+            bail!("no-op path: invocation {i} answered `{result}`");
+        }
+        *reasons
+            .entry(response["reason"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+        noop.push(elapsed);
+    }
+    let mut entry = Entry::timed(
+        "oncall",
+        "noop",
+        "Handoff, no-op path (delegate already set)",
+        Summary::of_millis(&noop),
+    );
+    for (reason, count) in reasons {
+        entry = entry.with(&format!("reason {reason}"), count);
+    }
+    entries.push(entry);
+    Ok(entries)
+}
+
+async fn invoke(stack: &Stack, function: &str, event: Value) -> Result<Value> {
+    match stack.registry.invoke(function, event).await {
+        None => Err(anyhow!("{function} is not registered")),
+        Some(Err(message)) => Err(anyhow!("{function} failed: {message}")),
+        Some(Ok(response)) => Ok(response),
+    }
+}
+
+/// A webex-fake seed (the demo seed's clients and tokens) with `count` active data sources due for extension.
+pub(crate) fn byods_seed(count: usize) -> Result<Value> {
+    let mut seed: Value = serde_json::from_str(webex_fake::DEMO_SEED)
+        .context("the webex-fake demo seed is not JSON")?;
+    let template = seed["dataSources"]
+        .as_array()
+        .and_then(|list| list.first())
+        .cloned()
+        .ok_or_else(|| anyhow!("the webex-fake demo seed has no data source"))?;
+    let sources: Vec<Value> = (0..count)
+        .map(|i| {
+            let mut source = template.clone();
+            source["id"] = json!(format!("bench-ds-{i:03}"));
+            source["url"] = json!(format!("https://dap.example.com/bench-{i}"));
+            source["nonce"] = json!(format!("bench-nonce-{i}"));
+            source["tokenExpiresInMinutes"] = json!(45);
+            source
+        })
+        .collect();
+    seed["dataSources"] = Value::Array(sources);
+    Ok(seed)
+}
+
+/// One `byods-extender` run over `plan.byods_sources` due data sources, repeated `plan.byods_runs` times.
+/// Each run starts from the same state: webex-fake reset to the seed, a fresh copy of the credentials secret
+/// (expired integration access token, valid refresh token) and freshly built dependencies (no warm cache).
+pub(crate) async fn byods(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
+    let seed = byods_seed(plan.byods_sources)?;
+    let control = stack
+        .endpoints
+        .get("webex_control")
+        .ok_or_else(|| anyhow!("endpoints has no webex_control"))?
+        .clone();
+    let http = lambda_kit::http::http_client(demo::flows::USER_AGENT)?;
+    let secret_name = format!("bench/byods-{}", uuid::Uuid::new_v4());
+    let wiring = wiring(stack);
+    let env = wiring.env(&[
+        ("BYODS_SECRET_ID", secret_name.clone()),
+        (
+            "BYODS_SLACK_SECRET_ID",
+            secret_names::BYODS_SLACK.to_owned(),
+        ),
+        ("BYODS_MAX_RETRY_AFTER_SECONDS", "2".to_owned()),
+    ]);
+    let mut runs = Vec::new();
+    let mut puts = 0u64;
+    for i in 0..plan.byods_runs {
+        let reset = http
+            .post(format!("{control}/reset"))
+            .json(&seed)
+            .send()
+            .await
+            .context("resetting webex-fake")?;
+        if !reset.status().is_success() {
+            bail!("webex-fake refused the bench seed ({})", reset.status());
+        }
+        devstack::aws::put_secret(
+            &stack.secrets,
+            &secret_name,
+            &byods_secret("demo-int-refresh"),
+        )
+        .await?;
+        let deps = byods_deps(&wiring, &env)?;
+        let started = Instant::now();
+        let summary = byods_extender::handle(json!({}), &deps)
+            .await
+            .map_err(|e| anyhow!("run {i}: {e}"))?;
+        runs.push(started.elapsed());
+        let summary = serde_json::to_value(summary)?;
+        let extended = summary["counts"]["extended"].as_u64().unwrap_or(0);
+        if extended != plan.byods_sources as u64 {
+            bail!(
+                "run {i} extended {extended} of {} data sources: {}",
+                plan.byods_sources,
+                summary["counts"]
+            );
+        }
+        puts += extended;
+    }
+    let per_source: Vec<Duration> = runs
+        .iter()
+        .map(|d| d.div_f64(plan.byods_sources.max(1) as f64))
+        .collect();
+    Ok(vec![
+        Entry::timed(
+            "byods",
+            "run",
+            &format!("One run over {} due data sources", plan.byods_sources),
+            Summary::of_millis(&runs),
+        )
+        .with("data_sources", plan.byods_sources as u64)
+        .with("puts_total", puts)
+        .note("integration token refresh, service-app token, list, one PUT per source, rotated secret written to moto"),
+        Entry::timed(
+            "byods",
+            "per_source",
+            "Same runs divided by the number of data sources",
+            Summary::of_millis(&per_source),
+        ),
+    ])
+}
+
+/// What the service wiring of the demo uses, rebuilt from the running stack.
+pub(crate) fn wiring(stack: &Stack) -> Wiring<'_> {
+    Wiring {
+        moto_endpoint: stack.moto.endpoint(),
+        devstack_url: stack.devstack.base_url(),
+        queue_url: stack.queues.url.clone(),
+        secrets: stack.secrets.clone(),
+        fakes: &stack.fakes,
+    }
+}
+
+/// `byods-extender`'s dependencies as the demo builds them, over `env`.
+pub(crate) fn byods_deps(
+    wiring: &Wiring<'_>,
+    env: &BTreeMap<String, String>,
+) -> Result<byods_extender::Deps> {
+    let env = env.clone();
+    let config = byods_extender::Config::from_lookup(move |name| env.get(name).cloned())
+        .context("byods-extender config")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn SecretStore> = Arc::new(SecretsClient::new(
+        wiring.secrets.clone(),
+        Arc::clone(&clock),
+    ));
+    let poster: Arc<dyn slack_notify::WebhookPoster> = Arc::new(slack_notify::WebhookClient::new(
+        lambda_kit::http::http_client(demo::flows::USER_AGENT)?,
+    ));
+    let alerter: Arc<dyn byods_extender::Alerter> = Arc::new(byods_extender::SlackAlerter::new(
+        poster,
+        Arc::clone(&store),
+        secret_names::BYODS_SLACK,
+    ));
+    byods_extender::Deps::with_webex_client(
+        config,
+        store,
+        alerter,
+        clock,
+        Arc::new(MemorySink::default()),
+        Arc::new(byods_extender::TokioSleeper),
+    )
+    .map_err(|e| anyhow!("byods-extender dependencies: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byods_seed_holds_the_requested_number_of_due_data_sources() {
+        let seed = byods_seed(7).unwrap();
+        let sources = seed["dataSources"].as_array().unwrap();
+        assert_eq!(sources.len(), 7);
+        assert!(sources.iter().all(|s| s["tokenExpiresInMinutes"] == 45));
+        assert_eq!(sources[6]["id"], "bench-ds-006");
+        assert!(seed["tokens"].as_array().is_some_and(|t| !t.is_empty()));
+    }
+}
