@@ -32,7 +32,10 @@ Commands:
   demo [--keep-running] [--ephemeral]
                        `up`, then replays every flow that exists (handoff, CLS, BYODS) and prints a summary
                        table with evidence and the commands to inspect the stack. --keep-running stays up.
-  bench [--quick]      Performance measurements (not implemented yet).
+  bench [--quick]      Starts the local stack on free ports and measures signature checks, init, the webhook
+                       path, queue drain, handoff, the BYODS run, peak RSS, artifact sizes and (without
+                       --quick) warm build cost; bounded, loopback only. Writes target/bench/results.json and
+                       regenerates docs/performance.md. --quick takes well under 3 minutes.
   chaos                Fault, duplicate and crash scenarios (not implemented yet).
   lambda-build         Adds the aarch64 target, installs cargo-lambda into .venv-tools when missing and runs
                        `cargo lambda build --release --arm64 --locked` for every Lambda in services/; prints
@@ -89,7 +92,8 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         "bench" => {
             only_flags(rest, &["--quick"])?;
-            bail!("`bench` is not implemented yet (platform spec §7); see docs/performance.md")
+            setup::setup_for_stack()?;
+            util::exec_demo(&prepend("bench", rest))
         }
         "chaos" => {
             only_flags(rest, &[])?;
