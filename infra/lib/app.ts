@@ -31,7 +31,7 @@ export function buildApp(appProps: AppProps = {}, stackProps: InfraStackProps = 
     ...appProps,
   });
   const stack = new InfraStack(app, STACK_NAME, {
-    description: "IT automation: oncall-spoke, CLS (webhook, queue, sweep), byods-extender",
+    description: "IT automation: oncall-spoke, CLS, byods-extender",
     ...stackProps,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,5 +1,6 @@
 // The one stack of the suite (platform.md §9): five Lambdas from prebuilt assets, the CLS HTTP API and FIFO
 // queue, the EventBridge rules, least-privilege IAM and the alarms that page through one SNS topic.
+// `cls-sweep` and everything only it uses are behind the `clsSweep` context flag (ADR 0011).
 import * as path from "node:path";
 import {
   ArnFormat,
@@ -26,7 +27,7 @@ import * as subs from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 
-/** The five deployed functions; each name is also the asset folder under `lambdaAssetDir`. */
+/** The five functions of the design; each name is also the asset folder under `lambdaAssetDir`. */
 export const FUNCTION_NAMES = [
   "oncall-spoke",
   "cls-webhook",
@@ -35,6 +36,14 @@ export const FUNCTION_NAMES = [
   "byods-extender",
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/**
+ * The functions a synth deploys. `cls-sweep` (with its schedule, queue grant, self-invoke policy and alarms)
+ * only with `clsSweep` on: its crate does not exist yet, so there is no asset to package (ADR 0011).
+ */
+export function deployedFunctions(clsSweep: boolean): FunctionName[] {
+  return FUNCTION_NAMES.filter((fn) => clsSweep || fn !== "cls-sweep");
+}
 
 /** Logical secret roles and the Secrets Manager names used when no context override is given. */
 export const DEFAULT_SECRET_NAMES = {
@@ -132,6 +141,11 @@ export interface InfraStackProps extends StackProps {
   readonly stage?: string;
   /** Secret name overrides; context keys in `SECRET_CONTEXT_KEYS`. */
   readonly secretNames?: Partial<SecretNames>;
+  /**
+   * Deploy `cls-sweep` and its schedule, grants and alarms. Context `clsSweep`; default false until
+   * `services/cls-sweep` exists (ADR 0011).
+   */
+  readonly clsSweep?: boolean;
 }
 
 /** Reads a boolean context value that may arrive as a string from `-c key=false`. */
@@ -152,7 +166,12 @@ function stringContext(scope: Construct, key: string): string | undefined {
 }
 
 export class InfraStack extends Stack {
-  readonly functions: Record<FunctionName, lambda.Function>;
+  /** The deployed functions only (see `deployed`); `functionOf` for a checked lookup. */
+  readonly functions: Partial<Record<FunctionName, lambda.Function>>;
+  /** Whether `cls-sweep` and its resources are part of this synth (context `clsSweep`). */
+  readonly clsSweep: boolean;
+  /** The functions this synth deploys, in `FUNCTION_NAMES` order. */
+  readonly deployed: readonly FunctionName[];
   readonly queue: sqs.Queue;
   readonly queueDlq: sqs.Queue;
   readonly handoffDlq: sqs.Queue;
@@ -170,6 +189,8 @@ export class InfraStack extends Stack {
     const reserve = props.reserveConcurrency ?? boolContext(this, "reserveConcurrency") ?? true;
     const xray = props.xray ?? boolContext(this, "xray") ?? false;
     const stage = props.stage ?? stringContext(this, "stage") ?? "production";
+    this.clsSweep = props.clsSweep ?? boolContext(this, "clsSweep") ?? false;
+    this.deployed = deployedFunctions(this.clsSweep);
     const secretNames = {} as SecretNames;
     for (const role of Object.keys(DEFAULT_SECRET_NAMES) as SecretRole[]) {
       secretNames[role] =
@@ -282,8 +303,8 @@ export class InfraStack extends Stack {
       };
     };
 
-    const functions = {} as Record<FunctionName, lambda.Function>;
-    for (const fn of FUNCTION_NAMES) {
+    const functions: Partial<Record<FunctionName, lambda.Function>> = {};
+    for (const fn of this.deployed) {
       const spec = FUNCTION_SPECS[fn];
       const logGroup = new logs.LogGroup(this, `${fn}-logs`, {
         retention: logs.RetentionDays.ONE_MONTH,
@@ -346,7 +367,7 @@ export class InfraStack extends Stack {
 
     // byods-extender writes rotated tokens back to its own secret. Added explicitly: `grantWrite` would also
     // allow UpdateSecret (which can change the KMS key and description).
-    functions["byods-extender"].addToRolePolicy(
+    this.functionOf("byods-extender").addToRolePolicy(
       new iam.PolicyStatement({
         sid: "WriteByodsSecret",
         actions: ["secretsmanager:PutSecretValue"],
@@ -355,9 +376,10 @@ export class InfraStack extends Stack {
     );
 
     // ---- CLS: queue producers, consumer, sweep ----------------------------------------------------------
-    this.queue.grantSendMessages(functions["cls-webhook"]);
-    this.queue.grantSendMessages(functions["cls-sweep"]);
-    functions["cls-queue"].addEventSource(
+    this.queue.grantSendMessages(this.functionOf("cls-webhook"));
+    const sweep = this.clsSweep ? this.functionOf("cls-sweep") : undefined;
+    if (sweep) this.queue.grantSendMessages(sweep);
+    this.functionOf("cls-queue").addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 10,
         reportBatchItemFailures: true,
@@ -366,22 +388,24 @@ export class InfraStack extends Stack {
     );
     // The sweep re-invokes itself for continuations (cls.md §8.1). A separate policy (not the role's default
     // policy, which the function depends on) avoids a dependency cycle.
-    new iam.Policy(this, "cls-sweep-self-invoke", {
-      roles: [functions["cls-sweep"].role as iam.Role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ["lambda:InvokeFunction"],
-          resources: [functions["cls-sweep"].functionArn],
-        }),
-      ],
-    });
+    if (sweep) {
+      new iam.Policy(this, "cls-sweep-self-invoke", {
+        roles: [sweep.role as iam.Role],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ["lambda:InvokeFunction"],
+            resources: [sweep.functionArn],
+          }),
+        ],
+      });
+    }
 
     // ---- HTTP API -------------------------------------------------------------------------------------
     this.httpApi = new apigw.HttpApi(this, "ClsHttpApi", {
       description: "CLS webhooks: GitHub App deliveries and Slack interactions (HMAC verified in cls-webhook)",
       createDefaultStage: false,
     });
-    const webhookIntegration = new HttpLambdaIntegration("ClsWebhook", functions["cls-webhook"], {
+    const webhookIntegration = new HttpLambdaIntegration("ClsWebhook", this.functionOf("cls-webhook"), {
       payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
     });
     const routes = [
@@ -438,22 +462,24 @@ export class InfraStack extends Stack {
       description: "On-call handoff events -> oncall-spoke",
       eventPattern: { source: [HANDOFF_SOURCE], detailType: [HANDOFF_DETAIL_TYPE] },
       targets: [
-        new targets.LambdaFunction(functions["oncall-spoke"], {
+        new targets.LambdaFunction(this.functionOf("oncall-spoke"), {
           retryAttempts: 2,
           maxEventAge: Duration.hours(1),
           deadLetterQueue: this.handoffDlq,
         }),
       ],
     });
-    new events.Rule(this, "ClsSweepSchedule", {
-      description: "Daily CLS expiry sweep",
-      schedule: events.Schedule.expression(SWEEP_SCHEDULE),
-      targets: [new targets.LambdaFunction(functions["cls-sweep"], { retryAttempts: 2 })],
-    });
+    if (sweep) {
+      new events.Rule(this, "ClsSweepSchedule", {
+        description: "Daily CLS expiry sweep",
+        schedule: events.Schedule.expression(SWEEP_SCHEDULE),
+        targets: [new targets.LambdaFunction(sweep, { retryAttempts: 2 })],
+      });
+    }
     new events.Rule(this, "ByodsSchedule", {
       description: "Hourly BYODS token refresh and data-source extension",
       schedule: events.Schedule.expression(BYODS_SCHEDULE),
-      targets: [new targets.LambdaFunction(functions["byods-extender"], { retryAttempts: 2 })],
+      targets: [new targets.LambdaFunction(this.functionOf("byods-extender"), { retryAttempts: 2 })],
     });
 
     // ---- Alarms -----------------------------------------------------------------------------------------
@@ -488,8 +514,8 @@ export class InfraStack extends Stack {
     };
     const fiveMin = Duration.minutes(5);
 
-    for (const fn of FUNCTION_NAMES) {
-      const f = functions[fn];
+    for (const fn of this.deployed) {
+      const f = this.functionOf(fn);
       addAlarm(
         `${fn}-errors`,
         `${fn}: at least one failed invocation in 5 minutes`,
@@ -538,7 +564,9 @@ export class InfraStack extends Stack {
       });
     addAlarm(
       "cls-enqueue-failed",
-      "CLS: cls-webhook or cls-sweep could not enqueue a message",
+      this.clsSweep
+        ? "CLS: cls-webhook or cls-sweep could not enqueue a message"
+        : "CLS: cls-webhook could not enqueue a message",
       clsMetric("EnqueueFailed"),
       { threshold: 1 },
     );
@@ -548,29 +576,31 @@ export class InfraStack extends Stack {
       clsMetric("PermanentFailure"),
       { threshold: 1 },
     );
-    addAlarm(
-      "cls-sweep-brake",
-      "CLS: the sweep safety brake held back removals",
-      clsMetric("SweepBrakeTripped"),
-      { threshold: 1 },
-    );
-    // No successful sweep in 26 hours: hourly (invocations - errors) of cls-sweep below 1 for 26 hours.
     const hour = Duration.hours(1);
-    const sweepOk = new cloudwatch.MathExpression({
-      expression: "FILL(invocations, 0) - FILL(errors, 0)",
-      usingMetrics: {
-        invocations: functions["cls-sweep"].metricInvocations({ period: hour, statistic: "Sum" }),
-        errors: functions["cls-sweep"].metricErrors({ period: hour, statistic: "Sum" }),
-      },
-      period: hour,
-      label: "successful cls-sweep invocations",
-    });
-    addAlarm("cls-sweep-missing", "CLS: no successful sweep in 26 hours", sweepOk, {
-      threshold: 1,
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 26,
-      missing: cloudwatch.TreatMissingData.BREACHING,
-    });
+    if (sweep) {
+      addAlarm(
+        "cls-sweep-brake",
+        "CLS: the sweep safety brake held back removals",
+        clsMetric("SweepBrakeTripped"),
+        { threshold: 1 },
+      );
+      // No successful sweep in 26 hours: hourly (invocations - errors) of cls-sweep below 1 for 26 hours.
+      const sweepOk = new cloudwatch.MathExpression({
+        expression: "FILL(invocations, 0) - FILL(errors, 0)",
+        usingMetrics: {
+          invocations: sweep.metricInvocations({ period: hour, statistic: "Sum" }),
+          errors: sweep.metricErrors({ period: hour, statistic: "Sum" }),
+        },
+        period: hour,
+        label: "successful cls-sweep invocations",
+      });
+      addAlarm("cls-sweep-missing", "CLS: no successful sweep in 26 hours", sweepOk, {
+        threshold: 1,
+        comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 26,
+        missing: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
 
     // BYODS EMF metrics (byods.md §7): namespace WebexBYODS, dimension Service=byods-extender.
     const byodsMetric = (metricName: string, statistic: string, period: Duration) =>
@@ -651,5 +681,12 @@ export class InfraStack extends Stack {
       description: "SNS topic for alarms",
       value: this.alarmTopic.topicArn,
     });
+  }
+
+  /** The deployed function `fn`; throws for `cls-sweep` when `clsSweep` is off. */
+  functionOf(fn: FunctionName): lambda.Function {
+    const f = this.functions[fn];
+    if (!f) throw new Error(`${fn} is not deployed in this synth (cls-sweep needs -c clsSweep=true, ADR 0011)`);
+    return f;
   }
 }

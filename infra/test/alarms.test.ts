@@ -3,9 +3,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Match } from "aws-cdk-lib/assertions";
 import { FUNCTION_NAMES } from "../lib/stack";
-import { asArray, logicalId, resourcesOfType, synth, type CfnResource } from "./helpers";
+import { asArray, logicalId, resourcesOfType, synth, WITH_SWEEP, type CfnResource } from "./helpers";
 
-const s = synth();
+// The full design, cls-sweep included; sweep-flag.test.ts checks the alarms without it.
+const s = synth({ context: WITH_SWEEP });
 const topicRef = { Ref: logicalId(s.stack, s.stack.alarmTopic) };
 const alarms = resourcesOfType(s.json, "AWS::CloudWatch::Alarm").map(([, r]) => r.Properties!);
 
@@ -87,7 +88,7 @@ describe("alarm topic", () => {
 
 describe("function alarms", () => {
   for (const fn of FUNCTION_NAMES) {
-    const fnRef = { Ref: logicalId(s.stack, s.stack.functions[fn]) };
+    const fnRef = { Ref: logicalId(s.stack, s.stack.functionOf(fn)) };
     it(`alarms on any ${fn} error within 5 minutes`, () => {
       assertAlarm(metricAlarm("AWS/Lambda", "Errors", { FunctionName: fnRef }), {
         statistic: "Sum",
@@ -174,7 +175,7 @@ describe("service metric alarms", () => {
     assert.equal(p.Threshold, 1);
     assert.equal(p.ComparisonOperator, LT);
     assert.equal(p.TreatMissingData, "breaching");
-    const sweepRef = { Ref: logicalId(s.stack, s.stack.functions["cls-sweep"]) };
+    const sweepRef = { Ref: logicalId(s.stack, s.stack.functionOf("cls-sweep")) };
     const metrics = p.Metrics as Record<string, any>[];
     const expr = metrics.find((m) => m.Expression);
     assert.equal(expr!.Expression, "FILL(invocations, 0) - FILL(errors, 0)");

@@ -9,7 +9,7 @@ import type { CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { buildApp, STACK_NAME, type BuiltApp } from "../lib/app";
-import { FUNCTION_NAMES, type InfraStackProps } from "../lib/stack";
+import { FUNCTION_NAMES, type FunctionName, type InfraStackProps } from "../lib/stack";
 
 const root = mkdtempSync(path.join(tmpdir(), "infra-test-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -22,10 +22,13 @@ function freshDir(prefix: string): string {
   return dir;
 }
 
-/** A directory with `<fn>/bootstrap` for every function, each file containing the function name. */
-export function fakeAssets(): string {
+/** Context turning on `cls-sweep` and its resources: the full design of platform.md §9 (ADR 0011). */
+export const WITH_SWEEP = { clsSweep: "true" } as const;
+
+/** A directory with `<fn>/bootstrap` for each of `functions`, each file containing the function name. */
+export function fakeAssets(functions: readonly FunctionName[] = FUNCTION_NAMES): string {
   const dir = freshDir("assets");
-  for (const fn of FUNCTION_NAMES) {
+  for (const fn of functions) {
     mkdirSync(path.join(dir, fn));
     writeFileSync(path.join(dir, fn, "bootstrap"), `${fn}\n`);
     // cargo-lambda also leaves a zip beside the binary; the asset must exclude it.
@@ -54,6 +57,8 @@ export interface CfnTemplate {
 export interface BuildOptions {
   context?: Record<string, unknown>;
   stackProps?: InfraStackProps;
+  /** Functions that get a fake asset; default all five (as `cargo xtask ci` writes them). */
+  assets?: readonly FunctionName[];
 }
 
 /** Builds the app into its own outdir without synthesizing (to add constructs first). */
@@ -62,7 +67,7 @@ export function build(opts: BuildOptions = {}): BuiltApp & { outdir: string } {
   const built = buildApp(
     {
       outdir,
-      context: { lambdaAssetDir: fakeAssets(), ...opts.context },
+      context: { lambdaAssetDir: fakeAssets(opts.assets), ...opts.context },
     },
     opts.stackProps,
   );

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FUNCTION_NAMES, type FunctionName } from "../lib/stack";
-import { asArray, logicalId, resourcesOfType, synth, type Synth } from "./helpers";
+import { asArray, logicalId, resourcesOfType, synth, WITH_SWEEP, type Synth } from "./helpers";
 
 interface Statement {
   Effect: string;
@@ -30,7 +30,7 @@ function statementsByRole(s: Synth): Map<string, Statement[]> {
 }
 
 function roleOf(s: Synth, fn: FunctionName): string {
-  const fnProps = s.json.Resources[logicalId(s.stack, s.stack.functions[fn])].Properties!;
+  const fnProps = s.json.Resources[logicalId(s.stack, s.stack.functionOf(fn))].Properties!;
   return fnProps.Role["Fn::GetAtt"][0] as string;
 }
 
@@ -55,7 +55,8 @@ function secretArn(name: string): string {
   });
 }
 
-const s = synth();
+// The full design, cls-sweep included; sweep-flag.test.ts checks the grants without it.
+const s = synth({ context: WITH_SWEEP });
 const queueArn = JSON.stringify({ "Fn::GetAtt": [logicalId(s.stack, s.stack.queue), "Arn"] });
 
 // Written out independently of the stack's own table so a widened grant fails here.
@@ -151,7 +152,7 @@ describe("IAM", () => {
   });
 
   it("lets only cls-sweep invoke a function, and only itself", () => {
-    const sweepArn = JSON.stringify({ "Fn::GetAtt": [logicalId(s.stack, s.stack.functions["cls-sweep"]), "Arn"] });
+    const sweepArn = JSON.stringify({ "Fn::GetAtt": [logicalId(s.stack, s.stack.functionOf("cls-sweep")), "Arn"] });
     for (const fn of FUNCTION_NAMES) {
       const invokes = grants(s, fn).filter((g) => g.action.startsWith("lambda:"));
       assert.deepEqual(invokes, fn === "cls-sweep" ? [{ action: "lambda:InvokeFunction", resource: sweepArn }] : [], fn);
@@ -186,7 +187,7 @@ describe("IAM", () => {
   });
 
   it("follows secret name overrides from context in the grants", () => {
-    const o = synth({ context: { byodsSecret: "webex/byods-prod", clsSpokeSecret: "cls-prod/spoke" } });
+    const o = synth({ context: { ...WITH_SWEEP, byodsSecret: "webex/byods-prod", clsSpokeSecret: "cls-prod/spoke" } });
     const puts = grants(o, "byods-extender").filter((g) => g.action === "secretsmanager:PutSecretValue");
     assert.deepEqual(puts.map((g) => g.resource), [secretArn("webex/byods-prod")]);
     const queueReads = grants(o, "cls-queue").filter((g) => g.action === "secretsmanager:GetSecretValue");

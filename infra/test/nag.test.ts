@@ -6,7 +6,7 @@ import { Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { IConstruct } from "constructs";
-import { build, synth, validationReport } from "./helpers";
+import { build, synth, validationReport, WITH_SWEEP } from "./helpers";
 
 /** Synthesizes an app expected to fail, keeping the CDK's validation printout out of the test log. */
 function expectSynthFailure(app: { synth(): unknown }): void {
@@ -35,7 +35,8 @@ const BASIC_EXECUTION =
   "AWSLambdaBasicExecutionRole]";
 
 describe("cdk-nag", () => {
-  const s = synth();
+  // The full design, cls-sweep included; sweep-flag.test.ts runs cdk-nag on the default synth.
+  const s = synth({ context: WITH_SWEEP });
 
   it("reports no open AwsSolutions finding for the stack", () => {
     const report = validationReport(s.outdir);
@@ -65,7 +66,7 @@ describe("cdk-nag", () => {
   });
 
   it("fails the synth on a resource nobody acknowledged and names it in validation-report.json", () => {
-    const b = build();
+    const b = build({ context: WITH_SWEEP });
     new sqs.Queue(b.stack, "Unacknowledged");
     expectSynthFailure(b.app);
     const report = validationReport(b.outdir);
@@ -84,8 +85,8 @@ describe("cdk-nag", () => {
   });
 
   it("fails the synth when a role carries a wildcard resource", () => {
-    const b = build();
-    b.stack.functions["cls-queue"].addToRolePolicy(
+    const b = build({ context: WITH_SWEEP });
+    b.stack.functionOf("cls-queue").addToRolePolicy(
       new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: ["*"] }),
     );
     expectSynthFailure(b.app);
@@ -94,7 +95,7 @@ describe("cdk-nag", () => {
   });
 
   it("with xray=true adds only the X-Ray Resource::* acknowledgement on the function roles", () => {
-    const x = synth({ context: { xray: "true" } });
+    const x = synth({ context: { ...WITH_SWEEP, xray: "true" } });
     const extra = acknowledgements(x.app).filter(
       ([, id]) => id !== BASIC_EXECUTION && id !== "AwsSolutions::AwsSolutions-APIG4",
     );

@@ -5,10 +5,11 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { FUNCTION_NAMES } from "../lib/stack";
-import { asArray, logicalId, resourcesOfType, synth } from "./helpers";
+import { asArray, logicalId, resourcesOfType, synth, WITH_SWEEP } from "./helpers";
 
-const s = synth();
-const fnId = (fn: (typeof FUNCTION_NAMES)[number]) => logicalId(s.stack, s.stack.functions[fn]);
+// The full design, cls-sweep included; the default synth without it is covered in sweep-flag.test.ts.
+const s = synth({ context: WITH_SWEEP });
+const fnId = (fn: (typeof FUNCTION_NAMES)[number]) => logicalId(s.stack, s.stack.functionOf(fn));
 const fnProps = (fn: (typeof FUNCTION_NAMES)[number]) => s.json.Resources[fnId(fn)].Properties!;
 
 // Expected values are written out here rather than read from the stack, so a change in the stack fails.
@@ -305,6 +306,7 @@ describe("context switches", () => {
   // String values, as `cdk synth -c key=value` passes them.
   const v = synth({
     context: {
+      ...WITH_SWEEP,
       reserveConcurrency: "false",
       xray: "true",
       stage: "staging",
@@ -313,7 +315,7 @@ describe("context switches", () => {
     },
   });
   const props = (fn: (typeof FUNCTION_NAMES)[number]) =>
-    v.json.Resources[logicalId(v.stack, v.stack.functions[fn])].Properties!;
+    v.json.Resources[logicalId(v.stack, v.stack.functionOf(fn))].Properties!;
 
   it("reserves no concurrency when reserveConcurrency=false (new accounts)", () => {
     for (const fn of FUNCTION_NAMES) assert.equal(props(fn).ReservedConcurrentExecutions, undefined, fn);
