@@ -245,13 +245,27 @@ impl Deps {
         )
     }
 
-    /// Emits one count metric in namespace `CLS` with `Stage` and the given extra dimensions.
+    /// Emits one count metric in namespace `CLS`. The line declares two dimension sets: `[Stage]` (what the
+    /// alarms watch) and, when `dims` is not empty, `[Stage, dims…]` for break-downs; the value counts once.
     pub fn count(&self, name: &str, dims: &[(&str, &str)]) {
         let mut emf = Emf::new("CLS").dimension("Stage", &self.config.stage);
         for (k, v) in dims {
             emf = emf.dimension(k, v);
         }
-        emf.count(name, 1)
-            .emit(self.metrics.as_ref(), self.clock.now());
+        let line = emf.count(name, 1).to_line(self.clock.now());
+        if dims.is_empty() {
+            self.metrics.write_line(&line);
+            return;
+        }
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&line) else {
+            self.metrics.write_line(&line);
+            return;
+        };
+        let detailed: Vec<&str> = std::iter::once("Stage")
+            .chain(dims.iter().map(|(k, _)| *k))
+            .collect();
+        value["_aws"]["CloudWatchMetrics"][0]["Dimensions"] =
+            serde_json::json!([["Stage"], detailed]);
+        self.metrics.write_line(&value.to_string());
     }
 }

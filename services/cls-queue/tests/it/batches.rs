@@ -161,6 +161,22 @@ async fn a_permanently_bad_record_is_acknowledged_with_one_alert_and_others_proc
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("PermanentFailure"));
     assert_eq!(stack.metrics.total("PermanentFailure"), 1.0);
+    let line = stack
+        .metrics
+        .lines()
+        .into_iter()
+        .find(|l| l.contains("\"PermanentFailure\""))
+        .unwrap();
+    let emf: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["Stage"], ["Stage", "kind", "reason"]]),
+        "alarmable per stage, broken down by kind and reason"
+    );
+    assert_eq!(
+        (emf["kind"].as_str(), emf["reason"].as_str()),
+        (Some("unknown"), Some("not_json"))
+    );
     assert_eq!(
         devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
             .await

@@ -264,6 +264,25 @@ async fn a_queue_failure_answers_503_counts_it_and_alerts_once_with_the_delivery
     let response = stack.call(fixture("member-added")).await;
     assert_eq!(status(&response), 503);
     assert_eq!(stack.metrics.total("EnqueueFailed"), 1.0);
+    let line = stack
+        .metrics
+        .lines()
+        .into_iter()
+        .find(|l| l.contains("EnqueueFailed"))
+        .unwrap();
+    let emf: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let declared = &emf["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(declared["Namespace"], "CLS");
+    assert_eq!(
+        declared["Dimensions"],
+        json!([["Stage"]]),
+        "the alarm's dimension set"
+    );
+    assert_eq!(
+        declared["Metrics"][0],
+        json!({"Name": "EnqueueFailed", "Unit": "Count"})
+    );
+    assert_eq!(emf["Stage"], "testing");
     let alerts = stack.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(
