@@ -320,12 +320,20 @@ pub fn endpoints_path() -> PathBuf {
     workspace_root().join("target/devstack/endpoints.json")
 }
 
-/// The workspace root (two levels above this crate).
+/// The workspace root: the nearest directory at or above the current one that holds `Cargo.lock` and
+/// `crates/demo` (xtask runs the demo from the root), else the one two levels above this crate's sources.
 pub fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| manifest.to_path_buf())
+    let from_cwd = std::env::current_dir().ok().and_then(|cwd| {
+        cwd.ancestors()
+            .find(|dir| dir.join("Cargo.lock").is_file() && dir.join("crates/demo").is_dir())
+            .map(Path::to_path_buf)
+    });
+    from_cwd.unwrap_or_else(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        manifest
+            .ancestors()
+            .nth(2)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| manifest.to_path_buf())
+    })
 }
