@@ -114,7 +114,7 @@ async fn a_spoke_500_retries_that_record_and_its_groups_later_records_while_othe
 async fn a_record_that_keeps_failing_retryably_ends_in_the_dlq() {
     let stack = spawn_with(Options {
         visibility_secs: 1,
-        max_receive_count: 2,
+        max_receive_count: 5,
         demo_github: false,
     })
     .await;
@@ -134,6 +134,17 @@ async fn a_record_that_keeps_failing_retryably_ends_in_the_dlq() {
     assert_eq!(
         dlq, 1,
         "the message is dead-lettered after maxReceiveCount receives"
+    );
+    let receives: Vec<u32> = stack
+        .source
+        .outcomes()
+        .iter()
+        .flat_map(|o| o.receive_counts.clone())
+        .collect();
+    assert_eq!(
+        receives,
+        vec![1, 2, 3, 4, 5],
+        "handled on each of the 5 receives, then moved"
     );
     assert!(stack.requests().is_empty());
     assert!(
@@ -189,7 +200,7 @@ async fn a_permanently_bad_record_is_acknowledged_with_one_alert_and_others_proc
 async fn a_hidden_membership_fails_the_record_until_it_is_dead_lettered() {
     let stack = spawn_with(Options {
         visibility_secs: 1,
-        max_receive_count: 2,
+        max_receive_count: 5,
         demo_github: false,
     })
     .await;
