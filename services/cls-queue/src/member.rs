@@ -195,18 +195,20 @@ async fn owner_for(
     deps: &Deps,
 ) -> Result<UserId, RecordError> {
     let default = || UserId::new(&org.default_owner.spoke_user_id);
-    let Some(adder) = adder else {
+    let Some(adder) = adder.filter(|a| !a.eq_ignore_ascii_case(&org.default_owner.github_login))
+    else {
         return Ok(default());
     };
-    let email = if adder.eq_ignore_ascii_case(&org.default_owner.github_login) {
-        return Ok(default());
-    } else {
-        deps.settings
-            .identity
-            .lookup(adder)
-            .and_then(|i| i.email.clone())
-    };
-    let Some(email) = email else {
+    let Some(email) = deps
+        .settings
+        .identity
+        .lookup(adder)
+        .and_then(|i| i.email.clone())
+    else {
+        tracing::info!(
+            outcome = "default_owner",
+            "the adder has no e-mail in the identity directory"
+        );
         return Ok(default());
     };
     if let Some(user) = deps.spoke.user_by_email(&email).await? {

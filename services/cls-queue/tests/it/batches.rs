@@ -269,3 +269,59 @@ async fn a_real_sqs_event_fixture_is_handled_record_by_record() {
     let json = serde_json::to_value(&response).unwrap();
     assert_eq!(json, serde_json::json!({"batchItemFailures": []}));
 }
+
+#[tokio::test]
+async fn when_the_second_of_three_records_fails_retryably_records_two_and_three_are_reported_and_one_is_not()
+ {
+    let stack = spawn().await;
+    let original = Event::added("octocat", "widgets").sender("alice");
+    stack.send(&original).await;
+    stack.drain(Duration::from_secs(30)).await;
+    stack.spoke.add_fault(
+        Some("PATCH"),
+        "/requests/*",
+        None,
+        serde_json::json!({"status": 503}),
+    );
+    // Record 1: a redelivery of the applied event (acknowledged without any write).
+    stack.send_with_dedup(&original, "redelivered-1").await;
+    stack
+        .send(&Event::added("octocat", "gadgets").sender("alice"))
+        .await;
+    stack
+        .send(&Event::added("octocat", "tools").sender("alice"))
+        .await;
+    stack
+        .send(&Event::added("bob", "widgets").sender("alice"))
+        .await;
+    let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
+    assert_eq!(outcome.message_ids.len(), 4);
+    assert_eq!(
+        outcome.failed,
+        outcome.message_ids[1..3].to_vec(),
+        "records 2 and 3 of the group, not record 1"
+    );
+    assert!(outcome.deleted.contains(&outcome.message_ids[0]));
+    assert!(
+        outcome.deleted.contains(&outcome.message_ids[3]),
+        "the other collaborator is processed"
+    );
+    stack.spoke.kit().clear_faults();
+    stack.drain(Duration::from_secs(60)).await;
+    let octocat = stack
+        .requests()
+        .into_iter()
+        .find(|r| Stack::answer(r, 2).as_deref() == Some("octocat"))
+        .unwrap();
+    let repos = Stack::answer(&octocat, 6).unwrap();
+    assert!(
+        repos.contains("acme/gadgets") && repos.contains("acme/tools"),
+        "nothing lost: {repos}"
+    );
+    let messages = stack.messages(octocat["id"].as_str().unwrap());
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages[0].contains("acme/gadgets") && messages[1].contains("acme/tools"),
+        "in order: {messages:?}"
+    );
+}
