@@ -2,7 +2,7 @@
 //! four CLS secrets at cold start.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use cls_core::Alert;
@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
 use lambda_kit::Clock;
 use lambda_kit::metrics::{Emf, MetricSink};
+use secrecy::ExposeSecret;
 use secrets::{SecretStore, SecretStoreExt, SecretsError};
 use slack_notify::{Message, WebhookPoster};
 use spoke_client::{SpokeApi, SpokeClient, UserId};
@@ -157,6 +158,49 @@ impl Settings {
     }
 }
 
+/// Rebuilds the Spoke client when the key in the secret changes (cls.md §11: key rotation).
+struct SpokeRotation {
+    secrets: Arc<dyn SecretStore>,
+    secret_id: String,
+    http: reqwest::Client,
+    base_url: String,
+    clock: Arc<dyn Clock>,
+    key_fingerprint: Mutex<String>,
+}
+
+impl SpokeRotation {
+    fn client(&self, key: secrecy::SecretString) -> Result<Arc<dyn SpokeApi>, String> {
+        SpokeClient::builder(self.http.clone(), key)
+            .base_url(&self.base_url)
+            .user_agent(concat!("cls-queue/", env!("CARGO_PKG_VERSION")))
+            .clock(Arc::clone(&self.clock))
+            .build()
+            .map(|c| Arc::new(c) as Arc<dyn SpokeApi>)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn fresh_client(&self) -> Result<Option<Arc<dyn SpokeApi>>, String> {
+        let fresh = self
+            .secrets
+            .get_fresh(&self.secret_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let settings: SpokeSettings =
+            secrets::decode(&self.secret_id, &fresh.value).map_err(|e| e.to_string())?;
+        let fingerprint = secrets::fingerprint(settings.api_key.expose_secret());
+        let mut current = self
+            .key_fingerprint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *current == fingerprint {
+            return Ok(None);
+        }
+        let client = self.client(settings.api_key)?;
+        *current = fingerprint;
+        Ok(Some(client))
+    }
+}
+
 /// Everything `handle` needs. Built once per process.
 #[derive(Clone)]
 pub struct Deps {
@@ -164,8 +208,8 @@ pub struct Deps {
     pub config: Arc<Config>,
     /// Validated secrets content.
     pub settings: Arc<Settings>,
-    /// Spoke.
-    pub spoke: Arc<dyn SpokeApi>,
+    spoke: Arc<RwLock<Arc<dyn SpokeApi>>>,
+    rotation: Option<Arc<SpokeRotation>>,
     /// GitHub (per-org App installations).
     pub github: Arc<dyn GithubApi>,
     /// IT alerts.
@@ -191,7 +235,8 @@ impl Deps {
         Self {
             config: Arc::new(config),
             settings: Arc::new(settings),
-            spoke,
+            spoke: Arc::new(RwLock::new(spoke)),
+            rotation: None,
             github,
             alerts,
             clock,
@@ -211,14 +256,21 @@ impl Deps {
     ) -> Result<Self, StartupError> {
         let settings = Settings::load(secrets.as_ref(), &config).await?;
         let user_agent = concat!("cls-queue/", env!("CARGO_PKG_VERSION"));
-        let spoke = SpokeClient::builder(http.clone(), settings.spoke.api_key.clone())
-            .base_url(config.spoke_base_url.as_str())
-            .user_agent(user_agent)
-            .clock(Arc::clone(&clock))
-            .build()
-            .map_err(|e| StartupError::Client {
+        let rotation = Arc::new(SpokeRotation {
+            secrets: Arc::clone(&secrets),
+            secret_id: config.spoke_secret_id.clone(),
+            http: http.clone(),
+            base_url: config.spoke_base_url.to_string(),
+            clock: Arc::clone(&clock),
+            key_fingerprint: Mutex::new(secrets::fingerprint(
+                settings.spoke.api_key.expose_secret(),
+            )),
+        });
+        let spoke = rotation
+            .client(settings.spoke.api_key.clone())
+            .map_err(|reason| StartupError::Client {
                 client: "spoke",
-                reason: e.to_string(),
+                reason,
             })?;
         let installations = settings.github.orgs.iter().filter_map(|o| {
             Some(OrgInstallation {
@@ -251,15 +303,17 @@ impl Deps {
             &config.slack_secret_id,
             Arc::clone(&clock),
         ));
-        Ok(Self::new(
+        let mut deps = Self::new(
             config,
             settings,
-            Arc::new(spoke),
+            spoke,
             Arc::new(github),
             alerts,
             clock,
             metrics,
-        ))
+        );
+        deps.rotation = Some(rotation);
+        Ok(deps)
     }
 
     /// The production wiring: Secrets Manager from `sdk` (honours `AWS_ENDPOINT_URL`), system clock, stdout EMF.
@@ -286,6 +340,43 @@ impl Deps {
         .await
     }
 
+    /// The current Spoke client.
+    pub fn spoke(&self) -> Arc<dyn SpokeApi> {
+        Arc::clone(
+            &self
+                .spoke
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// After Spoke refused the API key: re-reads the Spoke secret (bypassing the cache) and, when `api_key`
+    /// changed (a rotation), swaps in a client with the new key. True when the key changed. Deps assembled
+    /// with [`Deps::new`] have no rotation source and return false.
+    pub async fn refresh_spoke_key(&self) -> bool {
+        let Some(rotation) = &self.rotation else {
+            return false;
+        };
+        match rotation.fresh_client().await {
+            Ok(Some(client)) => {
+                *self
+                    .spoke
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = client;
+                tracing::warn!(
+                    outcome = "spoke_key_rotated",
+                    "Spoke refused the key; a new key from the secret is in use"
+                );
+                true
+            }
+            Ok(None) => false,
+            Err(reason) => {
+                tracing::error!(error = %reason, upstream = "secretsmanager", "could not re-read the Spoke secret");
+                false
+            }
+        }
+    }
+
     /// The Spoke service user (configured, else `GET /whoami` once per process).
     pub async fn service_user(&self) -> Result<UserId, spoke_client::SpokeError> {
         if let Some(id) = self
@@ -298,7 +389,7 @@ impl Deps {
             return Ok(UserId::new(id));
         }
         self.service_user
-            .get_or_try_init(|| async { self.spoke.whoami().await.map(|w| w.user) })
+            .get_or_try_init(|| async { self.spoke().whoami().await.map(|w| w.user) })
             .await
             .cloned()
     }

@@ -51,6 +51,9 @@ impl Classify for RecordError {
             Self::Envelope(e) if e.is_retryable() => ErrorClass::Retryable,
             Self::Envelope(_) => ErrorClass::Permanent,
             Self::KindNotHandled(_) | Self::CreateOutcomeUnknown => ErrorClass::Retryable,
+            // A refused key is operational (a rotation in progress, spoke-api.md §8.1): the handler re-reads
+            // the secret, and the record is retried instead of being acknowledged and lost.
+            Self::Spoke(SpokeError::InvalidApiKey { .. }) => ErrorClass::Retryable,
             Self::Spoke(e) => e.class(),
             Self::Github(e) => e.class(),
         }
@@ -58,6 +61,11 @@ impl Classify for RecordError {
 }
 
 impl RecordError {
+    /// True when Spoke refused the API key.
+    pub fn is_key_refused(&self) -> bool {
+        matches!(self, Self::Spoke(SpokeError::InvalidApiKey { .. }))
+    }
+
     /// A short stable reason for metrics and logs (`error_kind`).
     pub fn reason(&self) -> String {
         match self {

@@ -41,6 +41,21 @@ pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
                 deps.count("RecordsProcessed", &[("outcome", outcome)]);
             }
             Err((kind, f)) => match f.error.class() {
+                ErrorClass::Retryable if f.error.is_key_refused() => {
+                    let rotated = deps.refresh_spoke_key().instrument(span.clone()).await;
+                    span.in_scope(|| {
+                        tracing::error!(error = %f.error.chain(), error_class = "Retryable", error_kind = "spoke_key_refused", rotated, outcome = "retry", "Spoke refused the API key")
+                    });
+                    if !rotated {
+                        let alert = deps
+                            .alert("SpokeKeyRefused", "Spoke refuses the API key in the Spoke secret; records are retried, then dead-lettered")
+                            .class("Retryable");
+                        deps.alerts.alert(&alert).await;
+                    }
+                    deps.count("RecordsProcessed", &[("kind", kind), ("outcome", "retry")]);
+                    failed_groups.insert(group);
+                    failures.push(failure(&message_id));
+                }
                 ErrorClass::Retryable => {
                     span.in_scope(|| {
                         tracing::warn!(error = %f.error.chain(), error_class = "Retryable", error_kind = %f.error.reason(), outcome = "retry", "record failed; it will be retried")

@@ -64,7 +64,7 @@ pub async fn process(
         .as_deref()
         .map(RequestFilter::parse);
     let lookup = find_ticket(
-        deps.spoke.as_ref(),
+        deps.spoke().as_ref(),
         &lookup_settings(deps, &team, filter.as_ref()),
         &org.org,
         env.collaborator.id,
@@ -211,7 +211,7 @@ async fn owner_for(
         );
         return Ok(default());
     };
-    if let Some(user) = deps.spoke.user_by_email(&email).await? {
+    if let Some(user) = deps.spoke().user_by_email(&email).await? {
         return Ok(user.id);
     }
     let query = UserQuery {
@@ -225,7 +225,7 @@ async fn owner_for(
             .is_some_and(|e| e.to_lowercase() == wanted)
     };
     Ok(deps
-        .spoke
+        .spoke()
         .find_user(&query, &matches)
         .await?
         .map_or_else(default, |u| u.id))
@@ -259,7 +259,7 @@ async fn create(
     for (field, value) in answers(&new.fields, deps) {
         request = request.answer(field, value);
     }
-    let created = match deps.spoke.create_request(&request).await {
+    let created = match deps.spoke().create_request(&request).await {
         Ok(created) => created,
         Err(e) if e.outcome_unknown() => {
             // The POST may have been applied: search before creating again (cls.md §7).
@@ -267,7 +267,7 @@ async fn create(
             let team = TeamId::new(&spoke.team_id);
             let filter = spoke.list_filter.as_deref().map(RequestFilter::parse);
             let found = find_ticket(
-                deps.spoke.as_ref(),
+                deps.spoke().as_ref(),
                 &lookup_settings(deps, &team, filter.as_ref()),
                 &org.org,
                 env.collaborator.id,
@@ -317,7 +317,7 @@ async fn apply_update(
         patch = patch.answer(field, value);
     }
     let id = ticket.request.id.clone();
-    let patched = deps.spoke.update_request(&id, &patch).await?;
+    let patched = deps.spoke().update_request(&id, &patch).await?;
     // Tags are checked against what the ticket carried before the PATCH (the PATCH answer may omit them).
     let mut current = ticket.request.clone();
     if !patched.tags.is_empty() {
@@ -327,7 +327,7 @@ async fn apply_update(
     if let Some(text) = &update.message {
         let service_user = deps.service_user().await?;
         if let Err(error) = deps
-            .spoke
+            .spoke()
             .post_message(&id, &NewMessage::from_user(&service_user, text.clone()))
             .await
         {
@@ -372,12 +372,12 @@ pub(crate) async fn sync_access_tags(
     let want = TagId::new(want);
     let unwanted = TagId::new(unwanted);
     if !request.has_tag(&want) {
-        deps.spoke
+        deps.spoke()
             .add_tags(&request.id, std::slice::from_ref(&want))
             .await?;
     }
     if request.has_tag(&unwanted) {
-        deps.spoke.remove_tag(&request.id, &unwanted).await?;
+        deps.spoke().remove_tag(&request.id, &unwanted).await?;
     }
     Ok(())
 }
@@ -397,7 +397,7 @@ async fn flag_duplicates(
         return Ok(());
     }
     for t in &fresh {
-        deps.spoke
+        deps.spoke()
             .add_tags(&t.request.id, std::slice::from_ref(&tag))
             .await?;
     }
@@ -421,7 +421,7 @@ async fn flag_duplicates(
 pub(crate) async fn flag_needs_attention(ticket: &RequestId, deps: &Deps) {
     let tag = TagId::new(&deps.settings.spoke.tags.needs_attention);
     if let Err(error) = deps
-        .spoke
+        .spoke()
         .add_tags(ticket, std::slice::from_ref(&tag))
         .await
     {

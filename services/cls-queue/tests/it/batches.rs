@@ -115,7 +115,7 @@ async fn a_record_that_keeps_failing_retryably_ends_in_the_dlq() {
     let stack = spawn_with(Options {
         visibility_secs: 1,
         max_receive_count: 5,
-        demo_github: false,
+        ..Options::default()
     })
     .await;
     stack.spoke.add_fault(
@@ -201,7 +201,7 @@ async fn a_hidden_membership_fails_the_record_until_it_is_dead_lettered() {
     let stack = spawn_with(Options {
         visibility_secs: 1,
         max_receive_count: 5,
-        demo_github: false,
+        ..Options::default()
     })
     .await;
     stack.github.kit().add_fault(fake_kit::FaultRule::new(
@@ -228,7 +228,7 @@ async fn unknown_kinds_are_retried_and_envelope_kinds_of_later_issues_are_not_lo
     let stack = spawn_with(Options {
         visibility_secs: 1,
         max_receive_count: 2,
-        demo_github: false,
+        ..Options::default()
     })
     .await;
     let mut env: serde_json::Value = serde_json::from_str(
@@ -323,5 +323,34 @@ async fn when_the_second_of_three_records_fails_retryably_records_two_and_three_
     assert!(
         messages[0].contains("acme/gadgets") && messages[1].contains("acme/tools"),
         "in order: {messages:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_spoke_key_is_retried_and_a_rotated_key_is_picked_up_without_losing_the_record() {
+    let stack = spawn_with(Options {
+        spoke_key: Some("revoked-key".to_owned()),
+        ..Options::default()
+    })
+    .await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
+    assert_eq!(outcome.failed.len(), 1, "retried, not acknowledged");
+    assert_eq!(stack.alerts().len(), 1, "IT is told the key is refused");
+    // The operator rotates the key in the secret; the next attempt re-reads it.
+    let mut secret = stack.spoke_secret.clone();
+    secret["api_key"] = SPOKE_KEY.into();
+    devstack::aws::put_secret(&stack.secrets_sdk, &stack.spoke_secret_id, &secret)
+        .await
+        .unwrap();
+    stack.drain(Duration::from_secs(30)).await;
+    assert_eq!(stack.requests().len(), 1);
+    assert_eq!(
+        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
+            .await
+            .unwrap(),
+        0
     );
 }

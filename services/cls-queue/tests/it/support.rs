@@ -49,6 +49,9 @@ pub(crate) struct Stack {
     pub(crate) deps: Deps,
     pub(crate) source: EventSource,
     pub(crate) secret_values: Vec<String>,
+    pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
+    pub(crate) spoke_secret_id: String,
+    pub(crate) spoke_secret: Value,
     _spoke_server: RunningServer,
     _github_server: RunningServer,
 }
@@ -58,6 +61,8 @@ pub(crate) struct Options {
     pub(crate) max_receive_count: u32,
     /// github-fake's demo seed: `acme` on Enterprise Cloud with an audit log, plus a second org `globex`.
     pub(crate) demo_github: bool,
+    /// The Spoke key written into the secret (default: the fake's valid key).
+    pub(crate) spoke_key: Option<String>,
 }
 
 impl Default for Options {
@@ -66,6 +71,7 @@ impl Default for Options {
             visibility_secs: 1,
             max_receive_count: 5,
             demo_github: false,
+            spoke_key: None,
         }
     }
 }
@@ -120,7 +126,7 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         .collect();
     let github_secret = json!({"orgs": orgs, "legacy_org": ORG});
     let spoke_secret = json!({
-        "api_key": SPOKE_KEY, "service_user_id": null, "team_id": TEAM, "request_type_id": "61b000000000000000000001",
+        "api_key": options.spoke_key.clone().unwrap_or_else(|| SPOKE_KEY.to_owned()), "service_user_id": null, "team_id": TEAM, "request_type_id": "61b000000000000000000001",
         "web_base_url": "https://example.askspoke.com", "list_filter": null,
         "fields": {"expires_on": field(1), "github_login": field(2), "github_user_id": field(3), "github_org": field(4),
                    "collaborator_email": field(5), "repositories": field(6), "added_by": field(7), "cls_state": field(8)},
@@ -189,6 +195,9 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         deps,
         source,
         secret_values,
+        secrets_sdk: secrets_sdk.clone(),
+        spoke_secret_id: ids("spoke"),
+        spoke_secret: spoke_secret.clone(),
         _spoke_server: spoke_server,
         _github_server: github_server,
     }
