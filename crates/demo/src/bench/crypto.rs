@@ -109,7 +109,7 @@ fn finish(name: &str, title: &str, times: Option<Vec<Duration>>, size: usize) ->
                 && s.median > 0.0
             {
                 let mib_per_s = size as f64 / 1_048_576.0 / (s.median / 1000.0);
-                entry = entry.with("MiB/s_at_median", (mib_per_s * 10.0).round() / 10.0);
+                entry = entry.with("throughput at median", format!("{mib_per_s:.1} MiB/s"));
             }
             entry
         }

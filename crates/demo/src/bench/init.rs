@@ -89,15 +89,12 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
         build.push(started.elapsed());
         drop(deps);
     }
-    entries.push(
-        Entry::timed(
-            "init",
-            "byods_extender",
-            "`byods-extender` Config + Deps",
-            Summary::of_millis(&build),
-        )
-        .note(NOTE),
-    );
+    entries.push(Entry::timed(
+        "init",
+        "byods_extender",
+        "`byods-extender` Config + Deps",
+        Summary::of_millis(&build),
+    ));
     let cls_env = wiring.env(&[
         ("CLS_STAGE", "testing".to_owned()),
         ("CLS_QUEUE_URL", stack.queues.url.clone()),
@@ -114,15 +111,12 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
         queue.push(started.elapsed());
         drop(deps);
     }
-    entries.push(
-        Entry::timed(
-            "init",
-            "cls_webhook",
-            "`cls-webhook` Config + Deps",
-            Summary::of_millis(&webhook),
-        )
-        .note(NOTE),
-    );
+    entries.push(Entry::timed(
+        "init",
+        "cls_webhook",
+        "`cls-webhook` Config + Deps",
+        Summary::of_millis(&webhook),
+    ));
     entries.push(
         Entry::timed(
             "init",

@@ -166,11 +166,25 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode> {
         let mut stack = Stack::start(StackOptions::ephemeral())
             .await
             .context("starting the local stack (run `cargo xtask setup` if moto is missing)")?;
+        let stack_secs = stack_started.elapsed().as_secs_f64();
         println!(
-            "bench: stack up in {:.1} s; functions: {}",
-            stack_started.elapsed().as_secs_f64(),
+            "bench: stack up in {stack_secs:.1} s; functions: {}",
             stack.registry.names().join(", ")
         );
+        if wanted("init") {
+            let mut entry = vec![
+                Entry::value(
+                    "init",
+                    "stack",
+                    "Local stack start: moto, devstack with four fakes, secrets, queues, every handler registered",
+                    "s",
+                    stack_secs,
+                )
+                .with("functions", stack.registry.names().join(" ")),
+            ];
+            stamp(&mut entry, &plan, "init");
+            report(&mut entries, entry);
+        }
         // The benchmarks drive cls-queue themselves; the background mapping would compete for messages.
         if let Some(source) = stack.event_source.take() {
             source.stop().await;
@@ -216,17 +230,20 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode> {
     }
     if wanted("build") {
         let mut group = if plan.build == 0 {
-            vec![Entry::skipped(
-                "build",
-                "services",
-                "`cargo build -p <service>` on a warm target/",
-                "measured only without --quick (`cargo xtask bench`)",
-            )]
+            vec![
+                Entry::skipped(
+                    "build",
+                    "services",
+                    "`cargo build -p <service>` on a warm target/",
+                    "measured only without --quick (`cargo xtask bench`)",
+                )
+                .command_line("cargo xtask bench"),
+            ]
         } else {
             println!("bench: timing warm `cargo build -p <service>`…");
             let iterations = plan.build;
             tokio::task::spawn_blocking(move || {
-                system::build_cost(iterations, Duration::from_secs(600))
+                system::build_cost(iterations, Duration::from_secs(300))
             })
             .await
             .context("the build benchmark panicked")?

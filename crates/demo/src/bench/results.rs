@@ -159,6 +159,12 @@ impl Entry {
         self
     }
 
+    /// Sets the reproduce command.
+    pub(crate) fn command_line(mut self, command: &str) -> Self {
+        self.command = command.to_owned();
+        self
+    }
+
     /// One line for the console.
     pub(crate) fn console_line(&self) -> String {
         match (self.status, &self.stats, self.value) {
@@ -321,7 +327,7 @@ fn render_group(out: &mut String, entries: &[&Entry]) {
             out,
             "| Measurement | value | unit | notes |\n|---|---:|---|---|"
         );
-        for e in single {
+        for e in &single {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
@@ -333,7 +339,9 @@ fn render_group(out: &mut String, entries: &[&Entry]) {
         }
     }
     if !other.is_empty() {
-        out.push('\n');
+        if !single.is_empty() || wrote_timed {
+            out.push('\n');
+        }
         for e in other {
             let word = if e.status == Status::Skipped {
                 "Not measured"
