@@ -95,6 +95,37 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
         "`byods-extender` Config + Deps",
         Summary::of_millis(&build),
     ));
+    let mut http = Vec::new();
+    let mut sdk = Vec::new();
+    for _ in 0..plan.init {
+        let started = Instant::now();
+        let client = lambda_kit::http::http_client(demo::flows::USER_AGENT)?;
+        http.push(started.elapsed());
+        drop(client);
+        let started = Instant::now();
+        let client = devstack::aws::secrets_client(&moto);
+        sdk.push(started.elapsed());
+        drop(client);
+    }
+    entries.insert(
+        0,
+        Entry::timed(
+            "init",
+            "http_client",
+            "Part of the rows below: one `lambda_kit::http::http_client` (reqwest + rustls)",
+            Summary::of_millis(&http),
+        ),
+    );
+    entries.insert(
+        1,
+        Entry::timed(
+            "init",
+            "sdk_client",
+            "Part of the rows below: one Secrets Manager SDK client (static config)",
+            Summary::of_millis(&sdk),
+        ),
+    );
+
     let cls_env = wiring.env(&[
         ("CLS_STAGE", "testing".to_owned()),
         ("CLS_QUEUE_URL", stack.queues.url.clone()),
