@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod dates;
 pub mod envelope;
+pub mod identity;
 pub mod lookup;
 pub mod member;
 pub mod messages;

@@ -240,18 +240,53 @@ pub struct IdentityEntry {
     pub employee: bool,
 }
 
-/// The `cls/identity` secret (only the `static` source is implemented).
+/// The `http` identity source: `GET {url}/github/{login}` with a bearer token.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HttpIdentitySettings {
+    /// Base URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Bearer token.
+    #[serde(default)]
+    pub token: Option<SecretString>,
+}
+
+/// The `cls/identity` secret.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct IdentitySettings {
     /// `static` (default) or `http`.
     #[serde(default)]
     pub source: Option<String>,
-    /// GitHub login → identity.
+    /// GitHub login → identity (the `static` source).
     #[serde(default)]
     pub users: BTreeMap<String, IdentityEntry>,
+    /// The `http` source.
+    #[serde(default)]
+    pub http: Option<HttpIdentitySettings>,
 }
 
 impl IdentitySettings {
+    /// True when the secret selects the `http` source.
+    pub fn is_http(&self) -> bool {
+        self.source
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("http"))
+    }
+
+    /// The `http` source needs a URL.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.is_http()
+            && self
+                .http
+                .as_ref()
+                .and_then(|h| h.url.as_deref())
+                .is_none_or(|u| u.trim().is_empty())
+        {
+            return Err(err("identity", "http.url", "is missing for source http"));
+        }
+        Ok(())
+    }
+
     /// The entry for `login`, case-insensitive.
     pub fn lookup(&self, login: &str) -> Option<&IdentityEntry> {
         self.users

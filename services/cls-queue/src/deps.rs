@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use cls_core::Alert;
+use cls_core::identity::{IdentityDirectory, StaticDirectory};
 use cls_core::settings::{
     GithubSettings, IdentitySettings, SettingsError, SlackSettings, SpokeSettings,
 };
@@ -145,11 +146,12 @@ impl Settings {
         let value = secrets.get_value(&config.spoke_secret_id).await?;
         let spoke: SpokeSettings = secrets::decode(&config.spoke_secret_id, &value)?;
         spoke.validate()?;
-        let identity = match secrets.get_value(&config.identity_secret_id).await {
+        let identity: IdentitySettings = match secrets.get_value(&config.identity_secret_id).await {
             Ok(value) => secrets::decode(&config.identity_secret_id, &value)?,
             Err(SecretsError::NotFound { .. }) => IdentitySettings::default(),
             Err(e) => return Err(e.into()),
         };
+        identity.validate()?;
         Ok(Self {
             github,
             spoke,
@@ -214,6 +216,8 @@ pub struct Deps {
     pub github: Arc<dyn GithubApi>,
     /// IT alerts.
     pub alerts: Arc<dyn Alerter>,
+    /// The identity directory (static from the identity secret unless replaced with [`Deps::with_identity`]).
+    pub identity: Arc<dyn IdentityDirectory>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// EMF metrics.
@@ -232,7 +236,10 @@ impl Deps {
         clock: Arc<dyn Clock>,
         metrics: Arc<dyn MetricSink>,
     ) -> Self {
+        let identity: Arc<dyn IdentityDirectory> =
+            Arc::new(StaticDirectory::new(settings.identity.clone()));
         Self {
+            identity,
             config: Arc::new(config),
             settings: Arc::new(settings),
             spoke: Arc::new(RwLock::new(spoke)),
@@ -296,7 +303,7 @@ impl Deps {
             reason: e.to_string(),
         })?;
         let poster: Arc<dyn WebhookPoster> =
-            Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
+            Arc::new(slack_notify::WebhookClient::new(http.clone()).with_clock(Arc::clone(&clock)));
         let alerts = Arc::new(SlackAlerter::new(
             poster,
             secrets,
@@ -313,6 +320,15 @@ impl Deps {
             metrics,
         );
         deps.rotation = Some(rotation);
+        if deps.settings.identity.is_http() {
+            let http_settings = deps.settings.identity.http.clone().unwrap_or_default();
+            let directory = crate::identity::HttpDirectory::new(http.clone(), &http_settings)
+                .map_err(|reason| StartupError::Client {
+                    client: "identity",
+                    reason,
+                })?;
+            deps.identity = Arc::new(directory);
+        }
         Ok(deps)
     }
 
@@ -338,6 +354,12 @@ impl Deps {
             Arc::new(lambda_kit::metrics::StdoutSink),
         )
         .await
+    }
+
+    /// Replaces the identity directory.
+    pub fn with_identity(mut self, identity: Arc<dyn IdentityDirectory>) -> Self {
+        self.identity = identity;
+        self
     }
 
     /// The current Spoke client.

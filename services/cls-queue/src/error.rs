@@ -22,6 +22,9 @@ pub enum RecordError {
     /// A GitHub call failed.
     #[error("GitHub call failed")]
     Github(#[source] GithubError),
+    /// The identity directory could not answer.
+    #[error("identity lookup failed")]
+    Identity(#[source] cls_core::identity::IdentityError),
     /// `POST /requests` failed with an unknown outcome and the search does not show the ticket yet.
     #[error("ticket creation outcome unknown; not found by the lookup yet")]
     CreateOutcomeUnknown,
@@ -50,7 +53,9 @@ impl Classify for RecordError {
         match self {
             Self::Envelope(e) if e.is_retryable() => ErrorClass::Retryable,
             Self::Envelope(_) => ErrorClass::Permanent,
-            Self::KindNotHandled(_) | Self::CreateOutcomeUnknown => ErrorClass::Retryable,
+            Self::KindNotHandled(_) | Self::CreateOutcomeUnknown | Self::Identity(_) => {
+                ErrorClass::Retryable
+            }
             // A refused key is operational (a rotation in progress, spoke-api.md §8.1): the handler re-reads
             // the secret, and the record is retried instead of being acknowledged and lost.
             Self::Spoke(SpokeError::InvalidApiKey { .. }) => ErrorClass::Retryable,
@@ -78,6 +83,7 @@ impl RecordError {
             ),
             Self::Github(e) => format!("github_{}", github_reason(e)),
             Self::CreateOutcomeUnknown => "create_outcome_unknown".to_owned(),
+            Self::Identity(_) => "identity_unavailable".to_owned(),
         }
     }
 

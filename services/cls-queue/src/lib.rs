@@ -4,6 +4,7 @@ pub mod config;
 pub mod deps;
 pub mod error;
 pub mod handler;
+pub mod identity;
 pub mod member;
 
 pub use config::Config;

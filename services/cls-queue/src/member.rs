@@ -50,8 +50,12 @@ pub async fn process(
         deps.count("IgnoredOrgMember", &[]);
         return Ok("ignored_org_member");
     }
-    let identity = deps.settings.identity.lookup(login);
-    if org.skip_employees && identity.is_some_and(|i| i.employee) {
+    let identity = deps
+        .identity
+        .lookup(login)
+        .await
+        .map_err(RecordError::Identity)?;
+    if org.skip_employees && identity.as_ref().is_some_and(|i| i.employee) {
         deps.count("IgnoredEmployee", &[]);
         return Ok("ignored_employee");
     }
@@ -94,7 +98,7 @@ pub async fn process(
         sender_adder(env, msg)
     };
     let email = identity
-        .and_then(|i| i.email.clone())
+        .and_then(|i| i.email)
         .or_else(|| msg.member_email.clone());
     let ctx = MemberContext {
         org: &env.org,
@@ -200,10 +204,11 @@ async fn owner_for(
         return Ok(default());
     };
     let Some(email) = deps
-        .settings
         .identity
         .lookup(adder)
-        .and_then(|i| i.email.clone())
+        .await
+        .map_err(RecordError::Identity)?
+        .and_then(|i| i.email)
     else {
         tracing::info!(
             outcome = "default_owner",

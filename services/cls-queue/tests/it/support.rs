@@ -63,6 +63,8 @@ pub(crate) struct Options {
     pub(crate) demo_github: bool,
     /// The Spoke key written into the secret (default: the fake's valid key).
     pub(crate) spoke_key: Option<String>,
+    /// Replaces the identity secret (e.g. the `http` source).
+    pub(crate) identity: Option<Value>,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             max_receive_count: 5,
             demo_github: false,
             spoke_key: None,
+            identity: None,
         }
     }
 }
@@ -134,11 +137,13 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
                  "inactive": "63d000000000000000000004", "needs_attention": TAG_ATTENTION}
     });
     let slack_secret = json!({"bot_token": slack.bot_token(), "signing_secrets": [slack.signing_secret()], "alert_webhook_url": alert_url});
-    let identity_secret = json!({"source": "static", "users": {
-        "alice": {"email": "alice@example.com", "employee": true},
-        "octocat": {"email": "octocat@example.org", "employee": false},
-        "staffer": {"email": "staffer@example.com", "employee": true}
-    }});
+    let identity_secret = options.identity.clone().unwrap_or_else(|| {
+        json!({"source": "static", "users": {
+            "alice": {"email": "alice@example.com", "employee": true},
+            "octocat": {"email": "octocat@example.org", "employee": false},
+            "staffer": {"email": "staffer@example.com", "employee": true}
+        }})
+    });
     for (name, value) in [
         ("github", &github_secret),
         ("spoke", &spoke_secret),

@@ -530,3 +530,43 @@ async fn an_employee_is_skipped_when_the_org_says_so() {
     assert!(stack.requests().is_empty());
     assert_eq!(stack.metrics.total("IgnoredEmployee"), 1.0);
 }
+
+#[tokio::test]
+async fn the_http_identity_directory_supplies_e_mails_with_a_bearer_token() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let directory = MockServer::start().await;
+    for (login, email, employee) in [
+        ("octocat", "octo@corp.example", false),
+        ("alice", "alice@example.com", true),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/people/github/{login}")))
+            .and(header("authorization", "Bearer id-token-123"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"email": email, "employee": employee})),
+            )
+            .mount(&directory)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&directory)
+        .await;
+    let stack = spawn_with(Options {
+        identity: Some(serde_json::json!({"source": "http", "http": {"url": format!("{}/people", directory.uri()), "token": "id-token-123"}})),
+        ..Options::default()
+    })
+    .await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(Stack::answer(&r, 5).as_deref(), Some("octo@corp.example"));
+    assert_eq!(
+        r["owner"], ALICE,
+        "the adder's e-mail from the directory finds the Spoke user"
+    );
+}
