@@ -383,3 +383,39 @@ async fn no_secret_reaches_the_logs() {
         "the capture saw the run"
     );
 }
+
+#[tokio::test]
+async fn the_installation_target_header_picks_which_apps_secrets_are_tried() {
+    let stack = spawn().await;
+    let body = serde_json::to_vec(&member_payload()).unwrap();
+    // Signed with the other App's secret but naming acme's App: refused.
+    let mut e = signed(&body, VECTOR_SECRET, "member", "target-1");
+    e.headers.insert(
+        "x-github-hook-installation-target-id",
+        "102441".parse().unwrap(),
+    );
+    assert_eq!(status(&stack.call(e).await), 401);
+    // Without the header every configured secret is tried.
+    assert_eq!(
+        status(
+            &stack
+                .call(signed(&body, VECTOR_SECRET, "member", "target-2"))
+                .await
+        ),
+        202
+    );
+}
+
+#[tokio::test]
+async fn an_envelope_over_256_kib_is_refused_with_one_alert_and_not_queued() {
+    let stack = spawn_with(&[("CLS_MAX_BODY_BYTES", "1048576")]).await;
+    let mut payload = member_payload();
+    payload["repository"]["full_name"] = format!("acme/{}", "w".repeat(300 * 1024)).into();
+    let body = serde_json::to_vec(&payload).unwrap();
+    let response = stack.call(signed(&body, SECRET, "member", "huge-1")).await;
+    assert_eq!(status(&response), 413);
+    assert_eq!(stack.depth().await, 0);
+    let alerts = stack.alerts();
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0].contains("EnvelopeTooLarge") && alerts[0].contains("huge-1"));
+}
