@@ -406,7 +406,7 @@ pub(crate) async fn queue_drain(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>
                 .collect::<Vec<_>>()
                 .join(" "),
         )
-        .note("the first batch includes cls-queue's first GitHub installation token and Spoke lookups"),
+        .note("the first batch runs with cls-queue's caches cold (e.g. no GitHub installation token yet)"),
         Entry::timed("queue", "per_message", "Per-message share of each batch", Summary::of_millis(&per_message)),
     ];
     if failed > 0 || batch_errors > 0 || deleted < plan.queue_events {
