@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod alert;
+pub mod alerter;
 pub mod dates;
 pub mod envelope;
 pub mod identity;
@@ -11,6 +12,7 @@ pub mod settings;
 pub mod ticket;
 
 pub use alert::Alert;
+pub use alerter::{Alerter, SlackAlerter};
 pub use envelope::{
     AccountRef, Envelope, EnvelopeError, Kind, MemberAction, MemberEventMsg, OrgRef, Payload,
 };

@@ -1,110 +1,23 @@
 //! The consumer's outside world: Spoke, GitHub, IT alerts, clock, metrics, and the settings loaded from the
 //! four CLS secrets at cold start.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use chrono::{DateTime, Duration, Utc};
 use cls_core::Alert;
 use cls_core::identity::{IdentityDirectory, StaticDirectory};
-use cls_core::settings::{
-    GithubSettings, IdentitySettings, SettingsError, SlackSettings, SpokeSettings,
-};
-use futures::future::BoxFuture;
+use cls_core::settings::{GithubSettings, IdentitySettings, SettingsError, SpokeSettings};
 use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
 use lambda_kit::Clock;
 use lambda_kit::metrics::{Emf, MetricSink};
 use secrecy::ExposeSecret;
-use secrets::{SecretStore, SecretStoreExt, SecretsError};
-use slack_notify::{Message, WebhookPoster};
+use secrets::{SecretStore, SecretsError};
+use slack_notify::WebhookPoster;
 use spoke_client::{SpokeApi, SpokeClient, UserId};
 use tokio::sync::OnceCell;
 
 use crate::config::Config;
 
-/// Sends IT alerts. Failures are logged, never returned: an alert never fails a record.
-pub trait Alerter: Send + Sync {
-    /// Sends `alert` (identical alerts at most once per 10 minutes in this instance).
-    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()>;
-}
-
-/// [`Alerter`] posting to the incoming webhook in the Slack secret (`alert_webhook_url`).
-pub struct SlackAlerter {
-    poster: Arc<dyn WebhookPoster>,
-    secrets: Arc<dyn SecretStore>,
-    slack_secret_id: String,
-    clock: Arc<dyn Clock>,
-    sent: Mutex<HashMap<String, DateTime<Utc>>>,
-}
-
-impl SlackAlerter {
-    /// Identical alerts within this window are sent once (cls.md §12).
-    pub const REPEAT_WINDOW_MINUTES: i64 = 10;
-
-    /// An alerter reading the webhook URL from `slack_secret_id` on each (rare) alert, through the cache.
-    pub fn new(
-        poster: Arc<dyn WebhookPoster>,
-        secrets: Arc<dyn SecretStore>,
-        slack_secret_id: &str,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            poster,
-            secrets,
-            slack_secret_id: slack_secret_id.to_owned(),
-            clock,
-            sent: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn first_in_window(&self, key: &str) -> bool {
-        let now = self.clock.now();
-        let mut sent = self
-            .sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sent.retain(|_, at| now - *at < Duration::minutes(Self::REPEAT_WINDOW_MINUTES));
-        if sent.contains_key(key) {
-            return false;
-        }
-        sent.insert(key.to_owned(), now);
-        true
-    }
-}
-
-impl Alerter for SlackAlerter {
-    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            if !self.first_in_window(&alert.dedup_key()) {
-                tracing::info!(alert_kind = %alert.kind, outcome = "alert_suppressed", "identical alert sent recently");
-                return;
-            }
-            let settings: SlackSettings = match self.secrets.get_json(&self.slack_secret_id).await {
-                Ok(s) => s,
-                Err(error) => {
-                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent: Slack secret unavailable");
-                    return;
-                }
-            };
-            let Some(url) = settings.alert_webhook_url else {
-                tracing::error!(alert_kind = %alert.kind, "alert not sent: no alert_webhook_url configured");
-                return;
-            };
-            match self
-                .poster
-                .post_webhook(&url, &Message::text(alert.text()))
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(alert_kind = %alert.kind, outcome = "alert_sent", "IT alert sent")
-                }
-                Err(error) => {
-                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent")
-                }
-            }
-        })
-    }
-}
+pub use cls_core::alerter::{Alerter, SlackAlerter};
 
 /// The validated content of the CLS secrets the consumer reads.
 #[derive(Debug, Clone)]

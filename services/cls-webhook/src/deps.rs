@@ -1,16 +1,12 @@
 //! The webhook's outside world, one trait object per system plus a clock and a metric sink.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use cls_core::Alert;
-use cls_core::settings::SlackSettings;
 use futures::future::BoxFuture;
 use lambda_kit::Clock;
 use lambda_kit::metrics::{Emf, MetricSink};
-use secrets::{SecretStore, SecretStoreExt};
-use slack_notify::{Message, WebhookPoster};
+use secrets::SecretStore;
+use slack_notify::WebhookPoster;
 
 use crate::config::Config;
 
@@ -91,89 +87,7 @@ fn sdk_error_kind<E, R>(e: &aws_sdk_sqs::error::SdkError<E, R>) -> &'static str 
     }
 }
 
-/// Sends IT alerts. Failures are logged, never returned: an alert never changes the HTTP answer.
-pub trait Alerter: Send + Sync {
-    /// Sends `alert` (at most once per 10 minutes for identical alerts in this instance).
-    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()>;
-}
-
-/// [`Alerter`] posting to the incoming webhook stored in the Slack secret (`alert_webhook_url`).
-pub struct SlackAlerter {
-    poster: Arc<dyn WebhookPoster>,
-    secrets: Arc<dyn SecretStore>,
-    slack_secret_id: String,
-    clock: Arc<dyn Clock>,
-    sent: Mutex<HashMap<String, DateTime<Utc>>>,
-}
-
-impl SlackAlerter {
-    /// Repeated identical alerts within this window are sent once (cls.md §12).
-    pub const REPEAT_WINDOW_MINUTES: i64 = 10;
-
-    /// An alerter reading the webhook URL from `slack_secret_id`.
-    pub fn new(
-        poster: Arc<dyn WebhookPoster>,
-        secrets: Arc<dyn SecretStore>,
-        slack_secret_id: &str,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            poster,
-            secrets,
-            slack_secret_id: slack_secret_id.to_owned(),
-            clock,
-            sent: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn first_in_window(&self, key: &str) -> bool {
-        let now = self.clock.now();
-        let mut sent = self
-            .sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sent.retain(|_, at| now - *at < Duration::minutes(Self::REPEAT_WINDOW_MINUTES));
-        if sent.contains_key(key) {
-            return false;
-        }
-        sent.insert(key.to_owned(), now);
-        true
-    }
-}
-
-impl Alerter for SlackAlerter {
-    fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            if !self.first_in_window(&alert.dedup_key()) {
-                tracing::info!(alert_kind = %alert.kind, outcome = "alert_suppressed", "identical alert sent recently");
-                return;
-            }
-            let settings: SlackSettings = match self.secrets.get_json(&self.slack_secret_id).await {
-                Ok(s) => s,
-                Err(error) => {
-                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent: Slack secret unavailable");
-                    return;
-                }
-            };
-            let Some(url) = settings.alert_webhook_url else {
-                tracing::error!(alert_kind = %alert.kind, "alert not sent: no alert_webhook_url configured");
-                return;
-            };
-            match self
-                .poster
-                .post_webhook(&url, &Message::text(alert.text()))
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(alert_kind = %alert.kind, outcome = "alert_sent", "IT alert sent")
-                }
-                Err(error) => {
-                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent")
-                }
-            }
-        })
-    }
-}
+pub use cls_core::alerter::{Alerter, SlackAlerter};
 
 /// Everything `handle` needs. Built once per process (`main`, the demo, tests).
 #[derive(Clone)]
