@@ -87,11 +87,21 @@ pub(crate) fn ci() -> Result<ExitCode> {
     }
 
     println!("\nci: step durations");
+    let width = timings
+        .iter()
+        .map(|(n, _, _)| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     for (name, took, ok) in &timings {
         let verdict = if *ok { "ok" } else { "FAILED" };
-        println!("  {name:<28} {:>8}  {verdict}", fmt_duration(*took));
+        println!("  {name:<width$}  {:>8}  {verdict}", fmt_duration(*took));
     }
-    println!("  {:<28} {:>8}", "total", fmt_duration(started.elapsed()));
+    println!(
+        "  {:<width$}  {:>8}",
+        "total",
+        fmt_duration(started.elapsed())
+    );
     if let Some(name) = &failed_step {
         println!("ci: stopped at `{name}`");
         // A failing step that is not a test run still counts as one failure, so the closing line never
