@@ -258,7 +258,8 @@ pub(crate) fn lambda_build() -> Result<()> {
         // cargo-lambda finds zig through the venv's python (the `ziglang` package).
         .env("PATH", path_with(&venv.join("bin")));
     for function in &present {
-        command.args(["--package", function]);
+        // `--bin` too: byods-extender also holds the operator CLI `byods`, which is no Lambda.
+        command.args(["--package", function, "--bin", function]);
     }
     run(&mut command)?;
     for function in present {
