@@ -36,7 +36,6 @@ Commands:
                        path, queue drain, handoff, the BYODS run, peak RSS, artifact sizes and (without
                        --quick) warm build cost; bounded, loopback only. Writes target/bench/results.json and
                        regenerates docs/performance.md. --quick takes well under 3 minutes.
-  chaos                Fault, duplicate and crash scenarios (not implemented yet).
   lambda-build         Adds the aarch64 target, installs cargo-lambda into .venv-tools when missing and runs
                        `cargo lambda build --release --arm64 --locked` for every Lambda in services/; prints
                        the size of each target/lambda/<fn>/bootstrap.
@@ -94,10 +93,6 @@ fn run(args: &[String]) -> Result<ExitCode> {
             only_flags(rest, &["--quick"])?;
             setup::setup_for_stack()?;
             util::exec_demo(&prepend("bench", rest))
-        }
-        "chaos" => {
-            only_flags(rest, &[])?;
-            bail!("`chaos` is not implemented yet (platform spec §7); see docs/reliability.md")
         }
         "lambda-build" => {
             only_flags(rest, &[])?;
