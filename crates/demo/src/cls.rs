@@ -13,7 +13,7 @@ use lambda_kit::{Clock, MemorySink, SystemClock};
 use secrets::SecretsClient;
 use serde_json::{Value, json};
 
-use crate::flows::{DEMO_SPOKE_API_KEY, USER_AGENT};
+use crate::flows::USER_AGENT;
 use crate::report::Row;
 use crate::stack::{Stack, Wiring};
 
@@ -56,10 +56,25 @@ pub fn tag_id(key: &str) -> String {
 }
 
 /// The spoke-fake demo seed plus what CLS needs: its request type with the eight answered fields and its
-/// five tags (test-only ids).
-pub fn spoke_seed() -> Result<Value> {
+/// five tags (test-only ids). The seed's API key is replaced by `api_key` (same user); any further keys of
+/// the fixture get `api_key` with a `-<n>` suffix, so no fixed key stays valid.
+pub fn spoke_seed(api_key: &str) -> Result<Value> {
     let mut seed: Value =
         serde_json::from_str(spoke_fake::DEMO_SEED).context("spoke-fake demo seed")?;
+    let keys = seed["apiKeys"]
+        .as_array_mut()
+        .filter(|keys| !keys.is_empty())
+        .ok_or_else(|| anyhow!("the spoke seed has no apiKeys"))?;
+    for (index, key) in keys.iter_mut().enumerate() {
+        let value = if index == 0 {
+            api_key.to_owned()
+        } else {
+            format!("{api_key}-{index}")
+        };
+        key.as_object_mut()
+            .ok_or_else(|| anyhow!("a spoke seed apiKeys entry is not an object"))?
+            .insert("key".to_owned(), Value::String(value));
+    }
     let labels = [
         "Access expiration date",
         "Collaborator GitHub username",
@@ -137,7 +152,7 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<Vec<(S
         .map(|key| ((*key).to_owned(), Value::String(tag_id(key))))
         .collect();
     let spoke_secret = json!({
-        "api_key": DEMO_SPOKE_API_KEY,
+        "api_key": wiring.dev_secrets.spoke_api_key,
         "service_user_id": null,
         "team_id": TEAM_ID,
         "request_type_id": REQUEST_TYPE_ID,

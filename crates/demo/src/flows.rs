@@ -14,9 +14,6 @@ use crate::stack::Stack;
 /// The `User-Agent` of the demo's own calls.
 pub const USER_AGENT: &str = concat!("devstack-demo/", env!("CARGO_PKG_VERSION"));
 
-/// The Spoke API key of `spoke-fake/fixtures/demo.json` (test-only).
-pub const DEMO_SPOKE_API_KEY: &str = "demo-spoke-key";
-
 /// Replays every flow that exists and returns one row per step.
 pub async fn replay(stack: &Stack) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -39,7 +36,7 @@ async fn spoke_team_read(stack: &Stack) -> Row {
     let result = async {
         let client = SpokeClient::builder(
             lambda_kit::http::http_client(USER_AGENT)?,
-            SecretString::from(DEMO_SPOKE_API_KEY),
+            SecretString::from(stack.dev_secrets.spoke_api_key.clone()),
         )
         .base_url(stack.endpoints["spoke"].clone())
         .build()?;

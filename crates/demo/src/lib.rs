@@ -7,4 +7,4 @@ pub mod services;
 pub mod stack;
 
 pub use report::Row;
-pub use stack::{Stack, StackOptions};
+pub use stack::{DevSecrets, Stack, StackOptions};

@@ -2,8 +2,8 @@
 //!
 //! Each service registers its handler under its function name, with its `Config` built from the local
 //! environment of platform spec §5 (through `Config::from_lookup`, never the process environment), its
-//! secrets created in moto with the test-only values of the fakes' demo seeds, and contributes the steps of
-//! its flow to the summary.
+//! secrets created in moto with the run's dev-only credentials ([`crate::stack::DevSecrets`]) and the
+//! test-only values of the fakes' demo seeds, and contributes the steps of its flow to the summary.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use lambda_kit::{Clock, MemorySink, MetricSink, SystemClock};
 use secrets::{SecretStore, SecretsClient};
 use serde_json::{Value, json};
 
-use crate::flows::{DEMO_SPOKE_API_KEY, USER_AGENT, short};
+use crate::flows::{USER_AGENT, short};
 use crate::report::Row;
 use crate::stack::{Stack, Wiring};
 
@@ -53,9 +53,10 @@ pub async fn register_all(wiring: &Wiring<'_>, registry: &Registry) -> Result<Re
     for (key, value) in crate::cls::register(wiring, registry).await? {
         registered.endpoints.insert(key, value);
     }
-    registered
-        .endpoints
-        .insert("spoke_api_key".to_owned(), DEMO_SPOKE_API_KEY.to_owned());
+    registered.endpoints.insert(
+        "spoke_api_key".to_owned(),
+        wiring.dev_secrets.spoke_api_key.clone(),
+    );
     Ok(registered)
 }
 
@@ -98,7 +99,7 @@ async fn register_oncall_spoke(wiring: &Wiring<'_>, registry: &Registry) -> Resu
         .secret(
             secret_names::ONCALL,
             &json!({
-                "spokeApiKey": DEMO_SPOKE_API_KEY,
+                "spokeApiKey": wiring.dev_secrets.spoke_api_key,
                 "slack": {
                     "defaultWebhookUrl": legacy,
                     "channelWebhooks": {

@@ -15,7 +15,7 @@ use devstack::sqs::{EventSource, EventSourceHandle};
 use devstack::{Devstack, Moto};
 use fake_kit::RunningServer;
 use github_fake::GithubFake;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use slack_fake::SlackFake;
 use spoke_fake::SpokeFake;
 use webex_fake::WebexFake;
@@ -25,8 +25,39 @@ pub const QUEUE_NAME: &str = "cls-events";
 /// The local visibility timeout: shorter than the deployed 360 s so a failed batch comes back quickly.
 pub const LOCAL_VISIBILITY_SECS: u32 = 30;
 
-/// Ports of the three servers (platform spec §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The dev-only credentials of one local stack run: seeded into the fakes, written into the secrets in moto
+/// and into `endpoints.json`. [`DevSecrets::generate`] makes fresh random values (prefixed `dev-`) so that no
+/// fixed value from a fixture is ever accepted by the running stack.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DevSecrets {
+    /// The GitHub App webhook secret github-fake signs deliveries with (`github_webhook_secret`).
+    pub github_webhook_secret: String,
+    /// The Slack signing secret slack-fake signs interactions with (`slack_signing_secret`).
+    pub slack_signing_secret: String,
+    /// The only Spoke API key spoke-fake accepts (`spoke_api_key`).
+    pub spoke_api_key: String,
+}
+
+impl DevSecrets {
+    /// Fresh random values, `dev-<purpose>-<uuid v4>`.
+    pub fn generate() -> Self {
+        let random = |purpose: &str| format!("dev-{purpose}-{}", uuid::Uuid::new_v4().simple());
+        Self {
+            github_webhook_secret: random("github-webhook"),
+            slack_signing_secret: random("slack-signing"),
+            spoke_api_key: random("spoke-key"),
+        }
+    }
+}
+
+impl std::fmt::Debug for DevSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevSecrets").finish_non_exhaustive()
+    }
+}
+
+/// Ports of the three servers (platform spec §6) and, optionally, pinned dev-only credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackOptions {
     /// devstack (`DEVSTACK_PORT`, default 8800).
     pub devstack_port: u16,
@@ -34,6 +65,8 @@ pub struct StackOptions {
     pub moto_port: u16,
     /// The API Gateway emulator (`DEMO_API_PORT`, default 8820).
     pub api_port: u16,
+    /// The dev-only credentials; `None` (the default) generates fresh ones per run.
+    pub dev_secrets: Option<DevSecrets>,
 }
 
 impl Default for StackOptions {
@@ -42,6 +75,7 @@ impl Default for StackOptions {
             devstack_port: devstack::DEFAULT_PORT,
             moto_port: 8810,
             api_port: 8820,
+            dev_secrets: None,
         }
     }
 }
@@ -53,7 +87,14 @@ impl StackOptions {
             devstack_port: 0,
             moto_port: 0,
             api_port: 0,
+            dev_secrets: None,
         }
+    }
+
+    /// Pins the dev-only credentials instead of generating them (tests that need determinism).
+    pub fn with_dev_secrets(mut self, secrets: DevSecrets) -> Self {
+        self.dev_secrets = Some(secrets);
+        self
     }
 
     /// Reads `DEVSTACK_PORT`, `DEMO_MOTO_PORT` and `DEMO_API_PORT` through `lookup`.
@@ -64,6 +105,7 @@ impl StackOptions {
             devstack_port: reader.parse_or("DEVSTACK_PORT", defaults.devstack_port)?,
             moto_port: reader.parse_or("DEMO_MOTO_PORT", defaults.moto_port)?,
             api_port: reader.parse_or("DEMO_API_PORT", defaults.api_port)?,
+            dev_secrets: None,
         })
     }
 }
@@ -87,16 +129,33 @@ impl std::fmt::Debug for Fakes {
 }
 
 impl Fakes {
-    /// The fakes seeded with their `fixtures/demo.json` (Spoke plus the CLS request type and tags).
-    pub fn demo() -> Result<Self> {
+    /// The fakes seeded with their `fixtures/demo.json` (Spoke plus the CLS request type and tags), with the
+    /// fixtures' fixed credentials replaced by `secrets`: Spoke's API key, GitHub's webhook secret and Slack's
+    /// signing secret.
+    pub fn demo(secrets: &DevSecrets) -> Result<Self> {
+        let mut slack = slack_fake::Seed::demo();
+        slack.signing_secret = secrets.slack_signing_secret.clone();
         Ok(Self {
-            spoke: SpokeFake::new(crate::cls::spoke_seed()?)
+            spoke: SpokeFake::new(crate::cls::spoke_seed(&secrets.spoke_api_key)?)
                 .map_err(|e| anyhow!("spoke-fake seed: {e}"))?,
-            slack: SlackFake::demo(),
-            github: GithubFake::demo().map_err(|e| anyhow!("github-fake seed: {e}"))?,
+            slack: SlackFake::new(slack),
+            github: GithubFake::new(github_seed(&secrets.github_webhook_secret)?)
+                .map_err(|e| anyhow!("github-fake seed: {e}"))?,
             webex: WebexFake::demo().map_err(|e| anyhow!("webex-fake seed: {e}"))?,
         })
     }
+}
+
+/// The github-fake demo seed with the App's webhook secret replaced by `webhook_secret`.
+fn github_seed(webhook_secret: &str) -> Result<Value> {
+    let mut seed: Value =
+        serde_json::from_str(github_fake::DEMO_SEED).context("github-fake demo seed")?;
+    let app = seed
+        .get_mut("app")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| anyhow!("the github-fake demo seed has no app"))?;
+    app.insert("webhook_secret".to_owned(), json!(webhook_secret));
+    Ok(seed)
 }
 
 /// A running local stack. Dropping it stops every server and moto.
@@ -121,6 +180,8 @@ pub struct Stack {
     pub event_source: Option<EventSourceHandle>,
     /// Flat `endpoints.json` content.
     pub endpoints: BTreeMap<String, String>,
+    /// The dev-only credentials of this run (also in `endpoints`).
+    pub dev_secrets: DevSecrets,
 }
 
 impl std::fmt::Debug for Stack {
@@ -141,7 +202,8 @@ impl Stack {
         let moto = Moto::start_on(options.moto_port)
             .await
             .context("starting moto")?;
-        let fakes = Fakes::demo()?;
+        let dev_secrets = options.dev_secrets.unwrap_or_else(DevSecrets::generate);
+        let fakes = Fakes::demo(&dev_secrets)?;
         let registry = Registry::new();
         let devstack = Devstack::builder()
             .mount("spoke", fakes.spoke.router())
@@ -187,6 +249,7 @@ impl Stack {
             queue_url: queues.url.clone(),
             secrets: secrets.clone(),
             fakes: &fakes,
+            dev_secrets: &dev_secrets,
         };
         let services = crate::services::register_all(&wiring, &registry).await?;
         for (key, value) in services.endpoints {
@@ -240,6 +303,7 @@ impl Stack {
             queues,
             event_source,
             endpoints,
+            dev_secrets,
         })
     }
 
@@ -280,6 +344,8 @@ pub struct Wiring<'a> {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// The fakes (for their test-only credentials).
     pub fakes: &'a Fakes,
+    /// The dev-only credentials of this run.
+    pub dev_secrets: &'a DevSecrets,
 }
 
 impl Wiring<'_> {
@@ -336,4 +402,62 @@ pub fn workspace_root() -> PathBuf {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| manifest.to_path_buf())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_dev_secrets_are_prefixed_distinct_and_fresh_per_run() {
+        let first = DevSecrets::generate();
+        let second = DevSecrets::generate();
+        let values = [
+            &first.github_webhook_secret,
+            &first.slack_signing_secret,
+            &first.spoke_api_key,
+        ];
+        assert!(values.iter().all(|v| v.starts_with("dev-")), "{values:?}");
+        assert_ne!(first.github_webhook_secret, first.slack_signing_secret);
+        assert_ne!(first.github_webhook_secret, second.github_webhook_secret);
+        assert_ne!(first.slack_signing_secret, second.slack_signing_secret);
+        assert_ne!(first.spoke_api_key, second.spoke_api_key);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_dev_secret() {
+        let secrets = DevSecrets::generate();
+        let shown = format!(
+            "{secrets:?} {:?}",
+            StackOptions::ephemeral().with_dev_secrets(secrets.clone())
+        );
+        for value in [
+            &secrets.github_webhook_secret,
+            &secrets.slack_signing_secret,
+            &secrets.spoke_api_key,
+        ] {
+            assert!(!shown.contains(value.as_str()), "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_fakes_accept_only_the_injected_credentials() {
+        let secrets = DevSecrets::generate();
+        let fakes = Fakes::demo(&secrets).unwrap();
+        assert_eq!(fakes.github.webhook_secret(), secrets.github_webhook_secret);
+        assert_eq!(fakes.slack.signing_secret(), secrets.slack_signing_secret);
+        let seed = crate::cls::spoke_seed(&secrets.spoke_api_key).unwrap();
+        let keys: Vec<&str> = seed["apiKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|k| k["key"].as_str())
+            .collect();
+        assert_eq!(keys.first().copied(), Some(secrets.spoke_api_key.as_str()));
+        assert!(
+            keys.iter()
+                .all(|k| k.starts_with(secrets.spoke_api_key.as_str())),
+            "{keys:?}"
+        );
+    }
 }

@@ -212,6 +212,7 @@ pub(crate) fn wiring(stack: &Stack) -> Wiring<'_> {
         queue_url: stack.queues.url.clone(),
         secrets: stack.secrets.clone(),
         fakes: &stack.fakes,
+        dev_secrets: &stack.dev_secrets,
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use demo::services::{HANDOFF_ON_CALL_USER_ID, HANDOFF_TEAM_ID, secret_names};
+use demo::stack::DevSecrets;
 use demo::{Stack, StackOptions, flows};
 
 #[tokio::test]
@@ -78,6 +79,60 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
         "the last write wins"
     );
 
+    // The run's dev-only credentials: random, in endpoints.json and in the secrets the services read.
+    let dev = &stack.dev_secrets;
+    assert_eq!(stack.endpoints["spoke_api_key"], dev.spoke_api_key);
+    assert_eq!(
+        stack.endpoints["github_webhook_secret"],
+        dev.github_webhook_secret
+    );
+    assert_eq!(
+        stack.endpoints["slack_signing_secret"],
+        dev.slack_signing_secret
+    );
+    assert!(dev.spoke_api_key.starts_with("dev-"));
+    let (oncall, _) = devstack::aws::get_secret(&stack.secrets, secret_names::ONCALL)
+        .await
+        .unwrap();
+    assert_eq!(oncall["spokeApiKey"], dev.spoke_api_key.as_str());
+    let (cls_spoke, _) = devstack::aws::get_secret(&stack.secrets, "cls/spoke")
+        .await
+        .unwrap();
+    assert_eq!(cls_spoke["api_key"], dev.spoke_api_key.as_str());
+    let (cls_github, _) = devstack::aws::get_secret(&stack.secrets, "cls/github")
+        .await
+        .unwrap();
+    assert_eq!(
+        cls_github["orgs"][0]["webhook_secrets"][0],
+        dev.github_webhook_secret.as_str()
+    );
+    let (cls_slack, _) = devstack::aws::get_secret(&stack.secrets, "cls/slack")
+        .await
+        .unwrap();
+    assert_eq!(
+        cls_slack["signing_secrets"][0],
+        dev.slack_signing_secret.as_str()
+    );
+    // The fixture's fixed key no longer opens spoke-fake.
+    let teams = format!("{}/teams", stack.endpoints["spoke"]);
+    let http = reqwest::Client::new();
+    let fixed = http
+        .get(&teams)
+        .header("Api-Key", "demo-spoke-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fixed.status(), 403, "the fixture key is refused");
+    let refusal: serde_json::Value = fixed.json().await.unwrap();
+    assert_eq!(refusal["code"], 11038, "as an invalid key: {refusal}");
+    let fresh = http
+        .get(&teams)
+        .header("Api-Key", &dev.spoke_api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 200, "the run's key is accepted");
+
     // Slack: the platform post, the handoff alerts and the re-auth alert.
     assert!(stack.fakes.slack.messages("alerts_it").len() >= 3);
 
@@ -98,7 +153,14 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
 
 #[tokio::test]
 async fn writes_a_flat_endpoints_file() {
-    let stack = Stack::start(StackOptions::ephemeral()).await.unwrap();
+    let pinned = DevSecrets {
+        github_webhook_secret: format!("pinned-github-{}", uuid::Uuid::new_v4()),
+        slack_signing_secret: format!("pinned-slack-{}", uuid::Uuid::new_v4()),
+        spoke_api_key: format!("pinned-spoke-{}", uuid::Uuid::new_v4()),
+    };
+    let stack = Stack::start(StackOptions::ephemeral().with_dev_secrets(pinned.clone()))
+        .await
+        .unwrap();
     let dir = std::env::temp_dir().join(format!("demo-endpoints-{}", uuid::Uuid::new_v4()));
     let path = dir.join("endpoints.json");
 
@@ -127,6 +189,23 @@ async fn writes_a_flat_endpoints_file() {
     ] {
         assert!(object.contains_key(key), "{key} is present");
     }
+    assert_eq!(written["spoke_api_key"], pinned.spoke_api_key.as_str());
+    assert_eq!(
+        written["github_webhook_secret"],
+        pinned.github_webhook_secret.as_str()
+    );
+    assert_eq!(
+        written["slack_signing_secret"],
+        pinned.slack_signing_secret.as_str()
+    );
+    assert_eq!(
+        stack.fakes.github.webhook_secret(),
+        pinned.github_webhook_secret
+    );
+    assert_eq!(
+        stack.fakes.slack.signing_secret(),
+        pinned.slack_signing_secret
+    );
     assert!(
         written["spoke"]
             .as_str()
