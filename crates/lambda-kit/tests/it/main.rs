@@ -1,0 +1,4 @@
+//! lambda-kit over real loopback sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod http_client;
