@@ -8,6 +8,7 @@ pub mod identity;
 pub mod lookup;
 pub mod member;
 pub mod messages;
+pub mod metrics;
 pub mod settings;
 pub mod ticket;
 

@@ -85,6 +85,7 @@ impl Unit {
 pub struct Emf {
     namespace: String,
     dimensions: Vec<(String, String)>,
+    extra_sets: Vec<Vec<String>>,
     metrics: Vec<(String, Unit, f64)>,
 }
 
@@ -94,6 +95,7 @@ impl Emf {
         Self {
             namespace: namespace.to_owned(),
             dimensions: Vec::new(),
+            extra_sets: Vec::new(),
             metrics: Vec::new(),
         }
     }
@@ -101,6 +103,15 @@ impl Emf {
     /// Adds a dimension (e.g. `Stage` = `production`).
     pub fn dimension(mut self, name: &str, value: &str) -> Self {
         self.dimensions.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Also publishes the metrics under a coarser dimension set (a subset of the dimensions' names), e.g.
+    /// `["Stage"]` so that an alarm on `Stage` alone sees values that carry more dimensions. The value still
+    /// counts once per set.
+    pub fn rollup(mut self, names: &[&str]) -> Self {
+        self.extra_sets
+            .push(names.iter().map(|n| (*n).to_owned()).collect());
         self
     }
 
@@ -125,6 +136,12 @@ impl Emf {
     pub fn to_line(&self, at: DateTime<Utc>) -> String {
         let mut root = Map::new();
         let dims: Vec<&str> = self.dimensions.iter().map(|(n, _)| n.as_str()).collect();
+        let mut sets: Vec<Vec<&str>> = self
+            .extra_sets
+            .iter()
+            .map(|set| set.iter().map(String::as_str).collect())
+            .collect();
+        sets.push(dims);
         let defs: Vec<Value> = self
             .metrics
             .iter()
@@ -134,7 +151,7 @@ impl Emf {
             "_aws".to_owned(),
             json!({
                 "Timestamp": at.timestamp_millis(),
-                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [dims], "Metrics": defs}]
+                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": sets, "Metrics": defs}]
             }),
         );
         for (name, value) in &self.dimensions {
@@ -185,6 +202,26 @@ mod tests {
         );
         assert_eq!(v["Stage"], "production");
         assert_eq!(v["EnqueueFailed"], 1.0);
+    }
+
+    #[test]
+    fn a_rollup_adds_a_coarser_dimension_set() {
+        let at = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let line = Emf::new("CLS")
+            .dimension("Stage", "production")
+            .dimension("kind", "member_event")
+            .rollup(&["Stage"])
+            .count("PermanentFailure", 1)
+            .to_line(at);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stage"], ["Stage", "kind"]])
+        );
+        assert_eq!(v["kind"], "member_event");
+        assert_eq!(v["PermanentFailure"], 1.0);
     }
 
     #[test]

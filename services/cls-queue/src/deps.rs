@@ -8,7 +8,7 @@ use cls_core::identity::{IdentityDirectory, StaticDirectory};
 use cls_core::settings::{GithubSettings, IdentitySettings, SettingsError, SpokeSettings};
 use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
 use lambda_kit::Clock;
-use lambda_kit::metrics::{Emf, MetricSink};
+use lambda_kit::metrics::MetricSink;
 use secrecy::ExposeSecret;
 use secrets::{SecretStore, SecretsError};
 use slack_notify::WebhookPoster;
@@ -329,28 +329,16 @@ impl Deps {
             .cloned()
     }
 
-    /// Emits one count metric in namespace `CLS`. The line declares two dimension sets: `[Stage]` (what the
-    /// alarms watch) and, when `dims` is not empty, `[Stage, dims…]` for break-downs; the value counts once.
+    /// Emits one count metric in namespace `CLS` (see `cls_core::metrics`: break-down dimensions are rolled up
+    /// to `[Stage]`, the set the alarms watch).
     pub fn count(&self, name: &str, dims: &[(&str, &str)]) {
-        let mut emf = Emf::new("CLS").dimension("Stage", &self.config.stage);
-        for (k, v) in dims {
-            emf = emf.dimension(k, v);
-        }
-        let line = emf.count(name, 1).to_line(self.clock.now());
-        if dims.is_empty() {
-            self.metrics.write_line(&line);
-            return;
-        }
-        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&line) else {
-            self.metrics.write_line(&line);
-            return;
-        };
-        let detailed: Vec<&str> = std::iter::once("Stage")
-            .chain(dims.iter().map(|(k, _)| *k))
-            .collect();
-        value["_aws"]["CloudWatchMetrics"][0]["Dimensions"] =
-            serde_json::json!([["Stage"], detailed]);
-        self.metrics.write_line(&value.to_string());
+        cls_core::metrics::emit_count(
+            self.metrics.as_ref(),
+            &self.config.stage,
+            self.clock.now(),
+            name,
+            dims,
+        );
     }
 
     /// An alert from this component.
