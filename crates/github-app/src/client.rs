@@ -224,6 +224,23 @@ impl GithubClient {
             })
     }
 
+    /// An installation-authenticated GET whose 404 means "absent" (`Ok(None)`), not an error.
+    async fn get_optional<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        entry: OrgEntry,
+        url: Url,
+    ) -> Result<Option<T>, GithubError> {
+        let resp = self
+            .execute(op, Method::GET, url, Auth::Installation(entry), Retry::Safe)
+            .await?;
+        match resp.status() {
+            StatusCode::OK => decode(op, resp).await.map(Some),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(status_error(op, resp).await),
+        }
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.inner.base.clone();
         let joined = format!("{}{}", self.inner.base.path().trim_end_matches('/'), path);
@@ -525,14 +542,7 @@ impl GithubClient {
         const OP: &str = "GET /user/{account_id}";
         let entry = self.org(org)?;
         let url = self.url(&format!("/user/{account_id}"));
-        let resp = self
-            .execute(OP, Method::GET, url, Auth::Installation(entry), Retry::Safe)
-            .await?;
-        match resp.status() {
-            StatusCode::OK => decode(OP, resp).await.map(Some),
-            StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(status_error(OP, resp).await),
-        }
+        self.get_optional(OP, entry, url).await
     }
 
     /// See [`GithubApi::remove_outside_collaborator`].
@@ -625,14 +635,7 @@ impl GithubClient {
             seg(repo),
             seg(username)
         ));
-        let resp = self
-            .execute(OP, Method::GET, url, Auth::Installation(entry), Retry::Safe)
-            .await?;
-        match resp.status() {
-            StatusCode::OK => decode(OP, resp).await.map(Some),
-            StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(status_error(OP, resp).await),
-        }
+        self.get_optional(OP, entry, url).await
     }
 
     /// See [`GithubApi::audit_log`].
