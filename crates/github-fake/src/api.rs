@@ -110,6 +110,18 @@ fn installation_auth(
     Ok(info.installation_id)
 }
 
+/// The org `org` as seen by the installation token in `headers`: 401 without a valid token, 404 for an unknown
+/// org, 403 for another org's token.
+fn authorized_org<'w>(
+    world: &'w World,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+    org: &str,
+) -> Result<&'w Org, Refusal> {
+    let installation = installation_auth(world, headers, now)?;
+    org_for(world, installation, org)
+}
+
 /// The organisation `org`, when the token's installation is the one installed on it.
 fn org_for<'w>(world: &'w World, installation_id: u64, org: &str) -> Result<&'w Org, Refusal> {
     let org = world
@@ -355,11 +367,7 @@ async fn check_member(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    let org = match org_for(&world, installation, &org) {
+    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -427,11 +435,7 @@ async fn list_outside(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    let org = match org_for(&world, installation, &org) {
+    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -451,11 +455,7 @@ async fn list_repos(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    let org = match org_for(&world, installation, &org) {
+    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -471,11 +471,7 @@ async fn list_collaborators(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    let org = match org_for(&world, installation, &owner) {
+    let org = match authorized_org(&world, &headers, s.kit.now(), &owner) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -503,11 +499,7 @@ async fn permission(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    let org = match org_for(&world, installation, &owner) {
+    let org = match authorized_org(&world, &headers, s.kit.now(), &owner) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -546,11 +538,7 @@ async fn list_invitations(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    let org = match org_for(&world, installation, &owner) {
+    let org = match authorized_org(&world, &headers, s.kit.now(), &owner) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -619,11 +607,7 @@ async fn audit_log(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    let org = match org_for(&world, installation, &org) {
+    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
