@@ -396,12 +396,14 @@ async fn the_background_mapping_drains_messages_sent_while_it_runs() {
     let handle = f.source(recording(&seen, |_, _| false)).spawn();
 
     f.send("g", &["s0", "s1", "s2"]).await;
+    // Wait for the deletes too: `stop` abandons a batch still in flight, as a Lambda timeout would.
+    let f = &f;
     eventually(
         Duration::from_secs(15),
         "the background mapping",
         || async {
             let n: usize = seen.lock().unwrap().iter().map(Vec::len).sum();
-            (n == 3).then_some(())
+            (n == 3 && f.depth().await == 0).then_some(())
         },
     )
     .await;
