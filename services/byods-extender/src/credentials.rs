@@ -385,22 +385,10 @@ impl Credentials {
     pub fn merged_with_fresh(&self, fresh: &Self) -> Self {
         let mut out = fresh.clone();
         let sa = &mut out.service_app;
-        sa.app_id = sa
-            .app_id
-            .clone()
-            .or_else(|| self.service_app.app_id.clone());
-        sa.client_id = sa
-            .client_id
-            .clone()
-            .or_else(|| self.service_app.client_id.clone());
-        sa.client_secret = sa
-            .client_secret
-            .clone()
-            .or_else(|| self.service_app.client_secret.clone());
-        sa.target_org_id = sa
-            .target_org_id
-            .clone()
-            .or_else(|| self.service_app.target_org_id.clone());
+        fill(&mut sa.app_id, &self.service_app.app_id);
+        fill(&mut sa.client_id, &self.service_app.client_id);
+        fill(&mut sa.client_secret, &self.service_app.client_secret);
+        fill(&mut sa.target_org_id, &self.service_app.target_org_id);
         if self
             .service_app
             .tokens
@@ -409,14 +397,8 @@ impl Credentials {
             sa.tokens = self.service_app.tokens.clone();
         }
         let tm = &mut out.token_manager;
-        tm.client_id = tm
-            .client_id
-            .clone()
-            .or_else(|| self.token_manager.client_id.clone());
-        tm.client_secret = tm
-            .client_secret
-            .clone()
-            .or_else(|| self.token_manager.client_secret.clone());
+        fill(&mut tm.client_id, &self.token_manager.client_id);
+        fill(&mut tm.client_secret, &self.token_manager.client_secret);
         if self
             .token_manager
             .tokens
@@ -443,6 +425,13 @@ impl Credentials {
         push(&self.token_manager.tokens.access_token);
         push(&self.token_manager.tokens.refresh_token);
         out
+    }
+}
+
+/// Takes `ours` where the fresher copy has no value.
+fn fill<T: Clone>(fresh: &mut Option<T>, ours: &Option<T>) {
+    if fresh.is_none() {
+        fresh.clone_from(ours);
     }
 }
 
