@@ -52,10 +52,14 @@ pub fn slack_dedup_id(user_id: &str, message_ts: &str, action_ts: &str) -> Strin
 pub enum Kind {
     /// A GitHub `member` webhook delivery.
     MemberEvent,
-    /// A sweep finding (later issue).
+    /// A sweep finding.
     Review,
-    /// A Slack button click (later issue).
+    /// A Slack button click.
     SlackAction,
+    /// A collaborator adopted by `cls-admin backfill`.
+    Import,
+    /// An operator's extension from `cls-admin extend`.
+    AdminExtend,
 }
 
 impl Kind {
@@ -65,13 +69,21 @@ impl Kind {
             Self::MemberEvent => "member_event",
             Self::Review => "review",
             Self::SlackAction => "slack_action",
+            Self::Import => "import",
+            Self::AdminExtend => "admin_extend",
         }
     }
 
     fn from_wire(name: &str) -> Option<Self> {
-        [Self::MemberEvent, Self::Review, Self::SlackAction]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+        [
+            Self::MemberEvent,
+            Self::Review,
+            Self::SlackAction,
+            Self::Import,
+            Self::AdminExtend,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 }
 
@@ -189,7 +201,8 @@ impl MemberEventMsg {
     }
 }
 
-/// A sweep finding (kind `review`); handled by a later issue.
+/// A sweep finding (kind `review`): the consumer re-reads the ticket and recomputes
+/// [`crate::review::review`]; the sweep's verdict is only a pre-filter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewMsg {
     /// Spoke request id.
@@ -204,7 +217,7 @@ pub struct ReviewMsg {
     pub activity_source: Option<String>,
 }
 
-/// A Slack button click (kind `slack_action`); handled by a later issue.
+/// A Slack button click (kind `slack_action`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlackActionMsg {
     /// `extend` or `let_expire`.
@@ -240,6 +253,82 @@ impl fmt::Debug for SlackActionMsg {
     }
 }
 
+/// Where an imported collaborator came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportSource {
+    /// `backfill --from-github`.
+    GithubApi,
+    /// `backfill --csv`.
+    Csv,
+    /// `backfill --audit-csv`.
+    AuditCsv,
+}
+
+impl ImportSource {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GithubApi => "github_api",
+            Self::Csv => "csv",
+            Self::AuditCsv => "audit_csv",
+        }
+    }
+}
+
+/// One repository of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRepo {
+    /// `acme/widgets`.
+    pub full_name: String,
+    /// The permission or role name, e.g. `write`.
+    pub permission: String,
+}
+
+/// A collaborator adopted by `cls-admin backfill` (kind `import`, cls.md §10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportMsg {
+    /// The command's id (see [`command_dedup_id`]): the SQS deduplication id and the entry of the
+    /// ticket's delivery log, so a re-run changes nothing.
+    pub command_id: String,
+    /// Where the collaborator was found.
+    pub source: ImportSource,
+    /// Repositories and permissions.
+    #[serde(default)]
+    pub repositories: Vec<ImportRepo>,
+    /// Who added them (GitHub login), when known.
+    #[serde(default)]
+    pub added_by: Option<String>,
+    /// When they were added, when known.
+    #[serde(default)]
+    pub added_at: Option<NaiveDate>,
+    /// An explicit expiry, when given.
+    #[serde(default)]
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// An operator's extension (kind `admin_extend`, cls.md §10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminExtendMsg {
+    /// The command's id (see [`command_dedup_id`]).
+    pub command_id: String,
+    /// The new expiry.
+    pub until: NaiveDate,
+    /// Why (shown in the ticket message).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Who ran the command (named in the ticket message).
+    pub operator: String,
+}
+
+/// `{command}-{org_id}-{user_id}-{first 16 hex of sha256(arguments)}` (cls.md §3.1): the deduplication id of
+/// a `cls-admin` command, stable across re-runs with the same arguments.
+pub fn command_dedup_id(command: &str, org_id: u64, user_id: u64, arguments: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(arguments.as_bytes()));
+    format!("{command}-{org_id}-{user_id}-{}", &digest[..16])
+}
+
 /// The kind-specific part of an envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
@@ -249,6 +338,10 @@ pub enum Payload {
     Review(ReviewMsg),
     /// `slack_action`.
     SlackAction(SlackActionMsg),
+    /// `import`.
+    Import(ImportMsg),
+    /// `admin_extend`.
+    AdminExtend(AdminExtendMsg),
 }
 
 impl Payload {
@@ -258,6 +351,8 @@ impl Payload {
             Self::MemberEvent(_) => Kind::MemberEvent,
             Self::Review(_) => Kind::Review,
             Self::SlackAction(_) => Kind::SlackAction,
+            Self::Import(_) => Kind::Import,
+            Self::AdminExtend(_) => Kind::AdminExtend,
         }
     }
 }
@@ -337,6 +432,10 @@ struct Wire {
     review: Option<ReviewMsg>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     slack_action: Option<SlackActionMsg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    import: Option<ImportMsg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    admin_extend: Option<AdminExtendMsg>,
 }
 
 impl Envelope {
@@ -380,6 +479,8 @@ impl Envelope {
             Payload::SlackAction(s) => {
                 slack_dedup_id(&s.slack_user_id, &s.message_ts, &s.ticket_id)
             }
+            Payload::Import(m) => m.command_id.clone(),
+            Payload::AdminExtend(m) => m.command_id.clone(),
         }
     }
 
@@ -394,11 +495,15 @@ impl Envelope {
             member_event: None,
             review: None,
             slack_action: None,
+            import: None,
+            admin_extend: None,
         };
         match &self.payload {
             Payload::MemberEvent(m) => wire.member_event = Some(m.clone()),
             Payload::Review(r) => wire.review = Some(r.clone()),
             Payload::SlackAction(s) => wire.slack_action = Some(s.clone()),
+            Payload::Import(m) => wire.import = Some(m.clone()),
+            Payload::AdminExtend(m) => wire.admin_extend = Some(m.clone()),
         }
         // Serialising plain structs with string keys cannot fail.
         serde_json::to_string(&wire).unwrap_or_default()
@@ -441,6 +546,8 @@ impl Envelope {
             Kind::MemberEvent => Payload::MemberEvent(wire.member_event.ok_or_else(missing)?),
             Kind::Review => Payload::Review(wire.review.ok_or_else(missing)?),
             Kind::SlackAction => Payload::SlackAction(wire.slack_action.ok_or_else(missing)?),
+            Kind::Import => Payload::Import(wire.import.ok_or_else(missing)?),
+            Kind::AdminExtend => Payload::AdminExtend(wire.admin_extend.ok_or_else(missing)?),
         };
         Ok(Self {
             enqueued_at: wire.enqueued_at,
@@ -540,7 +647,7 @@ mod tests {
         assert_eq!(err, EnvelopeError::UnsupportedVersion { version: 2 });
         assert!(err.is_retryable());
         v["v"] = 1.into();
-        v["kind"] = "import".into();
+        v["kind"] = "transfer".into();
         let err = Envelope::parse(&v.to_string()).unwrap_err();
         assert!(matches!(err, EnvelopeError::UnknownKind { .. }));
         assert!(err.is_retryable());
@@ -585,6 +692,47 @@ mod tests {
         assert_eq!(Envelope::parse(&env.to_json()).unwrap(), env);
         assert!(env.dedup_id().len() <= 64);
         assert!(!format!("{env:?}").contains("hooks.slack.com"));
+    }
+
+    #[test]
+    fn import_and_admin_extend_kinds_are_carried_and_keyed_by_their_command_id() {
+        let mut env = sample();
+        let id = command_dedup_id("import", 38_302_899, 39_652_351, "--from-github");
+        assert!(id.starts_with("import-38302899-39652351-"));
+        assert_eq!(id.len(), "import-38302899-39652351-".len() + 16);
+        assert_eq!(
+            id,
+            command_dedup_id("import", 38_302_899, 39_652_351, "--from-github")
+        );
+        assert_ne!(
+            id,
+            command_dedup_id("import", 38_302_899, 39_652_351, "--csv a.csv")
+        );
+        env.payload = Payload::Import(ImportMsg {
+            command_id: id.clone(),
+            source: ImportSource::Csv,
+            repositories: vec![ImportRepo {
+                full_name: "acme/widgets".into(),
+                permission: "write".into(),
+            }],
+            added_by: Some("alice".into()),
+            added_at: NaiveDate::from_ymd_opt(2026, 1, 5),
+            expires_on: None,
+        });
+        let json: Value = serde_json::from_str(&env.to_json()).unwrap();
+        assert_eq!(json["kind"], "import");
+        assert_eq!(json["import"]["source"], "csv");
+        assert_eq!(Envelope::parse(&env.to_json()).unwrap(), env);
+        assert_eq!(env.dedup_id(), id);
+        env.payload = Payload::AdminExtend(AdminExtendMsg {
+            command_id: "extend-1-2-0123456789abcdef".into(),
+            until: NaiveDate::from_ymd_opt(2027, 9, 1).unwrap(),
+            reason: Some("contract renewed".into()),
+            operator: "it-admin".into(),
+        });
+        assert_eq!(Envelope::parse(&env.to_json()).unwrap(), env);
+        assert_eq!(env.kind(), Kind::AdminExtend);
+        assert_eq!(env.dedup_id(), "extend-1-2-0123456789abcdef");
     }
 
     #[test]

@@ -9,14 +9,17 @@ pub mod lookup;
 pub mod member;
 pub mod messages;
 pub mod metrics;
+pub mod review;
 pub mod settings;
 pub mod ticket;
 
 pub use alert::Alert;
 pub use alerter::{Alerter, SlackAlerter};
 pub use envelope::{
-    AccountRef, Envelope, EnvelopeError, Kind, MemberAction, MemberEventMsg, OrgRef, Payload,
+    AccountRef, AdminExtendMsg, Envelope, EnvelopeError, ImportMsg, ImportRepo, ImportSource, Kind,
+    MemberAction, MemberEventMsg, OrgRef, Payload,
 };
 pub use lookup::{FoundTicket, LookupSettings, TicketLookup, find_ticket};
 pub use member::{MemberContext, MemberDecision, apply_member_event};
+pub use review::{Activity, ReviewAction, ReviewConfig, review};
 pub use ticket::{Access, ClsState, FieldIds, FieldKey, RemovalReason, RepoGrant, TicketFields};

@@ -97,7 +97,10 @@ async fn process_record(
                 .await
                 .map_err(|f| (kind, f))
         }
-        Payload::Review(_) | Payload::SlackAction(_) => {
+        Payload::Review(_)
+        | Payload::SlackAction(_)
+        | Payload::Import(_)
+        | Payload::AdminExtend(_) => {
             Err((kind, RecordError::KindNotHandled(envelope.kind()).into()))
         }
     }
