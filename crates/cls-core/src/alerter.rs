@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use futures::future::BoxFuture;
 use lambda_kit::Clock;
-use secrets::{SecretStore, SecretStoreExt};
+use secrets::SecretStore;
 use slack_notify::{Message, WebhookPoster};
 
 use crate::Alert;
-use crate::settings::SlackSettings;
+use crate::settings::{SecretIds, legacy_alert_settings, load_alert_settings};
 
 /// Sends IT alerts. Failures are logged, never returned: an alert never fails a record or an HTTP answer.
 pub trait Alerter: Send + Sync {
@@ -19,10 +19,12 @@ pub trait Alerter: Send + Sync {
     fn alert<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, ()>;
 }
 
-/// [`Alerter`] posting to the incoming webhook in the Slack secret (`alert_webhook_url`).
+/// [`Alerter`] posting to the incoming webhook of the `cls/alerts` secret (`alert_webhook_url`), or of the old
+/// layout's `cls/slack` secret (see `settings::load_alert_settings`).
 pub struct SlackAlerter {
     poster: Arc<dyn WebhookPoster>,
     secrets: Arc<dyn SecretStore>,
+    alerts_secret_id: Option<String>,
     slack_secret_id: String,
     clock: Arc<dyn Clock>,
     sent: Mutex<HashMap<String, DateTime<Utc>>>,
@@ -32,7 +34,8 @@ impl SlackAlerter {
     /// Identical alerts within this window are sent once (cls.md §12).
     pub const REPEAT_WINDOW_MINUTES: i64 = 10;
 
-    /// An alerter reading the webhook URL from `slack_secret_id` on each (rare) alert, through the cache.
+    /// An alerter of the old layout only: reads `alert_webhook_url` from `slack_secret_id` on each (rare)
+    /// alert, through the cache. Prefer [`Self::from_ids`].
     pub fn new(
         poster: Arc<dyn WebhookPoster>,
         secrets: Arc<dyn SecretStore>,
@@ -42,10 +45,24 @@ impl SlackAlerter {
         Self {
             poster,
             secrets,
+            alerts_secret_id: None,
             slack_secret_id: slack_secret_id.to_owned(),
             clock,
             sent: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// An alerter of the per-function layout: reads `ids.alerts` on each (rare) alert, through the cache,
+    /// falling back to `alert_webhook_url` of `ids.slack` while `ids.alerts` does not exist.
+    pub fn from_ids(
+        poster: Arc<dyn WebhookPoster>,
+        secrets: Arc<dyn SecretStore>,
+        ids: &SecretIds,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let mut alerter = Self::new(poster, secrets, &ids.slack, clock);
+        alerter.alerts_secret_id = Some(ids.alerts.clone());
+        alerter
     }
 
     fn first_in_window(&self, key: &str) -> bool {
@@ -70,20 +87,22 @@ impl Alerter for SlackAlerter {
                 tracing::info!(alert_kind = %alert.kind, outcome = "alert_suppressed", "identical alert sent recently");
                 return;
             }
-            let settings: SlackSettings = match self.secrets.get_json(&self.slack_secret_id).await {
+            let store = self.secrets.as_ref();
+            let settings = match &self.alerts_secret_id {
+                Some(alerts) => load_alert_settings(store, alerts, &self.slack_secret_id).await,
+                None => legacy_alert_settings(store, &self.slack_secret_id).await,
+            };
+            let settings = match settings {
                 Ok(s) => s,
                 Err(error) => {
-                    tracing::error!(alert_kind = %alert.kind, error = %error, "alert not sent: Slack secret unavailable");
+                    let cause = std::error::Error::source(&error).map(ToString::to_string);
+                    tracing::error!(alert_kind = %alert.kind, error = %error, cause = cause.as_deref().unwrap_or(""), "alert not sent: alert settings unavailable");
                     return;
                 }
             };
-            let Some(url) = settings.alert_webhook_url else {
-                tracing::error!(alert_kind = %alert.kind, "alert not sent: no alert_webhook_url configured");
-                return;
-            };
             match self
                 .poster
-                .post_webhook(&url, &Message::text(alert.text()))
+                .post_webhook(&settings.alert_webhook_url, &Message::text(alert.text()))
                 .await
             {
                 Ok(()) => {
@@ -157,5 +176,43 @@ mod tests {
         let alerter = SlackAlerter::new(poster.clone(), Arc::new(store), "cls/slack", clock);
         alerter.alert(&alert()).await;
         assert!(poster.posts.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_alerts_secret_wins_and_the_old_slack_secret_is_the_fallback() {
+        let clock = Arc::new(FixedClock::at("2026-01-01T00:00:00Z").unwrap());
+        let poster = Arc::new(Recorder::default());
+        let store = MemorySecretStore::with(
+            "a1/slack",
+            serde_json::json!({"alert_webhook_url": "http://127.0.0.1:1/services/T/B/OLD"}),
+        );
+        let ids = SecretIds {
+            alerts: "a1/alerts".into(),
+            slack: "a1/slack".into(),
+            ..SecretIds::default()
+        };
+        let alerter =
+            SlackAlerter::from_ids(poster.clone(), Arc::new(store.clone()), &ids, clock.clone());
+        alerter.alert(&alert()).await;
+        store.insert(
+            "a1/alerts",
+            serde_json::json!({"alert_webhook_url": "http://127.0.0.1:1/services/T/B/NEW"}),
+        );
+        clock.advance(Duration::minutes(SlackAlerter::REPEAT_WINDOW_MINUTES));
+        alerter.alert(&alert()).await;
+        let urls: Vec<String> = poster
+            .posts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| p.0.clone())
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "http://127.0.0.1:1/services/T/B/OLD",
+                "http://127.0.0.1:1/services/T/B/NEW"
+            ]
+        );
     }
 }

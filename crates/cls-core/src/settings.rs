@@ -1,9 +1,20 @@
-//! The JSON shapes of the four CLS secrets (cls.md §11). Unknown keys are ignored; every credential is a
-//! `SecretString` (prints `[REDACTED]`). `validate()` is called at cold start and names the first bad key.
+//! The JSON shapes of the CLS secrets and the one loader of the per-function layout (docs/architecture.md,
+//! "CLS secrets"). Unknown keys are ignored; every credential is a `SecretString` (prints `[REDACTED]`).
+//! `validate()` names the first bad key.
+//!
+//! Layout: `cls/github` (App material), `cls/webhook` (webhook and Slack signing secrets, read by
+//! `cls-webhook` only), `cls/slack` (bot token), `cls/alerts` (IT alert webhook URL), `cls/spoke`,
+//! `cls/identity`. For one release the old layout is still accepted: [`load_webhook_settings`] builds the
+//! webhook settings from `cls/github` + `cls/slack` when `cls/webhook` does not exist, and
+//! [`load_alert_settings`] takes `alert_webhook_url` from `cls/slack` when `cls/alerts` does not exist, each
+//! with one warning `outcome="legacy_secret_layout"` per process naming the secret ids.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Mutex, PoisonError};
 
-use secrecy::SecretString;
+use lambda_kit::config::ConfigReader;
+use secrecy::{ExposeSecret, SecretString};
+use secrets::{SecretStore, SecretStoreExt, SecretsError};
 use serde::Deserialize;
 
 use crate::ticket::FieldIds;
@@ -54,7 +65,8 @@ pub struct OrgSettings {
     /// App private key, PEM or base64 of PEM (not needed by the webhook).
     #[serde(default)]
     pub private_key_pem: Option<SecretString>,
-    /// Webhook secrets: current and, during rotation, previous.
+    /// Deprecated (old layout): webhook secrets now live in `cls/webhook` ([`WebhookSettings`]); read only
+    /// by [`load_webhook_settings`]'s fallback.
     #[serde(default)]
     pub webhook_secrets: Vec<SecretString>,
     /// Default owner.
@@ -139,10 +151,12 @@ pub struct SlackSettings {
     /// Bot token `xoxb-…`.
     #[serde(default)]
     pub bot_token: Option<SecretString>,
-    /// Request signing secrets (current, previous).
+    /// Deprecated (old layout): request signing secrets now live in `cls/webhook`
+    /// ([`WebhookSettings::slack_signing_secrets`]); read only by [`load_webhook_settings`]'s fallback.
     #[serde(default)]
     pub signing_secrets: Vec<SecretString>,
-    /// Incoming-webhook URL of the IT alerts channel (a credential).
+    /// Deprecated (old layout): the alert URL now lives in `cls/alerts` ([`AlertSettings`]); read only by
+    /// [`load_alert_settings`]'s fallback.
     #[serde(default)]
     pub alert_webhook_url: Option<SecretString>,
     /// Channel for reminders that cannot be sent as DMs.
@@ -296,6 +310,302 @@ impl IdentitySettings {
     }
 }
 
+/// Default id of the `cls/github` secret (`CLS_GITHUB_SECRET_ID`).
+pub const DEFAULT_GITHUB_SECRET_ID: &str = "cls/github";
+/// Default id of the `cls/webhook` secret (`CLS_WEBHOOK_SECRET_ID`).
+pub const DEFAULT_WEBHOOK_SECRET_ID: &str = "cls/webhook";
+/// Default id of the `cls/slack` secret (`CLS_SLACK_SECRET_ID`).
+pub const DEFAULT_SLACK_SECRET_ID: &str = "cls/slack";
+/// Default id of the `cls/alerts` secret (`CLS_ALERTS_SECRET_ID`).
+pub const DEFAULT_ALERTS_SECRET_ID: &str = "cls/alerts";
+/// Default id of the `cls/spoke` secret (`CLS_SPOKE_SECRET_ID`).
+pub const DEFAULT_SPOKE_SECRET_ID: &str = "cls/spoke";
+/// Default id of the `cls/identity` secret (`CLS_IDENTITY_SECRET_ID`).
+pub const DEFAULT_IDENTITY_SECRET_ID: &str = "cls/identity";
+
+/// The ids (names or ARNs) of the CLS secrets, each from its variable with its default. A binary keeps the
+/// whole set and reads only the secrets its IAM grants (docs/architecture.md, "CLS secrets").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretIds {
+    /// `CLS_GITHUB_SECRET_ID` (default `cls/github`): App material.
+    pub github: String,
+    /// `CLS_WEBHOOK_SECRET_ID` (default `cls/webhook`): webhook and Slack signing secrets.
+    pub webhook: String,
+    /// `CLS_SLACK_SECRET_ID` (default `cls/slack`): bot token, fallback channel, admins.
+    pub slack: String,
+    /// `CLS_ALERTS_SECRET_ID` (default `cls/alerts`): the IT alert webhook URL.
+    pub alerts: String,
+    /// `CLS_SPOKE_SECRET_ID` (default `cls/spoke`).
+    pub spoke: String,
+    /// `CLS_IDENTITY_SECRET_ID` (default `cls/identity`).
+    pub identity: String,
+}
+
+impl Default for SecretIds {
+    fn default() -> Self {
+        Self {
+            github: DEFAULT_GITHUB_SECRET_ID.to_owned(),
+            webhook: DEFAULT_WEBHOOK_SECRET_ID.to_owned(),
+            slack: DEFAULT_SLACK_SECRET_ID.to_owned(),
+            alerts: DEFAULT_ALERTS_SECRET_ID.to_owned(),
+            spoke: DEFAULT_SPOKE_SECRET_ID.to_owned(),
+            identity: DEFAULT_IDENTITY_SECRET_ID.to_owned(),
+        }
+    }
+}
+
+impl SecretIds {
+    /// Reads the six `CLS_*_SECRET_ID` variables from a config reader; unset or blank means the default.
+    pub fn from_reader<F: Fn(&str) -> Option<String>>(env: &ConfigReader<F>) -> Self {
+        let id = |var: &str, default: &str| env.optional(var).unwrap_or_else(|| default.to_owned());
+        Self {
+            github: id("CLS_GITHUB_SECRET_ID", DEFAULT_GITHUB_SECRET_ID),
+            webhook: id("CLS_WEBHOOK_SECRET_ID", DEFAULT_WEBHOOK_SECRET_ID),
+            slack: id("CLS_SLACK_SECRET_ID", DEFAULT_SLACK_SECRET_ID),
+            alerts: id("CLS_ALERTS_SECRET_ID", DEFAULT_ALERTS_SECRET_ID),
+            spoke: id("CLS_SPOKE_SECRET_ID", DEFAULT_SPOKE_SECRET_ID),
+            identity: id("CLS_IDENTITY_SECRET_ID", DEFAULT_IDENTITY_SECRET_ID),
+        }
+    }
+
+    /// [`Self::from_reader`] over a lookup function (the process environment, or a map in tests).
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Self {
+        Self::from_reader(&ConfigReader::new(lookup))
+    }
+}
+
+/// One organisation as the webhook sees it (`cls/webhook` → `orgs[]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookOrg {
+    /// Org login (a fallback match only: logins change, ids do not).
+    pub org: String,
+    /// Org numeric id (`organization.id`), the key deliveries are matched by.
+    pub org_id: u64,
+    /// The GitHub App configured for this org; its webhook secrets are the only ones accepted for it.
+    pub app_id: u64,
+    /// The App's webhook secrets: current and, during rotation, previous.
+    #[serde(default)]
+    pub webhook_secrets: Vec<SecretString>,
+}
+
+/// The `cls/webhook` secret: everything `cls-webhook` needs, and nothing else.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    /// Managed organisations.
+    pub orgs: Vec<WebhookOrg>,
+    /// Slack request signing secrets (current, previous). Empty means every Slack request is refused.
+    #[serde(default)]
+    pub slack_signing_secrets: Vec<SecretString>,
+}
+
+const WEBHOOK: &str = "webhook";
+
+impl WebhookSettings {
+    /// At least one org; org ids and logins unique; every org holds at least one non-empty webhook secret;
+    /// orgs sharing an App hold the same secrets (one App has one webhook secret).
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.orgs.is_empty() {
+            return Err(err(WEBHOOK, "orgs", "must list at least one organisation"));
+        }
+        let mut ids = HashSet::new();
+        let mut logins = HashSet::new();
+        for (i, org) in self.orgs.iter().enumerate() {
+            if org.org.trim().is_empty() {
+                return Err(err(WEBHOOK, format!("orgs[{i}].org"), "is empty"));
+            }
+            if !ids.insert(org.org_id) {
+                return Err(err(WEBHOOK, format!("orgs[{i}].org_id"), "is not unique"));
+            }
+            if !logins.insert(org.org.to_lowercase()) {
+                return Err(err(WEBHOOK, format!("orgs[{i}].org"), "is not unique"));
+            }
+            if org.webhook_secrets.is_empty()
+                || org
+                    .webhook_secrets
+                    .iter()
+                    .any(|s| s.expose_secret().is_empty())
+            {
+                return Err(err(
+                    WEBHOOK,
+                    format!("orgs[{i}].webhook_secrets"),
+                    "must hold at least one secret and no empty one",
+                ));
+            }
+            let same_app_differs = self.orgs[..i].iter().any(|other| {
+                other.app_id == org.app_id
+                    && !same_secrets(&other.webhook_secrets, &org.webhook_secrets)
+            });
+            if same_app_differs {
+                return Err(err(
+                    WEBHOOK,
+                    format!("orgs[{i}].webhook_secrets"),
+                    "differ from another org of the same app_id",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The org with numeric id `org_id`.
+    pub fn org_by_id(&self, org_id: u64) -> Option<&WebhookOrg> {
+        self.orgs.iter().find(|o| o.org_id == org_id)
+    }
+
+    /// The org with login `login` (case-insensitive).
+    pub fn org_by_login(&self, login: &str) -> Option<&WebhookOrg> {
+        self.orgs.iter().find(|o| o.org.eq_ignore_ascii_case(login))
+    }
+}
+
+fn same_secrets(a: &[SecretString], b: &[SecretString]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.expose_secret() == y.expose_secret())
+}
+
+/// The `cls/alerts` secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlertSettings {
+    /// Incoming-webhook URL of the IT alerts channel (a credential: the path is the key).
+    pub alert_webhook_url: SecretString,
+}
+
+impl AlertSettings {
+    /// The URL is an `http(s)://` URL.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let url = self.alert_webhook_url.expose_secret();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(err("alerts", "alert_webhook_url", "is not an http(s) URL"));
+        }
+        Ok(())
+    }
+}
+
+/// A CLS setting could not be loaded: the secret was unreadable, or its content is invalid.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsLoadError {
+    /// Secrets Manager failed (or the secret does not parse as the expected JSON).
+    #[error("reading a CLS secret failed")]
+    Secret(#[from] SecretsError),
+    /// The secret parsed but a value is missing or wrong.
+    #[error("a CLS secret is invalid")]
+    Invalid(#[from] SettingsError),
+}
+
+impl SettingsLoadError {
+    /// True when a later attempt may succeed (a Secrets Manager outage or throttling).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Secret(e) if e.is_transient())
+    }
+}
+
+impl lambda_kit::Classify for SettingsLoadError {
+    fn class(&self) -> lambda_kit::ErrorClass {
+        match self {
+            Self::Secret(e) => e.class(),
+            Self::Invalid(_) => lambda_kit::ErrorClass::Permanent,
+        }
+    }
+}
+
+/// The old `cls/github` as far as the webhook fallback reads it (org, org_id, app_id, webhook_secrets).
+#[derive(Deserialize)]
+struct LegacyGithubOrgs {
+    orgs: Vec<WebhookOrg>,
+}
+
+/// Logs the `legacy_secret_layout` warning once per process for `missing` (ids only, never values).
+fn warn_legacy_layout(missing: &str, read_instead: &str) {
+    static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let first = WARNED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(missing.to_owned());
+    if first {
+        tracing::warn!(
+            outcome = "legacy_secret_layout",
+            missing_secret_id = %missing,
+            read_instead = %read_instead,
+            "secret of the per-function layout not found; the old layout is read (supported for one release)"
+        );
+    }
+}
+
+/// The webhook's settings: `cls/webhook` (`webhook_id`), or, when that secret does not exist, built from the
+/// old layout's `cls/github` (`legacy_github_id`: `orgs[].org`, `org_id`, `app_id`, `webhook_secrets`) and
+/// `cls/slack` (`legacy_slack_id`: `signing_secrets`; optional), with one `legacy_secret_layout` warning.
+/// Reads go through the store's TTL cache, so calling this per request picks up rotations. Validated.
+pub async fn load_webhook_settings(
+    store: &dyn SecretStore,
+    webhook_id: &str,
+    legacy_github_id: &str,
+    legacy_slack_id: &str,
+) -> Result<WebhookSettings, SettingsLoadError> {
+    let settings = match store.get_json::<WebhookSettings>(webhook_id).await {
+        Ok(settings) => settings,
+        Err(SecretsError::NotFound { .. }) => {
+            warn_legacy_layout(
+                webhook_id,
+                &format!("{legacy_github_id}, {legacy_slack_id}"),
+            );
+            let github: LegacyGithubOrgs = store.get_json(legacy_github_id).await?;
+            let slack_signing_secrets = match store.get_json::<SlackSettings>(legacy_slack_id).await
+            {
+                Ok(slack) => slack.signing_secrets,
+                Err(SecretsError::NotFound { .. }) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            WebhookSettings {
+                orgs: github.orgs,
+                slack_signing_secrets,
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// The IT alert settings: `cls/alerts` (`alerts_id`), or, when that secret does not exist, `alert_webhook_url`
+/// of the old layout's `cls/slack` (`legacy_slack_id`), with one `legacy_secret_layout` warning. Validated;
+/// a legacy secret without the URL is [`SettingsError`] on `alert_webhook_url`.
+pub async fn load_alert_settings(
+    store: &dyn SecretStore,
+    alerts_id: &str,
+    legacy_slack_id: &str,
+) -> Result<AlertSettings, SettingsLoadError> {
+    match store.get_json::<AlertSettings>(alerts_id).await {
+        Ok(settings) => {
+            settings.validate()?;
+            Ok(settings)
+        }
+        Err(SecretsError::NotFound { .. }) => {
+            warn_legacy_layout(alerts_id, legacy_slack_id);
+            legacy_alert_settings(store, legacy_slack_id).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `alert_webhook_url` of an old-layout `cls/slack` secret (no warning: for callers configured with the old
+/// layout only). Validated.
+pub async fn legacy_alert_settings(
+    store: &dyn SecretStore,
+    slack_id: &str,
+) -> Result<AlertSettings, SettingsLoadError> {
+    let slack: SlackSettings = store.get_json(slack_id).await?;
+    let alert_webhook_url = slack
+        .alert_webhook_url
+        .ok_or_else(|| err(SLACK, "alert_webhook_url", "is missing"))?;
+    let settings = AlertSettings { alert_webhook_url };
+    settings.validate()?;
+    Ok(settings)
+}
+
+const SLACK: &str = "slack";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +681,246 @@ mod tests {
         .unwrap();
         assert!(id.lookup("alice").unwrap().employee);
         assert!(id.lookup("bob").is_none());
+    }
+
+    fn webhook_org(name: &str, id: u64, app: u64, secrets: &[&str]) -> serde_json::Value {
+        serde_json::json!({"org": name, "org_id": id, "app_id": app, "webhook_secrets": secrets})
+    }
+
+    fn legacy_github() -> serde_json::Value {
+        serde_json::json!({"orgs": [
+            {"org": "acme", "org_id": 1, "app_id": 10, "installation_id": 2, "private_key_pem": "-----BEGIN-----",
+             "webhook_secrets": ["old-hook-secret"], "default_owner": {"github_login": "it", "spoke_user_id": "u"}}
+        ], "legacy_org": "acme"})
+    }
+
+    fn exposed(secrets: &[SecretString]) -> Vec<&str> {
+        secrets.iter().map(ExposeSecret::expose_secret).collect()
+    }
+
+    #[test]
+    fn secret_ids_default_to_the_cls_names_and_follow_their_variables() {
+        let ids = SecretIds::from_lookup(|_| None);
+        assert_eq!(ids, SecretIds::default());
+        assert_eq!(
+            (ids.webhook.as_str(), ids.alerts.as_str()),
+            ("cls/webhook", "cls/alerts")
+        );
+        let ids = SecretIds::from_lookup(|name| match name {
+            "CLS_WEBHOOK_SECRET_ID" => Some("stage/webhook".to_owned()),
+            "CLS_ALERTS_SECRET_ID" => Some("stage/alerts".to_owned()),
+            "CLS_GITHUB_SECRET_ID" => Some("  ".to_owned()),
+            _ => None,
+        });
+        assert_eq!(
+            (ids.webhook.as_str(), ids.alerts.as_str()),
+            ("stage/webhook", "stage/alerts")
+        );
+        assert_eq!(ids.github, "cls/github", "blank means the default");
+    }
+
+    #[tokio::test]
+    async fn the_new_webhook_secret_is_read_and_the_old_ones_are_not() {
+        let store = secrets::MemorySecretStore::with(
+            "t1/webhook",
+            serde_json::json!({"orgs": [webhook_org("acme", 1, 10, &["hook-1", "hook-0"])],
+                               "slack_signing_secrets": ["sign-1"]}),
+        );
+        store.insert("t1/github", legacy_github());
+        let s = load_webhook_settings(&store, "t1/webhook", "t1/github", "t1/slack")
+            .await
+            .unwrap();
+        assert_eq!(exposed(&s.orgs[0].webhook_secrets), ["hook-1", "hook-0"]);
+        assert_eq!(exposed(&s.slack_signing_secrets), ["sign-1"]);
+        assert_eq!(s.org_by_id(1).unwrap().app_id, 10);
+        assert_eq!(s.org_by_login("ACME").unwrap().org_id, 1);
+        assert!(s.org_by_id(2).is_none());
+        assert_eq!(store.reads(), 1, "only cls/webhook was read");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hook-1") && !debug.contains("sign-1"));
+    }
+
+    #[tokio::test]
+    async fn without_the_webhook_secret_the_old_layout_is_used_with_one_warning_naming_the_ids() {
+        let capture = lambda_kit::tracing_init::capture_logs();
+        let store = secrets::MemorySecretStore::with("t2/github", legacy_github());
+        store.insert(
+            "t2/slack",
+            serde_json::json!({"bot_token": "xoxb-1", "signing_secrets": ["old-sign"],
+                               "alert_webhook_url": "https://hooks.slack.com/services/T/B/old"}),
+        );
+        for _ in 0..2 {
+            let s = load_webhook_settings(&store, "t2/webhook", "t2/github", "t2/slack")
+                .await
+                .unwrap();
+            assert_eq!(s.orgs.len(), 1);
+            assert_eq!(
+                (s.orgs[0].org.as_str(), s.orgs[0].org_id, s.orgs[0].app_id),
+                ("acme", 1, 10)
+            );
+            assert_eq!(exposed(&s.orgs[0].webhook_secrets), ["old-hook-secret"]);
+            assert_eq!(exposed(&s.slack_signing_secrets), ["old-sign"]);
+        }
+        let logs = capture.contents();
+        let warnings: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("legacy_secret_layout") && l.contains("t2/webhook"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{logs}");
+        assert!(warnings[0].contains("t2/github") && warnings[0].contains("t2/slack"));
+        capture
+            .assert_absent(&["old-hook-secret", "old-sign", "xoxb-1"])
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_old_layout_without_a_slack_secret_still_serves_github_deliveries() {
+        let store = secrets::MemorySecretStore::with("t3/github", legacy_github());
+        let s = load_webhook_settings(&store, "t3/webhook", "t3/github", "t3/slack")
+            .await
+            .unwrap();
+        assert!(s.slack_signing_secrets.is_empty());
+        let missing = secrets::MemorySecretStore::new();
+        let e = load_webhook_settings(&missing, "t3/webhook", "t3/github", "t3/slack")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, SettingsLoadError::Secret(SecretsError::NotFound { ref id }) if id == "t3/github")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_webhook_secret_is_an_error_not_a_fallback() {
+        let store =
+            secrets::MemorySecretStore::with("t4/webhook", serde_json::json!({"orgs": "nope"}));
+        store.insert("t4/github", legacy_github());
+        let e = load_webhook_settings(&store, "t4/webhook", "t4/github", "t4/slack")
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            SettingsLoadError::Secret(SecretsError::Malformed { .. })
+        ));
+        assert_eq!(
+            lambda_kit::Classify::class(&e),
+            lambda_kit::ErrorClass::Permanent
+        );
+    }
+
+    #[test]
+    fn webhook_settings_refuse_duplicate_orgs_missing_secrets_and_one_app_with_two_secrets() {
+        let parse = |orgs: Vec<serde_json::Value>| -> WebhookSettings {
+            serde_json::from_value(serde_json::json!({"orgs": orgs})).unwrap()
+        };
+        assert!(
+            parse(vec![
+                webhook_org("acme", 1, 10, &["a"]),
+                webhook_org("beta", 2, 20, &["b"])
+            ])
+            .validate()
+            .is_ok()
+        );
+        assert!(
+            parse(vec![
+                webhook_org("acme", 1, 10, &["a"]),
+                webhook_org("beta", 2, 10, &["a"])
+            ])
+            .validate()
+            .is_ok(),
+            "two orgs of one App share its secret"
+        );
+        let key = |orgs| parse(orgs).validate().unwrap_err().key;
+        assert_eq!(key(vec![]), "orgs");
+        assert_eq!(
+            key(vec![
+                webhook_org("acme", 1, 10, &["a"]),
+                webhook_org("beta", 1, 20, &["b"])
+            ]),
+            "orgs[1].org_id"
+        );
+        assert_eq!(
+            key(vec![
+                webhook_org("acme", 1, 10, &["a"]),
+                webhook_org("ACME", 2, 20, &["b"])
+            ]),
+            "orgs[1].org"
+        );
+        assert_eq!(
+            key(vec![webhook_org("acme", 1, 10, &[])]),
+            "orgs[0].webhook_secrets"
+        );
+        assert_eq!(
+            key(vec![webhook_org("acme", 1, 10, &[""])]),
+            "orgs[0].webhook_secrets"
+        );
+        assert_eq!(
+            key(vec![
+                webhook_org("acme", 1, 10, &["a"]),
+                webhook_org("beta", 2, 10, &["b"])
+            ]),
+            "orgs[1].webhook_secrets"
+        );
+    }
+
+    #[tokio::test]
+    async fn alert_settings_come_from_cls_alerts_else_from_the_old_slack_secret() {
+        let store = secrets::MemorySecretStore::with(
+            "t5/alerts",
+            serde_json::json!({"alert_webhook_url": "https://hooks.slack.com/services/T/B/new"}),
+        );
+        store.insert(
+            "t5/slack",
+            serde_json::json!({"alert_webhook_url": "https://hooks.slack.com/services/T/B/old"}),
+        );
+        let a = load_alert_settings(&store, "t5/alerts", "t5/slack")
+            .await
+            .unwrap();
+        assert_eq!(
+            a.alert_webhook_url.expose_secret(),
+            "https://hooks.slack.com/services/T/B/new"
+        );
+        assert!(!format!("{a:?}").contains("hooks.slack.com"));
+        let capture = lambda_kit::tracing_init::capture_logs();
+        let a = load_alert_settings(&store, "t5/alerts-missing", "t5/slack")
+            .await
+            .unwrap();
+        assert_eq!(
+            a.alert_webhook_url.expose_secret(),
+            "https://hooks.slack.com/services/T/B/old"
+        );
+        assert!(
+            capture
+                .contents()
+                .lines()
+                .any(|l| l.contains("legacy_secret_layout")
+                    && l.contains("t5/alerts-missing")
+                    && l.contains("t5/slack"))
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_or_invalid_alert_urls_are_named() {
+        let store =
+            secrets::MemorySecretStore::with("t6/slack", serde_json::json!({"bot_token": "x"}));
+        store.insert(
+            "t6/alerts",
+            serde_json::json!({"alert_webhook_url": "ftp://nope"}),
+        );
+        let e = load_alert_settings(&store, "t6/none", "t6/slack")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SettingsLoadError::Invalid(ref s) if s.key == "alert_webhook_url"));
+        let e = load_alert_settings(&store, "t6/alerts", "t6/slack")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SettingsLoadError::Invalid(ref s) if s.key == "alert_webhook_url"));
+        let e = load_alert_settings(&store, "t6/none", "t6/none-either")
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            SettingsLoadError::Secret(SecretsError::NotFound { .. })
+        ));
+        assert!(!e.is_transient());
     }
 }
