@@ -1,6 +1,7 @@
 // The one stack of the suite (platform.md §9): five Lambdas from prebuilt assets, the CLS HTTP API and FIFO
-// queue, the EventBridge rules, least-privilege IAM and the alarms that page through one SNS topic.
-// `cls-sweep` and everything only it uses are behind the `clsSweep` context flag (ADR 0011).
+// queue, the on-call handoff bus, the EventBridge rules, least-privilege IAM with per-secret resource policies
+// (ADR 0013) and the alarms that page through one SNS topic. Every physical name derives from the stage, so two
+// stages fit in one account (`stageName`).
 import * as path from "node:path";
 import {
   ArnFormat,
@@ -22,6 +23,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subs from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
@@ -38,18 +40,46 @@ export const FUNCTION_NAMES = [
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /**
- * The functions a synth deploys. `cls-sweep` (with its schedule, queue grant, self-invoke policy and alarms)
- * only with `clsSweep` on: its crate does not exist yet, so there is no asset to package (ADR 0011).
+ * Everyone the secret table names: the five functions and `cls-admin`, the operator CLI, which runs under the
+ * stack's `<stack>-cls-admin` role (assumed by operators; see docs/operations/deploy.md).
  */
-export function deployedFunctions(clsSweep: boolean): FunctionName[] {
-  return FUNCTION_NAMES.filter((fn) => clsSweep || fn !== "cls-sweep");
+export const SECRET_USERS = [...FUNCTION_NAMES, "cls-admin"] as const;
+export type SecretUser = (typeof SECRET_USERS)[number];
+
+/** The production stage; it keeps the bare names of the design (`cls-events.fifo`, `cls/github`, …). */
+export const PRODUCTION = "production";
+
+/**
+ * A physical name for `base` in `stage`: the bare name in production, `<base>-<stage>` elsewhere (before a
+ * `.fifo` suffix), so a second stage never collides with the first in the same account.
+ */
+export function stageName(base: string, stage: string): string {
+  if (stage === PRODUCTION) return base;
+  const fifo = base.endsWith(".fifo");
+  const stem = fifo ? base.slice(0, -".fifo".length) : base;
+  return `${stem}-${stage}${fifo ? ".fifo" : ""}`;
 }
 
-/** Logical secret roles and the Secrets Manager names used when no context override is given. */
+/** The stack name of a stage: `ItAutomation` in production, `ItAutomation-<stage>` elsewhere. */
+export function stackNameFor(stage: string): string {
+  return stageName("ItAutomation", stage);
+}
+
+/** Stage names: lower-case label, short enough for every derived name (IAM role names stop at 64). */
+export function checkStage(stage: string): string {
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
+    throw new Error(`context stage must match ^[a-z][a-z0-9-]{0,19}$, got ${JSON.stringify(stage)}`);
+  }
+  return stage;
+}
+
+/** Logical secret roles and their Secrets Manager names in production (SECRETS layout of issue 10). */
 export const DEFAULT_SECRET_NAMES = {
   oncall: "oncall-spoke",
   clsGithub: "cls/github",
+  clsWebhook: "cls/webhook",
   clsSlack: "cls/slack",
+  clsAlerts: "cls/alerts",
   clsSpoke: "cls/spoke",
   clsIdentity: "cls/identity",
   byods: "webex-byods-credentials",
@@ -57,33 +87,74 @@ export const DEFAULT_SECRET_NAMES = {
 } as const;
 export type SecretRole = keyof typeof DEFAULT_SECRET_NAMES;
 export type SecretNames = Record<SecretRole, string>;
+export const SECRET_ROLES = Object.keys(DEFAULT_SECRET_NAMES) as SecretRole[];
+
+/** Default secret name in a stage: the production name, prefixed with `<stage>/` in any other stage. */
+export function defaultSecretName(role: SecretRole, stage: string): string {
+  const base = DEFAULT_SECRET_NAMES[role];
+  return stage === PRODUCTION ? base : `${stage}/${base}`;
+}
 
 /** Context key overriding the name of each secret, e.g. `-c clsGithubSecret=cls-prod/github`. */
 export const SECRET_CONTEXT_KEYS: Record<SecretRole, string> = {
   oncall: "oncallSecret",
   clsGithub: "clsGithubSecret",
+  clsWebhook: "clsWebhookSecret",
   clsSlack: "clsSlackSecret",
+  clsAlerts: "clsAlertsSecret",
   clsSpoke: "clsSpokeSecret",
   clsIdentity: "clsIdentitySecret",
   byods: "byodsSecret",
   byodsSlack: "byodsSlackSecret",
 };
 
-/** Which secrets each function may read (service specs: oncall-spoke §3, cls §2/§11, byods §4/§7). */
-export const SECRET_READERS: Record<FunctionName, readonly SecretRole[]> = {
-  "oncall-spoke": ["oncall"],
-  // Verifies GitHub and Slack signatures and alerts on enqueue failures; never calls GitHub or Spoke.
-  "cls-webhook": ["clsGithub", "clsSlack"],
-  // The single writer: tickets (Spoke), membership (GitHub), DMs (Slack), adder/employee lookup (identity).
-  "cls-queue": ["clsGithub", "clsSlack", "clsSpoke", "clsIdentity"],
-  // Reads tickets (Spoke) and the audit log (GitHub), posts the summary (Slack alert webhook).
-  "cls-sweep": ["clsGithub", "clsSlack", "clsSpoke"],
-  "byods-extender": ["byods", "byodsSlack"],
+/** The environment variable that carries each CLS secret id (every CLS function gets all six, ids only). */
+export const CLS_SECRET_ENV: Partial<Record<SecretRole, string>> = {
+  clsGithub: "CLS_GITHUB_SECRET_ID",
+  clsWebhook: "CLS_WEBHOOK_SECRET_ID",
+  clsSlack: "CLS_SLACK_SECRET_ID",
+  clsAlerts: "CLS_ALERTS_SECRET_ID",
+  clsSpoke: "CLS_SPOKE_SECRET_ID",
+  clsIdentity: "CLS_IDENTITY_SECRET_ID",
 };
 
-/** The AWS-managed policy every function role carries (log writes only). */
-export const BASIC_EXECUTION_POLICY =
-  "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+export type Access = "read" | "read-write";
+
+/**
+ * Which secret each function (and the cls-admin role) may read or write; everything not listed is "none".
+ * IAM grants exactly this table, and each secret's resource policy denies the same actions to everyone else
+ * (ADR 0013). cls-webhook faces the internet: it reads only the webhook/signing secrets and the alert URL.
+ */
+export const SECRET_ACCESS: Record<SecretUser, Partial<Record<SecretRole, Access>>> = {
+  "oncall-spoke": { oncall: "read" },
+  "cls-webhook": { clsWebhook: "read", clsAlerts: "read" },
+  "cls-queue": { clsGithub: "read", clsSlack: "read", clsAlerts: "read", clsSpoke: "read", clsIdentity: "read" },
+  "cls-sweep": { clsGithub: "read", clsAlerts: "read", clsSpoke: "read" },
+  "byods-extender": { byods: "read-write", byodsSlack: "read" },
+  "cls-admin": { clsGithub: "read", clsSlack: "read", clsAlerts: "read", clsSpoke: "read", clsIdentity: "read" },
+};
+
+/** Value actions on a secret; the resource policies deny them to everyone but the table and break-glass. */
+export const SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue"];
+export const SECRET_WRITE_ACTIONS = [
+  "secretsmanager:PutSecretValue",
+  "secretsmanager:UpdateSecret",
+  "secretsmanager:UpdateSecretVersionStage",
+  "secretsmanager:RotateSecret",
+];
+/** Control actions: only break-glass and the CDK CloudFormation execution role (which owns the policy). */
+export const SECRET_CONTROL_ACTIONS = [
+  "secretsmanager:PutResourcePolicy",
+  "secretsmanager:DeleteResourcePolicy",
+  "secretsmanager:DeleteSecret",
+];
+
+/** Break-glass role (context `breakGlassRole`, a role name in this account or a full ARN). */
+export const DEFAULT_BREAK_GLASS_ROLE = "it-automation-break-glass";
+/** The on-call system's publishing role (context `oncallPublisher`, a role name or a full ARN). */
+export const DEFAULT_ONCALL_PUBLISHER = "oncall-handoff-publisher";
+/** CDK bootstrap qualifier (context `@aws-cdk/core:bootstrapQualifier`, CDK's default). */
+export const DEFAULT_BOOTSTRAP_QUALIFIER = "hnb659fds";
 
 export const HANDOFF_SOURCE = "on-call/handoff";
 export const HANDOFF_DETAIL_TYPE = "On-call Handoff Event";
@@ -137,15 +208,14 @@ export interface InfraStackProps extends StackProps {
   readonly reserveConcurrency?: boolean;
   /** Active X-Ray tracing. Context `xray`; default false. */
   readonly xray?: boolean;
-  /** CLS stage (`CLS_STAGE`, metric dimension `Stage`). Context `stage`; default `production`. */
+  /** Stage (`CLS_STAGE`, metric dimension `Stage`, every physical name). Context `stage`; default `production`. */
   readonly stage?: string;
   /** Secret name overrides; context keys in `SECRET_CONTEXT_KEYS`. */
   readonly secretNames?: Partial<SecretNames>;
-  /**
-   * Deploy `cls-sweep` and its schedule, grants and alarms. Context `clsSweep`; default false until
-   * `services/cls-sweep` exists (ADR 0011).
-   */
-  readonly clsSweep?: boolean;
+  /** Break-glass role name or ARN. Context `breakGlassRole`; default `it-automation-break-glass`. */
+  readonly breakGlassRole?: string;
+  /** The on-call system's publishing role name or ARN. Context `oncallPublisher`. */
+  readonly oncallPublisher?: string;
 }
 
 /** Reads a boolean context value that may arrive as a string from `-c key=false`. */
@@ -166,18 +236,27 @@ function stringContext(scope: Construct, key: string): string | undefined {
 }
 
 export class InfraStack extends Stack {
-  /** The deployed functions only (see `deployed`); `functionOf` for a checked lookup. */
-  readonly functions: Partial<Record<FunctionName, lambda.Function>>;
-  /** Whether `cls-sweep` and its resources are part of this synth (context `clsSweep`). */
-  readonly clsSweep: boolean;
-  /** The functions this synth deploys, in `FUNCTION_NAMES` order. */
-  readonly deployed: readonly FunctionName[];
+  readonly functions: Record<FunctionName, lambda.Function>;
+  /** Each function's own log group (the only log group its role may write to). */
+  readonly logGroups: Record<FunctionName, logs.LogGroup>;
+  /** Each function's execution role (no managed policy attached). */
+  readonly roles: Record<FunctionName, iam.Role>;
+  /** The role operators assume to run `cls-admin` (`<stack>-cls-admin`). */
+  readonly clsAdminRole: iam.Role;
+  readonly stage: string;
   readonly queue: sqs.Queue;
   readonly queueDlq: sqs.Queue;
   readonly handoffDlq: sqs.Queue;
+  readonly handoffBus: events.EventBus;
   readonly alarmTopic: sns.Topic;
   readonly httpApi: apigw.HttpApi;
   readonly secretNames: SecretNames;
+  /** The secret resource policies, by secret role (only secrets somebody uses get one). */
+  readonly secretPolicies: Partial<Record<SecretRole, secretsmanager.CfnResourcePolicy>>;
+  /** ARN (or ARN pattern) of the break-glass role exempted by every secret policy. */
+  readonly breakGlassRoleArn: string;
+  /** ARN (or ARN pattern) of the only principal allowed to put events on the handoff bus. */
+  readonly oncallPublisherArn: string;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: InfraStackProps = {}) {
@@ -188,17 +267,37 @@ export class InfraStack extends Stack {
     );
     const reserve = props.reserveConcurrency ?? boolContext(this, "reserveConcurrency") ?? true;
     const xray = props.xray ?? boolContext(this, "xray") ?? false;
-    const stage = props.stage ?? stringContext(this, "stage") ?? "production";
-    this.clsSweep = props.clsSweep ?? boolContext(this, "clsSweep") ?? false;
-    this.deployed = deployedFunctions(this.clsSweep);
+    const stage = checkStage(props.stage ?? stringContext(this, "stage") ?? PRODUCTION);
+    this.stage = stage;
+    // `clsSweep` is retired (ADR 0011, superseded): cls-sweep is always deployed. `true` is still accepted so
+    // older command lines keep working; `false` would silently have removed the expiry control, so it fails.
+    if (boolContext(this, "clsSweep") === false) {
+      throw new Error("context clsSweep is retired: cls-sweep is always deployed (ADR 0011 is superseded)");
+    }
+    const named = (base: string) => stageName(base, stage);
     const secretNames = {} as SecretNames;
-    for (const role of Object.keys(DEFAULT_SECRET_NAMES) as SecretRole[]) {
+    for (const role of SECRET_ROLES) {
       secretNames[role] =
-        props.secretNames?.[role] ??
-        stringContext(this, SECRET_CONTEXT_KEYS[role]) ??
-        DEFAULT_SECRET_NAMES[role];
+        props.secretNames?.[role] ?? stringContext(this, SECRET_CONTEXT_KEYS[role]) ?? defaultSecretName(role, stage);
     }
     this.secretNames = secretNames;
+    const roleArn = (nameOrArn: string) =>
+      nameOrArn.startsWith("arn:")
+        ? nameOrArn
+        : this.formatArn({ service: "iam", region: "", resource: "role", resourceName: nameOrArn });
+    this.breakGlassRoleArn = roleArn(
+      props.breakGlassRole ?? stringContext(this, "breakGlassRole") ?? DEFAULT_BREAK_GLASS_ROLE,
+    );
+    this.oncallPublisherArn = roleArn(
+      props.oncallPublisher ?? stringContext(this, "oncallPublisher") ?? DEFAULT_ONCALL_PUBLISHER,
+    );
+    const qualifier = stringContext(this, "@aws-cdk/core:bootstrapQualifier") ?? DEFAULT_BOOTSTRAP_QUALIFIER;
+    const cfnExecRoleArn = this.formatArn({
+      service: "iam",
+      region: "",
+      resource: "role",
+      resourceName: `cdk-${qualifier}-cfn-exec-role-${this.account}-${this.region}`,
+    });
 
     const alarmEmail = new CfnParameter(this, "AlarmEmail", {
       type: "String",
@@ -217,6 +316,7 @@ export class InfraStack extends Stack {
     // No KMS key: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key (checkov skip
     // CKV_AWS_26 in .checkov.yaml); the messages hold alarm names only.
     this.alarmTopic = new sns.Topic(this, "AlarmTopic", {
+      topicName: `${this.stackName}-alarms`,
       displayName: "IT automation alarms",
       enforceSSL: true,
     });
@@ -236,14 +336,14 @@ export class InfraStack extends Stack {
 
     // ---- Queues -----------------------------------------------------------------------------------------
     this.queueDlq = new sqs.Queue(this, "ClsEventsDlq", {
-      queueName: "cls-events-dlq.fifo",
+      queueName: named("cls-events-dlq.fifo"),
       fifo: true,
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
     this.queue = new sqs.Queue(this, "ClsEvents", {
-      queueName: "cls-events.fifo",
+      queueName: named("cls-events.fifo"),
       fifo: true,
       // Every sender sets an explicit MessageDeduplicationId (cls.md §3.1).
       contentBasedDeduplication: false,
@@ -256,7 +356,7 @@ export class InfraStack extends Stack {
     // Failed handoff deliveries: the oncall-spoke async-invoke DLQ and the EventBridge target DLQ
     // (oncall-spoke.md §5.2), kept for replay.
     this.handoffDlq = new sqs.Queue(this, "HandoffDlq", {
-      queueName: "oncall-spoke-dlq",
+      queueName: named("oncall-spoke-dlq"),
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -271,7 +371,20 @@ export class InfraStack extends Stack {
         resourceName: `${secretNames[role]}-??????`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
+    // cls-sweep has a fixed name so its self-invoke grant can name it without referring to the function
+    // (the function depends on its role's policy; a reference back would be a dependency cycle).
+    const sweepName = `${this.stackName}-cls-sweep`;
+    const sweepArn = this.formatArn({
+      service: "lambda",
+      resource: "function",
+      resourceName: sweepName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
 
+    const clsSecretEnv: Record<string, string> = {};
+    for (const [role, variable] of Object.entries(CLS_SECRET_ENV) as [SecretRole, string][]) {
+      clsSecretEnv[variable] = secretNames[role];
+    }
     const baseEnv = (fn: FunctionName): Record<string, string> => {
       if (fn === "oncall-spoke") {
         return {
@@ -287,15 +400,12 @@ export class InfraStack extends Stack {
           WEBEX_API_BASE_URL,
         };
       }
-      // CLS binaries share one Config shape; ids of secrets a function may not read are harmless, IAM is the
-      // boundary (SECRET_READERS).
+      // The CLS binaries share one Config shape and the one-release fallback to the old layout needs the old
+      // ids, so each gets all six ids; IAM and the secrets' resource policies decide what each may read.
       return {
         CLS_STAGE: stage,
         CLS_QUEUE_URL: this.queue.queueUrl,
-        CLS_GITHUB_SECRET_ID: secretNames.clsGithub,
-        CLS_SLACK_SECRET_ID: secretNames.clsSlack,
-        CLS_SPOKE_SECRET_ID: secretNames.clsSpoke,
-        CLS_IDENTITY_SECRET_ID: secretNames.clsIdentity,
+        ...clsSecretEnv,
         GITHUB_API_BASE_URL,
         SPOKE_BASE_URL,
         SLACK_API_BASE_URL,
@@ -303,13 +413,52 @@ export class InfraStack extends Stack {
       };
     };
 
-    const functions: Partial<Record<FunctionName, lambda.Function>> = {};
-    for (const fn of this.deployed) {
+    const functions = {} as Record<FunctionName, lambda.Function>;
+    const logGroups = {} as Record<FunctionName, logs.LogGroup>;
+    const roles = {} as Record<FunctionName, iam.Role>;
+    const sidOf = (role: SecretRole) => `${role[0].toUpperCase()}${role.slice(1)}`;
+    /** Identity grants for one row of SECRET_ACCESS. */
+    const grantSecrets = (user: SecretUser, principal: iam.IGrantable) => {
+      for (const [role, access] of Object.entries(SECRET_ACCESS[user]) as [SecretRole, Access][]) {
+        principal.grantPrincipal.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: `Read${sidOf(role)}Secret`,
+            actions: SECRET_READ_ACTIONS,
+            resources: [secretArn(role)],
+          }),
+        );
+        if (access === "read-write") {
+          // Only PutSecretValue: `grantWrite` would also allow UpdateSecret (KMS key, description).
+          principal.grantPrincipal.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              sid: `Write${sidOf(role)}Secret`,
+              actions: ["secretsmanager:PutSecretValue"],
+              resources: [secretArn(role)],
+            }),
+          );
+        }
+      }
+    };
+
+    for (const fn of FUNCTION_NAMES) {
       const spec = FUNCTION_SPECS[fn];
       const logGroup = new logs.LogGroup(this, `${fn}-logs`, {
         retention: logs.RetentionDays.ONE_MONTH,
       });
+      // An explicit role without AWSLambdaBasicExecutionRole: log writes go to this function's group only.
+      const role = new iam.Role(this, `${fn}-role`, {
+        assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+        description: `Execution role of ${fn} (${stage})`,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: "WriteOwnLogGroup",
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
       const f = new lambda.Function(this, fn, {
+        ...(fn === "cls-sweep" ? { functionName: sweepName } : {}),
         description: spec.description,
         code: lambda.Code.fromAsset(path.join(assetDir, fn), { exclude: ["*.zip"] }),
         runtime: lambda.Runtime.PROVIDED_AL2023,
@@ -317,6 +466,7 @@ export class InfraStack extends Stack {
         handler: "bootstrap",
         memorySize: 256,
         timeout: spec.timeout,
+        role,
         logGroup,
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
@@ -333,25 +483,7 @@ export class InfraStack extends Stack {
             }
           : {}),
       });
-      const role = f.role as iam.Role;
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM4[Policy::${BASIC_EXECUTION_POLICY}]`,
-        reason:
-          "The AWS-managed basic execution policy only allows CloudWatch Logs writes (CreateLogGroup, " +
-          "CreateLogStream, PutLogEvents); nothing else is attached.",
-      });
-      // Secrets: GetSecretValue only, on exactly the secrets this service reads, referenced by name. The ARN
-      // ends in `-??????` (cdk-nag's IAM5 flags only `*`, so no acknowledgement is needed for it).
-      for (const roleName of SECRET_READERS[fn]) {
-        const arn = secretArn(roleName);
-        f.addToRolePolicy(
-          new iam.PolicyStatement({
-            sid: `Read${roleName[0].toUpperCase()}${roleName.slice(1)}Secret`,
-            actions: ["secretsmanager:GetSecretValue"],
-            resources: [arn],
-          }),
-        );
-      }
+      grantSecrets(fn, f);
       if (xray) {
         // X-Ray segment upload has no resource-level permissions; only present with `-c xray=true`.
         Validations.of(role).acknowledge({
@@ -362,50 +494,110 @@ export class InfraStack extends Stack {
         });
       }
       functions[fn] = f;
+      logGroups[fn] = logGroup;
+      roles[fn] = role;
     }
     this.functions = functions;
-
-    // byods-extender writes rotated tokens back to its own secret. Added explicitly: `grantWrite` would also
-    // allow UpdateSecret (which can change the KMS key and description).
-    this.functionOf("byods-extender").addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: "WriteByodsSecret",
-        actions: ["secretsmanager:PutSecretValue"],
-        resources: [secretArn("byods")],
-      }),
-    );
+    this.logGroups = logGroups;
+    this.roles = roles;
 
     // ---- CLS: queue producers, consumer, sweep ----------------------------------------------------------
-    this.queue.grantSendMessages(this.functionOf("cls-webhook"));
-    const sweep = this.clsSweep ? this.functionOf("cls-sweep") : undefined;
-    if (sweep) this.queue.grantSendMessages(sweep);
-    this.functionOf("cls-queue").addEventSource(
+    this.queue.grantSendMessages(functions["cls-webhook"]);
+    const sweep = functions["cls-sweep"];
+    this.queue.grantSendMessages(sweep);
+    functions["cls-queue"].addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 10,
         reportBatchItemFailures: true,
         maxConcurrency: 2,
       }),
     );
-    // The sweep re-invokes itself for continuations (cls.md §8.1). A separate policy (not the role's default
-    // policy, which the function depends on) avoids a dependency cycle.
-    if (sweep) {
-      new iam.Policy(this, "cls-sweep-self-invoke", {
-        roles: [sweep.role as iam.Role],
+    // Continuations (cls.md §8.1): the sweep invokes itself, named by its constructed ARN.
+    sweep.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "InvokeItselfForContinuations",
+        actions: ["lambda:InvokeFunction"],
+        resources: [sweepArn],
+      }),
+    );
+
+    // ---- cls-admin: the operator CLI's role -------------------------------------------------------------
+    // Assumable by principals of this account whose own policy allows sts:AssumeRole on it; it may read the
+    // secrets of its SECRET_ACCESS row, enqueue (every mutating command goes through the queue, cls.md §10)
+    // and run the sweep Lambda (`cls-admin sweep`).
+    this.clsAdminRole = new iam.Role(this, "ClsAdminRole", {
+      roleName: `${this.stackName}-cls-admin`,
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: `Operators running cls-admin against the ${stage} stage`,
+      maxSessionDuration: Duration.hours(1),
+    });
+    grantSecrets("cls-admin", this.clsAdminRole);
+    this.clsAdminRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "EnqueueClsMessages",
+        actions: ["sqs:SendMessage"],
+        resources: [this.queue.queueArn],
+      }),
+    );
+    this.clsAdminRole.addToPolicy(
+      new iam.PolicyStatement({ sid: "RunTheSweep", actions: ["lambda:InvokeFunction"], resources: [sweepArn] }),
+    );
+
+    // ---- Secret resource policies (ADR 0013) ------------------------------------------------------------
+    // Secrets are created by the operator (values never pass through CDK); the stack owns their policies.
+    // Deny-only, keyed on aws:PrincipalArn (which is the role ARN for assumed-role sessions): reading the value
+    // is denied to everyone but its readers and break-glass, changing it to everyone but its writers and
+    // break-glass, changing or removing the policy (or the secret) to everyone but break-glass and the CDK
+    // CloudFormation execution role, which has to update this policy on deploys.
+    const principalArnOf: Record<SecretUser, string> = {
+      ...(Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, roles[fn].roleArn])) as Record<FunctionName, string>),
+      "cls-admin": this.clsAdminRole.roleArn,
+    };
+    const secretPolicies: Partial<Record<SecretRole, secretsmanager.CfnResourcePolicy>> = {};
+    for (const role of SECRET_ROLES) {
+      const users = SECRET_USERS.filter((u) => SECRET_ACCESS[u][role] !== undefined);
+      if (users.length === 0) continue;
+      const writers = users.filter((u) => SECRET_ACCESS[u][role] === "read-write");
+      const denyUnless = (sid: string, actions: string[], allowed: string[]) =>
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions,
+          resources: ["*"],
+          conditions: { ArnNotLike: { "aws:PrincipalArn": allowed } },
+        });
+      const document = new iam.PolicyDocument({
         statements: [
-          new iam.PolicyStatement({
-            actions: ["lambda:InvokeFunction"],
-            resources: [sweep.functionArn],
-          }),
+          denyUnless("DenyReadExceptUsers", SECRET_READ_ACTIONS, [
+            ...users.map((u) => principalArnOf[u]),
+            this.breakGlassRoleArn,
+          ]),
+          denyUnless("DenyWriteExceptWriters", SECRET_WRITE_ACTIONS, [
+            ...writers.map((u) => principalArnOf[u]),
+            this.breakGlassRoleArn,
+          ]),
+          denyUnless("DenyPolicyChangeExceptDeployer", SECRET_CONTROL_ACTIONS, [
+            cfnExecRoleArn,
+            this.breakGlassRoleArn,
+          ]),
         ],
       });
+      secretPolicies[role] = new secretsmanager.CfnResourcePolicy(this, `${sidOf(role)}SecretPolicy`, {
+        secretId: secretNames[role],
+        blockPublicPolicy: true,
+        resourcePolicy: document,
+      });
     }
+    this.secretPolicies = secretPolicies;
 
     // ---- HTTP API -------------------------------------------------------------------------------------
     this.httpApi = new apigw.HttpApi(this, "ClsHttpApi", {
+      apiName: `${this.stackName}-cls`,
       description: "CLS webhooks: GitHub App deliveries and Slack interactions (HMAC verified in cls-webhook)",
       createDefaultStage: false,
     });
-    const webhookIntegration = new HttpLambdaIntegration("ClsWebhook", this.functionOf("cls-webhook"), {
+    const webhookIntegration = new HttpLambdaIntegration("ClsWebhook", functions["cls-webhook"], {
       payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
     });
     const routes = [
@@ -458,28 +650,58 @@ export class InfraStack extends Stack {
     });
 
     // ---- EventBridge ------------------------------------------------------------------------------------
+    // Handoff events arrive on a dedicated bus that only the on-call system's role may put events on: an
+    // Allow for it (needed when it lives in another account) and an explicit Deny for every other principal
+    // (an Allow alone restricts nobody in this account, whose IAM policies may allow events:PutEvents).
+    const busName = named("oncall-handoff");
+    this.handoffBus = new events.EventBus(this, "HandoffBus", { eventBusName: busName });
+    // Constructed, not Fn::GetAtt: the policy is a property of the bus itself.
+    const busArn = this.formatArn({ service: "events", resource: "event-bus", resourceName: busName });
+    const publisherAccount = this.oncallPublisherArn.startsWith("arn:")
+      ? this.oncallPublisherArn.split(":")[4] || this.account
+      : this.account;
+    // One policy document on the bus itself (AWS::Events::EventBus Policy) rather than one EventBusPolicy
+    // resource per statement, so the Allow and the Deny are always deployed together.
+    (this.handoffBus.node.defaultChild as events.CfnEventBus).policy = new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({
+          sid: "AllowOnCallPublisher",
+          principals: [new iam.AccountPrincipal(publisherAccount)],
+          actions: ["events:PutEvents"],
+          resources: [busArn],
+          conditions: { ArnLike: { "aws:PrincipalArn": this.oncallPublisherArn } },
+        }),
+        new iam.PolicyStatement({
+          sid: "DenyEveryoneElse",
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ["events:PutEvents"],
+          resources: [busArn],
+          conditions: { ArnNotLike: { "aws:PrincipalArn": this.oncallPublisherArn } },
+        }),
+      ],
+    });
     new events.Rule(this, "HandoffRule", {
       description: "On-call handoff events -> oncall-spoke",
+      eventBus: this.handoffBus,
       eventPattern: { source: [HANDOFF_SOURCE], detailType: [HANDOFF_DETAIL_TYPE] },
       targets: [
-        new targets.LambdaFunction(this.functionOf("oncall-spoke"), {
+        new targets.LambdaFunction(functions["oncall-spoke"], {
           retryAttempts: 2,
           maxEventAge: Duration.hours(1),
           deadLetterQueue: this.handoffDlq,
         }),
       ],
     });
-    if (sweep) {
-      new events.Rule(this, "ClsSweepSchedule", {
-        description: "Daily CLS expiry sweep",
-        schedule: events.Schedule.expression(SWEEP_SCHEDULE),
-        targets: [new targets.LambdaFunction(sweep, { retryAttempts: 2 })],
-      });
-    }
+    new events.Rule(this, "ClsSweepSchedule", {
+      description: "Daily CLS expiry sweep",
+      schedule: events.Schedule.expression(SWEEP_SCHEDULE),
+      targets: [new targets.LambdaFunction(sweep, { retryAttempts: 2 })],
+    });
     new events.Rule(this, "ByodsSchedule", {
       description: "Hourly BYODS token refresh and data-source extension",
       schedule: events.Schedule.expression(BYODS_SCHEDULE),
-      targets: [new targets.LambdaFunction(this.functionOf("byods-extender"), { retryAttempts: 2 })],
+      targets: [new targets.LambdaFunction(functions["byods-extender"], { retryAttempts: 2 })],
     });
 
     // ---- Alarms -----------------------------------------------------------------------------------------
@@ -513,9 +735,10 @@ export class InfraStack extends Stack {
       return alarm;
     };
     const fiveMin = Duration.minutes(5);
+    const hour = Duration.hours(1);
 
-    for (const fn of this.deployed) {
-      const f = this.functionOf(fn);
+    for (const fn of FUNCTION_NAMES) {
+      const f = functions[fn];
       addAlarm(
         `${fn}-errors`,
         `${fn}: at least one failed invocation in 5 minutes`,
@@ -532,6 +755,21 @@ export class InfraStack extends Stack {
         { threshold: webhook ? 1 : 5 },
       );
     }
+
+    // The webhook API: GitHub does not retry a failed delivery, so any 5xx may be a lost `member` event.
+    addAlarm(
+      "cls-api-5xx",
+      "CLS API: at least one 5xx answer in 5 minutes (GitHub does not retry; redeliver from the App)",
+      this.httpApi.metricServerError({ period: fiveMin, statistic: "Sum" }),
+      { threshold: 1 },
+    );
+    // 4xx includes 429 (stage throttling), 401 (bad signature, e.g. a half-rotated secret) and 413.
+    addAlarm(
+      "cls-api-4xx-spike",
+      "CLS API: 10 or more 4xx answers (429 throttling, 401 signatures) in 5 minutes",
+      this.httpApi.metricClientError({ period: fiveMin, statistic: "Sum" }),
+      { threshold: 10 },
+    );
 
     // Every DLQ pages on its first message.
     const dlqs: [string, sqs.Queue][] = [
@@ -564,9 +802,7 @@ export class InfraStack extends Stack {
       });
     addAlarm(
       "cls-enqueue-failed",
-      this.clsSweep
-        ? "CLS: cls-webhook or cls-sweep could not enqueue a message"
-        : "CLS: cls-webhook could not enqueue a message",
+      "CLS: cls-webhook or cls-sweep could not enqueue a message",
       clsMetric("EnqueueFailed"),
       { threshold: 1 },
     );
@@ -576,31 +812,19 @@ export class InfraStack extends Stack {
       clsMetric("PermanentFailure"),
       { threshold: 1 },
     );
-    const hour = Duration.hours(1);
-    if (sweep) {
-      addAlarm(
-        "cls-sweep-brake",
-        "CLS: the sweep safety brake held back removals",
-        clsMetric("SweepBrakeTripped"),
-        { threshold: 1 },
-      );
-      // No successful sweep in 26 hours: hourly (invocations - errors) of cls-sweep below 1 for 26 hours.
-      const sweepOk = new cloudwatch.MathExpression({
-        expression: "FILL(invocations, 0) - FILL(errors, 0)",
-        usingMetrics: {
-          invocations: sweep.metricInvocations({ period: hour, statistic: "Sum" }),
-          errors: sweep.metricErrors({ period: hour, statistic: "Sum" }),
-        },
-        period: hour,
-        label: "successful cls-sweep invocations",
-      });
-      addAlarm("cls-sweep-missing", "CLS: no successful sweep in 26 hours", sweepOk, {
-        threshold: 1,
-        comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 26,
-        missing: cloudwatch.TreatMissingData.BREACHING,
-      });
-    }
+    addAlarm(
+      "cls-sweep-brake",
+      "CLS: the sweep safety brake held back removals",
+      clsMetric("SweepBrakeTripped"),
+      { threshold: 1 },
+    );
+    // Heartbeat: the sweep emits SweepCompleted once per finished run; no run in 26 hours (missing = breaching).
+    addAlarm("cls-sweep-missing", "CLS: no completed sweep in 26 hours", clsMetric("SweepCompleted", hour), {
+      threshold: 1,
+      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 26,
+      missing: cloudwatch.TreatMissingData.BREACHING,
+    });
 
     // BYODS EMF metrics (byods.md §7): namespace WebexBYODS, dimension Service=byods-extender.
     const byodsMetric = (metricName: string, statistic: string, period: Duration) =>
@@ -681,12 +905,19 @@ export class InfraStack extends Stack {
       description: "SNS topic for alarms",
       value: this.alarmTopic.topicArn,
     });
+    new CfnOutput(this, "HandoffBusArn", {
+      description: "Event bus the on-call system puts handoff events on",
+      value: this.handoffBus.eventBusArn,
+    });
+    new CfnOutput(this, "ClsAdminRoleArn", {
+      description: "Role operators assume to run cls-admin",
+      value: this.clsAdminRole.roleArn,
+    });
+    new CfnOutput(this, "ClsSweepFunctionName", { description: "cls-sweep function name", value: sweepName });
   }
 
-  /** The deployed function `fn`; throws for `cls-sweep` when `clsSweep` is off. */
+  /** The function `fn` (kept for callers of the flag era; every function is always deployed). */
   functionOf(fn: FunctionName): lambda.Function {
-    const f = this.functions[fn];
-    if (!f) throw new Error(`${fn} is not deployed in this synth (cls-sweep needs -c clsSweep=true, ADR 0011)`);
-    return f;
+    return this.functions[fn];
   }
 }

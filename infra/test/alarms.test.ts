@@ -3,10 +3,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Match } from "aws-cdk-lib/assertions";
 import { FUNCTION_NAMES } from "../lib/stack";
-import { asArray, logicalId, resourcesOfType, synth, WITH_SWEEP, type CfnResource } from "./helpers";
+import { asArray, logicalId, resourcesOfType, synth, type CfnResource } from "./helpers";
 
-// The full design, cls-sweep included; sweep-flag.test.ts checks the alarms without it.
-const s = synth({ context: WITH_SWEEP });
+const s = synth();
 const topicRef = { Ref: logicalId(s.stack, s.stack.alarmTopic) };
 const alarms = resourcesOfType(s.json, "AWS::CloudWatch::Alarm").map(([, r]) => r.Properties!);
 
@@ -88,7 +87,7 @@ describe("alarm topic", () => {
 
 describe("function alarms", () => {
   for (const fn of FUNCTION_NAMES) {
-    const fnRef = { Ref: logicalId(s.stack, s.stack.functionOf(fn)) };
+    const fnRef = { Ref: logicalId(s.stack, s.stack.functions[fn]) };
     it(`alarms on any ${fn} error within 5 minutes`, () => {
       assertAlarm(metricAlarm("AWS/Lambda", "Errors", { FunctionName: fnRef }), {
         statistic: "Sum",
@@ -108,6 +107,28 @@ describe("function alarms", () => {
       });
     });
   }
+});
+
+describe("webhook API alarms", () => {
+  const apiRef = { Ref: logicalId(s.stack, s.stack.httpApi) };
+
+  it("alarms on any 5xx of the webhook API within 5 minutes", () => {
+    assertAlarm(metricAlarm("AWS/ApiGateway", "5xx", { ApiId: apiRef }), {
+      statistic: "Sum",
+      period: 300,
+      threshold: 1,
+      op: GTE,
+    });
+  });
+
+  it("alarms on a spike of 10 or more 4xx answers (429 throttling included) within 5 minutes", () => {
+    assertAlarm(metricAlarm("AWS/ApiGateway", "4xx", { ApiId: apiRef }), {
+      statistic: "Sum",
+      period: 300,
+      threshold: 10,
+      op: GTE,
+    });
+  });
 });
 
 describe("queue alarms", () => {
@@ -168,24 +189,15 @@ describe("service metric alarms", () => {
     });
   }
 
-  it("alarms when no cls-sweep invocation succeeded for 26 hours, missing data included", () => {
-    const p = single((a) => Array.isArray(a.Metrics), "sweep success");
-    assert.equal(p.EvaluationPeriods, 26);
-    assert.equal(p.DatapointsToAlarm, 26);
-    assert.equal(p.Threshold, 1);
-    assert.equal(p.ComparisonOperator, LT);
-    assert.equal(p.TreatMissingData, "breaching");
-    const sweepRef = { Ref: logicalId(s.stack, s.stack.functionOf("cls-sweep")) };
-    const metrics = p.Metrics as Record<string, any>[];
-    const expr = metrics.find((m) => m.Expression);
-    assert.equal(expr!.Expression, "FILL(invocations, 0) - FILL(errors, 0)");
-    for (const id of ["invocations", "errors"]) {
-      const m = metrics.find((x) => x.Id === id)!;
-      assert.equal(m.ReturnData, false);
-      assert.equal(m.MetricStat.Period, 3600);
-      assert.equal(m.MetricStat.Stat, "Sum");
-      assert.deepEqual(m.MetricStat.Metric.Dimensions, [{ Name: "FunctionName", Value: sweepRef }]);
-    }
+  it("alarms when the sweep emitted no SweepCompleted for 26 hours, missing data breaching (heartbeat)", () => {
+    assertAlarm(metricAlarm("CLS", "SweepCompleted", { Stage: "production" }), {
+      statistic: "Sum",
+      period: 3600,
+      threshold: 1,
+      op: LT,
+      periods: 26,
+      missing: "breaching",
+    });
   });
 
   const byods = { Service: "byods-extender" };
@@ -236,14 +248,14 @@ describe("service metric alarms", () => {
 
   it("keeps every alarm's evaluation range within CloudWatch's limits", () => {
     for (const p of alarms) {
-      const period = p.Period ?? (p.Metrics as Record<string, any>[]).find((m) => m.MetricStat)!.MetricStat.Period;
+      const period = p.Period as number;
       const range = period * p.EvaluationPeriods;
       assert.ok(range <= (period < 3600 ? 86400 : 604800), p.AlarmDescription);
     }
   });
 
   it("has exactly the alarms listed above", () => {
-    // 5 functions x 2, 2 DLQs, oldest age, 3 CLS metrics + sweep, 5 BYODS, 2 oncall.
-    assert.equal(alarms.length, 10 + 2 + 1 + 4 + 5 + 2);
+    // 5 functions x 2, 2 API, 2 DLQs, oldest age, 3 CLS metrics + sweep heartbeat, 5 BYODS, 2 oncall.
+    assert.equal(alarms.length, 10 + 2 + 2 + 1 + 4 + 5 + 2);
   });
 });

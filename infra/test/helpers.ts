@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
-import { buildApp, STACK_NAME, type BuiltApp } from "../lib/app";
+import { buildApp, type BuiltApp } from "../lib/app";
 import { FUNCTION_NAMES, type FunctionName, type InfraStackProps } from "../lib/stack";
 
 const root = mkdtempSync(path.join(tmpdir(), "infra-test-"));
@@ -21,9 +21,6 @@ function freshDir(prefix: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
-
-/** Context turning on `cls-sweep` and its resources: the full design of platform.md §9 (ADR 0011). */
-export const WITH_SWEEP = { clsSweep: "true" } as const;
 
 /** A directory with `<fn>/bootstrap` for each of `functions`, each file containing the function name. */
 export function fakeAssets(functions: readonly FunctionName[] = FUNCTION_NAMES): string {
@@ -45,6 +42,7 @@ export interface Synth extends BuiltApp {
 
 export interface CfnResource {
   Type: string;
+  Metadata?: Record<string, any>;
   Properties?: Record<string, any>;
   DependsOn?: string | string[];
 }
@@ -78,7 +76,7 @@ export function build(opts: BuildOptions = {}): BuiltApp & { outdir: string } {
 export function synth(opts: BuildOptions = {}): Synth {
   const built = build(opts);
   const assembly = built.app.synth();
-  const json = assembly.getStackByName(STACK_NAME).template as CfnTemplate;
+  const json = assembly.getStackByName(built.stack.stackName).template as CfnTemplate;
   return { ...built, template: Template.fromJSON(json), json };
 }
 

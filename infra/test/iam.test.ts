@@ -1,15 +1,22 @@
-// Least privilege in detail: which role may do what, on which resource.
+// Least privilege in detail: which role may do what, on which resource; the secret access table (issue 10) is
+// asserted from the synthesized template, both from the identity side (IAM) and from the resource side (each
+// secret's resource policy).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FUNCTION_NAMES, type FunctionName } from "../lib/stack";
-import { asArray, logicalId, resourcesOfType, synth, WITH_SWEEP, type Synth } from "./helpers";
+import { asArray, logicalId, resourcesOfType, synth, type Synth } from "./helpers";
 
 interface Statement {
+  Sid?: string;
   Effect: string;
   Action: string | string[];
   Resource: unknown;
   Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 }
+
+type User = FunctionName | "cls-admin";
+const USERS: User[] = [...FUNCTION_NAMES, "cls-admin"];
 
 /** Every identity-policy statement attached to a role, keyed by role logical id. */
 function statementsByRole(s: Synth): Map<string, Statement[]> {
@@ -29,15 +36,16 @@ function statementsByRole(s: Synth): Map<string, Statement[]> {
   return byRole;
 }
 
-function roleOf(s: Synth, fn: FunctionName): string {
-  const fnProps = s.json.Resources[logicalId(s.stack, s.stack.functionOf(fn))].Properties!;
+function roleOf(s: Synth, user: User): string {
+  if (user === "cls-admin") return logicalId(s.stack, s.stack.clsAdminRole);
+  const fnProps = s.json.Resources[logicalId(s.stack, s.stack.functions[user])].Properties!;
   return fnProps.Role["Fn::GetAtt"][0] as string;
 }
 
-/** (action, resource) pairs a function's role is allowed. */
-function grants(s: Synth, fn: FunctionName): { action: string; resource: string }[] {
+/** (action, resource) pairs a role is allowed. */
+function grants(s: Synth, user: User): { action: string; resource: string }[] {
   const out: { action: string; resource: string }[] = [];
-  for (const st of statementsByRole(s).get(roleOf(s, fn)) ?? []) {
+  for (const st of statementsByRole(s).get(roleOf(s, user)) ?? []) {
     assert.equal(st.Effect, "Allow");
     for (const action of asArray(st.Action)) {
       for (const resource of asArray(st.Resource)) out.push({ action, resource: JSON.stringify(resource) });
@@ -46,6 +54,7 @@ function grants(s: Synth, fn: FunctionName): { action: string; resource: string 
   return out;
 }
 
+/** The `arn:…:secret:<name>-??????` reference the stack must use for a secret name. */
 function secretArn(name: string): string {
   return JSON.stringify({
     "Fn::Join": [
@@ -55,24 +64,181 @@ function secretArn(name: string): string {
   });
 }
 
-// The full design, cls-sweep included; sweep-flag.test.ts checks the grants without it.
-const s = synth({ context: WITH_SWEEP });
+const s = synth();
 const queueArn = JSON.stringify({ "Fn::GetAtt": [logicalId(s.stack, s.stack.queue), "Arn"] });
 
-// Written out independently of the stack's own table so a widened grant fails here.
-const EXPECTED_SECRET_READS: Record<FunctionName, string[]> = {
-  "oncall-spoke": ["oncall-spoke"],
-  "cls-webhook": ["cls/github", "cls/slack"],
-  "cls-queue": ["cls/github", "cls/slack", "cls/spoke", "cls/identity"],
-  "cls-sweep": ["cls/github", "cls/slack", "cls/spoke"],
-  "byods-extender": ["webex-byods-credentials", "byods/slack"],
+// THE table (docs/decisions/0013): who may read (r), read and write (rw) or nothing (-) of each secret. Written
+// out independently of the stack's SECRET_ACCESS, so any widened or narrowed grant fails here.
+const SECRETS = [
+  "oncall-spoke",
+  "cls/github",
+  "cls/webhook",
+  "cls/slack",
+  "cls/alerts",
+  "cls/spoke",
+  "cls/identity",
+  "webex-byods-credentials",
+  "byods/slack",
+] as const;
+type Cell = "r" | "rw" | "-";
+// prettier-ignore
+const TABLE: Record<User, Cell[]> = {
+  //                 oncall cls/github webhook slack alerts spoke identity byods byods/slack
+  "oncall-spoke":   ["r",   "-",       "-",    "-",  "-",   "-",  "-",     "-",  "-"],
+  "cls-webhook":    ["-",   "-",       "r",    "-",  "r",   "-",  "-",     "-",  "-"],
+  "cls-queue":      ["-",   "r",       "-",    "r",  "r",   "r",  "r",     "-",  "-"],
+  "cls-sweep":      ["-",   "r",       "-",    "-",  "r",   "r",  "-",     "-",  "-"],
+  "byods-extender": ["-",   "-",       "-",    "-",  "-",   "-",  "-",     "rw", "r"],
+  "cls-admin":      ["-",   "r",       "-",    "r",  "r",   "r",  "r",     "-",  "-"],
 };
 
+/** What the identity policies of `user`'s role allow on `secret`: r, rw or -. */
+function identityCell(user: User, secret: string): Cell {
+  const arn = secretArn(secret);
+  const actions = new Set(grants(s, user).filter((g) => g.resource === arn).map((g) => g.action));
+  const read = actions.delete("secretsmanager:GetSecretValue");
+  const write = actions.delete("secretsmanager:PutSecretValue");
+  assert.deepEqual([...actions], [], `${user} has unexpected actions on ${secret}`);
+  if (write) assert.ok(read, `${user} may write ${secret} without reading it`);
+  return write ? "rw" : read ? "r" : "-";
+}
+
+/** The resource policy of the secret named `secret` (found by its SecretId). */
+function secretPolicy(secret: string): Statement[] {
+  const found = resourcesOfType(s.json, "AWS::SecretsManager::ResourcePolicy").filter(
+    ([, r]) => r.Properties!.SecretId === secret,
+  );
+  assert.equal(found.length, 1, `one resource policy for ${secret}`);
+  assert.equal(found[0][1].Properties!.BlockPublicPolicy, true);
+  return found[0][1].Properties!.ResourcePolicy.Statement as Statement[];
+}
+
+const roleArnRef = (user: User) => JSON.stringify({ "Fn::GetAtt": [roleOf(s, user), "Arn"] });
+const accountRoleArn = (name: string) =>
+  JSON.stringify({
+    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::", { Ref: "AWS::AccountId" }, `:role/${name}`]],
+  });
+const BREAK_GLASS = accountRoleArn("it-automation-break-glass");
+const CFN_EXEC = JSON.stringify({
+  "Fn::Join": [
+    "",
+    [
+      "arn:",
+      { Ref: "AWS::Partition" },
+      ":iam::",
+      { Ref: "AWS::AccountId" },
+      ":role/cdk-hnb659fds-cfn-exec-role-",
+      { Ref: "AWS::AccountId" },
+      "-",
+      { Ref: "AWS::Region" },
+    ],
+  ],
+});
+
+/** The principals a Deny statement exempts (its ArnNotLike aws:PrincipalArn list), as JSON strings. */
+function exempted(st: Statement): string[] {
+  assert.equal(st.Effect, "Deny");
+  assert.deepEqual(st.Principal, { AWS: "*" });
+  assert.equal(st.Resource, "*");
+  assert.deepEqual(Object.keys(st.Condition ?? {}), ["ArnNotLike"]);
+  assert.deepEqual(Object.keys(st.Condition!.ArnNotLike), ["aws:PrincipalArn"]);
+  return asArray(st.Condition!.ArnNotLike["aws:PrincipalArn"]).map((a) => JSON.stringify(a)).sort();
+}
+
+describe("secret access table (function x secret -> read / read-write / none)", () => {
+  it("grants each role exactly its row through IAM, and nothing on any other secret", () => {
+    const actual = {} as Record<User, Cell[]>;
+    for (const user of USERS) actual[user] = SECRETS.map((secret) => identityCell(user, secret));
+    assert.deepEqual(actual, TABLE);
+  });
+
+  it("grants Secrets Manager actions on no resource outside the table (no wildcard secret ARNs)", () => {
+    const known = new Set(SECRETS.map(secretArn));
+    for (const [roleId, statements] of statementsByRole(s)) {
+      for (const st of statements) {
+        const sm = asArray(st.Action).filter((a) => a.startsWith("secretsmanager:"));
+        if (sm.length === 0) continue;
+        for (const r of asArray(st.Resource)) {
+          const res = JSON.stringify(r);
+          assert.ok(known.has(res), `${roleId}: ${sm.join(",")} on ${res}`);
+          assert.doesNotMatch(res, /\*/, roleId);
+        }
+      }
+    }
+  });
+
+  for (const [i, secret] of SECRETS.entries()) {
+    const readers = USERS.filter((u) => TABLE[u][i] !== "-");
+    const writers = USERS.filter((u) => TABLE[u][i] === "rw");
+    it(`${secret}: the resource policy denies reading to all but ${readers.join(", ")} and break-glass`, () => {
+      const st = secretPolicy(secret).find((x) => x.Sid === "DenyReadExceptUsers")!;
+      assert.deepEqual(asArray(st.Action), ["secretsmanager:GetSecretValue"]);
+      assert.deepEqual(exempted(st), [...readers.map(roleArnRef), BREAK_GLASS].sort());
+    });
+
+    it(`${secret}: the resource policy denies changing the value to all but ${[...writers, "break-glass"].join(", ")}`, () => {
+      const st = secretPolicy(secret).find((x) => x.Sid === "DenyWriteExceptWriters")!;
+      assert.deepEqual(asArray(st.Action).sort(), [
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:RotateSecret",
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:UpdateSecretVersionStage",
+      ]);
+      assert.deepEqual(exempted(st), [...writers.map(roleArnRef), BREAK_GLASS].sort());
+    });
+
+    it(`${secret}: only break-glass and the CDK execution role may change its policy or delete it`, () => {
+      const statements = secretPolicy(secret);
+      assert.equal(statements.length, 3);
+      const st = statements.find((x) => x.Sid === "DenyPolicyChangeExceptDeployer")!;
+      assert.deepEqual(asArray(st.Action).sort(), [
+        "secretsmanager:DeleteResourcePolicy",
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:PutResourcePolicy",
+      ]);
+      assert.deepEqual(exempted(st), [BREAK_GLASS, CFN_EXEC].sort());
+      // Deny-only: the policy never grants anything by itself.
+      for (const x of statements) assert.equal(x.Effect, "Deny");
+    });
+  }
+
+  it("puts a resource policy on every secret of the table and on nothing else", () => {
+    const ids = resourcesOfType(s.json, "AWS::SecretsManager::ResourcePolicy").map(([, r]) => r.Properties!.SecretId);
+    assert.deepEqual(ids.sort(), [...SECRETS].sort());
+  });
+
+  it("takes the break-glass role and the bootstrap qualifier from context", () => {
+    const o = synth({
+      context: {
+        breakGlassRole: "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
+        "@aws-cdk/core:bootstrapQualifier": "itauto",
+      },
+    });
+    const policy = resourcesOfType(o.json, "AWS::SecretsManager::ResourcePolicy")[0][1].Properties!.ResourcePolicy;
+    const text = JSON.stringify(policy);
+    assert.match(text, /AWSReservedSSO_Admin_\*/);
+    assert.doesNotMatch(text, /it-automation-break-glass/);
+    assert.match(text, /role\/cdk-itauto-cfn-exec-role-/);
+  });
+
+  it("follows secret name overrides from context in the grants and the policies", () => {
+    const o = synth({ context: { byodsSecret: "webex/byods-prod", clsWebhookSecret: "cls-prod/webhook" } });
+    const byodsRole = o.json.Resources[logicalId(o.stack, o.stack.functions["byods-extender"])].Properties!.Role;
+    const puts = [...statementsByRole(o).get(byodsRole["Fn::GetAtt"][0])!]
+      .filter((st) => asArray(st.Action).includes("secretsmanager:PutSecretValue"))
+      .flatMap((st) => asArray(st.Resource).map((r) => JSON.stringify(r)));
+    assert.deepEqual(puts, [secretArn("webex/byods-prod")]);
+    const ids = resourcesOfType(o.json, "AWS::SecretsManager::ResourcePolicy").map(([, r]) => r.Properties!.SecretId);
+    assert.ok(ids.includes("cls-prod/webhook"));
+    assert.ok(!ids.includes("cls/webhook"));
+  });
+});
+
 describe("IAM", () => {
-  it("gives every function its own role", () => {
+  it("gives every function its own role, plus the cls-admin role", () => {
     const roles = FUNCTION_NAMES.map((fn) => roleOf(s, fn));
     assert.equal(new Set(roles).size, 5);
-    s.template.resourceCountIs("AWS::IAM::Role", 5);
+    s.template.resourceCountIs("AWS::IAM::Role", 6);
   });
 
   it("allows no wildcard action and no `*` resource anywhere", () => {
@@ -84,64 +250,59 @@ describe("IAM", () => {
     }
   });
 
-  it("attaches only the basic execution managed policy", () => {
+  it("attaches no managed policy to any role (no AWSLambdaBasicExecutionRole)", () => {
     for (const [roleId, role] of resourcesOfType(s.json, "AWS::IAM::Role")) {
-      const managed = asArray(role.Properties!.ManagedPolicyArns).map((arn) => JSON.stringify(arn));
-      assert.equal(managed.length, 1, roleId);
-      assert.match(managed[0], /service-role\/AWSLambdaBasicExecutionRole/, roleId);
+      assert.equal(role.Properties!.ManagedPolicyArns, undefined, roleId);
+    }
+    assert.doesNotMatch(JSON.stringify(s.json), /AWSLambdaBasicExecutionRole/);
+  });
+
+  it("lets each function write logs only to its own log group, and create no log group", () => {
+    for (const fn of FUNCTION_NAMES) {
+      const logGrants = grants(s, fn).filter((g) => g.action.startsWith("logs:"));
+      const own = JSON.stringify({ "Fn::GetAtt": [logicalId(s.stack, s.stack.logGroups[fn]), "Arn"] });
+      assert.deepEqual(
+        logGrants.sort((a, b) => a.action.localeCompare(b.action)),
+        [
+          { action: "logs:CreateLogStream", resource: own },
+          { action: "logs:PutLogEvents", resource: own },
+        ],
+        fn,
+      );
+      const fnProps = s.json.Resources[logicalId(s.stack, s.stack.functions[fn])].Properties!;
+      assert.deepEqual(fnProps.LoggingConfig.LogGroup, { Ref: logicalId(s.stack, s.stack.logGroups[fn]) }, fn);
     }
   });
 
-  it("lets only Lambda assume the function roles", () => {
+  it("lets only Lambda assume the function roles, and only this account's principals the cls-admin role", () => {
+    const admin = logicalId(s.stack, s.stack.clsAdminRole);
     for (const [roleId, role] of resourcesOfType(s.json, "AWS::IAM::Role")) {
       const statements = role.Properties!.AssumeRolePolicyDocument.Statement as Statement[];
-      assert.deepEqual(statements.map((st) => st.Principal), [{ Service: "lambda.amazonaws.com" }], roleId);
-    }
-  });
-
-  for (const fn of FUNCTION_NAMES) {
-    it(`lets ${fn} read exactly ${EXPECTED_SECRET_READS[fn].join(", ")}`, () => {
-      const reads = grants(s, fn)
-        .filter((g) => g.action === "secretsmanager:GetSecretValue")
-        .map((g) => g.resource)
-        .sort();
-      assert.deepEqual(reads, EXPECTED_SECRET_READS[fn].map(secretArn).sort());
-    });
-  }
-
-  it("allows PutSecretValue to byods-extender only, on exactly its own secret", () => {
-    for (const fn of FUNCTION_NAMES) {
-      const puts = grants(s, fn).filter((g) => g.action === "secretsmanager:PutSecretValue");
-      if (fn === "byods-extender") {
-        assert.deepEqual(puts.map((g) => g.resource), [secretArn("webex-byods-credentials")]);
+      if (roleId === admin) {
+        assert.deepEqual(statements.map((st) => st.Principal), [
+          { AWS: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::", { Ref: "AWS::AccountId" }, ":root"]] } },
+        ]);
+        assert.equal(role.Properties!.RoleName, "ItAutomation-cls-admin");
+        assert.equal(role.Properties!.MaxSessionDuration, 3600);
       } else {
-        assert.deepEqual(puts, [], fn);
+        assert.deepEqual(statements.map((st) => st.Principal), [{ Service: "lambda.amazonaws.com" }], roleId);
       }
     }
   });
 
-  it("grants no Secrets Manager action besides GetSecretValue and byods' PutSecretValue", () => {
-    for (const fn of FUNCTION_NAMES) {
-      const actions = new Set(grants(s, fn).map((g) => g.action).filter((a) => a.startsWith("secretsmanager:")));
-      actions.delete("secretsmanager:GetSecretValue");
-      if (fn === "byods-extender") actions.delete("secretsmanager:PutSecretValue");
-      assert.deepEqual([...actions], [], fn);
-    }
-  });
-
-  it("lets only cls-webhook and cls-sweep send to the CLS queue", () => {
-    for (const fn of FUNCTION_NAMES) {
-      const sends = grants(s, fn).filter((g) => g.action === "sqs:SendMessage" && g.resource === queueArn);
-      assert.equal(sends.length, fn === "cls-webhook" || fn === "cls-sweep" ? 1 : 0, fn);
+  it("lets only cls-webhook, cls-sweep and cls-admin send to the CLS queue", () => {
+    for (const user of USERS) {
+      const sends = grants(s, user).filter((g) => g.action === "sqs:SendMessage" && g.resource === queueArn);
+      assert.equal(sends.length, ["cls-webhook", "cls-sweep", "cls-admin"].includes(user) ? 1 : 0, user);
     }
   });
 
   it("lets only cls-queue receive and delete CLS queue messages", () => {
-    for (const fn of FUNCTION_NAMES) {
-      const consume = grants(s, fn).filter(
+    for (const user of USERS) {
+      const consume = grants(s, user).filter(
         (g) => (g.action === "sqs:ReceiveMessage" || g.action === "sqs:DeleteMessage") && g.resource === queueArn,
       );
-      assert.equal(consume.length, fn === "cls-queue" ? 2 : 0, fn);
+      assert.equal(consume.length, user === "cls-queue" ? 2 : 0, user);
     }
   });
 
@@ -151,19 +312,29 @@ describe("IAM", () => {
     assert.deepEqual(sqsGrants, [{ action: "sqs:SendMessage", resource: handoffDlq }]);
   });
 
-  it("lets only cls-sweep invoke a function, and only itself", () => {
-    const sweepArn = JSON.stringify({ "Fn::GetAtt": [logicalId(s.stack, s.stack.functionOf("cls-sweep")), "Arn"] });
-    for (const fn of FUNCTION_NAMES) {
-      const invokes = grants(s, fn).filter((g) => g.action.startsWith("lambda:"));
-      assert.deepEqual(invokes, fn === "cls-sweep" ? [{ action: "lambda:InvokeFunction", resource: sweepArn }] : [], fn);
+  it("lets cls-sweep invoke only itself (by its constructed name, no cycle) and cls-admin run the sweep", () => {
+    const sweepArn = JSON.stringify({
+      "Fn::Join": [
+        "",
+        ["arn:", { Ref: "AWS::Partition" }, ":lambda:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":function:ItAutomation-cls-sweep"],
+      ],
+    });
+    const sweepProps = s.json.Resources[logicalId(s.stack, s.stack.functions["cls-sweep"])].Properties!;
+    assert.equal(sweepProps.FunctionName, "ItAutomation-cls-sweep");
+    for (const user of USERS) {
+      const invokes = grants(s, user).filter((g) => g.action.startsWith("lambda:"));
+      const expected = user === "cls-sweep" || user === "cls-admin" ? [{ action: "lambda:InvokeFunction", resource: sweepArn }] : [];
+      assert.deepEqual(invokes, expected, user);
     }
   });
 
-  it("grants each function nothing beyond the actions it needs", () => {
-    const allowed: Record<FunctionName, string[]> = {
-      "oncall-spoke": ["secretsmanager:GetSecretValue", "sqs:SendMessage"],
-      "cls-webhook": ["secretsmanager:GetSecretValue", "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+  it("grants each role nothing beyond the actions it needs", () => {
+    const logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
+    const allowed: Record<User, string[]> = {
+      "oncall-spoke": [...logs, "secretsmanager:GetSecretValue", "sqs:SendMessage"],
+      "cls-webhook": [...logs, "secretsmanager:GetSecretValue", "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
       "cls-queue": [
+        ...logs,
         "secretsmanager:GetSecretValue",
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
@@ -172,26 +343,19 @@ describe("IAM", () => {
         "sqs:GetQueueAttributes",
       ],
       "cls-sweep": [
+        ...logs,
         "secretsmanager:GetSecretValue",
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
         "lambda:InvokeFunction",
       ],
-      "byods-extender": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+      "byods-extender": [...logs, "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+      "cls-admin": ["secretsmanager:GetSecretValue", "sqs:SendMessage", "lambda:InvokeFunction"],
     };
-    for (const fn of FUNCTION_NAMES) {
-      const actions = [...new Set(grants(s, fn).map((g) => g.action))].sort();
-      assert.deepEqual(actions, [...allowed[fn]].sort(), fn);
+    for (const user of USERS) {
+      const actions = [...new Set(grants(s, user).map((g) => g.action))].sort();
+      assert.deepEqual(actions, [...allowed[user]].sort(), user);
     }
-  });
-
-  it("follows secret name overrides from context in the grants", () => {
-    const o = synth({ context: { ...WITH_SWEEP, byodsSecret: "webex/byods-prod", clsSpokeSecret: "cls-prod/spoke" } });
-    const puts = grants(o, "byods-extender").filter((g) => g.action === "secretsmanager:PutSecretValue");
-    assert.deepEqual(puts.map((g) => g.resource), [secretArn("webex/byods-prod")]);
-    const queueReads = grants(o, "cls-queue").filter((g) => g.action === "secretsmanager:GetSecretValue");
-    assert.ok(queueReads.some((g) => g.resource === secretArn("cls-prod/spoke")));
-    assert.ok(!queueReads.some((g) => g.resource === secretArn("cls/spoke")));
   });
 });

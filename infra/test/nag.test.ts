@@ -6,7 +6,7 @@ import { Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { IConstruct } from "constructs";
-import { build, synth, validationReport, WITH_SWEEP } from "./helpers";
+import { build, synth, validationReport } from "./helpers";
 
 /** Synthesizes an app expected to fail, keeping the CDK's validation printout out of the test log. */
 function expectSynthFailure(app: { synth(): unknown }): void {
@@ -30,13 +30,8 @@ function acknowledgements(root: IConstruct): [string, string, string][] {
   return out;
 }
 
-const BASIC_EXECUTION =
-  "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/" +
-  "AWSLambdaBasicExecutionRole]";
-
 describe("cdk-nag", () => {
-  // The full design, cls-sweep included; sweep-flag.test.ts runs cdk-nag on the default synth.
-  const s = synth({ context: WITH_SWEEP });
+  const s = synth();
 
   it("reports no open AwsSolutions finding for the stack", () => {
     const report = validationReport(s.outdir);
@@ -44,15 +39,11 @@ describe("cdk-nag", () => {
     assert.deepEqual(failures, []);
   });
 
-  it("acknowledges only the basic execution policy on the function roles and APIG4 on the two routes", () => {
+  it("acknowledges only APIG4 on the two routes (no IAM4: no managed policy is attached anywhere)", () => {
     const acks = acknowledgements(s.app);
     const byId = new Map<string, string[]>();
     for (const [path, id] of acks) byId.set(id, [...(byId.get(id) ?? []), path]);
-    assert.deepEqual([...byId.keys()].sort(), [BASIC_EXECUTION, "AwsSolutions::AwsSolutions-APIG4"].sort());
-    assert.deepEqual(
-      byId.get(BASIC_EXECUTION)!.sort(),
-      ["byods-extender", "cls-queue", "cls-sweep", "cls-webhook", "oncall-spoke"].map((fn) => `ItAutomation/${fn}/ServiceRole`),
-    );
+    assert.deepEqual([...byId.keys()], ["AwsSolutions::AwsSolutions-APIG4"]);
     assert.deepEqual(byId.get("AwsSolutions::AwsSolutions-APIG4")!.sort(), [
       "ItAutomation/ClsHttpApi/POST--github--webhook",
       "ItAutomation/ClsHttpApi/POST--slack--interactions",
@@ -66,7 +57,7 @@ describe("cdk-nag", () => {
   });
 
   it("fails the synth on a resource nobody acknowledged and names it in validation-report.json", () => {
-    const b = build({ context: WITH_SWEEP });
+    const b = build();
     new sqs.Queue(b.stack, "Unacknowledged");
     expectSynthFailure(b.app);
     const report = validationReport(b.outdir);
@@ -85,8 +76,8 @@ describe("cdk-nag", () => {
   });
 
   it("fails the synth when a role carries a wildcard resource", () => {
-    const b = build({ context: WITH_SWEEP });
-    b.stack.functionOf("cls-queue").addToRolePolicy(
+    const b = build();
+    b.stack.functions["cls-queue"].addToRolePolicy(
       new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: ["*"] }),
     );
     expectSynthFailure(b.app);
@@ -95,14 +86,12 @@ describe("cdk-nag", () => {
   });
 
   it("with xray=true adds only the X-Ray Resource::* acknowledgement on the function roles", () => {
-    const x = synth({ context: { ...WITH_SWEEP, xray: "true" } });
-    const extra = acknowledgements(x.app).filter(
-      ([, id]) => id !== BASIC_EXECUTION && id !== "AwsSolutions::AwsSolutions-APIG4",
-    );
+    const x = synth({ context: { xray: "true" } });
+    const extra = acknowledgements(x.app).filter(([, id]) => id !== "AwsSolutions::AwsSolutions-APIG4");
     assert.equal(extra.length, 5);
     for (const [path, id] of extra) {
       assert.equal(id, "AwsSolutions::AwsSolutions-IAM5[Resource::*]");
-      assert.match(path, /^ItAutomation\/[a-z-]+\/ServiceRole$/);
+      assert.match(path, /^ItAutomation\/[a-z-]+-role$/);
     }
   });
 });

@@ -4,12 +4,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
-import { FUNCTION_NAMES } from "../lib/stack";
-import { asArray, logicalId, resourcesOfType, synth, WITH_SWEEP } from "./helpers";
+import { FUNCTION_NAMES, stageName } from "../lib/stack";
+import { asArray, logicalId, resourcesOfType, synth, type CfnTemplate } from "./helpers";
 
-// The full design, cls-sweep included; the default synth without it is covered in sweep-flag.test.ts.
-const s = synth({ context: WITH_SWEEP });
-const fnId = (fn: (typeof FUNCTION_NAMES)[number]) => logicalId(s.stack, s.stack.functionOf(fn));
+const s = synth();
+const fnId = (fn: (typeof FUNCTION_NAMES)[number]) => logicalId(s.stack, s.stack.functions[fn]);
 const fnProps = (fn: (typeof FUNCTION_NAMES)[number]) => s.json.Resources[fnId(fn)].Properties!;
 
 // Expected values are written out here rather than read from the stack, so a change in the stack fails.
@@ -89,11 +88,14 @@ describe("functions", () => {
         WEBEX_API_BASE_URL: "https://webexapis.com/v1",
       },
     };
+    // Every CLS function gets all six CLS secret ids (ids only; IAM and the resource policies decide access).
     const cls = {
       CLS_STAGE: "production",
       CLS_QUEUE_URL: queueRef,
       CLS_GITHUB_SECRET_ID: "cls/github",
+      CLS_WEBHOOK_SECRET_ID: "cls/webhook",
       CLS_SLACK_SECRET_ID: "cls/slack",
+      CLS_ALERTS_SECRET_ID: "cls/alerts",
       CLS_SPOKE_SECRET_ID: "cls/spoke",
       CLS_IDENTITY_SECRET_ID: "cls/identity",
       GITHUB_API_BASE_URL: "https://api.github.com",
@@ -220,6 +222,60 @@ describe("EventBridge", () => {
     assert.equal(rules.length, 3);
   });
 
+  it("takes handoff events from the dedicated bus only, and schedules from the default bus", () => {
+    const busId = logicalId(s.stack, s.stack.handoffBus);
+    const [, handoff] = rules.find(([, r]) => r.Properties!.EventPattern)!;
+    assert.deepEqual(handoff.Properties!.EventBusName, { Ref: busId });
+    for (const [, r] of rules.filter(([, x]) => x.Properties!.ScheduleExpression)) {
+      assert.equal(r.Properties!.EventBusName, undefined);
+    }
+    assert.equal(s.json.Resources[busId].Properties!.Name, "oncall-handoff");
+  });
+
+  it("lets only the on-call system's role put events on the handoff bus: an Allow and an explicit Deny", () => {
+    const busId = logicalId(s.stack, s.stack.handoffBus);
+    const publisher = {
+      "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::", { Ref: "AWS::AccountId" }, ":role/oncall-handoff-publisher"]],
+    };
+    const busArn = {
+      "Fn::Join": [
+        "",
+        ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/oncall-handoff"],
+      ],
+    };
+    const policy = s.json.Resources[busId].Properties!.Policy;
+    assert.deepEqual(policy.Statement, [
+      {
+        Sid: "AllowOnCallPublisher",
+        Effect: "Allow",
+        Principal: { AWS: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::", { Ref: "AWS::AccountId" }, ":root"]] } },
+        Action: "events:PutEvents",
+        Resource: busArn,
+        Condition: { ArnLike: { "aws:PrincipalArn": publisher } },
+      },
+      {
+        Sid: "DenyEveryoneElse",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: "events:PutEvents",
+        Resource: busArn,
+        Condition: { ArnNotLike: { "aws:PrincipalArn": publisher } },
+      },
+    ]);
+    // No separate EventBusPolicy resources that could be deployed without the Deny.
+    s.template.resourceCountIs("AWS::Events::EventBusPolicy", 0);
+  });
+
+  it("takes the on-call publisher from context, in another account too", () => {
+    const o = synth({ context: { oncallPublisher: "arn:aws:iam::444455556666:role/on-call-prod" } });
+    const bus = o.json.Resources[logicalId(o.stack, o.stack.handoffBus)].Properties!.Policy.Statement;
+    assert.deepEqual(bus[0].Principal, {
+      AWS: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::444455556666:root"]] },
+    });
+    assert.deepEqual(bus[0].Condition, { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::444455556666:role/on-call-prod" } });
+    assert.deepEqual(bus[1].Condition, { ArnNotLike: { "aws:PrincipalArn": "arn:aws:iam::444455556666:role/on-call-prod" } });
+  });
+
   it("sends handoff events to oncall-spoke with 2 retries and a DLQ for the target", () => {
     const [ruleId, rule] = rules.find(([, r]) => r.Properties!.EventPattern)!;
     assert.deepEqual(rule.Properties!.EventPattern, {
@@ -293,7 +349,15 @@ describe("parameters and outputs", () => {
     const outputs = s.json.Outputs!;
     assert.deepEqual(
       Object.keys(outputs).sort(),
-      ["AlarmTopicArn", "ClsQueueUrl", "GithubWebhookUrl", "SlackInteractionsUrl"],
+      [
+        "AlarmTopicArn",
+        "ClsAdminRoleArn",
+        "ClsQueueUrl",
+        "ClsSweepFunctionName",
+        "GithubWebhookUrl",
+        "HandoffBusArn",
+        "SlackInteractionsUrl",
+      ],
     );
     assert.match(JSON.stringify(outputs.GithubWebhookUrl.Value), /\/github\/webhook"/);
     assert.match(JSON.stringify(outputs.SlackInteractionsUrl.Value), /\/slack\/interactions"/);
@@ -306,7 +370,6 @@ describe("context switches", () => {
   // String values, as `cdk synth -c key=value` passes them.
   const v = synth({
     context: {
-      ...WITH_SWEEP,
       reserveConcurrency: "false",
       xray: "true",
       stage: "staging",
@@ -315,7 +378,7 @@ describe("context switches", () => {
     },
   });
   const props = (fn: (typeof FUNCTION_NAMES)[number]) =>
-    v.json.Resources[logicalId(v.stack, v.stack.functionOf(fn))].Properties!;
+    v.json.Resources[logicalId(v.stack, v.stack.functions[fn])].Properties!;
 
   it("reserves no concurrency when reserveConcurrency=false (new accounts)", () => {
     for (const fn of FUNCTION_NAMES) assert.equal(props(fn).ReservedConcurrentExecutions, undefined, fn);
@@ -329,8 +392,9 @@ describe("context switches", () => {
     assert.equal(props("cls-queue").Environment.Variables.CLS_GITHUB_SECRET_ID, "cls-staging/github");
     assert.equal(props("cls-queue").Environment.Variables.CLS_STAGE, "staging");
     assert.equal(props("byods-extender").Environment.Variables.BYODS_SECRET_ID, "byods-staging");
-    // Untouched names keep their defaults.
-    assert.equal(props("cls-queue").Environment.Variables.CLS_SLACK_SECRET_ID, "cls/slack");
+    // Untouched names take the stage's default: `<stage>/<production name>`.
+    assert.equal(props("cls-queue").Environment.Variables.CLS_SLACK_SECRET_ID, "staging/cls/slack");
+    assert.equal(props("cls-queue").Environment.Variables.CLS_WEBHOOK_SECRET_ID, "staging/cls/webhook");
   });
 
   it("rejects a reserveConcurrency value that is not a boolean", () => {
@@ -345,5 +409,106 @@ describe("context switches", () => {
     for (const [, alarm] of resourcesOfType(v.json, "AWS::CloudWatch::Alarm")) {
       assert.deepEqual(asArray(alarm.Properties!.AlarmActions), [{ Ref: logicalId(v.stack, v.stack.alarmTopic) }]);
     }
+  });
+});
+
+/** Every explicit physical name in a template, as "<type> <name>" (secrets by their SecretId). */
+function physicalNames(json: CfnTemplate): string[] {
+  const nameKeys = [
+    "QueueName",
+    "FunctionName",
+    "RoleName",
+    "TopicName",
+    "AlarmName",
+    "Name",
+    "LogGroupName",
+    "SecretId",
+  ];
+  const out: string[] = [];
+  for (const r of Object.values(json.Resources)) {
+    // References to other resources (Ref/GetAtt) are not names.
+    if (r.Type === "AWS::Lambda::Permission" || r.Type === "AWS::Lambda::EventSourceMapping") continue;
+    if (r.Type === "AWS::Lambda::EventInvokeConfig" || r.Type === "AWS::Events::Rule") continue;
+    for (const key of nameKeys) {
+      const v = r.Properties?.[key];
+      if (v !== undefined) out.push(`${r.Type} ${JSON.stringify(v)}`);
+    }
+  }
+  return out.sort();
+}
+
+describe("stages", () => {
+  const prod = s;
+  const staging = synth({ context: { stage: "staging" } });
+  const testing = synth({ context: { stage: "testing" } });
+
+  it("names the stack after the stage (production keeps ItAutomation)", () => {
+    assert.equal(prod.stack.stackName, "ItAutomation");
+    assert.equal(staging.stack.stackName, "ItAutomation-staging");
+    assert.equal(testing.stack.stackName, "ItAutomation-testing");
+  });
+
+  it("derives every name from the stage, so stages never collide in one account", () => {
+    const all = [prod, staging, testing].map((x) => physicalNames(x.json));
+    assert.ok(all[0].length >= 40, `only ${all[0].length} names found`);
+    const seen = new Map<string, string>();
+    for (const [i, names] of all.entries()) {
+      for (const n of names) {
+        assert.ok(!seen.has(n), `${n} appears in two stages (${seen.get(n)} and ${i})`);
+        seen.set(n, String(i));
+      }
+    }
+    // Names that are not set explicitly are generated by CloudFormation from the (stage-derived) stack name.
+    assert.ok(all[1].includes('AWS::SQS::Queue "cls-events-staging.fifo"'));
+    assert.ok(all[1].includes('AWS::SQS::Queue "cls-events-dlq-staging.fifo"'));
+    assert.ok(all[1].includes('AWS::SQS::Queue "oncall-spoke-dlq-staging"'));
+    assert.ok(all[1].includes('AWS::Events::EventBus "oncall-handoff-staging"'));
+    assert.ok(all[1].includes('AWS::Lambda::Function "ItAutomation-staging-cls-sweep"'));
+    assert.ok(all[1].includes('AWS::IAM::Role "ItAutomation-staging-cls-admin"'));
+    assert.ok(all[1].includes('AWS::SecretsManager::ResourcePolicy "staging/cls/github"'));
+    assert.ok(all[0].includes('AWS::SQS::Queue "cls-events.fifo"'));
+  });
+
+  it("uses the stage in CLS_STAGE and in the Stage dimension of the CLS alarms", () => {
+    const fn = staging.json.Resources[logicalId(staging.stack, staging.stack.functions["cls-sweep"])].Properties!;
+    assert.equal(fn.Environment.Variables.CLS_STAGE, "staging");
+    const cls = resourcesOfType(staging.json, "AWS::CloudWatch::Alarm").filter(([, a]) => a.Properties!.Namespace === "CLS");
+    assert.equal(cls.length, 4);
+    for (const [, a] of cls) assert.deepEqual(a.Properties!.Dimensions, [{ Name: "Stage", Value: "staging" }]);
+  });
+
+  it("derives names with stageName: bare in production, -<stage> before .fifo elsewhere", () => {
+    assert.equal(stageName("cls-events.fifo", "production"), "cls-events.fifo");
+    assert.equal(stageName("cls-events.fifo", "dev"), "cls-events-dev.fifo");
+    assert.equal(stageName("oncall-handoff", "dev"), "oncall-handoff-dev");
+  });
+
+  it("refuses a stage that cannot be part of a name", () => {
+    assert.throws(() => synth({ context: { stage: "Prod_1" } }), /context stage must match/);
+    assert.throws(() => synth({ context: { stage: "a-very-long-stage-name-x" } }), /context stage must match/);
+  });
+});
+
+describe("cls-sweep is always deployed (clsSweep retired, ADR 0011 superseded)", () => {
+  it("deploys cls-sweep without any flag, with its daily schedule and 600 s timeout", () => {
+    const p = fnProps("cls-sweep");
+    assert.equal(p.Timeout, 600);
+    const rules = resourcesOfType(s.json, "AWS::Events::Rule").filter(
+      ([, r]) => r.Properties!.ScheduleExpression === "cron(0 16 * * ? *)",
+    );
+    assert.equal(rules.length, 1);
+  });
+
+  it("still accepts the retired clsSweep=true (older command lines) and fails loudly on clsSweep=false", () => {
+    const t = synth({ context: { clsSweep: "true" } });
+    t.template.resourceCountIs("AWS::Lambda::Function", 5);
+    assert.throws(() => synth({ context: { clsSweep: "false" } }), /clsSweep is retired/);
+  });
+
+  it("needs the cls-sweep asset like every other function", () => {
+    assert.throws(
+      () => synth({ assets: ["oncall-spoke", "cls-webhook", "cls-queue", "byods-extender"] }),
+      /Cannot find asset|ENOENT|does not exist/,
+    );
   });
 });
