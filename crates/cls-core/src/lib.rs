@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod alerter;
+pub mod button;
 pub mod dates;
 pub mod envelope;
 pub mod identity;
