@@ -1,9 +1,10 @@
 //! The GitHub REST endpoints CLS uses (`github-slack-api.md` §1.3–1.4).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Shared;
-use crate::world::{Org, World, legacy_permission, permission_flags};
+use crate::world::{Org, Token, World, access_rank, legacy_permission, permission_flags};
 
 const DOCS: &str = "https://docs.github.com/rest";
 const MAX_PER_PAGE: usize = 100;
@@ -29,6 +30,12 @@ pub(crate) fn router(shared: Shared) -> Router {
             "/app/installations/{installation_id}/access_tokens",
             post(create_token),
         )
+        .route("/app/installations", get(list_installations))
+        .route(
+            "/app/installations/{installation_id}",
+            get(installation_by_id),
+        )
+        .route("/orgs/{org}/installation", get(org_installation))
         .route("/app/hook/deliveries", get(list_deliveries))
         .route(
             "/app/hook/deliveries/{delivery_id}/attempts",
@@ -66,17 +73,82 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
 }
 
 /// A refused call, turned into a GitHub-style error response.
-pub(crate) struct Refusal(StatusCode, String);
+pub(crate) struct Refusal {
+    status: StatusCode,
+    message: String,
+    /// `X-Accepted-GitHub-Permissions` (what the call needs), on permission refusals.
+    accepted: Option<String>,
+    documentation_url: &'static str,
+}
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        error(self.0, &self.1)
+        let mut resp = (
+            self.status,
+            Json(
+                json!({"message": self.message, "documentation_url": self.documentation_url,
+                        "status": self.status.as_u16().to_string()}),
+            ),
+        )
+            .into_response();
+        if let Some(accepted) = self.accepted
+            && let Ok(v) = HeaderValue::from_str(&accepted)
+        {
+            resp.headers_mut()
+                .insert("x-accepted-github-permissions", v);
+        }
+        resp
     }
 }
 
 fn refuse(status: StatusCode, message: &str) -> Refusal {
-    Refusal(status, message.to_owned())
+    Refusal {
+        status,
+        message: message.to_owned(),
+        accepted: None,
+        documentation_url: DOCS,
+    }
 }
+
+/// The permission a call needs: name, level, and the documentation page GitHub links in its 403.
+#[derive(Clone, Copy)]
+struct Needs {
+    permission: &'static str,
+    level: &'static str,
+    docs: &'static str,
+}
+
+const MEMBERS_READ: Needs = Needs {
+    permission: "members",
+    level: "read",
+    docs: "https://docs.github.com/rest/orgs/members#check-organization-membership-for-a-user",
+};
+const MEMBERS_READ_LIST: Needs = Needs {
+    permission: "members",
+    level: "read",
+    docs: "https://docs.github.com/rest/orgs/outside-collaborators#list-outside-collaborators-for-an-organization",
+};
+const MEMBERS_WRITE: Needs = Needs {
+    permission: "members",
+    level: "write",
+    docs: "https://docs.github.com/rest/orgs/outside-collaborators#remove-outside-collaborator-from-an-organization",
+};
+const METADATA_READ: Needs = Needs {
+    permission: "metadata",
+    level: "read",
+    docs: "https://docs.github.com/rest/collaborators/collaborators",
+};
+const ADMINISTRATION_READ: Needs = Needs {
+    permission: "administration",
+    level: "read",
+    docs: "https://docs.github.com/rest/collaborators/invitations#list-repository-invitations",
+};
+/// The audit-log API needs the organisation permission "Administration" (`organization_administration`) read.
+const ORG_ADMINISTRATION_READ: Needs = Needs {
+    permission: "organization_administration",
+    level: "read",
+    docs: "https://docs.github.com/enterprise-cloud@latest/rest/orgs/orgs#get-the-audit-log-for-an-organization",
+};
 
 fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "Not Found")
@@ -95,31 +167,57 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The installation id of a valid (known, unexpired) installation token, or a 401 response.
-fn installation_auth(
-    world: &World,
+/// The caller's installation token (known, unexpired, of an installation that is still installed and not
+/// suspended): 401 `Requires authentication` without credentials, 401 `Bad credentials` for an unknown or
+/// expired token, 403 for a suspended installation.
+fn installation_auth<'w>(
+    world: &'w World,
     headers: &HeaderMap,
     now: DateTime<Utc>,
-) -> Result<u64, Refusal> {
+) -> Result<&'w Token, Refusal> {
+    let token = bearer(headers)
+        .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "Requires authentication"))?;
     let unauthorized = || refuse(StatusCode::UNAUTHORIZED, "Bad credentials");
-    let token = bearer(headers).ok_or_else(unauthorized)?;
     let info = world.tokens.get(token).ok_or_else(unauthorized)?;
     if now >= info.expires_at {
         return Err(unauthorized());
     }
-    Ok(info.installation_id)
+    let org = world
+        .orgs
+        .iter()
+        .find(|o| o.installation_id == info.installation_id);
+    match org {
+        Some(o) if !o.installed => Err(unauthorized()),
+        Some(o) if o.suspended_at.is_some() => Err(refuse(
+            StatusCode::FORBIDDEN,
+            "This installation has been suspended",
+        )),
+        _ => Ok(info),
+    }
 }
 
-/// The org `org` as seen by the installation token in `headers`: 401 without a valid token, 404 for an unknown
-/// org, 403 for another org's token.
-fn authorized_org<'w>(
+/// The org `org` as seen by the installation token in `headers` (401 without a valid token, 404 for an
+/// unknown org, 403 for another org's token), whose installation and token grant `needs`: else 403 "Resource not
+/// accessible by integration" with `X-Accepted-GitHub-Permissions`, as GitHub answers an App lacking a
+/// permission.
+fn permitted_org<'w>(
     world: &'w World,
     headers: &HeaderMap,
     now: DateTime<Utc>,
     org: &str,
+    needs: Needs,
 ) -> Result<&'w Org, Refusal> {
-    let installation = installation_auth(world, headers, now)?;
-    org_for(world, installation, org)
+    let token = installation_auth(world, headers, now)?;
+    let org = org_for(world, token.installation_id, org)?;
+    if org.grants(needs.permission, needs.level) && token.grants(needs.permission, needs.level) {
+        return Ok(org);
+    }
+    Err(Refusal {
+        status: StatusCode::FORBIDDEN,
+        message: "Resource not accessible by integration".to_owned(),
+        accepted: Some(format!("{}={}", needs.permission, needs.level)),
+        documentation_url: needs.docs,
+    })
 }
 
 /// The organisation `org`, when the token's installation is the one installed on it.
@@ -258,10 +356,18 @@ async fn get_app(State(s): State<Shared>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
+#[derive(Deserialize, Default)]
+struct TokenRequest {
+    /// A subset of the installation's permissions for this token.
+    #[serde(default)]
+    permissions: Option<BTreeMap<String, String>>,
+}
+
 async fn create_token(
     State(s): State<Shared>,
     Path(installation_id): Path<String>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let now = s.kit.now();
     let mut world = s.world();
@@ -271,13 +377,42 @@ async fn create_token(
     let Ok(installation_id) = installation_id.parse::<u64>() else {
         return not_found();
     };
-    if !world
+    let Some(org) = world
         .orgs
         .iter()
-        .any(|o| o.installation_id == installation_id)
-    {
+        .find(|o| o.installation_id == installation_id && o.installed)
+    else {
         return not_found();
+    };
+    if org.suspended_at.is_some() {
+        return error(
+            StatusCode::FORBIDDEN,
+            "This installation has been suspended",
+        );
     }
+    let request: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "Problems parsing JSON"),
+        }
+    };
+    let permissions = match request.permissions {
+        None => org.permissions.clone(),
+        Some(asked) => {
+            let granted = asked
+                .iter()
+                .all(|(name, level)| access_rank(level) > 0 && org.grants(name, level));
+            if !granted {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "The permissions requested are not granted to this installation.",
+                );
+            }
+            asked
+        }
+    };
     // New-format tokens are longer than 40 characters; clients must treat them as opaque.
     let suffix: String = rand::rng()
         .sample_iter(&Alphanumeric)
@@ -288,9 +423,10 @@ async fn create_token(
     let expires_at = now + chrono::Duration::seconds(world.app.token_ttl_secs);
     world.tokens.insert(
         token.clone(),
-        crate::world::Token {
+        Token {
             installation_id,
             expires_at,
+            permissions: permissions.clone(),
         },
     );
     world.tokens_issued += 1;
@@ -299,11 +435,69 @@ async fn create_token(
         Json(json!({
             "token": token,
             "expires_at": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "permissions": {"members": "read", "administration": "write", "organization_administration": "read"},
+            "permissions": permissions,
             "repository_selection": "all",
         })),
     )
         .into_response()
+}
+
+/// `GET /orgs/{org}/installation` (App JWT): the App's installation on `org`; 404 when it is not installed.
+async fn org_installation(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let world = s.world();
+    if let Err(r) = app_auth(&world, &headers, s.kit.now()) {
+        return r.into_response();
+    }
+    match world.org(&org).filter(|o| o.installed) {
+        Some(o) => Json(o.installation_json(&world.app)).into_response(),
+        None => not_found(),
+    }
+}
+
+/// `GET /app/installations/{installation_id}` (App JWT).
+async fn installation_by_id(
+    State(s): State<Shared>,
+    Path(installation_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let world = s.world();
+    if let Err(r) = app_auth(&world, &headers, s.kit.now()) {
+        return r.into_response();
+    }
+    let found = installation_id.parse::<u64>().ok().and_then(|id| {
+        world
+            .orgs
+            .iter()
+            .find(|o| o.installation_id == id && o.installed)
+    });
+    match found {
+        Some(o) => Json(o.installation_json(&world.app)).into_response(),
+        None => not_found(),
+    }
+}
+
+/// `GET /app/installations` (App JWT), paginated.
+async fn list_installations(
+    State(s): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let world = s.world();
+    if let Err(r) = app_auth(&world, &headers, s.kit.now()) {
+        return r.into_response();
+    }
+    let items = world
+        .orgs
+        .iter()
+        .filter(|o| o.installed)
+        .map(|o| o.installation_json(&world.app))
+        .collect();
+    paginate(items, &query, &uri, &headers)
 }
 
 async fn list_deliveries(
@@ -367,7 +561,7 @@ async fn check_member(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
+    let org = match permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_READ) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -394,11 +588,7 @@ async fn remove_outside(
     headers: HeaderMap,
 ) -> Response {
     let mut world = s.world();
-    let installation = match installation_auth(&world, &headers, s.kit.now()) {
-        Ok(i) => i,
-        Err(r) => return r.into_response(),
-    };
-    if let Err(r) = org_for(&world, installation, &org) {
+    if let Err(r) = permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_WRITE) {
         return r.into_response();
     }
     let Some(user_id) = world.user_by_login(&username).map(|u| u.id) else {
@@ -435,7 +625,7 @@ async fn list_outside(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
+    let org = match permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_READ_LIST) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -455,7 +645,7 @@ async fn list_repos(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
+    let org = match permitted_org(&world, &headers, s.kit.now(), &org, METADATA_READ) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -471,7 +661,7 @@ async fn list_collaborators(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let org = match authorized_org(&world, &headers, s.kit.now(), &owner) {
+    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, METADATA_READ) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -499,7 +689,7 @@ async fn permission(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let org = match authorized_org(&world, &headers, s.kit.now(), &owner) {
+    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, METADATA_READ) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -538,7 +728,7 @@ async fn list_invitations(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let org = match authorized_org(&world, &headers, s.kit.now(), &owner) {
+    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, ADMINISTRATION_READ) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };
@@ -607,7 +797,7 @@ async fn audit_log(
     headers: HeaderMap,
 ) -> Response {
     let world = s.world();
-    let org = match authorized_org(&world, &headers, s.kit.now(), &org) {
+    let org = match permitted_org(&world, &headers, s.kit.now(), &org, ORG_ADMINISTRATION_READ) {
         Ok(o) => o,
         Err(r) => return r.into_response(),
     };

@@ -4,6 +4,7 @@ mod api;
 mod webhooks;
 mod world;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -253,28 +254,100 @@ impl GithubFake {
             .map_err(SeedError)
     }
 
-    /// Makes the membership check of `org` answer 302 (the App cannot see membership) or not.
-    pub fn set_membership_hidden(&self, org: &str, hidden: bool) -> Result<(), SeedError> {
-        let settings = world::OrgSettings {
-            membership_hidden: Some(hidden),
-            enterprise: None,
-        };
+    fn apply_settings(&self, org: &str, settings: &world::OrgSettings) -> Result<(), SeedError> {
+        let now = self.shared.kit.now();
         self.shared
             .world()
-            .apply_settings(org, &settings)
+            .apply_settings(org, settings, now)
             .map_err(SeedError)
+    }
+
+    /// Makes the membership check of `org` answer 302 (the App cannot see membership) or not.
+    pub fn set_membership_hidden(&self, org: &str, hidden: bool) -> Result<(), SeedError> {
+        self.apply_settings(
+            org,
+            &world::OrgSettings {
+                membership_hidden: Some(hidden),
+                ..Default::default()
+            },
+        )
     }
 
     /// Turns `org`'s audit-log API (Enterprise Cloud) on or off (404).
     pub fn set_enterprise(&self, org: &str, enterprise: bool) -> Result<(), SeedError> {
-        let settings = world::OrgSettings {
-            membership_hidden: None,
-            enterprise: Some(enterprise),
+        self.apply_settings(
+            org,
+            &world::OrgSettings {
+                enterprise: Some(enterprise),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Sets one permission of `org`'s App installation (`"members"`, `"write"`); `level` `"none"` removes it.
+    /// Calls needing more answer 403 "Resource not accessible by integration", also with tokens minted before.
+    pub fn set_permission(
+        &self,
+        org: &str,
+        permission: &str,
+        level: &str,
+    ) -> Result<(), SeedError> {
+        let change = [(permission.to_owned(), Some(level.to_owned()))];
+        self.apply_settings(
+            org,
+            &world::OrgSettings {
+                permissions: Some(change.into_iter().collect()),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The permissions of `org`'s App installation (name → `read`/`write`/`admin`).
+    pub fn permissions(&self, org: &str) -> Option<BTreeMap<String, String>> {
+        self.shared.world().org(org).map(|o| o.permissions.clone())
+    }
+
+    /// Suspends (`true`) or unsuspends `org`'s installation: token requests and API calls answer 403
+    /// "This installation has been suspended".
+    pub fn set_suspended(&self, org: &str, suspended: bool) -> Result<(), SeedError> {
+        self.apply_settings(
+            org,
+            &world::OrgSettings {
+                suspended: Some(suspended),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Uninstalls (`false`) or reinstalls the App on `org`: uninstalling revokes its tokens (401), token
+    /// requests and `GET /orgs/{org}/installation` answer 404.
+    pub fn set_installed(&self, org: &str, installed: bool) -> Result<(), SeedError> {
+        self.apply_settings(
+            org,
+            &world::OrgSettings {
+                installed: Some(installed),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The repositories `login` can reach in `org` as an outside collaborator, with the role in each
+    /// (`[("widgets", "maintain")]`); empty for members and strangers.
+    pub fn outside_collaborator_repos(&self, org: &str, login: &str) -> Vec<(String, String)> {
+        let world = self.shared.world();
+        let (Some(org), Some(user)) = (world.org(org), world.user_by_login(login)) else {
+            return Vec::new();
         };
-        self.shared
-            .world()
-            .apply_settings(org, &settings)
-            .map_err(SeedError)
+        if org.is_member(user.id) {
+            return Vec::new();
+        }
+        org.repos
+            .iter()
+            .filter_map(|r| {
+                let c = r.collaborators.iter().find(|c| c.user_id == user.id)?;
+                Some((r.name.clone(), c.role_name.clone()))
+            })
+            .collect()
     }
 
     /// Appends audit-log events (raw JSON: `action`, `actor`, `user`, `repo`, `@timestamp` in ms, …).

@@ -84,6 +84,10 @@ pub(crate) fn control_router(shared: Shared) -> Router {
         .route("/payloads/member", post(payload_route))
         .route("/tokens/revoke", post(revoke_route))
         .route("/orgs/{org}", axum::routing::patch(org_settings_route))
+        .route(
+            "/orgs/{org}/permissions",
+            axum::routing::put(replace_permissions_route),
+        )
         .route("/orgs/{org}/members", post(add_member_route))
         .route(
             "/orgs/{org}/members/{login}",
@@ -167,9 +171,38 @@ async fn org_settings_route(
     body: Bytes,
 ) -> Response {
     match serde_json::from_slice::<crate::world::OrgSettings>(&body) {
-        Ok(settings) => outcome(s.world().apply_settings(&org, &settings)),
+        Ok(settings) => {
+            let now = s.kit.now();
+            outcome(s.world().apply_settings(&org, &settings, now))
+        }
         Err(e) => bad_request(&format!("invalid org settings: {e}")),
     }
+}
+
+/// `PUT /__fake/orgs/{org}/permissions` `{"members": "read", …}`: replaces the installation's permissions.
+async fn replace_permissions_route(
+    State(s): State<Shared>,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> Response {
+    let wanted: std::collections::BTreeMap<String, String> = match serde_json::from_slice(&body) {
+        Ok(w) => w,
+        Err(e) => return bad_request(&format!("expected {{\"permission\": \"level\"}}: {e}")),
+    };
+    let now = s.kit.now();
+    let mut world = s.world();
+    let Some(current) = world.org(&org).map(|o| o.permissions.clone()) else {
+        return bad_request(&format!("unknown org {org}"));
+    };
+    // Every current permission not named is removed; every named one is set.
+    let mut changes: std::collections::BTreeMap<String, Option<String>> =
+        current.into_keys().map(|k| (k, None)).collect();
+    changes.extend(wanted.into_iter().map(|(k, v)| (k, Some(v))));
+    let settings = crate::world::OrgSettings {
+        permissions: Some(changes),
+        ..Default::default()
+    };
+    outcome(world.apply_settings(&org, &settings, now))
 }
 
 #[derive(Deserialize)]

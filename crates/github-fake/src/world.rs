@@ -79,6 +79,46 @@ pub(crate) struct SeedOrg {
     pub(crate) repos: Vec<SeedRepo>,
     #[serde(default)]
     pub(crate) audit_log: Vec<Value>,
+    /// The App installation's permissions (`{"members": "write", …}`); [`default_permissions`] when absent.
+    #[serde(default)]
+    pub(crate) permissions: Option<BTreeMap<String, String>>,
+    /// The installation is suspended: tokens are refused with 403.
+    #[serde(default)]
+    pub(crate) suspended: bool,
+}
+
+/// What a fresh installation may do unless the seed says otherwise: everything CLS needs (removal, membership,
+/// audit log, repository metadata and invitations).
+pub(crate) fn default_permissions() -> BTreeMap<String, String> {
+    [
+        ("members", "write"),
+        ("organization_administration", "read"),
+        ("metadata", "read"),
+        ("administration", "read"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Rank of an access level: `read` < `write` < `admin`; anything else (`none`) is 0.
+pub(crate) fn access_rank(level: &str) -> u8 {
+    match level {
+        "read" => 1,
+        "write" => 2,
+        "admin" => 3,
+        _ => 0,
+    }
+}
+
+/// Checks that every value of a permission map is `read`, `write` or `admin`.
+pub(crate) fn check_permissions(permissions: &BTreeMap<String, String>) -> Result<(), String> {
+    match permissions.iter().find(|(_, v)| access_rank(v) == 0) {
+        Some((k, v)) => Err(format!(
+            "permission {k} has level {v:?}; expected read, write or admin"
+        )),
+        None => Ok(()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,9 +227,67 @@ pub(crate) struct Org {
     pub(crate) members: Vec<u64>,
     pub(crate) repos: Vec<Repo>,
     pub(crate) audit_log: Vec<Value>,
+    /// The App installation's permissions, name → `read`/`write`/`admin`.
+    pub(crate) permissions: BTreeMap<String, String>,
+    /// When the installation was suspended (tokens answer 403), if it is.
+    pub(crate) suspended_at: Option<DateTime<Utc>>,
+    /// False once the App was uninstalled (tokens and installation lookups answer 404/401).
+    pub(crate) installed: bool,
 }
 
 impl Org {
+    /// Whether the installation grants `permission` at `level` or higher.
+    pub(crate) fn grants(&self, permission: &str, level: &str) -> bool {
+        self.permissions
+            .get(permission)
+            .is_some_and(|have| access_rank(have) >= access_rank(level))
+    }
+
+    /// The installation as `GET /app/installations/{id}` shows it.
+    pub(crate) fn installation_json(&self, app: &App) -> Value {
+        json!({
+            "id": self.installation_id,
+            "account": {"login": self.login, "id": self.id, "node_id": format!("O_{}", self.id),
+                        "type": "Organization", "site_admin": false},
+            "repository_selection": "all",
+            "access_tokens_url": format!("https://api.github.com/app/installations/{}/access_tokens", self.installation_id),
+            "repositories_url": "https://api.github.com/installation/repositories",
+            "html_url": format!("https://github.com/organizations/{}/settings/installations/{}", self.login, self.installation_id),
+            "app_id": app.id,
+            "app_slug": app.slug,
+            "target_id": self.id,
+            "target_type": "Organization",
+            "permissions": self.permissions,
+            "events": ["member"],
+            "created_at": "2026-01-05T09:00:00Z",
+            "updated_at": "2026-01-05T09:00:00Z",
+            "single_file_name": null,
+            "has_multiple_single_files": false,
+            "single_file_paths": [],
+            "suspended_at": self.suspended_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            "suspended_by": self.suspended_at.map(|_| json!({"login": "org-owner", "id": 1, "type": "User"})),
+        })
+    }
+
+    /// Each outside collaborator with the repositories they can reach and their role there.
+    pub(crate) fn outside_collaborator_access(&self, world: &World) -> Vec<Value> {
+        self.outside_collaborators()
+            .into_iter()
+            .map(|id| {
+                let repos: Vec<Value> = self
+                    .repos
+                    .iter()
+                    .filter_map(|r| {
+                        let c = r.collaborators.iter().find(|c| c.user_id == id)?;
+                        Some(json!({"repo": r.name, "full_name": format!("{}/{}", self.login, r.name),
+                                    "role_name": c.role_name, "permission": legacy_permission(&c.role_name)}))
+                    })
+                    .collect();
+                json!({"login": world.login(id), "id": id, "repos": repos})
+            })
+            .collect()
+    }
+
     pub(crate) fn is_member(&self, user_id: u64) -> bool {
         self.members.contains(&user_id)
     }
@@ -239,6 +337,17 @@ impl Org {
 pub(crate) struct Token {
     pub(crate) installation_id: u64,
     pub(crate) expires_at: DateTime<Utc>,
+    /// What the token was minted with (the installation's permissions, or the subset asked for).
+    pub(crate) permissions: BTreeMap<String, String>,
+}
+
+impl Token {
+    /// Whether the token carries `permission` at `level` or higher.
+    pub(crate) fn grants(&self, permission: &str, level: &str) -> bool {
+        self.permissions
+            .get(permission)
+            .is_some_and(|have| access_rank(have) >= access_rank(level))
+    }
 }
 
 /// A webhook delivery the fake sent (for `GET /app/hook/deliveries` and redelivery).
@@ -400,8 +509,13 @@ impl World {
                     invitations,
                 });
             }
+            let permissions = o.permissions.clone().unwrap_or_else(default_permissions);
+            check_permissions(&permissions).map_err(|e| format!("org {}: {e}", o.login))?;
             orgs.push(Org {
                 login: o.login.clone(),
+                permissions,
+                suspended_at: o.suspended.then_some(DateTime::UNIX_EPOCH),
+                installed: true,
                 id: o.id,
                 installation_id: o.installation_id,
                 enterprise: o.enterprise,
@@ -506,6 +620,11 @@ impl World {
                     "enterprise": o.enterprise, "membership_hidden": o.membership_hidden,
                     "members": o.members.iter().map(|m| self.login(*m)).collect::<Vec<_>>(),
                     "outside_collaborators": o.outside_collaborators().iter().map(|m| self.login(*m)).collect::<Vec<_>>(),
+                    "outside_collaborator_access": o.outside_collaborator_access(self),
+                    "installation": {
+                        "id": o.installation_id, "installed": o.installed, "permissions": o.permissions,
+                        "suspended": o.suspended_at.is_some(),
+                    },
                     "repos": repos,
                     "audit_log_events": o.audit_log.len(),
                 })
@@ -516,7 +635,7 @@ impl World {
             .iter()
             .map(|(t, info)| {
                 json!({"fingerprint": fingerprint(t), "installation_id": info.installation_id,
-                       "expires_at": info.expires_at.to_rfc3339()})
+                       "expires_at": info.expires_at.to_rfc3339(), "permissions": info.permissions})
             })
             .collect();
         tokens.sort_by_key(|t| t["expires_at"].as_str().unwrap_or_default().to_owned());
@@ -541,6 +660,15 @@ pub(crate) struct OrgSettings {
     pub(crate) membership_hidden: Option<bool>,
     #[serde(default)]
     pub(crate) enterprise: Option<bool>,
+    /// Permission changes: each key set to `read`/`write`/`admin`, or removed with `"none"` or `null`.
+    #[serde(default)]
+    pub(crate) permissions: Option<BTreeMap<String, Option<String>>>,
+    /// Suspend (`true`) or unsuspend the installation.
+    #[serde(default)]
+    pub(crate) suspended: Option<bool>,
+    /// Uninstall (`false`) or reinstall the App.
+    #[serde(default)]
+    pub(crate) installed: Option<bool>,
 }
 
 impl World {
@@ -569,15 +697,47 @@ impl World {
         &mut self,
         org: &str,
         settings: &OrgSettings,
+        now: DateTime<Utc>,
     ) -> Result<(), String> {
         let org = self
             .org_mut(org)
             .ok_or_else(|| format!("unknown org {org}"))?;
+        if let Some(changes) = &settings.permissions {
+            let mut permissions = org.permissions.clone();
+            for (name, level) in changes {
+                match level.as_deref() {
+                    None | Some("none") => {
+                        permissions.remove(name);
+                    }
+                    Some(level) => {
+                        permissions.insert(name.clone(), level.to_owned());
+                    }
+                }
+            }
+            check_permissions(&permissions)?;
+            org.permissions = permissions;
+        }
+        if let Some(suspended) = settings.suspended {
+            org.suspended_at = match (suspended, org.suspended_at) {
+                (true, Some(since)) => Some(since),
+                (true, None) => Some(now),
+                (false, _) => None,
+            };
+        }
+        if let Some(installed) = settings.installed {
+            org.installed = installed;
+        }
         if let Some(hidden) = settings.membership_hidden {
             org.membership_hidden = hidden;
         }
         if let Some(enterprise) = settings.enterprise {
             org.enterprise = enterprise;
+        }
+        if settings.installed == Some(false) {
+            // Uninstalling revokes the installation's tokens.
+            let installation_id = org.installation_id;
+            self.tokens
+                .retain(|_, t| t.installation_id != installation_id);
         }
         Ok(())
     }

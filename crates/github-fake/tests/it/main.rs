@@ -3,4 +3,5 @@
 
 mod api;
 mod control;
+mod permissions;
 mod support;
