@@ -88,6 +88,27 @@ pub struct TicketUpdate {
     pub set_owner: bool,
     /// CLS removed this collaborator less than [`READD_ALERT_DAYS`] ago: alert IT.
     pub alert_readded_after_removal: bool,
+    /// A human must look at the ticket (tag `cls-needs-attention` and alert IT), e.g. a removal on a ticket
+    /// whose repository list is empty or unreadable, kept open.
+    pub needs_attention: Option<AttentionReason>,
+}
+
+/// Why an update also asks a human to look at the ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionReason {
+    /// `removed` arrived for a repository the ticket does not list, and the list is empty or has lines that
+    /// are not `owner/name` grants: CLS cannot tell whether access remains, so the ticket stays open (the
+    /// sweep still expires the access) instead of being closed as "access removed".
+    RepositoriesUnreadable,
+}
+
+impl AttentionReason {
+    /// Alert kind and stable log reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RepositoriesUnreadable => "RepositoriesUnreadable",
+        }
+    }
 }
 
 /// The outcome of [`apply_member_event`].
@@ -131,6 +152,7 @@ pub fn apply_member_event(
             message,
             set_owner: false,
             alert_readded_after_removal: false,
+            needs_attention: None,
         }))
     };
     match (ticket.state.access, event.action) {
@@ -177,8 +199,25 @@ pub fn apply_member_event(
             update(fields, Transition::Updated, Some(text))
         }
         (Access::Granted, MemberAction::Removed) => {
-            fields.remove_repo(repo);
-            let closed = fields.repositories.is_empty();
+            let readable = fields
+                .repositories
+                .iter()
+                .all(|g| is_repo_name(&g.full_name));
+            let removed = fields.remove_repo(repo);
+            if !removed && (fields.repositories.is_empty() || !readable) {
+                // The list cannot tell whether access remains: never close on it (the sweep would then never
+                // expire that access). Keep the ticket open, note the removal, ask a human.
+                let text = messages::removed(login, repo, ctx.actor(), at, false, ctx.key());
+                return MemberDecision::Update(Box::new(TicketUpdate {
+                    fields,
+                    transition: Transition::Updated,
+                    message: Some(text),
+                    set_owner: false,
+                    alert_readded_after_removal: false,
+                    needs_attention: Some(AttentionReason::RepositoriesUnreadable),
+                }));
+            }
+            let closed = removed && fields.repositories.is_empty();
             if closed {
                 fields.state.access = Access::Removed;
                 fields.state.reason = Some(RemovalReason::Github);
@@ -215,7 +254,10 @@ pub fn apply_member_event(
             let expires_on = one_year_after(day);
             fields.expires_on = Some(expires_on);
             fields.repositories = vec![grant(repo, event.shown_permission(), adder_name, day)];
-            fields.added_by = Some(adder_name.to_owned());
+            // An unresolved adder keeps the ticket's adder (and owner): someone still vouches for the access.
+            if adder.is_some() || fields.added_by.is_none() {
+                fields.added_by = Some(adder_name.to_owned());
+            }
             let state = &mut fields.state;
             state.access = Access::Granted;
             state.reason = None;
@@ -237,11 +279,22 @@ pub fn apply_member_event(
                 fields,
                 transition: Transition::Reopened,
                 message: Some(text),
-                set_owner: true,
+                set_owner: adder.is_some(),
                 alert_readded_after_removal: alert,
+                needs_attention: None,
             }))
         }
     }
+}
+
+/// `owner/name`, both parts non-empty and without spaces.
+fn is_repo_name(full_name: &str) -> bool {
+    full_name.split_once('/').is_some_and(|(owner, name)| {
+        !owner.is_empty()
+            && !name.is_empty()
+            && !name.contains('/')
+            && !full_name.contains(char::is_whitespace)
+    })
 }
 
 fn grant(repo: &str, permission: &str, adder: &str, day: chrono::NaiveDate) -> RepoGrant {
@@ -497,6 +550,72 @@ mod tests {
             u.message
                 .unwrap()
                 .contains("No repositories left; access closed.")
+        );
+    }
+
+    #[test]
+    fn a_removal_on_an_empty_or_unreadable_repository_list_keeps_the_ticket_open_and_asks_a_human()
+    {
+        let mut ticket = created(&Fixture::new(MemberAction::Added, "acme/widgets", "d1"));
+        ticket.repositories.clear();
+        let u = updated(
+            &ticket,
+            &Fixture::new(MemberAction::Removed, "acme/widgets", "d2"),
+        );
+        assert_eq!(u.transition, Transition::Updated);
+        assert_eq!(u.fields.state.access, Access::Granted);
+        assert_eq!(u.fields.state.reason, None);
+        assert_eq!(
+            u.needs_attention,
+            Some(AttentionReason::RepositoriesUnreadable)
+        );
+        assert!(!u.message.unwrap().contains("access closed"));
+        ticket.repositories = vec![RepoGrant::parse_line("see the old spreadsheet").unwrap()];
+        let u = updated(
+            &ticket,
+            &Fixture::new(MemberAction::Removed, "acme/widgets", "d3"),
+        );
+        assert_eq!(u.fields.state.access, Access::Granted);
+        assert_eq!(
+            u.needs_attention,
+            Some(AttentionReason::RepositoriesUnreadable)
+        );
+    }
+
+    #[test]
+    fn a_removal_of_an_unlisted_repository_from_a_readable_list_is_a_plain_update() {
+        let ticket = created(&Fixture::new(MemberAction::Added, "acme/widgets", "d1"));
+        let u = updated(
+            &ticket,
+            &Fixture::new(MemberAction::Removed, "acme/other", "d2"),
+        );
+        assert_eq!(u.transition, Transition::Updated);
+        assert_eq!(u.fields.state.access, Access::Granted);
+        assert_eq!(u.needs_attention, None);
+        assert_eq!(u.fields.repositories.len(), 1);
+    }
+
+    #[test]
+    fn a_readd_with_an_unresolved_adder_keeps_the_owner_and_the_adder() {
+        let ticket = created(&Fixture::new(MemberAction::Added, "acme/widgets", "d1"));
+        let closed = updated(
+            &ticket,
+            &Fixture::new(MemberAction::Removed, "acme/widgets", "d2"),
+        )
+        .fields;
+        let f = Fixture::new(MemberAction::Added, "acme/apps", "d3");
+        let mut ctx = f.ctx();
+        ctx.adder = None;
+        let MemberDecision::Update(u) = apply_member_event(Some(&closed), &ctx) else {
+            panic!()
+        };
+        assert_eq!(u.transition, Transition::Reopened);
+        assert!(!u.set_owner, "the existing owner stays");
+        assert_eq!(u.fields.added_by.as_deref(), Some("alice"));
+        assert!(
+            u.fields.repositories[0]
+                .to_line()
+                .contains("added by unknown")
         );
     }
 

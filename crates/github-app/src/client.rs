@@ -551,7 +551,7 @@ impl GithubClient {
         org: &str,
         username: &str,
     ) -> Result<RemovalOutcome, GithubError> {
-        const OP: &str = "DELETE /orgs/{org}/outside_collaborators/{username}";
+        const OP: &str = crate::error::REMOVE_OUTSIDE_COLLABORATOR;
         let entry = self.org(org)?;
         let url = self.url(&format!(
             "/orgs/{}/outside_collaborators/{}",
@@ -645,7 +645,7 @@ impl GithubClient {
         phrase: &str,
         max_pages: u32,
     ) -> Result<Option<Vec<AuditEvent>>, GithubError> {
-        const OP: &str = "GET /orgs/{org}/audit-log";
+        const OP: &str = crate::error::AUDIT_LOG;
         let mut url = self.url(&format!("/orgs/{}/audit-log", seg(org)));
         url.query_pairs_mut()
             .append_pair("phrase", phrase)

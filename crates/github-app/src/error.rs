@@ -4,6 +4,12 @@ use std::time::Duration;
 
 use lambda_kit::{Classify, ErrorClass};
 
+/// The endpoint template of the removal call (`DELETE /orgs/{org}/outside_collaborators/{username}`): the only
+/// GitHub call whose plain 403 is a permanent failure (`cls.md` §12).
+pub const REMOVE_OUTSIDE_COLLABORATOR: &str = "DELETE /orgs/{org}/outside_collaborators/{username}";
+/// The endpoint template of the audit-log query; its plain 403 means the App lacks "Administration: read".
+pub const AUDIT_LOG: &str = "GET /orgs/{org}/audit-log";
+
 /// A failed GitHub call. `operation` names the endpoint template (`GET /orgs/{org}/members/{username}`);
 /// no variant carries a token, key, JWT, URL with credentials or response body.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +21,8 @@ pub enum GithubError {
         /// The endpoint template.
         operation: &'static str,
     },
-    /// 403 without rate-limit signs: a permission problem (permanent).
+    /// 403 without rate-limit signs: a permission problem (permanent only on the removal call, see
+    /// [`Classify`]).
     #[error("{operation}: GitHub answered 403 Forbidden")]
     Forbidden {
         /// The endpoint template.
@@ -130,11 +137,86 @@ impl GithubError {
 }
 
 impl Classify for GithubError {
+    /// Only what `cls.md` §12 calls permanent is [`ErrorClass::Permanent`]: a 403 without rate-limit signs on
+    /// the removal call. Everything else is retryable, so a work item is retried and dead-lettered (with an
+    /// alert) instead of being dropped: a 401 after the token refresh, a plain 403 on the membership check, a
+    /// suspended (403) or removed (404) installation on the token call, an unusable key or an unknown
+    /// organisation are configuration states that an operator fixes, after which a redrive succeeds.
     fn class(&self) -> ErrorClass {
-        if self.is_transient() {
-            ErrorClass::Retryable
-        } else {
+        if self.is_removal_forbidden() {
             ErrorClass::Permanent
+        } else {
+            ErrorClass::Retryable
+        }
+    }
+}
+
+impl GithubError {
+    /// The endpoint template of the failed call, when the error came from one.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Self::Unauthorized { operation }
+            | Self::Forbidden { operation, .. }
+            | Self::NotFound { operation }
+            | Self::MembershipHidden { operation }
+            | Self::RateLimited { operation, .. }
+            | Self::Api { operation, .. }
+            | Self::Timeout { operation }
+            | Self::Transport { operation, .. }
+            | Self::Decode { operation, .. }
+            | Self::Pagination { operation, .. } => Some(operation),
+            Self::UnknownOrg { .. } | Self::InvalidKey { .. } | Self::Config(_) => None,
+        }
+    }
+
+    /// True for a 403 without rate-limit signs on [`REMOVE_OUTSIDE_COLLABORATOR`] (the App lacks
+    /// "Members: write"): permanent, the ticket is tagged and IT alerted.
+    pub fn is_removal_forbidden(&self) -> bool {
+        matches!(self, Self::Forbidden { operation, .. } if *operation == REMOVE_OUTSIDE_COLLABORATOR)
+    }
+
+    /// True for a 403 without rate-limit signs on `operation`.
+    pub fn is_forbidden_on(&self, operation: &str) -> bool {
+        matches!(self, Self::Forbidden { operation: op, .. } if *op == operation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_403_on_the_removal_is_permanent() {
+        let permanent = GithubError::Forbidden {
+            operation: REMOVE_OUTSIDE_COLLABORATOR,
+            message: None,
+        };
+        assert_eq!(permanent.class(), ErrorClass::Permanent);
+        let retryable = [
+            GithubError::Unauthorized {
+                operation: "GET /orgs/{org}/members/{username}",
+            },
+            GithubError::Forbidden {
+                operation: "GET /orgs/{org}/members/{username}",
+                message: None,
+            },
+            GithubError::Forbidden {
+                operation: "POST /app/installations/{installation_id}/access_tokens",
+                message: Some("This installation has been suspended".into()),
+            },
+            GithubError::NotFound {
+                operation: "POST /app/installations/{installation_id}/access_tokens",
+            },
+            GithubError::InvalidKey { app_id: 1 },
+            GithubError::UnknownOrg { org: "acme".into() },
+            GithubError::Api {
+                operation: "GET /orgs/{org}/members/{username}",
+                status: 422,
+                message: None,
+            },
+        ];
+        for e in retryable {
+            assert_eq!(e.class(), ErrorClass::Retryable, "{e:?}");
         }
     }
 }

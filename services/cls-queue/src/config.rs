@@ -22,8 +22,11 @@ pub struct Config {
     pub spoke_base_url: Url,
     /// `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`), default `https://api.github.com`.
     pub github_base_url: Url,
-    /// `CLS_SECRETS_TTL_SECONDS` (default 300).
+    /// `CLS_SECRETS_TTL_SECONDS` (default 300): secrets and the settings built from them are re-read after it.
     pub secrets_ttl: Duration,
+    /// `CLS_QUEUE_MAX_RECEIVES` (default 5): the queue's `maxReceiveCount`. A record that fails retryably on
+    /// this receive goes to the DLQ next, so IT is alerted (`RetriesExhausted`).
+    pub max_receives: u32,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
                 "https://api.github.com",
             )?,
             secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
+            max_receives: env.parse_or("CLS_QUEUE_MAX_RECEIVES", 5)?,
         })
     }
 }

@@ -34,6 +34,9 @@ pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
                 )
             });
             failures.push(failure(&message_id));
+            alert_if_last_attempt(record, "deferred", deps)
+                .instrument(span)
+                .await;
             continue;
         }
         match process_record(record, deps).instrument(span.clone()).await {
@@ -55,6 +58,9 @@ pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
                     deps.count("RecordsProcessed", &[("kind", kind), ("outcome", "retry")]);
                     failed_groups.insert(group);
                     failures.push(failure(&message_id));
+                    alert_if_last_attempt(record, "spoke_key_refused", deps)
+                        .instrument(span)
+                        .await;
                 }
                 ErrorClass::Retryable => {
                     span.in_scope(|| {
@@ -63,6 +69,9 @@ pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
                     deps.count("RecordsProcessed", &[("kind", kind), ("outcome", "retry")]);
                     failed_groups.insert(group);
                     failures.push(failure(&message_id));
+                    alert_if_last_attempt(record, &f.error.reason(), deps)
+                        .instrument(span)
+                        .await;
                 }
                 ErrorClass::Permanent => {
                     permanent(record, kind, &f, deps).instrument(span).await;
@@ -104,6 +113,38 @@ async fn process_record(
             Err((kind, RecordError::KindNotHandled(envelope.kind()).into()))
         }
     }
+}
+
+/// A record failing retryably on the queue's last receive (`ApproximateReceiveCount` ≥ `maxReceiveCount`) goes
+/// to the DLQ next: IT is told once, with the subject and the reason, so that the cause can be fixed and the
+/// message redriven (the DLQ alarm alone does not say which collaborator is stuck).
+async fn alert_if_last_attempt(record: &SqsMessage, reason: &str, deps: &Deps) {
+    let receives: u32 = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let max = deps.config.max_receives;
+    if receives < max {
+        return;
+    }
+    let envelope = Envelope::parse(record.body.as_deref().unwrap_or("")).ok();
+    let kind = envelope.as_ref().map_or("unknown", |e| e.kind().as_str());
+    tracing::error!(receives, error_kind = %reason, outcome = "retries_exhausted", "record failed on its last receive; it moves to the DLQ");
+    deps.count("RetriesExhausted", &[("kind", kind)]);
+    let mut alert = deps
+        .alert(
+            "RetriesExhausted",
+            format!("failed on receive {receives} of {max} ({reason}); the message moves to the DLQ: fix the cause, then redrive it"),
+        )
+        .class("Retryable")
+        .key(record.message_id.as_deref().unwrap_or(""));
+    if let Some(env) = &envelope {
+        alert = alert
+            .subject(&env.org.login, &env.collaborator.login)
+            .key(&env.dedup_id());
+    }
+    deps.alerts.alert(&alert).await;
 }
 
 async fn permanent(record: &SqsMessage, kind: &str, f: &Failure, deps: &Deps) {

@@ -8,7 +8,7 @@ use cls_core::{
     Envelope, FoundTicket, LookupSettings, MemberAction, MemberContext, MemberEventMsg,
     apply_member_event, find_ticket,
 };
-use github_app::Membership;
+use github_app::{GithubError, Membership};
 use spoke_client::{
     FieldId, NewMessage, NewRequest, PrivacyLevel, Request, RequestFilter, RequestId, RequestPatch,
     RequestStatus, RequestTypeId, TagId, TeamId, UserId, UserQuery,
@@ -93,7 +93,9 @@ pub async fn process(
                 || t.fields.added_by.as_deref().is_none_or(|a| a == "unknown")
         });
     let adder = if needs_adder {
-        resolve_adder(env, msg, org, deps).await
+        resolve_adder(env, msg, org, deps)
+            .await
+            .map_err(|e| with_ticket(e.into()))?
     } else {
         sender_adder(env, msg)
     };
@@ -150,14 +152,17 @@ fn sender_adder(env: &Envelope, msg: &MemberEventMsg) -> Option<String> {
 }
 
 /// cls.md §9.2: sender ≠ member → sender; else the org audit log's inviter; else unresolved (default owner).
+/// An audit log that is not there (404: not Enterprise Cloud) or not readable by the App (403: no
+/// "Administration: read") falls through to "unresolved"; any other failure (5xx, 429, timeout, token) is
+/// returned, so the record is retried instead of recording `unknown` for good.
 async fn resolve_adder(
     env: &Envelope,
     msg: &MemberEventMsg,
     org: &OrgSettings,
     deps: &Deps,
-) -> Option<String> {
+) -> Result<Option<String>, GithubError> {
     if let Some(sender) = sender_adder(env, msg) {
-        return Some(sender);
+        return Ok(Some(sender));
     }
     let login = env.collaborator.login.as_str();
     let repo = msg.repository.full_name.as_str();
@@ -177,32 +182,35 @@ async fn resolve_adder(
                         .then(|| actor.to_owned())
                 });
                 if found.is_some() {
-                    return found;
+                    return Ok(found);
                 }
             }
             Ok(None) => break,
-            Err(error) => {
-                tracing::warn!(error = %error, upstream = "github", "audit log unavailable for adder resolution");
+            Err(error) if error.is_forbidden_on(github_app::error::AUDIT_LOG) => {
+                tracing::warn!(error = %error, upstream = "github", "the App may not read the audit log; adder unresolved");
                 break;
             }
+            Err(error) => return Err(error),
         }
     }
     deps.count("AdderUnresolved", &[]);
-    None
+    Ok(None)
 }
 
-/// The Spoke user who owns the ticket: the adder (identity directory → e-mail → Spoke user), else the org's
-/// default owner.
-async fn owner_for(
+/// The Spoke user of the adder (the org's default owner when the adder is the default owner's login; else
+/// identity directory → e-mail → Spoke user); `None` when there is no adder or no Spoke user for them. A new
+/// ticket then goes to the default owner; a re-added one keeps its owner.
+async fn adder_owner(
     adder: Option<&str>,
     org: &OrgSettings,
     deps: &Deps,
-) -> Result<UserId, RecordError> {
-    let default = || UserId::new(&org.default_owner.spoke_user_id);
-    let Some(adder) = adder.filter(|a| !a.eq_ignore_ascii_case(&org.default_owner.github_login))
-    else {
-        return Ok(default());
+) -> Result<Option<UserId>, RecordError> {
+    let Some(adder) = adder else {
+        return Ok(None);
     };
+    if adder.eq_ignore_ascii_case(&org.default_owner.github_login) {
+        return Ok(Some(UserId::new(&org.default_owner.spoke_user_id)));
+    }
     let Some(email) = deps
         .identity
         .lookup(adder)
@@ -211,13 +219,13 @@ async fn owner_for(
         .and_then(|i| i.email)
     else {
         tracing::info!(
-            outcome = "default_owner",
+            outcome = "adder_without_email",
             "the adder has no e-mail in the identity directory"
         );
-        return Ok(default());
+        return Ok(None);
     };
     if let Some(user) = deps.spoke().user_by_email(&email).await? {
-        return Ok(user.id);
+        return Ok(Some(user.id));
     }
     let query = UserQuery {
         q: Some(email.clone()),
@@ -233,7 +241,7 @@ async fn owner_for(
         .spoke()
         .find_user(&query, &matches)
         .await?
-        .map_or_else(default, |u| u.id))
+        .map(|u| u.id))
 }
 
 fn answers(fields: &cls_core::TicketFields, deps: &Deps) -> Vec<(FieldId, String)> {
@@ -254,7 +262,9 @@ async fn create(
 ) -> Result<Outcome, Failure> {
     let spoke = &deps.settings.spoke;
     let service_user = deps.service_user().await?;
-    let owner = owner_for(adder, org, deps).await?;
+    let owner = adder_owner(adder, org, deps)
+        .await?
+        .unwrap_or_else(|| UserId::new(&org.default_owner.spoke_user_id));
     let mut request = NewRequest::new(new.subject, service_user)
         .body(new.body)
         .owner(owner)
@@ -316,7 +326,8 @@ async fn apply_update(
         ..RequestPatch::default()
     };
     if update.set_owner {
-        patch.owner = Some(owner_for(adder, org, deps).await?);
+        // An adder without a Spoke user keeps the ticket's owner.
+        patch.owner = adder_owner(adder, org, deps).await?;
     }
     for (field, value) in answers(&update.fields, deps) {
         patch = patch.answer(field, value);
@@ -340,6 +351,20 @@ async fn apply_update(
             deps.count("MessageMaybeLost", &[]);
             tracing::error!(ticket_id = %id, error = %error, outcome = "message_maybe_lost", "ticket message not posted");
         }
+    }
+    if let Some(reason) = update.needs_attention {
+        flag_needs_attention(&id, deps).await;
+        deps.count("NeedsAttention", &[("reason", reason.as_str())]);
+        tracing::warn!(ticket_id = %id, reason = reason.as_str(), outcome = "needs_attention", "ticket kept open and flagged for a human");
+        let alert = deps
+            .alert(
+                reason.as_str(),
+                "a repository removal arrived for a ticket whose repository list is empty or unreadable; the ticket stays open (the sweep still expires the access): check the collaborator's access on GitHub and correct the list",
+            )
+            .subject(&env.org.login, &env.collaborator.login)
+            .ticket(ticket.request.permalink.as_deref().unwrap_or(id.as_str()))
+            .key(env.dedup_id().as_str());
+        deps.alerts.alert(&alert).await;
     }
     if update.alert_readded_after_removal {
         let alert = deps

@@ -65,6 +65,8 @@ pub(crate) struct Options {
     pub(crate) spoke_key: Option<String>,
     /// Replaces the identity secret (e.g. the `http` source).
     pub(crate) identity: Option<Value>,
+    /// `CLS_SECRETS_TTL_SECONDS` (default 300).
+    pub(crate) secrets_ttl_secs: u64,
 }
 
 impl Default for Options {
@@ -75,6 +77,7 @@ impl Default for Options {
             demo_github: false,
             spoke_key: None,
             identity: None,
+            secrets_ttl_secs: 300,
         }
     }
 }
@@ -162,16 +165,27 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         ("CLS_IDENTITY_SECRET_ID", ids("identity")),
         ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
         ("GITHUB_API_BASE_URL", github_server.base_url()),
+        (
+            "CLS_SECRETS_TTL_SECONDS",
+            options.secrets_ttl_secs.to_string(),
+        ),
+        (
+            "CLS_QUEUE_MAX_RECEIVES",
+            options.max_receive_count.to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
-        secrets::local_sdk_client(&moto.endpoint()),
-        Arc::clone(&clock),
-    ));
+    let store: Arc<dyn secrets::SecretStore> = Arc::new(
+        secrets::SecretsClient::new(
+            secrets::local_sdk_client(&moto.endpoint()),
+            Arc::clone(&clock),
+        )
+        .with_ttl(config.secrets_ttl),
+    );
     let metrics = MemorySink::default();
     let http = lambda_kit::http::http_client("cls-queue-tests/0").unwrap();
     let deps = Deps::build(config, store, http, clock, Arc::new(metrics.clone()))
@@ -361,6 +375,56 @@ impl Stack {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Moves every message of the DLQ back onto the queue (what an operator's redrive does).
+    pub(crate) async fn redrive(&self) -> usize {
+        let mut moved = 0;
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queues.dlq_url)
+                .max_number_of_messages(10)
+                .message_system_attribute_names(
+                    aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId,
+                )
+                .send()
+                .await
+                .expect("receive from the DLQ");
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return moved;
+            }
+            for m in messages {
+                let group = m
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| {
+                        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                    })
+                    .cloned()
+                    .expect("group id");
+                let id = m.message_id.clone().unwrap_or_default();
+                self.send_raw(&group, &format!("redrive-{id}"), m.body().unwrap_or(""))
+                    .await;
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queues.dlq_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete from the DLQ");
+                moved += 1;
+            }
+        }
+    }
+
+    /// The DLQ's depth.
+    pub(crate) async fn dlq_depth(&self) -> u64 {
+        devstack::aws::queue_depth(&self.sqs, &self.queues.dlq_url)
+            .await
+            .unwrap()
     }
 
     /// Every request in the fake's state.

@@ -570,3 +570,160 @@ async fn the_http_identity_directory_supplies_e_mails_with_a_bearer_token() {
         "the adder's e-mail from the directory finds the Spoke user"
     );
 }
+
+/// Rewrites the ticket's `repositories` field as a human editing it in Spoke would (every other answer kept).
+async fn edit_repositories(stack: &Stack, request: &Value, text: &str) {
+    let mut patch = spoke_client::RequestPatch::default();
+    for n in 1..=8u8 {
+        let value = if n == 6 {
+            text.to_owned()
+        } else {
+            Stack::answer(request, n).unwrap_or_default()
+        };
+        patch = patch.answer(spoke_client::FieldId::new(field(n)), value);
+    }
+    let id = spoke_client::RequestId::new(request["id"].as_str().unwrap());
+    stack
+        .deps
+        .spoke()
+        .update_request(&id, &patch)
+        .await
+        .expect("human edit");
+}
+
+#[tokio::test]
+async fn a_removal_on_a_ticket_with_an_empty_or_unreadable_repository_list_keeps_it_open_and_asks_a_human()
+ {
+    for (case, text) in [("empty", ""), ("unreadable", "see the access spreadsheet")] {
+        let stack = spawn().await;
+        stack
+            .send(&Event::added("octocat", "widgets").sender("alice"))
+            .await;
+        stack.drain(DRAIN).await;
+        edit_repositories(&stack, &only_request(&stack), text).await;
+        stack
+            .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
+            .await;
+        stack.drain(DRAIN).await;
+        let r = only_request(&stack);
+        assert_eq!(r["status"], "OPEN", "{case}: not closed as access removed");
+        let state: Value = serde_json::from_str(&Stack::answer(&r, 8).unwrap()).unwrap();
+        assert_eq!(
+            state["access"], "granted",
+            "{case}: the sweep still expires it"
+        );
+        assert_eq!(
+            Stack::answer(&r, 1).as_deref(),
+            Some("2027-05-12"),
+            "{case}: expiry kept"
+        );
+        let t = tags(&r);
+        assert!(
+            t.contains(&TAG_GRANTED.to_owned()) && t.contains(&TAG_ATTENTION.to_owned()),
+            "{case}: {t:?}"
+        );
+        assert!(!t.contains(&TAG_REMOVED.to_owned()), "{case}: {t:?}");
+        let messages = stack.messages(r["id"].as_str().unwrap());
+        assert_eq!(messages.len(), 1, "{case}: {messages:?}");
+        assert!(
+            messages[0].contains("was removed from acme/widgets")
+                && !messages[0].contains("access closed"),
+            "{case}: {messages:?}"
+        );
+        let alerts = stack.alerts();
+        assert_eq!(alerts.len(), 1, "{case}: {alerts:?}");
+        assert!(
+            alerts[0].contains("RepositoriesUnreadable")
+                && alerts[0].contains("collaborator: octocat"),
+            "{case}: {alerts:?}"
+        );
+        assert_eq!(stack.metrics.total("NeedsAttention"), 1.0, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_transient_audit_log_failure_retries_the_record_instead_of_recording_unknown() {
+    for (case, action) in [
+        ("502", serde_json::json!({"status": 502})),
+        (
+            "429",
+            serde_json::json!({"status": 429, "headers": {"retry-after": "0"}}),
+        ),
+    ] {
+        let stack = spawn_with(Options {
+            demo_github: true,
+            ..Options::default()
+        })
+        .await;
+        stack.github.kit().add_fault(fake_kit::FaultRule::new(
+            Some("GET"),
+            "/orgs/acme/audit-log",
+            None,
+            action,
+        ));
+        stack.send(&Event::added("octocat", "widgets")).await;
+        let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
+        assert_eq!(
+            outcome.failed.len(),
+            1,
+            "{case}: reported failed for a retry"
+        );
+        assert!(
+            stack.requests().is_empty(),
+            "{case}: no ticket with `unknown`"
+        );
+        // The audit log answers again: the redelivery resolves the inviter.
+        stack.github.kit().clear_faults();
+        stack.drain(DRAIN).await;
+        let r = only_request(&stack);
+        assert_eq!(Stack::answer(&r, 7).as_deref(), Some("alice"), "{case}");
+        assert_eq!(r["owner"], ALICE, "{case}");
+        assert_eq!(stack.metrics.total("AdderUnresolved"), 0.0, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn an_audit_log_the_app_may_not_read_falls_back_to_the_default_owner() {
+    let stack = spawn_with(Options {
+        demo_github: true,
+        ..Options::default()
+    })
+    .await;
+    stack.github.kit().add_fault(fake_kit::FaultRule::new(
+        Some("GET"),
+        "/orgs/acme/audit-log",
+        None,
+        serde_json::json!({"status": 403, "body": {"message": "Resource not accessible by integration"}}),
+    ));
+    stack.send(&Event::added("octocat", "widgets")).await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(Stack::answer(&r, 7).as_deref(), Some("unknown"));
+    assert_eq!(r["owner"], DEFAULT_OWNER);
+    assert_eq!(stack.metrics.total("AdderUnresolved"), 1.0);
+}
+
+#[tokio::test]
+async fn a_readd_whose_adder_cannot_be_resolved_keeps_the_existing_owner() {
+    let stack = spawn().await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    assert_eq!(only_request(&stack)["owner"], ALICE);
+    stack
+        .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
+        .await;
+    stack.drain(DRAIN).await;
+    // Re-added with the invitee as sender and no audit log: the adder is unresolved.
+    stack
+        .send(&Event::added("octocat", "widgets").at("2026-09-01T08:00:00Z"))
+        .await;
+    stack.drain(DRAIN).await;
+    let r = only_request(&stack);
+    assert_eq!(r["status"], "OPEN");
+    assert_eq!(Stack::answer(&r, 1).as_deref(), Some("2027-09-01"));
+    assert_eq!(r["owner"], ALICE, "not handed to the default owner");
+    assert_eq!(Stack::answer(&r, 7).as_deref(), Some("alice"));
+    assert_eq!(stack.metrics.total("AdderUnresolved"), 1.0);
+}
