@@ -915,9 +915,4 @@ export class InfraStack extends Stack {
     });
     new CfnOutput(this, "ClsSweepFunctionName", { description: "cls-sweep function name", value: sweepName });
   }
-
-  /** The function `fn` (kept for callers of the flag era; every function is always deployed). */
-  functionOf(fn: FunctionName): lambda.Function {
-    return this.functions[fn];
-  }
 }
