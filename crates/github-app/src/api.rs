@@ -4,8 +4,8 @@ use futures::future::BoxFuture;
 
 use crate::error::GithubError;
 use crate::models::{
-    AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Membership, RemovalOutcome,
-    RepoInvitation, Repository, User,
+    AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Installation, Membership,
+    RemovalOutcome, RepoInvitation, Repository, User,
 };
 
 /// The GitHub operations CLS performs. Every call names the organisation, which selects the App
@@ -94,4 +94,22 @@ pub trait GithubApi: Send + Sync {
         org: &'a str,
         delivery_id: u64,
     ) -> BoxFuture<'a, Result<(), GithubError>>;
+
+    /// `GET /orgs/{org}/installation` with the JWT of the App configured for `org`: the installation with its
+    /// `permissions` and `suspended_at` (for `cls-admin doctor`: compare with [`crate::MEMBERS_WRITE`] and
+    /// [`crate::AUDIT_LOG_READ`] via [`Installation::missing`]). `None` when the App is not installed on the
+    /// organisation (404).
+    ///
+    /// The default implementation answers [`GithubError::Config`], so that hand-written test fakes need not
+    /// implement it; [`crate::GithubClient`] does.
+    fn installation<'a>(
+        &'a self,
+        org: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Installation>, GithubError>> {
+        Box::pin(async move {
+            Err(GithubError::Config(format!(
+                "this GithubApi cannot look up the installation of {org}"
+            )))
+        })
+    }
 }

@@ -19,8 +19,8 @@ use crate::api::GithubApi;
 use crate::auth::{AccessTokenResponse, AppCredentials, AppKey, CachedToken, TokenCache};
 use crate::error::GithubError;
 use crate::models::{
-    AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Membership, RemovalOutcome,
-    RepoInvitation, Repository, User,
+    AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Installation, Membership,
+    RemovalOutcome, RepoInvitation, Repository, User,
 };
 
 /// `Accept` sent on every request.
@@ -224,15 +224,15 @@ impl GithubClient {
             })
     }
 
-    /// An installation-authenticated GET whose 404 means "absent" (`Ok(None)`), not an error.
+    /// A GET whose 404 means "absent" (`Ok(None)`), not an error.
     async fn get_optional<T: DeserializeOwned>(
         &self,
         op: &'static str,
-        entry: OrgEntry,
+        auth: Auth,
         url: Url,
     ) -> Result<Option<T>, GithubError> {
         let resp = self
-            .execute(op, Method::GET, url, Auth::Installation(entry), Retry::Safe)
+            .execute(op, Method::GET, url, auth, Retry::Safe)
             .await?;
         match resp.status() {
             StatusCode::OK => decode(op, resp).await.map(Some),
@@ -542,7 +542,7 @@ impl GithubClient {
         const OP: &str = "GET /user/{account_id}";
         let entry = self.org(org)?;
         let url = self.url(&format!("/user/{account_id}"));
-        self.get_optional(OP, entry, url).await
+        self.get_optional(OP, Auth::Installation(entry), url).await
     }
 
     /// See [`GithubApi::remove_outside_collaborator`].
@@ -635,7 +635,7 @@ impl GithubClient {
             seg(repo),
             seg(username)
         ));
-        self.get_optional(OP, entry, url).await
+        self.get_optional(OP, Auth::Installation(entry), url).await
     }
 
     /// See [`GithubApi::audit_log`].
@@ -687,9 +687,27 @@ impl GithubClient {
             Err(status_error(OP, resp).await)
         }
     }
+
+    /// See [`GithubApi::installation`].
+    pub async fn get_org_installation(
+        &self,
+        org: &str,
+    ) -> Result<Option<Installation>, GithubError> {
+        const OP: &str = "GET /orgs/{org}/installation";
+        let entry = self.org(org)?;
+        let url = self.url(&format!("/orgs/{}/installation", seg(org)));
+        self.get_optional(OP, Auth::Jwt(entry.app_id), url).await
+    }
 }
 
 impl GithubApi for GithubClient {
+    fn installation<'a>(
+        &'a self,
+        org: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Installation>, GithubError>> {
+        Box::pin(self.get_org_installation(org))
+    }
+
     fn membership<'a>(
         &'a self,
         org: &'a str,

@@ -13,8 +13,9 @@ pub use auth::{AppCredentials, AppJwtClaims, app_jwt};
 pub use client::{GithubClient, GithubClientBuilder, OrgInstallation};
 pub use error::GithubError;
 pub use models::{
-    AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Membership, Permissions,
-    RemovalOutcome, RepoInvitation, Repository, User,
+    AUDIT_LOG_READ, AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Installation,
+    MEMBERS_READ, MEMBERS_WRITE, Membership, PermissionLevel, Permissions,
+    REPO_ADMINISTRATION_READ, RemovalOutcome, RepoInvitation, Repository, RequiredPermission, User,
 };
 pub use signature::{SignatureError, sign_webhook_body, verify_webhook_signature};
 pub use webhook::{MemberEvent, PingEvent};

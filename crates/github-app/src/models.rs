@@ -220,3 +220,201 @@ impl HookDelivery {
         self.status != "OK"
     }
 }
+
+/// An App permission level (`read` < `write` < `admin`), as GitHub spells them in an installation's
+/// `permissions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionLevel {
+    /// `read`.
+    Read,
+    /// `write` (includes read).
+    Write,
+    /// `admin` (includes write).
+    Admin,
+}
+
+impl PermissionLevel {
+    /// GitHub's spelling: `read`, `write`, `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses GitHub's spelling; anything else (e.g. `none`) is `None`.
+    pub fn parse(level: &str) -> Option<Self> {
+        match level {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PermissionLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A permission an App installation needs: GitHub's permission name and the lowest level that will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequiredPermission {
+    /// GitHub's name in `permissions`, e.g. `members`, `organization_administration`.
+    pub name: &'static str,
+    /// The lowest sufficient level.
+    pub level: PermissionLevel,
+    /// What CLS uses it for (for `cls-admin doctor` and alerts).
+    pub purpose: &'static str,
+}
+
+impl std::fmt::Display for RequiredPermission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.level)
+    }
+}
+
+/// Organisation permission "Members", read and write: `DELETE /orgs/{org}/outside_collaborators/{username}`
+/// (removal at expiry). Write includes the read that the membership check needs.
+pub const MEMBERS_WRITE: RequiredPermission = RequiredPermission {
+    name: "members",
+    level: PermissionLevel::Write,
+    purpose: "remove outside collaborators at expiry",
+};
+
+/// Organisation permission "Members", read: `GET /orgs/{org}/members/{username}` and the outside collaborator
+/// list.
+pub const MEMBERS_READ: RequiredPermission = RequiredPermission {
+    name: "members",
+    level: PermissionLevel::Read,
+    purpose: "tell organisation members from outside collaborators",
+};
+
+/// Organisation permission "Administration" (`organization_administration`), read: `GET /orgs/{org}/audit-log`
+/// (who added a collaborator; activity for the inactivity rule).
+pub const AUDIT_LOG_READ: RequiredPermission = RequiredPermission {
+    name: "organization_administration",
+    level: PermissionLevel::Read,
+    purpose: "read the organisation audit log (adder, inactivity)",
+};
+
+/// Repository permission "Administration", read: repository invitations (`cls-admin backfill`).
+pub const REPO_ADMINISTRATION_READ: RequiredPermission = RequiredPermission {
+    name: "administration",
+    level: PermissionLevel::Read,
+    purpose: "list repository invitations (backfill)",
+};
+
+/// An App installation (`GET /orgs/{org}/installation`, `GET /app/installations/{id}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installation {
+    /// Installation id.
+    pub id: u64,
+    /// The App's id.
+    #[serde(default)]
+    pub app_id: Option<u64>,
+    /// The App's slug.
+    #[serde(default)]
+    pub app_slug: Option<String>,
+    /// The organisation (or user) it is installed on.
+    #[serde(default)]
+    pub account: Option<User>,
+    /// `Organization` or `User`.
+    #[serde(default)]
+    pub target_type: Option<String>,
+    /// Permission name → level (`read`, `write`, `admin`), as GitHub reports it.
+    #[serde(default)]
+    pub permissions: std::collections::BTreeMap<String, String>,
+    /// Subscribed webhook events.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// `all` or `selected`.
+    #[serde(default)]
+    pub repository_selection: Option<String>,
+    /// When the installation was suspended; `None` when it is active.
+    #[serde(default)]
+    pub suspended_at: Option<DateTime<Utc>>,
+}
+
+impl Installation {
+    /// The level granted for `name`, if any.
+    pub fn permission(&self, name: &str) -> Option<PermissionLevel> {
+        self.permissions
+            .get(name)
+            .and_then(|l| PermissionLevel::parse(l))
+    }
+
+    /// Whether the installation grants `required` (its level or higher).
+    pub fn grants(&self, required: &RequiredPermission) -> bool {
+        self.permission(required.name)
+            .is_some_and(|have| have >= required.level)
+    }
+
+    /// The permissions of `required` this installation lacks (empty when it has them all).
+    pub fn missing(&self, required: &[RequiredPermission]) -> Vec<RequiredPermission> {
+        required
+            .iter()
+            .filter(|r| !self.grants(r))
+            .copied()
+            .collect()
+    }
+
+    /// Whether the installation is suspended (its tokens are refused).
+    pub fn is_suspended(&self) -> bool {
+        self.suspended_at.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn installation(permissions: &[(&str, &str)]) -> Installation {
+        Installation {
+            permissions: permissions
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Installation::default()
+        }
+    }
+
+    #[test]
+    fn a_higher_level_satisfies_a_lower_requirement() {
+        let admin = installation(&[
+            ("members", "admin"),
+            ("organization_administration", "write"),
+        ]);
+        assert!(
+            admin
+                .missing(&[MEMBERS_WRITE, MEMBERS_READ, AUDIT_LOG_READ])
+                .is_empty()
+        );
+        let read = installation(&[("members", "read")]);
+        assert_eq!(
+            read.missing(&[MEMBERS_WRITE, MEMBERS_READ, AUDIT_LOG_READ]),
+            vec![MEMBERS_WRITE, AUDIT_LOG_READ]
+        );
+        let odd = installation(&[("members", "none")]);
+        assert!(!odd.grants(&MEMBERS_READ));
+    }
+
+    #[test]
+    fn an_installation_parses_githubs_shape() {
+        let json = serde_json::json!({
+            "id": 1, "app_id": 2, "account": {"login": "acme", "id": 3, "type": "Organization"},
+            "target_type": "Organization", "permissions": {"members": "write", "metadata": "read"},
+            "events": ["member"], "repository_selection": "all", "suspended_at": null,
+            "access_tokens_url": "https://api.github.com/app/installations/1/access_tokens"
+        });
+        let parsed: Installation = serde_json::from_value(json).unwrap();
+        assert_eq!(parsed.permission("members"), Some(PermissionLevel::Write));
+        assert_eq!(parsed.permission("issues"), None);
+        assert!(!parsed.is_suspended());
+        assert_eq!(MEMBERS_WRITE.to_string(), "members: write");
+    }
+}

@@ -586,3 +586,75 @@ async fn concurrent_first_calls_mint_a_single_token() {
     }
     assert_eq!(s.token_calls(), 1);
 }
+
+#[tokio::test]
+async fn the_installation_shows_its_permissions_and_what_cls_still_needs() {
+    let s = Setup::demo().await;
+    s.fake.set_permission("acme", "members", "read").unwrap();
+    let acme = s.client.installation("acme").await.unwrap().unwrap();
+    assert_eq!(acme.id, 14988838);
+    assert_eq!(acme.account.as_ref().unwrap().login, "acme");
+    assert_eq!(acme.app_id, Some(s.fake.app_id()));
+    assert_eq!(
+        acme.permission("members"),
+        Some(github_app::PermissionLevel::Read)
+    );
+    assert!(!acme.is_suspended());
+    assert_eq!(
+        acme.missing(&[github_app::MEMBERS_WRITE, github_app::AUDIT_LOG_READ]),
+        vec![github_app::MEMBERS_WRITE]
+    );
+    let globex = s.client.installation("globex").await.unwrap().unwrap();
+    assert!(
+        globex
+            .missing(&[github_app::MEMBERS_WRITE, github_app::AUDIT_LOG_READ])
+            .is_empty()
+    );
+    assert_eq!(
+        s.calls("GET", "/orgs/acme/installation"),
+        1,
+        "one JWT call, no installation token needed"
+    );
+    assert_eq!(s.token_calls(), 0);
+}
+
+#[tokio::test]
+async fn an_org_without_the_app_installed_has_no_installation_and_a_suspended_one_says_so() {
+    let s = Setup::demo().await;
+    s.fake.set_installed("globex", false).unwrap();
+    assert_eq!(s.client.installation("globex").await.unwrap(), None);
+    s.fake.set_suspended("acme", true).unwrap();
+    let acme = s.client.installation("acme").await.unwrap().unwrap();
+    assert!(acme.is_suspended());
+    let err = s.client.installation("initech").await.unwrap_err();
+    assert!(matches!(err, GithubError::UnknownOrg { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_removal_by_an_app_without_members_write_is_forbidden_and_removes_nobody() {
+    let s = Setup::minimal().await;
+    s.fake.set_permission("acme", "members", "read").unwrap();
+    let err = s
+        .client
+        .remove_outside_collaborator("acme", "octocat")
+        .await
+        .unwrap_err();
+    match &err {
+        GithubError::Forbidden { message, .. } => assert_eq!(
+            message.as_deref(),
+            Some("Resource not accessible by integration")
+        ),
+        other => panic!("expected Forbidden, got {other:?}"),
+    }
+    assert!(!err.is_transient(), "no rate-limit signs: permanent");
+    assert_eq!(
+        s.calls("DELETE", "/orgs/acme/outside_collaborators/octocat"),
+        1,
+        "a permission 403 is not retried"
+    );
+    assert!(s.fake.is_outside_collaborator("acme", "octocat"));
+    assert_eq!(
+        s.client.membership("acme", "octocat").await.unwrap(),
+        Membership::NotMember
+    );
+}
