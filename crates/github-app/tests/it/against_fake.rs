@@ -647,6 +647,7 @@ async fn a_removal_by_an_app_without_members_write_is_forbidden_and_removes_nobo
         other => panic!("expected Forbidden, got {other:?}"),
     }
     assert!(!err.is_transient(), "no rate-limit signs: permanent");
+    assert!(err.is_removal_forbidden());
     assert_eq!(
         s.calls("DELETE", "/orgs/acme/outside_collaborators/octocat"),
         1,
