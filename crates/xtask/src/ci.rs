@@ -152,8 +152,6 @@ fn infra_steps() -> Vec<(String, Step)> {
                 "-c",
             ]);
             command.arg(format!("lambdaAssetDir={}", assets.display()));
-            // The full design, cls-sweep included, so cfn-lint and checkov keep checking it (ADR 0011).
-            command.args(["-c", "clsSweep=true"]);
             plain(command)
         }),
         step("infra: cfn-lint", || {
