@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ci;
+mod cls_admin;
 mod setup;
 mod summary;
 mod util;
@@ -40,6 +41,11 @@ Commands:
                        path, queue drain, handoff, the BYODS run, peak RSS, artifact sizes and (without
                        --quick) warm build cost; bounded, loopback only. Writes target/bench/results.json and
                        regenerates docs/performance.md. --quick takes well under 3 minutes.
+  cls-admin -- <args>  With `up` running: runs the `cls-admin` operator CLI (`cargo run -p cls-admin -- <args>`)
+                       against the local stack: reads target/devstack/endpoints.json and sets the environment
+                       the CLS services get locally (AWS_ENDPOINT_URL = moto, dev AWS keys, the fakes' base
+                       URLs, CLS_STAGE=testing, CLS_QUEUE_URL, the CLS_*_SECRET_ID names); operator AWS
+                       profile/session variables are removed. Everything after `--` goes to cls-admin.
   lambda-build         Adds the aarch64 target, installs cargo-lambda into .venv-tools (hash-locked) when missing
                        and runs `cargo lambda build --release --arm64 --locked` for every Lambda in services/;
                        prints the size of each target/lambda/<fn>/bootstrap.
@@ -98,6 +104,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             setup::setup_for_stack()?;
             util::exec_demo(&prepend("bench", rest))
         }
+        "cls-admin" => cls_admin::cls_admin(rest),
         "lambda-build" => {
             only_flags(rest, &[])?;
             setup::lambda_build()?;
