@@ -25,9 +25,11 @@ Commands:
                        duration: a preflight that installs whatever tool is missing (the setup steps above), fmt
                        --check, clippy -D warnings, cargo test, cargo deny (licenses, bans, sources), actionlint
                        (with shellcheck), zizmor and check-jsonschema over .github/workflows, then in infra/: npm
-                       run build, npm test, cdk synth with fake assets, cfn-lint, checkov. Last line:
+                       run build, npm test, cdk synth with fake assets, cfn-lint, checkov. Ends with
+                       `tests: N passed, N failed` and, last,
                        `ci: N tests passed, N failed; steps: N passed, N failed[, N not run]`.
-  up [--ephemeral]     Starts moto, devstack (all fakes), the API Gateway emulator and the SQS event source with
+  up [--ephemeral]     Checks rustc and installs moto into .venv when missing (demo and bench do too), then
+                       starts moto, devstack (all fakes), the API Gateway emulator and the SQS event source with
                        the real service handlers; writes target/devstack/endpoints.json; runs until Ctrl-C /
                        SIGTERM and then stops every child. --ephemeral picks free ports.
   invoke <function> <event.json|->
