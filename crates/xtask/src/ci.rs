@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: platform spec §7, steps in order, stop at the first failure.
+//! `cargo xtask ci`: the local CI pipeline (docs/architecture.md "Tests and CI"), steps in order, stop at the first
+//! failure.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -291,7 +292,7 @@ fn npm_like(program: &str) -> Command {
     with_env(command)
 }
 
-/// The CI environment of platform spec §7, plus the absolute moto path for the tests.
+/// The CI environment (also exported by `.ci/run`), plus the absolute moto path for the tests.
 fn with_env(mut command: Command) -> Command {
     command
         .env("CARGO_INCREMENTAL", "0")

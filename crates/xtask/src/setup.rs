@@ -14,7 +14,7 @@ use crate::util::{at, cmd, fmt_duration, modified, on_path, output, root, run};
 /// The toolchain `rust-toolchain.toml` pins.
 pub(crate) const RUSTC_VERSION: &str = "1.95.0";
 
-/// The five Lambdas (platform spec §1), built by `lambda-build` when their crate exists.
+/// The five Lambdas (docs/architecture.md), built by `lambda-build` when their crate exists.
 pub(crate) const LAMBDAS: [&str; 5] = [
     "oncall-spoke",
     "cls-webhook",
