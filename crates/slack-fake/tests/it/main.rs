@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod interactions;
-mod membership;
 mod web_api;
 mod webhooks;
 

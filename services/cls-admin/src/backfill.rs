@@ -1,0 +1,919 @@
+//! `backfill`: adopt collaborators who have no ticket yet (cls.md §10, CLS-33/34). Each collaborator becomes
+//! one `import` message; `cls-queue` creates the ticket (or fills a legacy one) inside the collaborator's
+//! FIFO group, so a re-run or an overlap with live webhooks never creates a second ticket.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use cls_core::envelope::command_dedup_id;
+use cls_core::settings::OrgSettings;
+use cls_core::{AccountRef, Envelope, ImportMsg, ImportRepo, ImportSource, OrgRef, Payload};
+use github_app::{Collaborator, User};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::deps::Deps;
+use crate::error::AdminError;
+use crate::output::{Outcome, Progress, Table};
+
+/// Where the collaborators come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The GitHub API: outside collaborators and, per repository, their permission.
+    FromGithub,
+    /// A CSV file `login,name,repositories[,added_by,added_at,expires_on]` (its text).
+    Csv(String),
+    /// An audit-log export with `action`, `actor`, `user`, `repo`, `created_at` or `@timestamp` (its text).
+    AuditCsv(String),
+}
+
+impl Source {
+    fn import_source(&self) -> ImportSource {
+        match self {
+            Self::FromGithub => ImportSource::GithubApi,
+            Self::Csv(_) => ImportSource::Csv,
+            Self::AuditCsv(_) => ImportSource::AuditCsv,
+        }
+    }
+}
+
+/// A row the command could not use, with its 1-based line number in the file (0 for the whole file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowProblem {
+    /// Line in the file.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn problem(line: u64, message: impl Into<String>) -> RowProblem {
+    RowProblem {
+        line,
+        message: message.into(),
+    }
+}
+
+/// One repository named in a CSV row: `widgets`, `acme/widgets` or either with `:permission`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvRepo {
+    /// `org/name`.
+    pub full_name: String,
+    /// The permission, when the row gave one.
+    pub permission: Option<String>,
+}
+
+/// A valid row of `--csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvRow {
+    /// Line in the file.
+    pub line: u64,
+    /// GitHub login.
+    pub login: String,
+    /// Display name (informational).
+    pub name: String,
+    /// Repositories.
+    pub repositories: Vec<CsvRepo>,
+    /// Who added them.
+    pub added_by: Option<String>,
+    /// When.
+    pub added_at: Option<NaiveDate>,
+    /// Explicit expiry.
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// A CSV file read: column index by lower-case header, records with their line numbers, unreadable rows.
+type CsvFile = (
+    HashMap<String, usize>,
+    Vec<(u64, csv::StringRecord)>,
+    Vec<RowProblem>,
+);
+
+/// Reads a CSV file's headers (trimmed, lower-case) and records; a broken record is a problem with its line.
+fn read_csv(text: &str, required: &[&str], any_of: &[&str]) -> Result<CsvFile, AdminError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| AdminError::Usage(format!("CSV header is unreadable: {e}")))?
+        .clone();
+    let columns: HashMap<String, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_lowercase(), i))
+        .collect();
+    if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
+        return Err(AdminError::Usage(format!(
+            "CSV header lacks the column `{missing}` (expected {})",
+            required.join(",")
+        )));
+    }
+    if !any_of.is_empty() && !any_of.iter().any(|c| columns.contains_key(*c)) {
+        return Err(AdminError::Usage(format!(
+            "CSV header lacks a time column (one of {})",
+            any_of.join(", ")
+        )));
+    }
+    let mut records = Vec::new();
+    let mut problems = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        match record {
+            Ok(r) => {
+                let line = r.position().map_or(i as u64 + 2, |p| p.line());
+                if r.iter().all(str::is_empty) {
+                    continue;
+                }
+                records.push((line, r));
+            }
+            Err(e) => {
+                let line = e.position().map_or(i as u64 + 2, |p| p.line());
+                problems.push(problem(line, format!("unreadable row: {e}")));
+            }
+        }
+    }
+    Ok((columns, records, problems))
+}
+
+fn cell<'r>(
+    columns: &HashMap<String, usize>,
+    record: &'r csv::StringRecord,
+    name: &str,
+) -> &'r str {
+    columns
+        .get(name)
+        .and_then(|i| record.get(*i))
+        .unwrap_or("")
+        .trim()
+}
+
+fn optional_date(line: u64, column: &str, raw: &str) -> Result<Option<NaiveDate>, RowProblem> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    parse_when(raw)
+        .map(|t| Some(t.date_naive()))
+        .ok_or_else(|| problem(line, format!("{column} `{raw}` is not a date (YYYY-MM-DD)")))
+}
+
+/// A time as GitHub's exports write it: epoch milliseconds, RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC) or a date.
+pub fn parse_when(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(ms) = raw.parse::<i64>() {
+        return DateTime::from_timestamp_millis(ms);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
+            return Some(t.and_utc());
+        }
+    }
+    cls_core::dates::parse_date(raw).and_then(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+}
+
+/// `acme/widgets` for `widgets` or `acme/widgets` in org `acme`; another org's repository is refused.
+fn repo_in_org(org: &str, raw: &str) -> Result<String, String> {
+    match raw.split_once('/') {
+        None if !raw.is_empty() => Ok(format!("{org}/{raw}")),
+        Some((owner, name)) if owner.eq_ignore_ascii_case(org) && !name.is_empty() => {
+            Ok(format!("{org}/{name}"))
+        }
+        _ => Err(format!("repository `{raw}` is not in {org}")),
+    }
+}
+
+/// Parses `--csv` (cls.md §10): header `login,name,repositories[,added_by,added_at,expires_on]`,
+/// repositories separated by spaces or `;`, each `name`, `org/name`, optionally `:permission`. Returns the
+/// valid rows and a problem per bad row (with its line number); a missing column fails the whole file.
+pub fn parse_csv(org: &str, text: &str) -> Result<(Vec<CsvRow>, Vec<RowProblem>), AdminError> {
+    let (columns, records, mut problems) = read_csv(text, &["login", "name", "repositories"], &[])?;
+    let mut rows: Vec<CsvRow> = Vec::new();
+    for (line, record) in records {
+        let get = |name: &str| cell(&columns, &record, name);
+        let login = get("login");
+        if login.is_empty() {
+            problems.push(problem(line, "login is empty"));
+            continue;
+        }
+        if let Some(first) = rows.iter().find(|r| r.login.eq_ignore_ascii_case(login)) {
+            problems.push(problem(
+                line,
+                format!("{login} is listed twice (first on line {})", first.line),
+            ));
+            continue;
+        }
+        let mut repositories = Vec::new();
+        let mut bad = None;
+        for entry in get("repositories")
+            .split(|c: char| c == ';' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+        {
+            let (name, permission) = match entry.split_once(':') {
+                Some((n, p)) if !p.is_empty() => (n, Some(p.to_lowercase())),
+                Some((n, _)) => (n, None),
+                None => (entry, None),
+            };
+            match repo_in_org(org, name) {
+                Ok(full_name) => repositories.push(CsvRepo {
+                    full_name,
+                    permission,
+                }),
+                Err(e) => bad = Some(e),
+            }
+        }
+        if let Some(e) = bad {
+            problems.push(problem(line, e));
+            continue;
+        }
+        if repositories.is_empty() {
+            problems.push(problem(line, "repositories is empty"));
+            continue;
+        }
+        let dates = optional_date(line, "added_at", get("added_at"))
+            .and_then(|a| Ok((a, optional_date(line, "expires_on", get("expires_on"))?)));
+        let (added_at, expires_on) = match dates {
+            Ok(d) => d,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let added_by = Some(get("added_by"))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        rows.push(CsvRow {
+            line,
+            login: login.to_owned(),
+            name: get("name").to_owned(),
+            repositories,
+            added_by,
+            added_at,
+            expires_on,
+        });
+    }
+    Ok((rows, problems))
+}
+
+/// The audit-log actions the export replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// `repo.add_member`.
+    Add,
+    /// `repo.update_member`.
+    Update,
+    /// `repo.remove_member`.
+    Remove,
+}
+
+/// A valid row of `--audit-csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Line in the file.
+    pub line: u64,
+    /// What happened.
+    pub action: AuditAction,
+    /// Who did it.
+    pub actor: String,
+    /// The collaborator.
+    pub user: String,
+    /// `org/name`.
+    pub repo: String,
+    /// The permission, when the export has a `permission` column.
+    pub permission: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Parses `--audit-csv` (cls.md §10): rows with `action` ∈ `repo.add_member`, `repo.update_member`,
+/// `repo.remove_member` and `actor`, `user`, `repo`, `created_at`/`@timestamp` (optional `permission`).
+/// Other actions are ignored (counted); rows missing a value are problems with their line number. The rows
+/// come back in time order (file order for equal times).
+pub fn parse_audit_csv(
+    org: &str,
+    text: &str,
+) -> Result<(Vec<AuditRow>, Vec<RowProblem>, usize), AdminError> {
+    let (columns, records, mut problems) = read_csv(
+        text,
+        &["action", "actor", "user", "repo"],
+        &["created_at", "@timestamp"],
+    )?;
+    let mut rows = Vec::new();
+    let mut ignored = 0;
+    for (line, record) in records {
+        let get = |name: &str| cell(&columns, &record, name);
+        let action = match get("action") {
+            "repo.add_member" => AuditAction::Add,
+            "repo.update_member" => AuditAction::Update,
+            "repo.remove_member" => AuditAction::Remove,
+            _ => {
+                ignored += 1;
+                continue;
+            }
+        };
+        let missing = ["actor", "user", "repo"]
+            .into_iter()
+            .find(|c| get(c).is_empty());
+        if let Some(column) = missing {
+            problems.push(problem(line, format!("{column} is empty")));
+            continue;
+        }
+        let when = Some(get("@timestamp"))
+            .filter(|s| !s.is_empty())
+            .or(Some(get("created_at")).filter(|s| !s.is_empty()));
+        let Some(at) = when.and_then(parse_when) else {
+            problems.push(problem(
+                line,
+                format!("time `{}` is missing or unreadable", when.unwrap_or("")),
+            ));
+            continue;
+        };
+        let repo = match repo_in_org(org, get("repo")) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(problem(line, e));
+                continue;
+            }
+        };
+        rows.push(AuditRow {
+            line,
+            action,
+            actor: get("actor").to_owned(),
+            user: get("user").to_owned(),
+            repo,
+            permission: Some(get("permission"))
+                .filter(|s| !s.is_empty())
+                .map(str::to_lowercase),
+            at,
+        });
+    }
+    rows.sort_by_key(|r| (r.at, r.line));
+    Ok((rows, problems, ignored))
+}
+
+/// What an audit replay leaves for one collaborator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    /// The login as the export spells it.
+    pub login: String,
+    /// Repository → (permission, adder, added at), for the access still held at the end of the export.
+    pub repositories: BTreeMap<String, (Option<String>, String, DateTime<Utc>)>,
+}
+
+/// Replays audit rows (already in time order) per collaborator: an add grants, an update changes the
+/// permission (granting when the add is older than the export), a remove takes the repository away.
+pub fn replay(rows: &[AuditRow]) -> Vec<Replayed> {
+    let mut users: BTreeMap<String, Replayed> = BTreeMap::new();
+    for row in rows {
+        let entry = users
+            .entry(row.user.to_lowercase())
+            .or_insert_with(|| Replayed {
+                login: row.user.clone(),
+                repositories: BTreeMap::new(),
+            });
+        let key = row.repo.to_lowercase();
+        match row.action {
+            AuditAction::Add => {
+                entry
+                    .repositories
+                    .insert(key, (row.permission.clone(), row.actor.clone(), row.at));
+            }
+            AuditAction::Update => {
+                let grant = entry
+                    .repositories
+                    .entry(key)
+                    .or_insert_with(|| (None, row.actor.clone(), row.at));
+                if row.permission.is_some() {
+                    grant.0 = row.permission.clone();
+                }
+            }
+            AuditAction::Remove => {
+                entry.repositories.remove(&key);
+            }
+        }
+    }
+    users.into_values().collect()
+}
+
+/// One planned `import`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedImport {
+    /// The org.
+    pub org: OrgRef,
+    /// The collaborator.
+    pub collaborator: AccountRef,
+    /// The message content.
+    pub import: ImportMsg,
+}
+
+impl PlannedImport {
+    fn new(
+        org: &OrgSettings,
+        user: &User,
+        source: ImportSource,
+        repositories: Vec<ImportRepo>,
+        added_by: Option<String>,
+        added_at: Option<NaiveDate>,
+        expires_on: Option<NaiveDate>,
+    ) -> Self {
+        let mut import = ImportMsg {
+            command_id: String::new(),
+            source,
+            repositories,
+            added_by,
+            added_at,
+            expires_on,
+        };
+        let arguments = serde_json::to_string(&import).unwrap_or_default();
+        import.command_id = command_dedup_id("import", org.org_id, user.id, &arguments);
+        Self {
+            org: OrgRef {
+                id: org.org_id,
+                login: org.org.clone(),
+            },
+            collaborator: AccountRef {
+                id: user.id,
+                login: user.login.clone(),
+            },
+            import,
+        }
+    }
+
+    /// The queue message.
+    pub fn envelope(&self, now: DateTime<Utc>) -> Envelope {
+        Envelope {
+            enqueued_at: now,
+            org: self.org.clone(),
+            collaborator: self.collaborator.clone(),
+            payload: Payload::Import(self.import.clone()),
+        }
+    }
+}
+
+/// The permission shown for a repository collaborator: the role name, else the strongest flag.
+pub fn shown_permission(c: &Collaborator) -> String {
+    if let Some(role) = c.role_name.as_deref().filter(|r| !r.is_empty()) {
+        return role.to_owned();
+    }
+    let p = c.permissions.unwrap_or_default();
+    let strongest = [
+        (p.admin, "admin"),
+        (p.maintain, "maintain"),
+        (p.push, "write"),
+        (p.triage, "triage"),
+        (p.pull, "read"),
+    ]
+    .into_iter()
+    .find(|(has, _)| *has)
+    .map_or("unknown", |(_, name)| name);
+    strongest.to_owned()
+}
+
+async fn outside_collaborators(
+    deps: &Deps,
+    org: &str,
+) -> Result<HashMap<String, User>, AdminError> {
+    Ok(deps
+        .github
+        .outside_collaborators(org)
+        .await?
+        .into_iter()
+        .map(|u| (u.login.to_lowercase(), u))
+        .collect())
+}
+
+async fn plan_from_github(
+    deps: &Deps,
+    org: &OrgSettings,
+    progress: &Progress,
+) -> Result<Vec<PlannedImport>, AdminError> {
+    let users = deps.github.outside_collaborators(&org.org).await?;
+    let repos = deps.github.org_repos(&org.org).await?;
+    let bar = progress.bar(repos.len() as u64, &format!("{}: repositories", org.org));
+    let mut grants: HashMap<u64, Vec<ImportRepo>> = HashMap::new();
+    for repo in &repos {
+        for c in deps
+            .github
+            .repo_outside_collaborators(&org.org, &repo.name)
+            .await?
+        {
+            grants.entry(c.id).or_default().push(ImportRepo {
+                full_name: repo.full_name.clone(),
+                permission: shown_permission(&c),
+            });
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(users
+        .iter()
+        .map(|user| {
+            let mut repositories = grants.remove(&user.id).unwrap_or_default();
+            repositories.sort_by_key(|r| r.full_name.to_lowercase());
+            PlannedImport::new(
+                org,
+                user,
+                ImportSource::GithubApi,
+                repositories,
+                None,
+                None,
+                None,
+            )
+        })
+        .collect())
+}
+
+async fn plan_from_csv(
+    deps: &Deps,
+    org: &OrgSettings,
+    text: &str,
+    problems: &mut Vec<RowProblem>,
+    progress: &Progress,
+) -> Result<Vec<PlannedImport>, AdminError> {
+    let (rows, mut bad) = parse_csv(&org.org, text)?;
+    problems.append(&mut bad);
+    let users = outside_collaborators(deps, &org.org).await?;
+    let bar = progress.bar(rows.len() as u64, &format!("{}: rows", org.org));
+    let mut plans = Vec::new();
+    for row in rows {
+        bar.inc(1);
+        let Some(user) = users.get(&row.login.to_lowercase()) else {
+            problems.push(problem(
+                row.line,
+                format!(
+                    "{} is not an outside collaborator of {}",
+                    row.login, org.org
+                ),
+            ));
+            continue;
+        };
+        let mut repositories = Vec::new();
+        for repo in &row.repositories {
+            let permission = match &repo.permission {
+                Some(p) => Some(p.clone()),
+                None => {
+                    let name = repo.full_name.split_once('/').map_or("", |(_, n)| n);
+                    deps.github
+                        .collaborator_permission(&org.org, name, &user.login)
+                        .await?
+                        .filter(|p| p.permission != "none")
+                        .map(|p| p.role_name.unwrap_or(p.permission))
+                }
+            };
+            match permission {
+                Some(permission) => repositories.push(ImportRepo {
+                    full_name: repo.full_name.clone(),
+                    permission,
+                }),
+                None => problems.push(problem(
+                    row.line,
+                    format!("{} has no access to {}", row.login, repo.full_name),
+                )),
+            }
+        }
+        if repositories.is_empty() {
+            continue;
+        }
+        plans.push(PlannedImport::new(
+            org,
+            user,
+            ImportSource::Csv,
+            repositories,
+            row.added_by,
+            row.added_at,
+            row.expires_on,
+        ));
+    }
+    bar.finish_and_clear();
+    Ok(plans)
+}
+
+async fn plan_from_audit(
+    deps: &Deps,
+    org: &OrgSettings,
+    text: &str,
+    problems: &mut Vec<RowProblem>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<PlannedImport>, AdminError> {
+    let (rows, mut bad, ignored) = parse_audit_csv(&org.org, text)?;
+    problems.append(&mut bad);
+    if ignored > 0 {
+        notes.push(format!("{ignored} rows with other actions ignored"));
+    }
+    let users = outside_collaborators(deps, &org.org).await?;
+    let mut plans = Vec::new();
+    for replayed in replay(&rows) {
+        if replayed.repositories.is_empty() {
+            notes.push(format!(
+                "{}: no access left at the end of the export",
+                replayed.login
+            ));
+            continue;
+        }
+        let Some(user) = users.get(&replayed.login.to_lowercase()) else {
+            notes.push(format!(
+                "{}: not an outside collaborator of {} now",
+                replayed.login, org.org
+            ));
+            continue;
+        };
+        let first = replayed
+            .repositories
+            .values()
+            .min_by_key(|(_, _, at)| *at)
+            .map(|(_, by, at)| (by.clone(), at.date_naive()));
+        let repositories = replayed
+            .repositories
+            .iter()
+            .map(|(name, (permission, _, _))| ImportRepo {
+                full_name: rows
+                    .iter()
+                    .find(|r| r.repo.eq_ignore_ascii_case(name))
+                    .map_or_else(|| name.clone(), |r| r.repo.clone()),
+                permission: permission.clone().unwrap_or_else(|| "unknown".to_owned()),
+            })
+            .collect();
+        plans.push(PlannedImport::new(
+            org,
+            user,
+            ImportSource::AuditCsv,
+            repositories,
+            first.as_ref().map(|(by, _)| by.clone()),
+            first.map(|(_, at)| at),
+            None,
+        ));
+    }
+    Ok(plans)
+}
+
+/// Runs `backfill` for `orgs` (the CSV sources need exactly one). With `dry_run` nothing is sent.
+pub async fn run(
+    deps: &Deps,
+    org: Option<&str>,
+    source: &Source,
+    dry_run: bool,
+    progress: &Progress,
+) -> Result<Outcome, AdminError> {
+    if !matches!(source, Source::FromGithub) && org.is_none() {
+        return Err(AdminError::Usage(
+            "--csv and --audit-csv need --org ORG".to_owned(),
+        ));
+    }
+    let orgs = deps.orgs(org)?;
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    let mut plans = Vec::new();
+    for org in &orgs {
+        let mut found = match source {
+            Source::FromGithub => plan_from_github(deps, org, progress).await?,
+            Source::Csv(text) => plan_from_csv(deps, org, text, &mut problems, progress).await?,
+            Source::AuditCsv(text) => {
+                plan_from_audit(deps, org, text, &mut problems, &mut notes).await?
+            }
+        };
+        plans.append(&mut found);
+    }
+    problems.sort_by_key(|p| p.line);
+
+    let now = deps.clock.now();
+    let bar = progress.bar(plans.len() as u64, "enqueueing imports");
+    let mut results = Vec::new();
+    for plan in &plans {
+        let result = if dry_run {
+            Ok(None)
+        } else {
+            deps.queue
+                .send(&plan.envelope(now))
+                .await
+                .map(Some)
+                .map_err(|e| e.to_string())
+        };
+        bar.inc(1);
+        results.push(result);
+    }
+    bar.finish_and_clear();
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    let sent = results.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+
+    let mut table = Table::new(&[
+        "org",
+        "login",
+        "user_id",
+        "repositories",
+        "added_by",
+        "added_at",
+        "expires_on",
+        "result",
+    ]);
+    let mut items = Vec::new();
+    for (plan, result) in plans.iter().zip(&results) {
+        let status = match result {
+            Ok(None) => "planned".to_owned(),
+            Ok(Some(_)) => "enqueued".to_owned(),
+            Err(e) => format!("FAILED: {e}"),
+        };
+        let i = &plan.import;
+        let date = |d: Option<NaiveDate>| d.map(cls_core::dates::format_date).unwrap_or_default();
+        table.row(vec![
+            plan.org.login.clone(),
+            plan.collaborator.login.clone(),
+            plan.collaborator.id.to_string(),
+            i.repositories
+                .iter()
+                .map(|r| format!("{}:{}", r.full_name, r.permission))
+                .collect::<Vec<_>>()
+                .join(" "),
+            i.added_by.clone().unwrap_or_default(),
+            date(i.added_at),
+            date(i.expires_on),
+            status.clone(),
+        ]);
+        items.push(json!({
+            "org": plan.org, "collaborator": plan.collaborator, "import": plan.import,
+            "result": status, "error": result.as_ref().err(),
+        }));
+    }
+    let mut text = String::new();
+    if !table.is_empty() {
+        text.push_str(&table.render());
+    }
+    for p in &problems {
+        text.push_str(&format!("line {}: {}\n", p.line, p.message));
+    }
+    for n in &notes {
+        text.push_str(&format!("note: {n}\n"));
+    }
+    let verb = if dry_run {
+        "planned (dry run, nothing sent)"
+    } else {
+        "enqueued"
+    };
+    text.push_str(&format!(
+        "backfill ({}): {} imports {verb}, {} failed, {} bad rows\n",
+        source.import_source().as_str(),
+        if dry_run { plans.len() } else { sent },
+        failed,
+        problems.len()
+    ));
+    let document = json!({
+        "command": "backfill",
+        "source": source.import_source().as_str(),
+        "dry_run": dry_run,
+        "planned": plans.len(),
+        "enqueued": sent,
+        "failed": failed,
+        "imports": items,
+        "problems": problems,
+        "notes": notes,
+    });
+    Ok(Outcome {
+        document,
+        text,
+        ok: failed == 0 && problems.is_empty(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_csv_columns_are_parsed() {
+        let text = "login,name,repositories,added_by,added_at,expires_on\n\
+            octocat,The Octocat,widgets acme/gadgets:write,alice,2026-01-05,\n\
+            hubot,Hubot,widgets;gadgets,,,2027-03-01\n";
+        let (rows, problems) = parse_csv("acme", text).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[0].login, "octocat");
+        assert_eq!(
+            rows[0].repositories,
+            vec![
+                CsvRepo {
+                    full_name: "acme/widgets".into(),
+                    permission: None
+                },
+                CsvRepo {
+                    full_name: "acme/gadgets".into(),
+                    permission: Some("write".into())
+                },
+            ]
+        );
+        assert_eq!(rows[0].added_by.as_deref(), Some("alice"));
+        assert_eq!(rows[0].added_at, NaiveDate::from_ymd_opt(2026, 1, 5));
+        assert_eq!(rows[1].repositories.len(), 2);
+        assert_eq!(rows[1].expires_on, NaiveDate::from_ymd_opt(2027, 3, 1));
+        assert_eq!(rows[1].added_by, None);
+    }
+
+    #[test]
+    fn bad_csv_rows_are_reported_with_their_line_numbers() {
+        let text = "login,name,repositories,added_at\n\
+            ,Nobody,widgets,\n\
+            octocat,O,other/widgets,\n\
+            hubot,H,widgets,05/01/2026\n\
+            dup,D,,\n\
+            ok,Ok,widgets,2026-02-01\n\
+            OK,Again,widgets,\n";
+        let (rows, problems) = parse_csv("acme", text).unwrap();
+        assert_eq!(rows.len(), 1);
+        let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5, 7]);
+        assert!(problems[1].message.contains("not in acme"));
+        assert!(problems[2].message.contains("added_at"));
+        assert!(problems[4].message.contains("first on line 6"));
+    }
+
+    #[test]
+    fn a_csv_without_a_required_column_is_refused_naming_it() {
+        let err = parse_csv("acme", "login,name\nocto,O\n").unwrap_err();
+        assert!(err.to_string().contains("repositories"), "{err}");
+    }
+
+    #[test]
+    fn the_audit_export_is_replayed_in_time_order() {
+        let text = "@timestamp,action,actor,user,repo,permission\n\
+            1767225600000,repo.remove_member,alice,hubot,acme/widgets,\n\
+            1764547200000,repo.add_member,alice,hubot,acme/widgets,write\n\
+            1764633600000,repo.add_member,bob,octocat,acme/widgets,read\n\
+            1764720000000,repo.update_member,carol,octocat,acme/widgets,admin\n\
+            1764806400000,repo.add_member,dave,octocat,acme/gadgets,write\n\
+            1764806400000,git.clone,octocat,octocat,acme/gadgets,\n\
+            1764806400000,repo.add_member,,octocat,acme/gadgets,\n\
+            nonsense,repo.add_member,x,octocat,acme/gadgets,\n";
+        let (rows, problems, ignored) = parse_audit_csv("acme", text).unwrap();
+        assert_eq!(ignored, 1);
+        assert_eq!(
+            problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+            vec![8, 9]
+        );
+        assert_eq!(rows.first().map(|r| r.line), Some(3), "sorted by time");
+        let replayed = replay(&rows);
+        let hubot = replayed.iter().find(|r| r.login == "hubot").unwrap();
+        assert!(hubot.repositories.is_empty(), "removed at the end");
+        let octocat = replayed.iter().find(|r| r.login == "octocat").unwrap();
+        let widgets = &octocat.repositories["acme/widgets"];
+        assert_eq!(widgets.0.as_deref(), Some("admin"));
+        assert_eq!(widgets.1, "bob", "the adder stays the one who added");
+        assert_eq!(octocat.repositories.len(), 2);
+    }
+
+    #[test]
+    fn audit_times_are_read_in_the_export_formats() {
+        let want = DateTime::parse_from_rfc3339("2026-05-12T14:03:11Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_when("1778594591000"), Some(want));
+        assert_eq!(parse_when("2026-05-12T14:03:11Z"), Some(want));
+        assert_eq!(parse_when("2026-05-12 14:03:11"), Some(want));
+        assert_eq!(
+            parse_when("2026-05-12").map(|t| t.date_naive()),
+            Some(want.date_naive())
+        );
+        assert_eq!(parse_when("yesterday"), None);
+    }
+
+    #[test]
+    fn the_command_id_is_stable_for_the_same_import() {
+        let org: OrgSettings =
+            serde_json::from_value(json!({"org": "acme", "org_id": 7, "app_id": 1,
+            "installation_id": 2, "default_owner": {"github_login": "it", "spoke_user_id": "u"}}))
+            .unwrap();
+        let user = User {
+            id: 9,
+            login: "octocat".into(),
+            ..User::default()
+        };
+        let repos = || {
+            vec![ImportRepo {
+                full_name: "acme/widgets".into(),
+                permission: "write".into(),
+            }]
+        };
+        let a = PlannedImport::new(
+            &org,
+            &user,
+            ImportSource::GithubApi,
+            repos(),
+            None,
+            None,
+            None,
+        );
+        let b = PlannedImport::new(
+            &org,
+            &user,
+            ImportSource::GithubApi,
+            repos(),
+            None,
+            None,
+            None,
+        );
+        assert_eq!(a.import.command_id, b.import.command_id);
+        assert!(a.import.command_id.starts_with("import-7-9-"));
+        let env = a.envelope(DateTime::UNIX_EPOCH);
+        assert_eq!(env.group_id(), "gh-7-9");
+        assert_eq!(env.dedup_id(), a.import.command_id);
+    }
+}

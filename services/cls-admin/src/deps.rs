@@ -1,0 +1,273 @@
+//! The CLI's outside world: what it needs before reading secrets ([`Env`]) and the clients built from the
+//! secrets ([`Deps`]). Tests build both over moto and the stand-ins; nothing here reads the process
+//! environment.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use cls_core::settings::{
+    GithubSettings, IdentitySettings, OrgSettings, SettingsError, SpokeSettings,
+};
+use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
+use lambda_kit::Clock;
+use secrets::{SecretStore, SecretsError};
+use spoke_client::{SpokeApi, SpokeClient};
+
+use crate::config::Config;
+use crate::queue::{CommandQueue, SqsCommandQueue};
+
+const USER_AGENT: &str = concat!("cls-admin/", env!("CARGO_PKG_VERSION"));
+
+/// The validated content of the secrets the commands use.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `cls/github` (private keys required).
+    pub github: GithubSettings,
+    /// `cls/spoke` (every field and tag id present).
+    pub spoke: SpokeSettings,
+    /// `cls/identity` (empty when the secret does not exist).
+    pub identity: IdentitySettings,
+}
+
+/// The CLI cannot start: a secret is unreadable or invalid, or a client cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// Secrets Manager failed, or the secret is not the expected JSON.
+    #[error("reading secret failed")]
+    Secret(#[from] SecretsError),
+    /// A secret's content is unusable (names the key).
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A client could not be built.
+    #[error("building the {client} client failed: {reason}")]
+    Client {
+        /// `spoke` or `github`.
+        client: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Reads and validates `cls/github`, `cls/spoke` and (optional) `cls/identity`.
+    pub async fn load(secrets: &dyn SecretStore, config: &Config) -> Result<Self, StartupError> {
+        Ok(Self {
+            github: load_github(secrets, config).await?,
+            spoke: load_spoke(secrets, config).await?,
+            identity: load_identity(secrets, config).await?,
+        })
+    }
+
+    /// The configured org with login `login` (case-insensitive).
+    pub fn org(&self, login: &str) -> Option<&OrgSettings> {
+        self.github.org(login)
+    }
+}
+
+/// `cls/github`, validated with private keys required.
+pub async fn load_github(
+    secrets: &dyn SecretStore,
+    config: &Config,
+) -> Result<GithubSettings, StartupError> {
+    let value = secrets.get_value(&config.github_secret_id).await?;
+    let github: GithubSettings = secrets::decode(&config.github_secret_id, &value)?;
+    github.validate(false, true)?;
+    Ok(github)
+}
+
+/// `cls/spoke`, validated.
+pub async fn load_spoke(
+    secrets: &dyn SecretStore,
+    config: &Config,
+) -> Result<SpokeSettings, StartupError> {
+    let value = secrets.get_value(&config.spoke_secret_id).await?;
+    let spoke: SpokeSettings = secrets::decode(&config.spoke_secret_id, &value)?;
+    spoke.validate()?;
+    Ok(spoke)
+}
+
+/// `cls/identity`: an absent secret is an empty directory.
+pub async fn load_identity(
+    secrets: &dyn SecretStore,
+    config: &Config,
+) -> Result<IdentitySettings, StartupError> {
+    let identity: IdentitySettings = match secrets.get_value(&config.identity_secret_id).await {
+        Ok(value) => secrets::decode(&config.identity_secret_id, &value)?,
+        Err(SecretsError::NotFound { .. }) => IdentitySettings::default(),
+        Err(e) => return Err(e.into()),
+    };
+    identity.validate()?;
+    Ok(identity)
+}
+
+/// The Spoke client for `settings` (key from `cls/spoke`).
+pub fn spoke_client(
+    config: &Config,
+    settings: &SpokeSettings,
+    http: &reqwest::Client,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<dyn SpokeApi>, StartupError> {
+    SpokeClient::builder(http.clone(), settings.api_key.clone())
+        .base_url(config.spoke_base_url.as_str())
+        .user_agent(USER_AGENT)
+        .clock(Arc::clone(clock))
+        .build()
+        .map(|c| Arc::new(c) as Arc<dyn SpokeApi>)
+        .map_err(|e| StartupError::Client {
+            client: "spoke",
+            reason: e.to_string(),
+        })
+}
+
+/// The GitHub client with one App installation per configured org.
+pub fn github_client(
+    config: &Config,
+    settings: &GithubSettings,
+    http: &reqwest::Client,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<dyn GithubApi>, StartupError> {
+    let installations = settings.orgs.iter().filter_map(|o| {
+        Some(OrgInstallation {
+            org: o.org.clone(),
+            installation_id: o.installation_id,
+            app: AppCredentials {
+                app_id: o.app_id,
+                private_key_pem: o.private_key_pem.clone()?,
+                webhook_secrets: Vec::new(),
+            },
+        })
+    });
+    GithubClient::builder(
+        config.github_base_url.as_str().trim_end_matches('/'),
+        Arc::clone(clock),
+    )
+    .http_client(http.clone())
+    .user_agent(USER_AGENT)
+    .installations(installations)
+    .build()
+    .map(|c| Arc::new(c) as Arc<dyn GithubApi>)
+    .map_err(|e| StartupError::Client {
+        client: "github",
+        reason: e.to_string(),
+    })
+}
+
+/// What every command has before any secret is read.
+#[derive(Clone)]
+pub struct Env {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Secrets Manager (TTL-cached).
+    pub secrets: Arc<dyn SecretStore>,
+    /// The FIFO queue.
+    pub queue: Arc<dyn CommandQueue>,
+    /// The HTTP client every API client shares.
+    pub http: reqwest::Client,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Env {
+    /// Assembles an environment from injected parts.
+    pub fn new(
+        config: Config,
+        secrets: Arc<dyn SecretStore>,
+        queue: Arc<dyn CommandQueue>,
+        http: reqwest::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            secrets,
+            queue,
+            http,
+            clock,
+        }
+    }
+
+    /// The real clients: Secrets Manager and SQS from `sdk` (which honours `AWS_ENDPOINT_URL`), the system
+    /// clock.
+    pub fn from_aws(config: Config, sdk: &aws_config::SdkConfig, http: reqwest::Client) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
+        let secrets: Arc<dyn SecretStore> = Arc::new(
+            secrets::SecretsClient::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                Arc::clone(&clock),
+            )
+            .with_ttl(config.secrets_ttl),
+        );
+        let queue: Arc<dyn CommandQueue> = Arc::new(SqsCommandQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            &config.queue_url,
+        ));
+        Self::new(config, secrets, queue, http, clock)
+    }
+
+    /// Loads the secrets and builds the API clients.
+    pub async fn deps(&self) -> Result<Deps, StartupError> {
+        let settings = Settings::load(self.secrets.as_ref(), &self.config).await?;
+        let spoke = spoke_client(&self.config, &settings.spoke, &self.http, &self.clock)?;
+        let github = github_client(&self.config, &settings.github, &self.http, &self.clock)?;
+        Ok(Deps {
+            config: Arc::clone(&self.config),
+            settings: Arc::new(settings),
+            spoke,
+            github,
+            queue: Arc::clone(&self.queue),
+            clock: Arc::clone(&self.clock),
+        })
+    }
+
+    /// Today (UTC), or `CLS_FAKE_TODAY`.
+    pub fn today(&self) -> NaiveDate {
+        today(&self.config, self.clock.as_ref())
+    }
+}
+
+fn today(config: &Config, clock: &dyn Clock) -> NaiveDate {
+    config
+        .fake_today
+        .unwrap_or_else(|| cls_core::dates::today(clock.now()))
+}
+
+/// Everything the ticket and GitHub commands need.
+#[derive(Clone)]
+pub struct Deps {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Validated secrets content.
+    pub settings: Arc<Settings>,
+    /// Spoke.
+    pub spoke: Arc<dyn SpokeApi>,
+    /// GitHub (per-org App installations).
+    pub github: Arc<dyn GithubApi>,
+    /// The FIFO queue.
+    pub queue: Arc<dyn CommandQueue>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Deps {
+    /// Today (UTC), or `CLS_FAKE_TODAY`.
+    pub fn today(&self) -> NaiveDate {
+        today(&self.config, self.clock.as_ref())
+    }
+
+    /// The orgs a command covers: `only` (which must be configured), else every configured org.
+    pub fn orgs(&self, only: Option<&str>) -> Result<Vec<OrgSettings>, crate::AdminError> {
+        match only {
+            Some(login) => self
+                .settings
+                .org(login)
+                .cloned()
+                .map(|o| vec![o])
+                .ok_or_else(|| {
+                    crate::AdminError::Usage(format!(
+                        "org {login} is not configured in the GitHub secret"
+                    ))
+                }),
+            None => Ok(self.settings.github.orgs.clone()),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! `spawn()`: a moto FIFO queue and secrets with unique names, spoke-fake and github-fake on ephemeral ports,
+//! and the CLI's real `Env` over them. Commands run through `cls_admin::run` (or the real binary).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use clap::Parser as _;
+use cls_admin::{AdminError, Cli, Config, Env, Outcome, Progress, SqsCommandQueue};
+use cls_core::Envelope;
+use devstack::aws::{
+    FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret, sqs_client,
+};
+use fake_kit::RunningServer;
+use fake_kit::moto::Moto;
+use github_fake::GithubFake;
+use lambda_kit::{Clock, SystemClock};
+use serde_json::{Value, json};
+use spoke_fake::SpokeFake;
+
+pub(crate) const TEAM: &str = "5cb65407f38ee4000743e001";
+pub(crate) const SERVICE_USER: &str = "5f0c3a9e2b7d4c0012ab0001";
+pub(crate) const DEFAULT_OWNER: &str = "5f0c3a9e2b7d4c0012ab0002";
+pub(crate) const ALICE: &str = "5f0c3a9e2b7d4c0012ab0003";
+pub(crate) const REQUEST_TYPE: &str = "61b000000000000000000001";
+pub(crate) const TAG_GRANTED: &str = "63d000000000000000000001";
+pub(crate) const TAG_REMOVED: &str = "63d000000000000000000002";
+pub(crate) const SPOKE_KEY: &str = "cls-test-key";
+/// The date the commands treat as today (`CLS_FAKE_TODAY`).
+pub(crate) const TODAY: &str = "2026-06-01";
+
+pub(crate) fn field(n: u8) -> String {
+    format!("00000000-0000-4000-8000-00000000000{n}")
+}
+
+/// github-fake seed: org `acme` with `octocat` (maintain on widgets), `hubot` (write on widgets, read on
+/// gadgets) as outside collaborators and `alice` as a member; org `globex` with `wombat`.
+pub(crate) fn github_seed() -> Value {
+    json!({
+        "app": {"id": 102441, "slug": "cls-test", "webhook_secret": "test-only-webhook-secret"},
+        "users": [
+            {"login": "alice", "id": 1001}, {"login": "octocat", "id": 39652351},
+            {"login": "hubot", "id": 2002}, {"login": "wombat", "id": 3003}, {"login": "bob", "id": 1002}
+        ],
+        "orgs": [
+            {"login": "acme", "id": 38302899, "installation_id": 14988838, "members": ["alice", "bob"],
+             "repos": [
+                {"name": "widgets", "id": 186853002, "private": true,
+                 "collaborators": [{"login": "octocat", "role_name": "maintain"}, {"login": "hubot", "role_name": "write"}]},
+                {"name": "gadgets", "id": 186853003, "private": true,
+                 "collaborators": [{"login": "hubot", "role_name": "read"}]}
+             ]},
+            {"login": "globex", "id": 48302899, "installation_id": 24988838, "members": [],
+             "repos": [{"name": "tunnels", "id": 286853002, "private": true,
+                        "collaborators": [{"login": "wombat", "role_name": "triage"}]}]}
+        ]
+    })
+}
+
+/// A ticket in spoke-fake's seed shape.
+pub(crate) struct Ticket {
+    pub(crate) id: String,
+    pub(crate) org: String,
+    pub(crate) login: String,
+    pub(crate) uid: u64,
+    pub(crate) expires_on: String,
+    pub(crate) status: String,
+    pub(crate) repositories: String,
+    pub(crate) added_by: String,
+    pub(crate) state: Value,
+    pub(crate) created_at: String,
+}
+
+impl Ticket {
+    pub(crate) fn open(n: u32, login: &str, uid: u64, expires_on: &str) -> Self {
+        Self {
+            id: format!("62c0000000000000000{n:05}"),
+            org: "acme".into(),
+            login: login.into(),
+            uid,
+            expires_on: expires_on.into(),
+            status: "OPEN".into(),
+            repositories: "acme/widgets: write (added by alice 2025-06-01)".into(),
+            added_by: "alice".into(),
+            state: json!({"v": 1, "uid": uid, "access": "granted", "reason": null, "granted_on": "2025-06-01",
+                          "expires_on": expires_on, "deliveries": ["d-1"]}),
+            created_at: format!("2025-06-01T00:00:{:02}Z", n % 60),
+        }
+    }
+
+    pub(crate) fn seed(&self) -> Value {
+        let answers = [
+            (1, self.expires_on.clone()),
+            (2, self.login.clone()),
+            (3, self.uid.to_string()),
+            (4, self.org.clone()),
+            (5, format!("{}@example.org", self.login)),
+            (6, self.repositories.clone()),
+            (7, self.added_by.clone()),
+            (8, self.state.to_string()),
+        ];
+        json!({
+            "id": self.id, "subject": format!("{} Collaborator Access ({})", self.login, self.org),
+            "requester": SERVICE_USER, "owner": ALICE, "team": TEAM, "requestType": REQUEST_TYPE,
+            "status": self.status,
+            "tags": [if self.status == "OPEN" { TAG_GRANTED } else { TAG_REMOVED }],
+            "createdAt": self.created_at,
+            "answers": answers.iter().map(|(n, v)| json!({"fieldId": field(*n), "value": v})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+pub(crate) struct Options {
+    pub(crate) github: Value,
+    pub(crate) tickets: Vec<Ticket>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            github: github_seed(),
+            tickets: Vec::new(),
+        }
+    }
+}
+
+pub(crate) struct Stack {
+    pub(crate) env: Env,
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) queues: FifoQueues,
+    pub(crate) spoke: SpokeFake,
+    pub(crate) github: GithubFake,
+    /// The environment variables of this stack (for the real binary).
+    pub(crate) vars: HashMap<String, String>,
+    pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
+    pub(crate) moto_endpoint: String,
+    _spoke_server: RunningServer,
+    _github_server: RunningServer,
+}
+
+pub(crate) async fn spawn() -> Stack {
+    spawn_with(Options::default()).await
+}
+
+pub(crate) async fn spawn_with(options: Options) -> Stack {
+    let moto = Moto::shared()
+        .await
+        .expect("moto is missing: run `cargo xtask setup`");
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let sqs = sqs_client(&moto.endpoint());
+    let mut spec = FifoQueueSpec::new(&format!("cls-admin-{}", &unique[..12]));
+    spec.visibility_timeout_secs = 1;
+    let queues = create_fifo_queue_with_dlq(&sqs, &spec)
+        .await
+        .expect("queues");
+
+    let mut seed: Value =
+        serde_json::from_str(include_str!("../fixtures/spoke-seed.json")).expect("spoke seed");
+    seed["requests"] = options.tickets.iter().map(Ticket::seed).collect();
+    let spoke = SpokeFake::new(seed).expect("spoke seed");
+    let spoke_server = spoke.spawn().await.expect("spoke fake");
+    let github = GithubFake::new(options.github).expect("github seed");
+    let github_server = github.spawn().await.expect("github fake");
+
+    let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
+    let ids = |name: &str| format!("cls-admin-test/{unique}/{name}");
+    let orgs: Vec<Value> = ["acme", "globex"]
+        .iter()
+        .filter_map(|org| {
+            Some(json!({
+                "org": org, "org_id": github.org_id(org)?, "app_id": github.app_id(),
+                "installation_id": github.installation_id(org)?,
+                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
+                "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
+                "activity_source": if *org == "acme" { "audit_log" } else { "off" }
+            }))
+        })
+        .collect();
+    let secrets = [
+        ("github", json!({"orgs": orgs, "legacy_org": "acme"})),
+        (
+            "spoke",
+            json!({
+                "api_key": SPOKE_KEY, "service_user_id": null, "team_id": TEAM, "request_type_id": REQUEST_TYPE,
+                "web_base_url": "https://example.askspoke.com", "list_filter": null,
+                "fields": {"expires_on": field(1), "github_login": field(2), "github_user_id": field(3), "github_org": field(4),
+                           "collaborator_email": field(5), "repositories": field(6), "added_by": field(7), "cls_state": field(8)},
+                "tags": {"access_granted": TAG_GRANTED, "access_removed": TAG_REMOVED, "expired": "63d000000000000000000003",
+                         "inactive": "63d000000000000000000004", "needs_attention": "63d000000000000000000005"}
+            }),
+        ),
+        (
+            "slack",
+            json!({"bot_token": "xoxb-test-only", "fallback_channel_id": "C0FALLBACK", "admin_user_ids": []}),
+        ),
+        (
+            "alerts",
+            json!({"alert_webhook_url": "http://127.0.0.1:9/services/T/B/test-only"}),
+        ),
+        (
+            "identity",
+            json!({"source": "static", "users": {"alice": {"email": "alice@example.com", "employee": true}}}),
+        ),
+    ];
+    for (name, value) in &secrets {
+        put_secret(&secrets_sdk, &ids(name), value)
+            .await
+            .expect("secret");
+    }
+    let vars: HashMap<String, String> = [
+        ("CLS_STAGE", "testing".to_owned()),
+        ("CLS_QUEUE_URL", queues.url.clone()),
+        ("CLS_GITHUB_SECRET_ID", ids("github")),
+        ("CLS_SPOKE_SECRET_ID", ids("spoke")),
+        ("CLS_SLACK_SECRET_ID", ids("slack")),
+        ("CLS_ALERTS_SECRET_ID", ids("alerts")),
+        ("CLS_IDENTITY_SECRET_ID", ids("identity")),
+        ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
+        ("GITHUB_API_BASE_URL", github_server.base_url()),
+        ("CLS_FAKE_TODAY", TODAY.to_owned()),
+        ("CLS_OPERATOR", "jane.operator".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let config = Config::from_lookup(lambda_kit::config::map_lookup(vars.clone())).expect("config");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
+        secrets::local_sdk_client(&moto.endpoint()),
+        Arc::clone(&clock),
+    ));
+    let queue = Arc::new(SqsCommandQueue::new(sqs.clone(), &queues.url));
+    let http = lambda_kit::http::http_client("cls-admin-tests/0").expect("http");
+    let env = Env::new(config, store, queue, http, clock);
+    Stack {
+        env,
+        sqs,
+        queues,
+        spoke,
+        github,
+        vars,
+        secrets_sdk,
+        moto_endpoint: moto.endpoint(),
+        _spoke_server: spoke_server,
+        _github_server: github_server,
+    }
+}
+
+/// One message read back from the queue.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub(crate) group: String,
+    pub(crate) dedup: String,
+    pub(crate) envelope: Envelope,
+}
+
+impl Stack {
+    /// Runs `cls-admin <args>` through the library entry point.
+    pub(crate) async fn run(&self, args: &[&str]) -> Result<Outcome, AdminError> {
+        let cli = Cli::try_parse_from(std::iter::once("cls-admin").chain(args.iter().copied()))
+            .expect("arguments parse");
+        cls_admin::run(&cli, &self.env, &Progress::hidden()).await
+    }
+
+    /// Reads (and deletes) every message on the queue.
+    pub(crate) async fn received(&self) -> Vec<Received> {
+        use aws_sdk_sqs::types::MessageSystemAttributeName;
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queues.url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+                .await
+                .expect("receive");
+            let messages = page.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                let attrs = m.attributes.clone().unwrap_or_default();
+                let attr = |name: MessageSystemAttributeName| {
+                    attrs.get(&name).cloned().unwrap_or_default()
+                };
+                out.push(Received {
+                    group: attr(MessageSystemAttributeName::MessageGroupId),
+                    dedup: attr(MessageSystemAttributeName::MessageDeduplicationId),
+                    envelope: Envelope::parse(m.body().unwrap_or_default()).expect("an envelope"),
+                });
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queues.url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+
+    /// The ticket link Spoke reports for request `id`.
+    pub(crate) fn permalink(&self, id: &str) -> String {
+        let request = self.spoke.request(id).expect("seeded request");
+        let link = request["permalink"]
+            .as_str()
+            .expect("a permalink")
+            .to_owned();
+        assert!(link.starts_with("https://"), "{link}");
+        link
+    }
+
+    /// Messages visible or in flight.
+    pub(crate) async fn depth(&self) -> u64 {
+        devstack::aws::queue_depth(&self.sqs, &self.queues.url)
+            .await
+            .expect("depth")
+    }
+
+    /// Writes a file into a fresh temporary directory and returns its path.
+    pub(crate) fn file(&self, name: &str, text: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("cls-admin-it-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+}
