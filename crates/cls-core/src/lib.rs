@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod member;
 pub mod messages;
 pub mod metrics;
+pub mod reminder;
 pub mod review;
 pub mod settings;
 pub mod ticket;

@@ -109,6 +109,114 @@ pub fn removed(
     with_marker(&text, key)
 }
 
+/// CLS removed the collaborator (expiry or inactivity) or found the account gone (cls.md §8.2).
+pub fn access_removed(login: &str, org: &str, why: &str, key: &str) -> String {
+    with_marker(
+        &format!("'{login}' was removed from {org} by CLS: {why}. Access closed."),
+        key,
+    )
+}
+
+/// The collaborator became an organisation member: the ticket closes without a removal.
+pub fn became_member(login: &str, org: &str, key: &str) -> String {
+    with_marker(
+        &format!(
+            "'{login}' is now a member of {org}; outside-collaborator access closed without removal."
+        ),
+        key,
+    )
+}
+
+/// A reminder went out.
+pub fn reminder_sent(recipients: &str, expires_on: NaiveDate, days: u32, key: &str) -> String {
+    with_marker(
+        &format!(
+            "Reminder sent to {recipients}: access expires on {} (in {days} days).",
+            format_date(expires_on)
+        ),
+        key,
+    )
+}
+
+/// An inactivity warning went out.
+pub fn inactivity_warned(recipients: &str, removal_on: NaiveDate, key: &str) -> String {
+    with_marker(
+        &format!(
+            "Inactivity warning sent to {recipients}: access will be removed on {} unless it is used or extended.",
+            format_date(removal_on)
+        ),
+        key,
+    )
+}
+
+/// A Slack extension (cls.md §8.3).
+pub fn extended_via_slack(until: NaiveDate, name: &str, key: &str) -> String {
+    with_marker(
+        &format!(
+            "Access extended to {} by {name} via Slack.",
+            format_date(until)
+        ),
+        key,
+    )
+}
+
+/// A "Let it expire" click.
+pub fn let_expire(expires_on: NaiveDate, name: &str, key: &str) -> String {
+    with_marker(
+        &format!(
+            "{name} chose to let access expire on {} via Slack; no further reminders for this date.",
+            format_date(expires_on)
+        ),
+        key,
+    )
+}
+
+/// The body of a ticket created by an import.
+pub fn import_body(
+    login: &str,
+    repositories: &str,
+    adder: &str,
+    source: &str,
+    expires_on: NaiveDate,
+) -> String {
+    format!(
+        "'{login}' has access to {repositories} (added by '{adder}'); imported by cls-admin ({source}). Access expires on {}.",
+        format_date(expires_on)
+    )
+}
+
+/// A collaborator adopted by `cls-admin backfill` (cls.md §10).
+pub fn imported(source: &str, key: &str) -> String {
+    with_marker(&format!("Imported by cls-admin ({source})."), key)
+}
+
+/// Missing fields of an existing ticket filled by an import.
+pub fn import_filled(source: &str, filled: &[&str], key: &str) -> String {
+    with_marker(
+        &format!(
+            "Imported by cls-admin ({source}): filled {}.",
+            filled.join(", ")
+        ),
+        key,
+    )
+}
+
+/// An operator's extension with `cls-admin extend`; names the operator.
+pub fn admin_extended(until: NaiveDate, operator: &str, reason: Option<&str>, key: &str) -> String {
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| format!(" Reason: {r}."))
+        .unwrap_or_default();
+    with_marker(
+        &format!(
+            "Access extended to {} by {operator} via cls-admin.{reason}",
+            format_date(until)
+        ),
+        key,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +259,19 @@ mod tests {
         assert_eq!(
             removed("octocat", "acme/apps", "bob", at(), true, "d-3"),
             "'octocat' was removed from acme/apps by 'bob' at UTC 2026-05-12T14:03:11Z. No repositories left; access closed. [cls:d-3]"
+        );
+        let day = NaiveDate::from_ymd_opt(2027, 8, 10).unwrap();
+        assert_eq!(
+            extended_via_slack(day, "Alice Example", "slack-1"),
+            "Access extended to 2027-08-10 by Alice Example via Slack. [cls:slack-1]"
+        );
+        assert_eq!(
+            admin_extended(day, "ops@example.com", Some("audit"), "extend-1"),
+            "Access extended to 2027-08-10 by ops@example.com via cls-admin. Reason: audit. [cls:extend-1]"
+        );
+        assert_eq!(
+            imported("github_api", "import-1"),
+            "Imported by cls-admin (github_api). [cls:import-1]"
         );
         assert!(
             readded(

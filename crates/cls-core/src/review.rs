@@ -3,7 +3,9 @@
 //! before acting, so a stale `review` message changes nothing.
 
 use chrono::{Duration, NaiveDate};
+use lambda_kit::config::{ConfigError, ConfigReader};
 
+use crate::dates::parse_date;
 use crate::ticket::{Access, ClsState};
 
 /// The thresholds of the rules, from `CLS_NOTIFY_DAYS`, `CLS_INACTIVITY_DAYS` and `CLS_INACTIVITY_WARN_DAYS`.
@@ -27,6 +29,70 @@ impl Default for ReviewConfig {
     }
 }
 
+impl ReviewConfig {
+    /// Reads `CLS_NOTIFY_DAYS` (comma-separated, default `21,7,3`), `CLS_INACTIVITY_DAYS` (default 90, 0
+    /// disables) and `CLS_INACTIVITY_WARN_DAYS` (default 7). Shared by `cls-sweep` and `cls-queue` so that
+    /// both decide with the same thresholds.
+    pub fn from_reader<F: Fn(&str) -> Option<String>>(
+        env: &ConfigReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let notify_days = match env.optional("CLS_NOTIFY_DAYS") {
+            None => defaults.notify_days,
+            Some(_) => {
+                let mut days = env
+                    .list("CLS_NOTIFY_DAYS")
+                    .iter()
+                    .map(|d| d.parse::<u32>().ok().filter(|d| *d > 0))
+                    .collect::<Option<Vec<u32>>>()
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "CLS_NOTIFY_DAYS",
+                            "expected positive whole days, e.g. 21,7,3",
+                        )
+                    })?;
+                days.sort_unstable_by(|a, b| b.cmp(a));
+                days.dedup();
+                days
+            }
+        };
+        let inactivity_days = env.parse_or("CLS_INACTIVITY_DAYS", defaults.inactivity_days)?;
+        let inactivity_warn_days =
+            env.parse_or("CLS_INACTIVITY_WARN_DAYS", defaults.inactivity_warn_days)?;
+        if inactivity_days > 0 && inactivity_warn_days >= inactivity_days {
+            return Err(ConfigError::new(
+                "CLS_INACTIVITY_WARN_DAYS",
+                "must be smaller than CLS_INACTIVITY_DAYS",
+            ));
+        }
+        Ok(Self {
+            notify_days,
+            inactivity_days,
+            inactivity_warn_days,
+        })
+    }
+}
+
+/// `CLS_FAKE_TODAY` (`YYYY-MM-DD`): the date the CLS functions act as of, for tests and the local stack.
+/// Refused when `stage` is `production` (cls.md §11).
+pub fn fake_today<F: Fn(&str) -> Option<String>>(
+    env: &ConfigReader<F>,
+    stage: &str,
+) -> Result<Option<NaiveDate>, ConfigError> {
+    let Some(raw) = env.optional("CLS_FAKE_TODAY") else {
+        return Ok(None);
+    };
+    if stage.eq_ignore_ascii_case("production") {
+        return Err(ConfigError::new(
+            "CLS_FAKE_TODAY",
+            "is refused when CLS_STAGE is production",
+        ));
+    }
+    parse_date(&raw)
+        .map(Some)
+        .ok_or_else(|| ConfigError::new("CLS_FAKE_TODAY", "expected YYYY-MM-DD"))
+}
+
 /// What the activity source says about a collaborator on this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activity {
@@ -35,6 +101,26 @@ pub enum Activity {
     Unavailable,
     /// The source answered; the date is the latest activity it saw, if any.
     Known(Option<NaiveDate>),
+}
+
+impl Activity {
+    /// The activity carried by a `review` message: `audit_log` and `repo_events` are sources that answered
+    /// (with the latest date seen, if any); `off`, `unavailable`, an unknown name or none at all mean no
+    /// usable signal, so no inactivity action can follow.
+    pub fn from_message(source: Option<&str>, last_activity: Option<NaiveDate>) -> Self {
+        match source {
+            Some("audit_log" | "repo_events") => Self::Known(last_activity),
+            _ => Self::Unavailable,
+        }
+    }
+
+    /// The date the source saw, when it answered.
+    pub fn seen(self) -> Option<NaiveDate> {
+        match self {
+            Self::Known(date) => date,
+            Self::Unavailable => None,
+        }
+    }
 }
 
 /// The one action a review asks for.
@@ -395,6 +481,59 @@ mod tests {
         );
         assert_eq!(action, Some(ReviewAction::Expire));
         assert!(action.unwrap().is_removal());
+    }
+
+    #[test]
+    fn thresholds_and_the_fake_clock_come_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            ConfigReader::new(move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        assert_eq!(
+            ReviewConfig::from_reader(&env(&[])).unwrap(),
+            ReviewConfig::default()
+        );
+        let cfg = ReviewConfig::from_reader(&env(&[
+            ("CLS_NOTIFY_DAYS", "3, 14,7"),
+            ("CLS_INACTIVITY_DAYS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.notify_days, vec![14, 7, 3]);
+        assert_eq!(cfg.inactivity_days, 0);
+        let err = ReviewConfig::from_reader(&env(&[("CLS_NOTIFY_DAYS", "21,x")])).unwrap_err();
+        assert_eq!(err.var, "CLS_NOTIFY_DAYS");
+        let today = env(&[("CLS_FAKE_TODAY", "2027-04-21")]);
+        assert_eq!(
+            fake_today(&today, "testing").unwrap(),
+            Some(d("2027-04-21"))
+        );
+        assert_eq!(
+            fake_today(&today, "production").unwrap_err().var,
+            "CLS_FAKE_TODAY"
+        );
+        assert_eq!(fake_today(&env(&[]), "production").unwrap(), None);
+    }
+
+    #[test]
+    fn only_a_source_that_answered_is_a_usable_activity_signal() {
+        let day = Some(d("2026-03-01"));
+        assert_eq!(
+            Activity::from_message(Some("audit_log"), day),
+            Activity::Known(day)
+        );
+        assert_eq!(
+            Activity::from_message(Some("repo_events"), None),
+            Activity::Known(None)
+        );
+        assert_eq!(
+            Activity::from_message(Some("off"), day),
+            Activity::Unavailable
+        );
+        assert_eq!(Activity::from_message(None, day), Activity::Unavailable);
     }
 
     #[test]

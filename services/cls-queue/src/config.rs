@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
+use cls_core::ReviewConfig;
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
+use slack_notify::SlackEndpoints;
 use url::Url;
 
 /// The consumer's configuration: ids and URLs only; secret values come from Secrets Manager.
@@ -27,6 +30,18 @@ pub struct Config {
     /// `CLS_QUEUE_MAX_RECEIVES` (default 5): the queue's `maxReceiveCount`. A record that fails retryably on
     /// this receive goes to the DLQ next, so IT is alerted (`RetriesExhausted`).
     pub max_receives: u32,
+    /// `CLS_NOTIFY_DAYS` (default `21,7,3`), `CLS_INACTIVITY_DAYS` (default 90, 0 disables) and
+    /// `CLS_INACTIVITY_WARN_DAYS` (default 7): the thresholds `review` messages are re-decided with.
+    pub review: ReviewConfig,
+    /// `CLS_EXTENSION_DAYS` (default 90): the step of a Slack "Extend" click.
+    pub extension_days: u32,
+    /// `SLACK_API_BASE_URL` (alias `CLS_SLACK_API_URL`, default `https://slack.com/api`) and
+    /// `SLACK_RESPONSE_URL_PREFIX` (default `https://hooks.slack.com/`; a click's `response_url` must start
+    /// with it).
+    pub slack: SlackEndpoints,
+    /// `CLS_FAKE_TODAY` (`YYYY-MM-DD`, unset by default): the date clicks, imports and extensions are
+    /// computed from; refused when `CLS_STAGE` is `production`.
+    pub fake_today: Option<NaiveDate>,
 }
 
 impl Config {
@@ -39,8 +54,14 @@ impl Config {
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let env = ConfigReader::new(lookup);
         let id = |var: &str, default: &str| env.optional(var).unwrap_or_else(|| default.to_owned());
+        let stage = env.required("CLS_STAGE")?;
+        let fake_today = cls_core::review::fake_today(&env, &stage)?;
         Ok(Self {
-            stage: env.required("CLS_STAGE")?,
+            fake_today,
+            review: ReviewConfig::from_reader(&env)?,
+            extension_days: env.parse_or("CLS_EXTENSION_DAYS", 90)?,
+            slack: SlackEndpoints::from_config(&env)?,
+            stage,
             github_secret_id: id("CLS_GITHUB_SECRET_ID", "cls/github"),
             slack_secret_id: id("CLS_SLACK_SECRET_ID", "cls/slack"),
             spoke_secret_id: id("CLS_SPOKE_SECRET_ID", "cls/spoke"),
@@ -88,6 +109,24 @@ mod tests {
         assert_eq!(c.spoke_base_url.as_str(), "http://127.0.0.1:1/spoke/api/v1");
         assert_eq!(c.github_base_url.as_str(), "http://127.0.0.1:3/github");
         assert_eq!(c.spoke_secret_id, "cls/spoke");
+    }
+
+    #[test]
+    fn lifecycle_settings_have_defaults_and_the_fake_clock_is_refused_in_production() {
+        let c = config(&[("CLS_STAGE", "testing"), ("CLS_FAKE_TODAY", "2027-04-21")]).unwrap();
+        assert_eq!(c.review.notify_days, vec![21, 7, 3]);
+        assert_eq!(c.extension_days, 90);
+        assert_eq!(c.slack.response_url_prefix, "https://hooks.slack.com/");
+        assert_eq!(
+            c.fake_today.map(cls_core::dates::format_date).as_deref(),
+            Some("2027-04-21")
+        );
+        let err = config(&[
+            ("CLS_STAGE", "production"),
+            ("CLS_FAKE_TODAY", "2027-04-21"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var, "CLS_FAKE_TODAY");
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub struct Deps {
     /// EMF metrics.
     pub metrics: Arc<dyn MetricSink>,
     service_user: Arc<OnceCell<UserId>>,
+    /// The Slack bot (reminders, click replies); `None` unless built by [`Deps::build`] or set with
+    /// [`Deps::with_slack`].
+    pub(crate) slack: Option<Arc<crate::slack::SlackAccess>>,
 }
 
 impl Deps {
@@ -162,7 +165,14 @@ impl Deps {
             clock,
             metrics,
             service_user: Arc::new(OnceCell::new()),
+            slack: None,
         }
+    }
+
+    /// Sets the Slack bot access.
+    pub fn with_slack(mut self, slack: crate::slack::SlackAccess) -> Self {
+        self.slack = Some(Arc::new(slack));
+        self
     }
 
     /// The real clients over `secrets`: loads and validates the settings, builds the Spoke client (key from
@@ -217,6 +227,13 @@ impl Deps {
         })?;
         let poster: Arc<dyn WebhookPoster> =
             Arc::new(slack_notify::WebhookClient::new(http.clone()).with_clock(Arc::clone(&clock)));
+        let slack = crate::slack::SlackAccess::new(
+            Arc::clone(&secrets),
+            &config.slack_secret_id,
+            http.clone(),
+            config.slack.clone(),
+            Arc::clone(&clock),
+        );
         let alerts = Arc::new(SlackAlerter::new(
             poster,
             secrets,
@@ -233,6 +250,7 @@ impl Deps {
             metrics,
         );
         deps.rotation = Some(rotation);
+        deps.slack = Some(Arc::new(slack));
         if deps.settings.identity.is_http() {
             let http_settings = deps.settings.identity.http.clone().unwrap_or_default();
             let directory = crate::identity::HttpDirectory::new(http.clone(), &http_settings)

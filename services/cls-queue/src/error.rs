@@ -1,6 +1,6 @@
 //! The one place where library errors become Retryable or Permanent (platform spec §4, cls.md §12).
 
-use cls_core::{EnvelopeError, Kind};
+use cls_core::EnvelopeError;
 use github_app::GithubError;
 use lambda_kit::{Classify, ErrorClass};
 use spoke_client::{RequestId, SpokeError};
@@ -12,10 +12,6 @@ pub enum RecordError {
     /// The body is not a usable envelope (not JSON / malformed: permanent; unknown `v`/`kind`: retryable).
     #[error("queue message refused")]
     Envelope(#[source] EnvelopeError),
-    /// A kind this build parses but does not process yet (`review`, `slack_action`): retried, then
-    /// dead-lettered, so it can be redriven after the deployment that handles it.
-    #[error("kind {0} is not processed by this build")]
-    KindNotHandled(Kind),
     /// A Spoke call failed.
     #[error("Spoke call failed")]
     Spoke(#[source] SpokeError),
@@ -28,6 +24,22 @@ pub enum RecordError {
     /// `POST /requests` failed with an unknown outcome and the search does not show the ticket yet.
     #[error("ticket creation outcome unknown; not found by the lookup yet")]
     CreateOutcomeUnknown,
+    /// A Slack Web API call failed (transient: retried; `invalid_auth` and friends: permanent).
+    #[error("Slack call failed")]
+    Slack(#[source] slack_notify::SlackError),
+    /// The Slack secret could not be read or has no bot token: retried (then dead-lettered with the alarm).
+    #[error("Slack bot unavailable: {0}")]
+    SlackUnavailable(String),
+    /// A command names a collaborator or ticket CLS does not track, or asks for something the ticket's state
+    /// forbids (e.g. extending closed access): permanent, alerted.
+    #[error("command refused: {0}")]
+    Refused(&'static str),
+}
+
+impl From<slack_notify::SlackError> for RecordError {
+    fn from(e: slack_notify::SlackError) -> Self {
+        Self::Slack(e)
+    }
 }
 
 impl From<SpokeError> for RecordError {
@@ -53,9 +65,11 @@ impl Classify for RecordError {
         match self {
             Self::Envelope(e) if e.is_retryable() => ErrorClass::Retryable,
             Self::Envelope(_) => ErrorClass::Permanent,
-            Self::KindNotHandled(_) | Self::CreateOutcomeUnknown | Self::Identity(_) => {
+            Self::CreateOutcomeUnknown | Self::Identity(_) | Self::SlackUnavailable(_) => {
                 ErrorClass::Retryable
             }
+            Self::Slack(e) => e.class(),
+            Self::Refused(_) => ErrorClass::Permanent,
             // A refused key is operational (a rotation in progress, spoke-api.md §8.1): the handler re-reads
             // the secret, and the record is retried instead of being acknowledged and lost.
             Self::Spoke(SpokeError::InvalidApiKey { .. }) => ErrorClass::Retryable,
@@ -75,7 +89,6 @@ impl RecordError {
     pub fn reason(&self) -> String {
         match self {
             Self::Envelope(e) => e.reason().to_owned(),
-            Self::KindNotHandled(_) => "kind_not_handled".to_owned(),
             Self::Spoke(e) => format!(
                 "spoke_{}",
                 e.status()
@@ -84,6 +97,9 @@ impl RecordError {
             Self::Github(e) => format!("github_{}", github_reason(e)),
             Self::CreateOutcomeUnknown => "create_outcome_unknown".to_owned(),
             Self::Identity(_) => "identity_unavailable".to_owned(),
+            Self::Slack(e) => format!("slack_{}", e.kind()),
+            Self::SlackUnavailable(_) => "slack_unavailable".to_owned(),
+            Self::Refused(_) => "command_refused".to_owned(),
         }
     }
 

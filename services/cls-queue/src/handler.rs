@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::deps::Deps;
 use crate::error::{Failure, RecordError};
-use crate::member;
+use crate::{extend, import, member, review, slack_action};
 
 /// Handles one batch. Never fails as a whole: every problem is reported per record, so one bad message
 /// cannot hold back the other collaborators' groups.
@@ -106,11 +106,34 @@ async fn process_record(
                 .await
                 .map_err(|f| (kind, f))
         }
-        Payload::Review(_)
-        | Payload::SlackAction(_)
-        | Payload::Import(_)
-        | Payload::AdminExtend(_) => {
-            Err((kind, RecordError::KindNotHandled(envelope.kind()).into()))
+        Payload::Review(msg) => {
+            let span =
+                tracing::info_span!("review", ticket_id = %msg.ticket_id, run_date = %msg.run_date);
+            review::process(&envelope, msg, deps)
+                .instrument(span)
+                .await
+                .map_err(|f| (kind, f))
+        }
+        Payload::SlackAction(msg) => {
+            let span = tracing::info_span!("slack_action", ticket_id = %msg.ticket_id, action = %msg.action);
+            slack_action::process(&envelope, msg, deps)
+                .instrument(span)
+                .await
+                .map_err(|f| (kind, f))
+        }
+        Payload::Import(msg) => {
+            let span = tracing::info_span!("import", command_id = %msg.command_id);
+            import::process(&envelope, msg, deps)
+                .instrument(span)
+                .await
+                .map_err(|f| (kind, f))
+        }
+        Payload::AdminExtend(msg) => {
+            let span = tracing::info_span!("admin_extend", command_id = %msg.command_id);
+            extend::process(&envelope, msg, deps)
+                .instrument(span)
+                .await
+                .map_err(|f| (kind, f))
         }
     }
 }

@@ -3,9 +3,17 @@
 pub mod config;
 pub mod deps;
 pub mod error;
+pub mod extend;
 pub mod handler;
 pub mod identity;
+pub mod import;
+pub mod lifecycle;
 pub mod member;
+pub mod notify;
+pub mod remove;
+pub mod review;
+pub mod slack;
+pub mod slack_action;
 
 pub use config::Config;
 pub use deps::{Alerter, Deps, Settings, SlackAlerter, StartupError};

@@ -20,7 +20,7 @@ use crate::error::{Failure, RecordError};
 /// How a record ended when it did not fail.
 pub type Outcome = &'static str;
 
-fn lookup_settings<'a>(
+pub(crate) fn lookup_settings<'a>(
     deps: &'a Deps,
     team: &'a TeamId,
     filter: Option<&'a RequestFilter>,
@@ -200,7 +200,7 @@ async fn resolve_adder(
 /// The Spoke user of the adder (the org's default owner when the adder is the default owner's login; else
 /// identity directory → e-mail → Spoke user); `None` when there is no adder or no Spoke user for them. A new
 /// ticket then goes to the default owner; a re-added one keeps its owner.
-async fn adder_owner(
+pub(crate) async fn adder_owner(
     adder: Option<&str>,
     org: &OrgSettings,
     deps: &Deps,
@@ -244,7 +244,7 @@ async fn adder_owner(
         .map(|u| u.id))
 }
 
-fn answers(fields: &cls_core::TicketFields, deps: &Deps) -> Vec<(FieldId, String)> {
+pub(crate) fn answers(fields: &cls_core::TicketFields, deps: &Deps) -> Vec<(FieldId, String)> {
     fields
         .encode(&deps.settings.spoke.fields)
         .into_iter()

@@ -5,5 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batches;
+mod import;
+mod life;
+mod review;
+mod slack_action;
 mod support;
 mod tickets;

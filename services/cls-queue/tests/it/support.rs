@@ -44,7 +44,7 @@ pub(crate) struct Stack {
     pub(crate) spoke: SpokeFake,
     pub(crate) github: GithubFake,
     pub(crate) slack: SlackFake,
-    _slack_server: SpawnedSlackFake,
+    pub(crate) slack_server: SpawnedSlackFake,
     pub(crate) metrics: MemorySink,
     pub(crate) deps: Deps,
     pub(crate) source: EventSource,
@@ -67,6 +67,8 @@ pub(crate) struct Options {
     pub(crate) identity: Option<Value>,
     /// `CLS_SECRETS_TTL_SECONDS` (default 300).
     pub(crate) secrets_ttl_secs: u64,
+    /// Extra environment (e.g. `CLS_FAKE_TODAY`).
+    pub(crate) env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -78,9 +80,15 @@ impl Default for Options {
             spoke_key: None,
             identity: None,
             secrets_ttl_secs: 300,
+            env: Vec::new(),
         }
     }
 }
+
+/// The Slack channel reminders fall back to (slack-fake's `#it-team`).
+pub(crate) const FALLBACK_CHANNEL: &str = "C0ITTEAM01";
+/// A Slack user listed in `admin_user_ids`.
+pub(crate) const SLACK_ADMIN: &str = "U0ADMIN001";
 
 pub(crate) async fn spawn() -> Stack {
     spawn_with(Options::default()).await
@@ -139,7 +147,8 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         "tags": {"access_granted": TAG_GRANTED, "access_removed": TAG_REMOVED, "expired": "63d000000000000000000003",
                  "inactive": "63d000000000000000000004", "needs_attention": TAG_ATTENTION}
     });
-    let slack_secret = json!({"bot_token": slack.bot_token(), "signing_secrets": [slack.signing_secret()], "alert_webhook_url": alert_url});
+    let slack_secret = json!({"bot_token": slack.bot_token(), "signing_secrets": [slack.signing_secret()], "alert_webhook_url": alert_url,
+        "fallback_channel_id": FALLBACK_CHANNEL, "admin_user_ids": [SLACK_ADMIN]});
     let identity_secret = options.identity.clone().unwrap_or_else(|| {
         json!({"source": "static", "users": {
             "alice": {"email": "alice@example.com", "employee": true},
@@ -173,8 +182,14 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
             "CLS_QUEUE_MAX_RECEIVES",
             options.max_receive_count.to_string(),
         ),
+        ("SLACK_API_BASE_URL", slack_server.api_base_url()),
+        (
+            "SLACK_RESPONSE_URL_PREFIX",
+            slack_server.response_url_prefix(),
+        ),
     ]
     .into_iter()
+    .chain(options.env.iter().cloned())
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
@@ -209,7 +224,7 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         spoke,
         github,
         slack,
-        _slack_server: slack_server,
+        slack_server,
         metrics,
         deps,
         source,
