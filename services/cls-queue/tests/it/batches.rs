@@ -263,7 +263,7 @@ async fn unknown_kinds_are_retried_and_kept_in_the_dlq_for_a_redrive() {
     );
     let alerts = stack.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(alerts[0].contains("RetriesExhausted") && alerts[0].contains("kind_not_handled"));
+    assert!(alerts[0].contains("RetriesExhausted") && alerts[0].contains("unknown_kind"));
 }
 
 #[tokio::test]
