@@ -166,6 +166,18 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<Vec<(S
         "signing_secrets": [slack.signing_secret()],
         "alert_webhook_url": alert_url,
     });
+    // The per-function layout (issue 10): what cls-webhook reads, and the IT alert URL every CLS function
+    // reads. The old fields above stay for one release (cls_core::settings reads them only as a fallback).
+    let webhook_secret = json!({
+        "orgs": [{
+            "org": github_secret["orgs"][0]["org"],
+            "org_id": github_secret["orgs"][0]["org_id"],
+            "app_id": github_secret["orgs"][0]["app_id"],
+            "webhook_secrets": [github.webhook_secret()],
+        }],
+        "slack_signing_secrets": [slack.signing_secret()],
+    });
+    let alerts_secret = json!({"alert_webhook_url": alert_url});
     let identity_secret = json!({"source": "static", "users": {
         "alice": {"email": "alice@example.com", "employee": true},
         "mona": {"email": "mona@example.org", "employee": false}
@@ -175,6 +187,8 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<Vec<(S
         ("cls/spoke", &spoke_secret),
         ("cls/slack", &slack_secret),
         ("cls/identity", &identity_secret),
+        ("cls/webhook", &webhook_secret),
+        ("cls/alerts", &alerts_secret),
     ] {
         wiring.secret(name, value).await?;
     }

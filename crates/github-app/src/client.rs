@@ -339,6 +339,11 @@ impl GithubClient {
                     let resp = self
                         .send_with_retries(op, &method, &url, &token, retry)
                         .await?;
+                    if resp.status() == StatusCode::FORBIDDEN {
+                        // A token carries the permissions of its mint: after the App gains a permission (or
+                        // the installation is unsuspended) the next attempt must use a fresh token.
+                        self.drop_token(entry.installation_id, &token).await;
+                    }
                     if resp.status() != StatusCode::UNAUTHORIZED {
                         return Ok(resp);
                     }

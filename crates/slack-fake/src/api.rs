@@ -283,6 +283,10 @@ fn post_message(fake: &SlackFake, params: &Map<String, Value>) -> Json<Value> {
     if channel.archived {
         return fail("is_archived");
     }
+    // DMs the bot opened are fine; a channel needs the bot as a member.
+    if !channel.is_im && !channel.bot_member {
+        return fail("not_in_channel");
+    }
     let message = StoredMessage {
         ts: ts.clone(),
         text,

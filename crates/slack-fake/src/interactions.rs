@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::SlackFake;
-use crate::state::ResponseUrl;
+use crate::state::{ResponseUrl, SentInteraction};
 
 /// Body of `POST /__fake/interactions/send`.
 #[derive(Debug, Deserialize)]
@@ -21,27 +21,58 @@ use crate::state::ResponseUrl;
 pub(crate) struct SendInteraction {
     /// Where to POST the interaction (loopback only).
     url: String,
-    /// The clicking user's id.
-    user: String,
+    /// The clicking user's id (required unless `payload` or `rawBody` is given).
+    #[serde(default)]
+    user: Option<String>,
     /// Channel of the message holding the button.
-    channel: String,
+    #[serde(default)]
+    channel: Option<String>,
     /// `ts` of that message.
-    ts: String,
+    #[serde(default)]
+    ts: Option<String>,
     /// The button's `action_id`.
-    #[serde(alias = "action_id")]
-    action_id: String,
+    #[serde(default, alias = "action_id")]
+    action_id: Option<String>,
     /// Overrides the button's `value` (e.g. to send a tampered one).
     #[serde(default)]
     value: Option<String>,
+    /// Sends this JSON as the `payload` field instead of a click built from a stored message (e.g. another
+    /// interaction `type`).
+    #[serde(default)]
+    payload: Option<Value>,
+    /// Sends exactly this form body (signed like any other), e.g. one without a `payload` field.
+    #[serde(default, alias = "raw_body")]
+    raw_body: Option<String>,
     /// Overrides the signature timestamp (Unix seconds), e.g. to send a stale request.
     #[serde(default)]
     timestamp: Option<i64>,
+    /// The signature timestamp is this many seconds before the fake clock's now (a stale request when > 300).
+    #[serde(default, alias = "age_secs")]
+    age_secs: Option<i64>,
     /// Signs with this secret instead of the seed's (to test rejection).
     #[serde(default, alias = "signing_secret")]
     signing_secret: Option<String>,
+    /// Sends a well-formed `v0=` signature that matches no secret.
+    #[serde(default, alias = "forge_signature")]
+    forge_signature: bool,
+    /// Sends neither `X-Slack-Signature` nor `X-Slack-Request-Timestamp`.
+    #[serde(default)]
+    unsigned: bool,
     /// Overrides the base of the generated `response_url` (default: this fake's own address).
     #[serde(default, alias = "response_url_base")]
     response_url_base: Option<String>,
+}
+
+/// Body of `POST /__fake/interactions/replay`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReplayInteraction {
+    /// The `deliveryId` of an earlier send.
+    #[serde(alias = "delivery_id")]
+    delivery_id: u64,
+    /// Sends to this URL instead of the original one (loopback only).
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// Body of `POST /__fake/response-urls`.
@@ -109,9 +140,185 @@ pub(crate) fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
     format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+fn is_loopback(target: &url::Url) -> bool {
+    match target.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Builds the `block_actions` payload of a click on button `action_id` of the stored message `channel`/`ts`
+/// by `user`, with a fresh `response_url` on this fake (or under `response_url_base`).
+fn click_payload(
+    fake: &SlackFake,
+    req: &SendInteraction,
+    default_base: &str,
+) -> Result<Value, (StatusCode, &'static str)> {
+    let (Some(user_id), Some(channel_key), Some(ts), Some(action_id)) =
+        (&req.user, &req.channel, &req.ts, &req.action_id)
+    else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "user, channel, ts and actionId are required unless payload or rawBody is given",
+        ));
+    };
+    let now = fake.kit().now();
+    let mut st = fake.lock();
+    let Some(user) = st.user(user_id).cloned() else {
+        return Err((StatusCode::NOT_FOUND, "unknown user"));
+    };
+    let Some(channel_id) = st.resolve_channel(channel_key) else {
+        return Err((StatusCode::NOT_FOUND, "unknown channel"));
+    };
+    let Some(channel) = st.channels.get(&channel_id) else {
+        return Err((StatusCode::NOT_FOUND, "unknown channel"));
+    };
+    let Some(message) = channel.messages.iter().find(|m| &m.ts == ts).cloned() else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            "no message with that ts in the channel",
+        ));
+    };
+    let channel_name = channel.name.clone();
+    let button = message.blocks.iter().find_map(|block| {
+        let elements = block.get("elements")?.as_array()?;
+        let button = elements.iter().find(|e| {
+            e.get("type").and_then(Value::as_str) == Some("button")
+                && e.get("action_id").and_then(Value::as_str) == Some(action_id.as_str())
+        })?;
+        Some((
+            block.get("block_id").cloned().unwrap_or(Value::Null),
+            button.clone(),
+        ))
+    });
+    let Some((block_id, button)) = button else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            "the message has no button with that action_id",
+        ));
+    };
+    let value = req.value.clone().or_else(|| {
+        button
+            .get("value")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    let team = st.seed.team.clone();
+    drop(st);
+    let base = req.response_url_base.as_deref().unwrap_or(default_base);
+    let response_url = new_response_url(fake, base, &channel_id, &message.ts);
+    let action_ts = format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros());
+    let mut action = json!({
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": button.get("text").cloned().unwrap_or(Value::Null),
+        "action_ts": action_ts,
+    });
+    if let Some(v) = value {
+        action["value"] = json!(v);
+    }
+    if let Some(style) = button.get("style") {
+        action["style"] = style.clone();
+    }
+    Ok(json!({
+        "type": "block_actions",
+        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": team.id},
+        "api_app_id": "A0FAKEAPP1",
+        "token": "legacy-verification-token-ignored",
+        "container": {"type": "message", "message_ts": message.ts, "channel_id": channel_id, "is_ephemeral": false},
+        "trigger_id": format!("{}.{}.fake", now.timestamp(), rand::random::<u32>()),
+        "team": {"id": team.id, "domain": team.domain},
+        "enterprise": null,
+        "is_enterprise_install": false,
+        "channel": {"id": channel_id, "name": channel_name},
+        "message": {
+            "type": "message",
+            "user": "U0FAKEBOT1",
+            "bot_id": "B0FAKEBOT1",
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        },
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [action],
+    }))
+}
+
+/// What one POST to the receiver carried, so that it can be recorded and replayed.
+struct Outgoing {
+    url: url::Url,
+    body: String,
+    timestamp: Option<String>,
+    signature: Option<String>,
+    signing: &'static str,
+    replay_of: Option<u64>,
+    action_id: Option<String>,
+    user: Option<String>,
+}
+
+/// POSTs `out` the way Slack does, records it, and answers with the receiver's status and body.
+async fn deliver(
+    fake: &SlackFake,
+    out: Outgoing,
+) -> Result<(u64, u16, String), (StatusCode, String)> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|_| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot build HTTP client".to_owned(),
+            )
+        })?;
+    let mut request = client
+        .post(out.url.clone())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("user-agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
+        .body(out.body.clone());
+    if let Some(ts) = &out.timestamp {
+        request = request.header("x-slack-request-timestamp", ts);
+    }
+    if let Some(sig) = &out.signature {
+        request = request.header("x-slack-signature", sig);
+    }
+    let (status, text) = match request.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            (status, resp.text().await.unwrap_or_default())
+        }
+        Err(e) => {
+            return Err((
+                StatusCode::BAD_GATEWAY,
+                format!("sending the interaction failed: {}", e.without_url()),
+            ));
+        }
+    };
+    let mut st = fake.lock();
+    let id = st.interactions.len() as u64 + 1;
+    st.interactions.push(SentInteraction {
+        id,
+        url: out.url.to_string(),
+        body: out.body,
+        timestamp: out.timestamp,
+        signature: out.signature,
+        signing: out.signing.to_owned(),
+        status,
+        replay_of: out.replay_of,
+        action_id: out.action_id,
+        user: out.user,
+    });
+    Ok((id, status, text))
+}
+
 /// `POST /__fake/interactions/send`: clicks a button of a stored message, as Slack does: builds the
 /// `block_actions` payload, form-encodes it, signs it with the signing secret and POSTs it to `url`.
-/// Answers with what the receiver answered.
+/// Answers with what the receiver answered. Options send another payload or body, a stale timestamp, a
+/// wrong or forged signature, or none.
 pub(crate) async fn send_interaction(
     State(fake): State<SlackFake>,
     original: OriginalUri,
@@ -121,155 +328,126 @@ pub(crate) async fn send_interaction(
     let Ok(target) = url::Url::parse(&req.url) else {
         return control_error(StatusCode::BAD_REQUEST, "url is not a URL");
     };
-    let loopback = match target.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    if !loopback {
+    if !is_loopback(&target) {
         return control_error(
             StatusCode::BAD_REQUEST,
             "interactions are sent to loopback URLs only",
         );
     }
     let now = fake.kit().now();
-    let (payload, secret) = {
-        let mut st = fake.lock();
-        let Some(user) = st.user(&req.user).cloned() else {
-            return control_error(StatusCode::NOT_FOUND, "unknown user");
+    let (body, payload) = if let Some(raw) = &req.raw_body {
+        (raw.clone(), Value::Null)
+    } else {
+        let payload = match &req.payload {
+            Some(p) => p.clone(),
+            None => {
+                let base = own_base(&headers, &original, "/__fake/interactions/send");
+                match click_payload(&fake, &req, &base) {
+                    Ok(p) => p,
+                    Err((status, message)) => return control_error(status, message),
+                }
+            }
         };
-        let Some(channel_id) = st.resolve_channel(&req.channel) else {
-            return control_error(StatusCode::NOT_FOUND, "unknown channel");
-        };
-        let Some(channel) = st.channels.get(&channel_id) else {
-            return control_error(StatusCode::NOT_FOUND, "unknown channel");
-        };
-        let Some(message) = channel.messages.iter().find(|m| m.ts == req.ts).cloned() else {
-            return control_error(
-                StatusCode::NOT_FOUND,
-                "no message with that ts in the channel",
-            );
-        };
-        let channel_name = channel.name.clone();
-        let button = message.blocks.iter().find_map(|block| {
-            let elements = block.get("elements")?.as_array()?;
-            let button = elements.iter().find(|e| {
-                e.get("type").and_then(Value::as_str) == Some("button")
-                    && e.get("action_id").and_then(Value::as_str) == Some(req.action_id.as_str())
-            })?;
-            Some((
-                block.get("block_id").cloned().unwrap_or(Value::Null),
-                button.clone(),
-            ))
-        });
-        let Some((block_id, button)) = button else {
-            return control_error(
-                StatusCode::NOT_FOUND,
-                "the message has no button with that action_id",
-            );
-        };
-        let value = req.value.clone().or_else(|| {
-            button
-                .get("value")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
-        let team = st.seed.team.clone();
-        let secret = req
-            .signing_secret
-            .clone()
-            .unwrap_or_else(|| st.seed.signing_secret.clone());
-        drop(st);
-        let base = req
-            .response_url_base
-            .clone()
-            .unwrap_or_else(|| own_base(&headers, &original, "/__fake/interactions/send"));
-        let response_url = new_response_url(&fake, &base, &channel_id, &message.ts);
-        let action_ts = format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros());
-        let mut action = json!({
-            "type": "button",
-            "action_id": req.action_id,
-            "block_id": block_id,
-            "text": button.get("text").cloned().unwrap_or(Value::Null),
-            "action_ts": action_ts,
-        });
-        if let Some(v) = value {
-            action["value"] = json!(v);
-        }
-        if let Some(style) = button.get("style") {
-            action["style"] = style.clone();
-        }
-        let payload = json!({
-            "type": "block_actions",
-            "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": team.id},
-            "api_app_id": "A0FAKEAPP1",
-            "token": "legacy-verification-token-ignored",
-            "container": {"type": "message", "message_ts": message.ts, "channel_id": channel_id, "is_ephemeral": false},
-            "trigger_id": format!("{}.{}.fake", now.timestamp(), rand::random::<u32>()),
-            "team": {"id": team.id, "domain": team.domain},
-            "enterprise": null,
-            "is_enterprise_install": false,
-            "channel": {"id": channel_id, "name": channel_name},
-            "message": {
-                "type": "message",
-                "user": "U0FAKEBOT1",
-                "bot_id": "B0FAKEBOT1",
-                "ts": message.ts,
-                "text": message.text,
-                "blocks": message.blocks,
-            },
-            "state": {"values": {}},
-            "response_url": response_url,
-            "actions": [action],
-        });
-        (payload, secret)
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish();
+        (body, payload)
     };
+    let timestamp = req
+        .timestamp
+        .or_else(|| req.age_secs.map(|age| now.timestamp() - age))
+        .unwrap_or_else(|| now.timestamp())
+        .to_string();
+    let (signature, signing) = if req.unsigned {
+        (None, "unsigned")
+    } else if req.forge_signature {
+        let forged: [u8; 32] = rand::random();
+        (Some(format!("v0={}", hex::encode(forged))), "forged")
+    } else if let Some(other) = &req.signing_secret {
+        (
+            Some(sign(other, &timestamp, body.as_bytes())),
+            "wrong_secret",
+        )
+    } else {
+        let secret = fake.signing_secret();
+        (Some(sign(&secret, &timestamp, body.as_bytes())), "valid")
+    };
+    let out = Outgoing {
+        url: target,
+        body,
+        timestamp: (!req.unsigned).then(|| timestamp.clone()),
+        signature,
+        signing,
+        replay_of: None,
+        action_id: payload
+            .pointer("/actions/0/action_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        user: payload
+            .pointer("/user/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
+    match deliver(&fake, out).await {
+        Ok((id, status, text)) => Json(json!({
+            "deliveryId": id,
+            "status": status,
+            "body": text,
+            "timestamp": timestamp,
+            "responseUrl": payload.get("response_url").cloned().unwrap_or(Value::Null),
+            "payload": payload,
+        }))
+        .into_response(),
+        Err((status, message)) => control_error(status, &message),
+    }
+}
 
-    let timestamp = req.timestamp.unwrap_or_else(|| now.timestamp()).to_string();
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", &payload.to_string())
-        .finish();
-    let signature = sign(&secret, &timestamp, body.as_bytes());
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(c) => c,
-        Err(_) => {
-            return control_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot build HTTP client",
-            );
-        }
+/// `POST /__fake/interactions/replay` `{"deliveryId", "url"?}`: sends an earlier interaction again, byte for
+/// byte with the same timestamp and signature headers, as an attacker replaying a captured request would.
+pub(crate) async fn replay_interaction(
+    State(fake): State<SlackFake>,
+    Json(req): Json<ReplayInteraction>,
+) -> Response {
+    let Some(earlier) = fake
+        .lock()
+        .interactions
+        .iter()
+        .find(|i| i.id == req.delivery_id)
+        .cloned()
+    else {
+        return control_error(StatusCode::NOT_FOUND, "no interaction with that deliveryId");
     };
-    let sent = client
-        .post(target)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-slack-request-timestamp", &timestamp)
-        .header("x-slack-signature", signature)
-        .header("user-agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
-        .body(body)
-        .send()
-        .await;
-    match sent {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            Json(json!({
-                "status": status,
-                "body": text,
-                "timestamp": timestamp,
-                "responseUrl": payload["response_url"],
-                "payload": payload,
-            }))
-            .into_response()
-        }
-        Err(e) => control_error(
-            StatusCode::BAD_GATEWAY,
-            &format!("sending the interaction failed: {}", e.without_url()),
-        ),
+    let url = req.url.as_deref().unwrap_or(&earlier.url);
+    let Ok(target) = url::Url::parse(url) else {
+        return control_error(StatusCode::BAD_REQUEST, "url is not a URL");
+    };
+    if !is_loopback(&target) {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            "interactions are sent to loopback URLs only",
+        );
+    }
+    let timestamp = earlier.timestamp.clone();
+    let out = Outgoing {
+        url: target,
+        body: earlier.body,
+        timestamp: earlier.timestamp,
+        signature: earlier.signature,
+        signing: "replay",
+        replay_of: Some(earlier.id),
+        action_id: earlier.action_id,
+        user: earlier.user,
+    };
+    match deliver(&fake, out).await {
+        Ok((id, status, text)) => Json(json!({
+            "deliveryId": id,
+            "replayOf": earlier.id,
+            "status": status,
+            "body": text,
+            "timestamp": timestamp,
+        }))
+        .into_response(),
+        Err((status, message)) => control_error(status, &message),
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod channels;
 mod hooks;
 mod interactions;
 mod state;
@@ -12,9 +13,11 @@ use axum::routing::{any, post};
 use fake_kit::{FakeKit, FakeState, RunningServer, ServeError, fake_app, serve_ephemeral};
 use serde_json::{Value, json};
 
+pub use channels::MembershipError;
 pub use hooks::{RESPONSE_URL_MAX_POSTS, RESPONSE_URL_TTL_SECS};
 pub use state::{
-    Channel, ResponseUrl, Seed, SeedChannel, SeedError, SeedUser, SeedWebhook, StoredMessage, Team,
+    Channel, ResponseUrl, Seed, SeedChannel, SeedError, SeedUser, SeedWebhook, SentInteraction,
+    StoredMessage, Team,
 };
 
 /// A stateful Slack stand-in. Cheap to clone; all clones share one workspace.
@@ -67,7 +70,8 @@ impl SlackFake {
     }
 
     /// The complete app: the Slack routes behind fake-kit's middleware, and the control API under
-    /// `/__fake/` (fake-kit's routes plus `POST /__fake/interactions/send` and `POST /__fake/response-urls`).
+    /// `/__fake/` (fake-kit's routes plus `POST /__fake/interactions/send`, `POST /__fake/interactions/replay`,
+    /// `POST /__fake/response-urls` and `POST /__fake/channels/{channel}/join|leave`).
     ///
     /// | Route | Behaviour |
     /// |---|---|
@@ -82,7 +86,12 @@ impl SlackFake {
             .with_state(self.clone());
         let control = Router::new()
             .route("/interactions/send", post(interactions::send_interaction))
+            .route(
+                "/interactions/replay",
+                post(interactions::replay_interaction),
+            )
             .route("/response-urls", post(interactions::create_response_url))
+            .route("/channels/{channel}/{verb}", post(channels::set_membership))
             .with_state(self.clone());
         fake_app(self.kit.clone(), api, Arc::new(self.clone()), control)
     }
@@ -163,6 +172,45 @@ impl SlackFake {
             .values()
             .map(|r| r.posts.clone())
             .collect()
+    }
+
+    /// The bot joins (`member = true`) or leaves a channel (id, `name` or `#name`); answers its id.
+    pub fn set_bot_member(&self, channel: &str, member: bool) -> Result<String, MembershipError> {
+        let mut st = self.lock();
+        let name = channel.trim_start_matches('#');
+        let Some(c) = st
+            .channels
+            .values_mut()
+            .find(|c| !c.is_im && (c.id == channel || c.name == name))
+        else {
+            return Err(MembershipError::UnknownChannel);
+        };
+        if member && c.archived {
+            return Err(MembershipError::Archived);
+        }
+        c.bot_member = member;
+        Ok(c.id.clone())
+    }
+
+    /// The bot joins a channel; see [`SlackFake::set_bot_member`].
+    pub fn join_channel(&self, channel: &str) -> Result<String, MembershipError> {
+        self.set_bot_member(channel, true)
+    }
+
+    /// Whether the bot is a member of a channel (id, `name` or `#name`; DMs count as member); `None` when
+    /// unknown.
+    pub fn is_bot_member(&self, channel: &str) -> Option<bool> {
+        let st = self.lock();
+        let name = channel.trim_start_matches('#');
+        st.channels
+            .values()
+            .find(|c| c.id == channel || (!c.is_im && c.name == name))
+            .map(|c| c.bot_member)
+    }
+
+    /// Every interaction request sent so far (sends and replays), oldest first.
+    pub fn sent_interactions(&self) -> Vec<SentInteraction> {
+        self.lock().interactions.clone()
     }
 
     /// Archives or unarchives a channel.

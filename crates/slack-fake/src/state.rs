@@ -76,6 +76,14 @@ pub struct SeedChannel {
     /// Archived channels refuse posts (`is_archived`, webhook 410 `channel_is_archived`).
     #[serde(default)]
     pub archived: bool,
+    /// The bot is a member (default `true`); otherwise `chat.postMessage` answers `not_in_channel` until the bot
+    /// joins (`POST /__fake/channels/{channel}/join`).
+    #[serde(default = "default_true")]
+    pub bot_member: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// An incoming webhook bound to one channel.
@@ -203,6 +211,8 @@ pub struct Channel {
     pub user: Option<String>,
     /// Archived.
     pub archived: bool,
+    /// The bot is a member (always true for DMs it opened).
+    pub bot_member: bool,
     /// Messages, oldest first.
     pub messages: Vec<StoredMessage>,
 }
@@ -220,12 +230,41 @@ pub struct ResponseUrl {
     pub posts: Vec<Value>,
 }
 
+/// An interaction request this fake sent (`POST /__fake/interactions/send`), kept for replays.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentInteraction {
+    /// Sequence number (`deliveryId` in the answers; `POST /__fake/interactions/replay` takes it).
+    pub id: u64,
+    /// Where it was sent.
+    pub url: String,
+    /// The raw form body (`payload=…`), exactly as sent.
+    #[serde(skip)]
+    pub body: String,
+    /// `X-Slack-Request-Timestamp` as sent, if any.
+    pub timestamp: Option<String>,
+    /// `X-Slack-Signature` as sent, if any.
+    #[serde(skip)]
+    pub signature: Option<String>,
+    /// How it was signed: `valid`, `wrong_secret`, `forged`, `unsigned`, or `replay` (the headers of the original).
+    pub signing: String,
+    /// The receiver's HTTP status (0 when unreachable).
+    pub status: u16,
+    /// The delivery this one replays, if it is a replay.
+    pub replay_of: Option<u64>,
+    /// `actions[0].action_id` of the payload, if any.
+    pub action_id: Option<String>,
+    /// `user.id` of the payload, if any.
+    pub user: Option<String>,
+}
+
 /// The mutable state of the fake.
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) seed: Seed,
     pub(crate) channels: BTreeMap<String, Channel>,
     pub(crate) response_urls: BTreeMap<String, ResponseUrl>,
+    pub(crate) interactions: Vec<SentInteraction>,
     pub(crate) seq: u64,
 }
 
@@ -243,6 +282,7 @@ impl State {
                         is_im: false,
                         user: None,
                         archived: c.archived,
+                        bot_member: c.bot_member,
                         messages: Vec::new(),
                     },
                 )
@@ -252,6 +292,7 @@ impl State {
             seed,
             channels,
             response_urls: BTreeMap::new(),
+            interactions: Vec::new(),
             seq: 0,
         }
     }
@@ -306,6 +347,7 @@ impl State {
                 is_im: true,
                 user: Some(user.to_owned()),
                 archived: false,
+                bot_member: true,
                 messages: Vec::new(),
             },
         );
@@ -358,6 +400,13 @@ impl State {
             "signingSecret": "[REDACTED]",
             "users": self.seed.users,
             "channels": self.channels.values().collect::<Vec<_>>(),
+            "botChannels": self
+                .channels
+                .values()
+                .filter(|c| !c.is_im && c.bot_member)
+                .map(|c| json!({"id": c.id, "name": c.name}))
+                .collect::<Vec<_>>(),
+            "interactions": self.interactions,
             "webhooks": webhooks,
             "responseUrls": response_urls,
         })

@@ -86,6 +86,30 @@ impl Message {
         self
     }
 
+    /// A question with buttons: `text` (notification and fallback), a mrkdwn section `body`, and an actions
+    /// block `block_id` holding `buttons` (e.g. a reminder with "Extend 90 days" / "Let it expire", whose
+    /// wording belongs to the caller).
+    pub fn prompt(
+        text: impl Into<String>,
+        body: impl Into<String>,
+        block_id: impl Into<String>,
+        buttons: impl IntoIterator<Item = Button>,
+    ) -> Self {
+        Self::text(text)
+            .block(Block::section(body))
+            .block(Block::actions(buttons).block_id(block_id))
+    }
+
+    /// The message after a click: every actions block removed (so nobody clicks twice) and a mrkdwn context
+    /// line `outcome` appended (e.g. "Extended to 2027-08-10 by @alice"); send it with `chat.update` or as a
+    /// `replace_original` reply. `text` is kept.
+    #[must_use]
+    pub fn with_outcome(mut self, outcome: impl Into<String>) -> Self {
+        self.blocks.retain(|b| !matches!(b, Block::Actions { .. }));
+        self.blocks.push(Block::context(outcome));
+        self
+    }
+
     /// Checks every Block Kit limit. Sending methods call it and send nothing when it fails.
     pub fn validate(&self) -> Result<(), BlockError> {
         if self.blocks.len() > MAX_BLOCKS {
@@ -383,6 +407,17 @@ impl Button {
     pub fn value(mut self, value: impl Into<String>) -> Self {
         self.value = Some(value.into());
         self
+    }
+
+    /// Sets the value to the compact JSON of `value`; [`BlockError::TooLong`] when it exceeds Slack's 2,000
+    /// characters (nothing is truncated).
+    pub fn json_value<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, BlockError> {
+        let json = serde_json::to_string(value).map_err(|_| BlockError::Empty {
+            what: "button value",
+        })?;
+        check_len("button value", &json, MAX_BUTTON_VALUE)?;
+        self.value = Some(json);
+        Ok(self)
     }
 
     /// Sets the style.

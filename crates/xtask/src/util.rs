@@ -89,17 +89,24 @@ pub(crate) fn exec_demo(args: &[String]) -> Result<ExitCode> {
         .args(["run", "--quiet", "--locked", "-p", "demo", "--"])
         .args(args)
         .current_dir(root());
+    exec_or_run(&mut command)
+}
+
+/// Replaces this process with `command` (signals and the exit code go straight to it), or runs it as a child
+/// and returns its outcome where `exec` is unavailable.
+pub(crate) fn exec_or_run(command: &mut Command) -> Result<ExitCode> {
+    let shown = show(command);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         let error = command.exec();
-        Err(error).context("could not exec `cargo run -p demo`")
+        Err(error).with_context(|| format!("could not exec `{shown}`"))
     }
     #[cfg(not(unix))]
     {
         let status = command
             .status()
-            .context("could not start `cargo run -p demo`")?;
+            .with_context(|| format!("could not start `{shown}`"))?;
         Ok(if status.success() {
             ExitCode::SUCCESS
         } else {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use cls_core::settings::SecretIds;
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 
 /// Default body cap: 1 MiB.
@@ -14,10 +15,10 @@ pub struct Config {
     pub stage: String,
     /// `CLS_QUEUE_URL` (required): the FIFO queue URL.
     pub queue_url: String,
-    /// `CLS_GITHUB_SECRET_ID` (default `cls/github`): App ids, org ids and webhook secrets.
-    pub github_secret_id: String,
-    /// `CLS_SLACK_SECRET_ID` (default `cls/slack`): the IT alert webhook URL.
-    pub slack_secret_id: String,
+    /// The secret ids. The webhook reads `CLS_WEBHOOK_SECRET_ID` (default `cls/webhook`: org ids, App ids,
+    /// webhook and Slack signing secrets) and `CLS_ALERTS_SECRET_ID` (default `cls/alerts`: the IT alert
+    /// URL); `CLS_GITHUB_SECRET_ID` / `CLS_SLACK_SECRET_ID` only while those do not exist (old layout).
+    pub secret_ids: SecretIds,
     /// `CLS_MAX_BODY_BYTES` (default 1048576): larger bodies get 413 before any hashing.
     pub max_body_bytes: usize,
     /// `CLS_SECRETS_TTL_SECONDS` (default 300): secret cache lifetime.
@@ -41,12 +42,7 @@ impl Config {
         Ok(Self {
             stage,
             queue_url: env.required("CLS_QUEUE_URL")?,
-            github_secret_id: env
-                .optional("CLS_GITHUB_SECRET_ID")
-                .unwrap_or_else(|| "cls/github".into()),
-            slack_secret_id: env
-                .optional("CLS_SLACK_SECRET_ID")
-                .unwrap_or_else(|| "cls/slack".into()),
+            secret_ids: SecretIds::from_reader(&env),
             max_body_bytes,
             secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
         })
@@ -78,7 +74,8 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.max_body_bytes, 1_048_576);
-        assert_eq!(c.github_secret_id, "cls/github");
+        assert_eq!(c.secret_ids.webhook, "cls/webhook");
+        assert_eq!(c.secret_ids.alerts, "cls/alerts");
         assert_eq!(c.secrets_ttl, Duration::from_secs(300));
         let err = Config::from_lookup(lookup(&[("CLS_STAGE", "testing")])).unwrap_err();
         assert_eq!(err.var, "CLS_QUEUE_URL");

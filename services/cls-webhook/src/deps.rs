@@ -143,10 +143,10 @@ impl Deps {
         ));
         let poster: Arc<dyn WebhookPoster> =
             Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
-        let alerts: Arc<dyn Alerter> = Arc::new(SlackAlerter::new(
+        let alerts: Arc<dyn Alerter> = Arc::new(SlackAlerter::from_ids(
             poster,
             Arc::clone(&secrets),
-            &config.slack_secret_id,
+            &config.secret_ids,
             Arc::clone(&clock),
         ));
         Self::new(

@@ -2,7 +2,9 @@
 
 pub mod config;
 pub mod deps;
+mod github;
 pub mod handler;
+mod slack;
 
 pub use config::Config;
 pub use deps::{

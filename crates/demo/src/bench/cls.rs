@@ -248,11 +248,11 @@ impl cls_webhook::QueueSender for MemoryQueue {
     }
 }
 
-/// `cls-webhook` dependencies with the demo's `cls/github` and `cls/slack` values copied into an in-memory
-/// store and an in-memory queue sender.
+/// `cls-webhook` dependencies with the demo's `cls/webhook`, `cls/alerts` and (for the alerter) `cls/slack`
+/// values copied into an in-memory store and an in-memory queue sender.
 async fn memory_webhook_deps(stack: &Stack) -> Result<(cls_webhook::Deps, Arc<MemoryQueue>)> {
     let store = MemorySecretStore::new();
-    for name in ["cls/github", "cls/slack"] {
+    for name in ["cls/webhook", "cls/alerts", "cls/slack"] {
         let (value, _) = devstack::aws::get_secret(&stack.secrets, name).await?;
         store.insert(name, value);
     }

@@ -113,6 +113,27 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
         cls_slack["signing_secrets"][0],
         dev.slack_signing_secret.as_str()
     );
+    // The per-function layout cls-webhook reads (issue 10).
+    let (cls_webhook, _) = devstack::aws::get_secret(&stack.secrets, "cls/webhook")
+        .await
+        .unwrap();
+    assert_eq!(
+        cls_webhook["orgs"][0]["webhook_secrets"][0],
+        dev.github_webhook_secret.as_str()
+    );
+    assert_eq!(
+        cls_webhook["slack_signing_secrets"][0],
+        dev.slack_signing_secret.as_str()
+    );
+    let (cls_alerts, _) = devstack::aws::get_secret(&stack.secrets, "cls/alerts")
+        .await
+        .unwrap();
+    assert!(
+        cls_alerts["alert_webhook_url"]
+            .as_str()
+            .unwrap()
+            .contains("/services/")
+    );
     // The fixture's fixed key no longer opens spoke-fake.
     let teams = format!("{}/teams", stack.endpoints["spoke"]);
     let http = reqwest::Client::new();

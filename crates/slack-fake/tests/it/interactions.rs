@@ -214,3 +214,179 @@ async fn response_urls_keep_the_mount_prefix_when_the_fake_is_nested() {
         .unwrap();
     assert_eq!(reply.status(), 200);
 }
+
+/// Verifies a received request the way the service must: `v0` HMAC over `v0:{ts}:{body}` with the fake's
+/// signing secret.
+fn is_validly_signed(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
+    let (Some(ts), Some(sig)) = (
+        headers.get("x-slack-request-timestamp"),
+        headers.get("x-slack-signature"),
+    ) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{}:", ts.to_str().unwrap()).as_bytes());
+    mac.update(body);
+    sig.to_str().unwrap() == format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn send(fake: &slack_fake::SpawnedSlackFake, path: &str, body: Value) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/__fake/interactions/{path}", fake.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().await.unwrap()
+}
+
+async fn posted_reminder(fake: &slack_fake::SpawnedSlackFake) -> Value {
+    let token = fake.fake.bot_token();
+    api(
+        fake,
+        "chat.postMessage",
+        Some(&token),
+        json!({"channel": "U0ALICE001", "text": "reminder", "blocks": reminder_blocks()}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn forged_wrongly_signed_unsigned_and_stale_clicks_can_be_sent_on_purpose() {
+    let fake = spawn().await;
+    let (target, received) = receiver().await;
+    let posted = posted_reminder(&fake).await;
+    let secret = fake.fake.signing_secret();
+    let click = |extra: Value| {
+        let mut body = json!({
+            "url": format!("{}/slack/interactions", target.base_url()),
+            "user": "U0ALICE001", "channel": posted["channel"], "ts": posted["ts"],
+            "actionId": "cls_extend",
+        });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+
+    send(&fake, "send", click(json!({}))).await;
+    send(&fake, "send", click(json!({"forgeSignature": true}))).await;
+    send(
+        &fake,
+        "send",
+        click(json!({"signingSecret": "not-the-secret"})),
+    )
+    .await;
+    send(&fake, "send", click(json!({"unsigned": true}))).await;
+    let stale = send(&fake, "send", click(json!({"ageSecs": 301}))).await;
+
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 5);
+    assert!(is_validly_signed(&secret, &got[0].0, &got[0].1));
+    assert!(!is_validly_signed(&secret, &got[1].0, &got[1].1));
+    assert!(
+        got[1].0["x-slack-signature"]
+            .to_str()
+            .unwrap()
+            .starts_with("v0=")
+            && got[1].0["x-slack-signature"].len() == 67,
+        "a forged signature is well formed"
+    );
+    assert!(!is_validly_signed(&secret, &got[2].0, &got[2].1));
+    assert!(got[3].0.get("x-slack-signature").is_none());
+    assert!(got[3].0.get("x-slack-request-timestamp").is_none());
+    assert!(
+        is_validly_signed(&secret, &got[4].0, &got[4].1),
+        "stale but correctly signed"
+    );
+    let now = fake.fake.kit().now().timestamp();
+    assert_eq!(stale["timestamp"], (now - 301).to_string());
+
+    let signings: Vec<String> = fake
+        .fake
+        .sent_interactions()
+        .into_iter()
+        .map(|i| i.signing)
+        .collect();
+    assert_eq!(
+        signings,
+        ["valid", "forged", "wrong_secret", "unsigned", "valid"]
+    );
+}
+
+#[tokio::test]
+async fn a_replay_resends_the_same_bytes_and_headers() {
+    let fake = spawn().await;
+    let (target, received) = receiver().await;
+    let posted = posted_reminder(&fake).await;
+    let first = send(
+        &fake,
+        "send",
+        json!({
+            "url": format!("{}/slack/interactions", target.base_url()),
+            "user": "U0ALICE001", "channel": posted["channel"], "ts": posted["ts"],
+            "actionId": "cls_let_expire",
+        }),
+    )
+    .await;
+    fake.fake.kit().advance(chrono::Duration::seconds(30));
+    let replay = send(&fake, "replay", json!({"deliveryId": first["deliveryId"]})).await;
+    assert_eq!(replay["replayOf"], first["deliveryId"]);
+    assert_eq!(replay["status"], 200);
+    assert_eq!(replay["timestamp"], first["timestamp"]);
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].1, got[1].1, "same body");
+    for header in ["x-slack-signature", "x-slack-request-timestamp"] {
+        assert_eq!(got[0].0[header], got[1].0[header], "{header}");
+    }
+    let sent = fake.fake.sent_interactions();
+    assert_eq!(sent[1].replay_of, Some(sent[0].id));
+    assert_eq!(sent[1].action_id.as_deref(), Some("cls_let_expire"));
+
+    let missing = reqwest::Client::new()
+        .post(format!("{}/__fake/interactions/replay", fake.base_url()))
+        .json(&json!({"deliveryId": 99}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn any_payload_or_raw_body_can_be_sent_signed() {
+    let fake = spawn().await;
+    let (target, received) = receiver().await;
+    let url = format!("{}/slack/interactions", target.base_url());
+    let secret = fake.fake.signing_secret();
+    send(
+        &fake,
+        "send",
+        json!({"url": url, "payload": {"type": "view_submission", "user": {"id": "U0BOB00001"}}}),
+    )
+    .await;
+    send(
+        &fake,
+        "send",
+        json!({"url": url, "rawBody": "payload=not-json"}),
+    )
+    .await;
+    let got = received.lock().unwrap().clone();
+    let payload: Value = url::form_urlencoded::parse(&got[0].1)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| serde_json::from_str(&v).unwrap())
+        .unwrap();
+    assert_eq!(payload["type"], "view_submission");
+    assert!(is_validly_signed(&secret, &got[0].0, &got[0].1));
+    assert_eq!(&got[1].1[..], b"payload=not-json");
+    assert!(is_validly_signed(&secret, &got[1].0, &got[1].1));
+
+    let incomplete = reqwest::Client::new()
+        .post(format!("{}/__fake/interactions/send", fake.base_url()))
+        .json(&json!({"url": url, "user": "U0ALICE001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(incomplete.status(), 400);
+}

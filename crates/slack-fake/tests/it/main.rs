@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod interactions;
+mod membership;
 mod web_api;
 mod webhooks;
 

@@ -367,100 +367,129 @@ async fn a_refused_spoke_key_is_retried_and_a_rotated_key_is_picked_up_without_l
     );
 }
 
-/// cls.md §12: only what the spec calls permanent may be dropped. A 401 after the token refresh, a plain 403
-/// on the membership check, and a token mint refused because the App key is wrong (401), the installation is
-/// suspended (403) or removed (404) are retried, dead-lettered with one alert on the last receive, and the
-/// collaborator gets a ticket once the cause is fixed and the DLQ redriven.
+/// How a test breaks the GitHub side, and how the operator fixes it.
+enum Breakage {
+    Fault(&'static str, &'static str, serde_json::Value),
+    MembersPermissionRemoved,
+    Suspended,
+    Uninstalled,
+}
+
+impl Breakage {
+    fn apply(&self, github: &github_fake::GithubFake) {
+        match self {
+            Self::Fault(method, path, action) => {
+                github.kit().add_fault(fake_kit::FaultRule::new(
+                    Some(method),
+                    path,
+                    None,
+                    action.clone(),
+                ));
+            }
+            Self::MembersPermissionRemoved => {
+                github.set_permission(ORG, "members", "none").unwrap()
+            }
+            Self::Suspended => github.set_suspended(ORG, true).unwrap(),
+            Self::Uninstalled => github.set_installed(ORG, false).unwrap(),
+        }
+    }
+
+    fn fix(&self, github: &github_fake::GithubFake) {
+        match self {
+            Self::Fault(..) => github.kit().clear_faults(),
+            Self::MembersPermissionRemoved => {
+                github.set_permission(ORG, "members", "read").unwrap()
+            }
+            Self::Suspended => github.set_suspended(ORG, false).unwrap(),
+            Self::Uninstalled => github.set_installed(ORG, true).unwrap(),
+        }
+    }
+}
+
+/// cls.md §12: only what the spec calls permanent may be dropped. A 401 after the token refresh, a 403 without
+/// rate-limit signs on the membership check (the App lost "Members: read"), and a token mint refused because
+/// the App key is wrong (401), the installation is suspended (403) or the App was uninstalled (404) are
+/// retried, dead-lettered with one alert on the last receive, and the collaborator gets a ticket once the
+/// cause is fixed and the DLQ redriven.
 #[tokio::test]
 async fn github_refusals_that_are_not_permanent_are_retried_dead_lettered_alerted_and_redrivable() {
     let cases = [
         (
             "membership 401 after the token refresh",
-            "GET",
-            "/orgs/acme/members/*",
-            serde_json::json!({"status": 401, "body": {"message": "Bad credentials"}}),
+            Breakage::Fault(
+                "GET",
+                "/orgs/acme/members/*",
+                serde_json::json!({"status": 401, "body": {"message": "Bad credentials"}}),
+            ),
         ),
         (
-            "membership 403 without rate-limit signs",
-            "GET",
-            "/orgs/acme/members/*",
-            serde_json::json!({"status": 403, "body": {"message": "Resource not accessible by integration"}}),
+            "membership 403: the App lost Members: read",
+            Breakage::MembersPermissionRemoved,
         ),
         (
-            "token mint 401 (App key refused)",
-            "POST",
-            "/app/installations/*/access_tokens",
-            serde_json::json!({"status": 401, "body": {"message": "A JSON web token could not be decoded"}}),
+            "token mint 401: the App key is refused",
+            Breakage::Fault(
+                "POST",
+                "/app/installations/*/access_tokens",
+                serde_json::json!({"status": 401, "body": {"message": "A JSON web token could not be decoded"}}),
+            ),
         ),
         (
-            "token mint 403 (installation suspended)",
-            "POST",
-            "/app/installations/*/access_tokens",
-            serde_json::json!({"status": 403, "body": {"message": "This installation has been suspended"}}),
+            "token mint 403: installation suspended",
+            Breakage::Suspended,
         ),
-        (
-            "token mint 404 (installation removed)",
-            "POST",
-            "/app/installations/*/access_tokens",
-            serde_json::json!({"status": 404, "body": {"message": "Not Found"}}),
-        ),
+        ("token mint 404: App uninstalled", Breakage::Uninstalled),
     ];
-    let runs = cases
-        .into_iter()
-        .map(|(case, method, path, action)| async move {
-            let stack = spawn_with(Options {
-                visibility_secs: 1,
-                max_receive_count: 2,
-                ..Options::default()
-            })
+    let runs = cases.into_iter().map(|(case, breakage)| async move {
+        let stack = spawn_with(Options {
+            visibility_secs: 1,
+            max_receive_count: 2,
+            ..Options::default()
+        })
+        .await;
+        breakage.apply(&stack.github);
+        stack
+            .send(&Event::added("octocat", "widgets").sender("alice"))
             .await;
-            stack.github.kit().add_fault(fake_kit::FaultRule::new(
-                Some(method),
-                path,
-                None,
-                action,
-            ));
-            stack
-                .send(&Event::added("octocat", "widgets").sender("alice"))
-                .await;
-            stack.drain(Duration::from_secs(60)).await;
-            assert_eq!(
-                stack.dlq_depth().await,
-                1,
-                "{case}: dead-lettered, not dropped"
-            );
-            let receives: Vec<u32> = stack
-                .source
-                .outcomes()
-                .iter()
-                .flat_map(|o| o.receive_counts.clone())
-                .collect();
-            assert_eq!(
-                receives,
-                vec![1, 2],
-                "{case}: reported failed on each receive"
-            );
-            assert!(stack.requests().is_empty(), "{case}");
-            assert_eq!(stack.metrics.total("PermanentFailure"), 0.0, "{case}");
-            let alerts = stack.alerts();
-            assert_eq!(alerts.len(), 1, "{case}: {alerts:?}");
-            assert!(
-                alerts[0].contains("RetriesExhausted")
-                    && alerts[0].contains("receive 2 of 2")
-                    && alerts[0].contains("org: acme")
-                    && alerts[0].contains("collaborator: octocat"),
-                "{case}: {alerts:?}"
-            );
-            // The operator fixes the cause and redrives: the collaborator gets the ticket.
-            stack.github.kit().clear_faults();
-            assert_eq!(stack.redrive().await, 1);
-            stack.drain(Duration::from_secs(60)).await;
-            assert_eq!(
-                stack.requests().len(),
-                1,
-                "{case}: ticket after the redrive"
-            );
-            assert_eq!(stack.dlq_depth().await, 0, "{case}");
-        });
+        stack.drain(Duration::from_secs(60)).await;
+        assert_eq!(
+            stack.dlq_depth().await,
+            1,
+            "{case}: dead-lettered, not dropped"
+        );
+        let receives: Vec<u32> = stack
+            .source
+            .outcomes()
+            .iter()
+            .flat_map(|o| o.receive_counts.clone())
+            .collect();
+        assert_eq!(
+            receives,
+            vec![1, 2],
+            "{case}: reported failed on each receive"
+        );
+        assert!(stack.requests().is_empty(), "{case}");
+        assert_eq!(stack.metrics.total("PermanentFailure"), 0.0, "{case}");
+        let alerts = stack.alerts();
+        assert_eq!(alerts.len(), 1, "{case}: {alerts:?}");
+        assert!(
+            alerts[0].contains("RetriesExhausted")
+                && alerts[0].contains("receive 2 of 2")
+                && alerts[0].contains("org: acme")
+                && alerts[0].contains("collaborator: octocat"),
+            "{case}: {alerts:?}"
+        );
+        // The operator fixes the cause and redrives: the collaborator gets the ticket.
+        breakage.fix(&stack.github);
+        assert_eq!(stack.redrive().await, 1);
+        stack.drain(Duration::from_secs(60)).await;
+        assert_eq!(
+            stack.requests().len(),
+            1,
+            "{case}: ticket after the redrive (DLQ {})",
+            stack.dlq_depth().await
+        );
+        assert_eq!(stack.dlq_depth().await, 0, "{case}");
+    });
     futures::future::join_all(runs).await;
 }

@@ -4,5 +4,8 @@
 // Helpers outside #[test] functions unwrap too; clippy.toml only exempts the test functions themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod org_binding;
 mod routes;
+mod secrets_ttl;
+mod slack;
 mod support;

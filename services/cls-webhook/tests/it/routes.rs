@@ -300,9 +300,10 @@ async fn unknown_routes_and_methods_and_slack_interactions_are_answered() {
     let mut e = fixture("member-added");
     e.request_context.http.method = lambda_http::http::Method::GET;
     assert_eq!(status(&stack.call(e).await), 405);
+    // The Slack route is live: a GitHub delivery there has no Slack signature.
     let mut e = fixture("member-added");
     e.raw_path = Some("/slack/interactions".into());
-    assert_eq!(status(&stack.call(e).await), 501);
+    assert_eq!(status(&stack.call(e).await), 401);
 }
 
 #[tokio::test]
@@ -373,6 +374,8 @@ async fn no_secret_reaches_the_logs() {
             SECRET,
             VECTOR_SECRET,
             "a-new-secret-being-rolled-out",
+            SLACK_SECRET,
+            SLACK_PREVIOUS_SECRET,
             &secret_part,
             "sha256=",
             "\"octocat\",\"id\"",
@@ -395,15 +398,19 @@ async fn the_installation_target_header_picks_which_apps_secrets_are_tried() {
         "102441".parse().unwrap(),
     );
     assert_eq!(status(&stack.call(e).await), 401);
-    // Without the header every configured secret is tried.
-    assert_eq!(
-        status(
-            &stack
-                .call(signed(&body, VECTOR_SECRET, "member", "target-2"))
-                .await
-        ),
-        202
+    // Naming the other App, acme's own secret is not even tried.
+    let mut e = signed(&body, SECRET, "member", "target-2");
+    e.headers
+        .insert("x-github-hook-installation-target-id", "7".parse().unwrap());
+    assert_eq!(status(&stack.call(e).await), 401);
+    // Naming acme's App with acme's secret: accepted.
+    let mut e = signed(&body, SECRET, "member", "target-3");
+    e.headers.insert(
+        "x-github-hook-installation-target-id",
+        "102441".parse().unwrap(),
     );
+    assert_eq!(status(&stack.call(e).await), 202);
+    assert_eq!(stack.depth().await, 1);
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! `spawn()`: a FIFO queue and secrets with unique names in the shared moto, slack-fake for alerts, `Deps`.
+//! `spawn()`: a FIFO queue and secrets with unique names in the shared moto, slack-fake for alerts, a fixed
+//! clock, `Deps`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,26 +7,42 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
+use cls_core::settings::SecretIds;
 use cls_webhook::{Config, Deps, QueueSender, SlackAlerter, SqsQueueSender, handle};
 use devstack::aws::{FifoQueueSpec, create_fifo_queue_with_dlq, put_secret, sqs_client};
 use fake_kit::moto::Moto;
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::{Clock, FixedClock, MemorySink, SystemClock};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
 
 /// The webhook secret of the fixtures (github-fake's minimal seed).
 pub(crate) const SECRET: &str = "test-only-webhook-secret";
-/// GitHub's published test vector secret (a second configured org).
+/// GitHub's published test vector secret (a second configured org with its own App).
 pub(crate) const VECTOR_SECRET: &str = "It's a Secret to Everybody";
+/// The Slack signing secret (slack-fake's minimal seed) and the one being rotated out.
+pub(crate) const SLACK_SECRET: &str = "test-only-minimal-signing-secret";
+pub(crate) const SLACK_PREVIOUS_SECRET: &str = "test-only-previous-signing-secret";
+
+/// Which secret layout `spawn_with_layout` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// `cls/webhook` + `cls/alerts` (issue 10).
+    PerFunction,
+    /// Only the old `cls/github` + `cls/slack`.
+    Legacy,
+}
 
 pub(crate) struct Stack {
     pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
+    pub(crate) ids: SecretIds,
     pub(crate) queue_url: String,
     pub(crate) slack: SlackFake,
     pub(crate) metrics: MemorySink,
+    pub(crate) clock: Arc<FixedClock>,
     pub(crate) deps: Deps,
     pub(crate) alert_url: String,
-    _slack_server: SpawnedSlackFake,
+    slack_server: SpawnedSlackFake,
 }
 
 pub(crate) async fn spawn() -> Stack {
@@ -34,6 +51,19 @@ pub(crate) async fn spawn() -> Stack {
 
 /// `overrides` replace configuration variables (e.g. a queue URL that does not exist).
 pub(crate) async fn spawn_with(overrides: &[(&str, &str)]) -> Stack {
+    spawn_with_layout(Layout::PerFunction, overrides).await
+}
+
+/// The two orgs of the fixtures: acme (App 102441, current + previous secret) and vector (App 7).
+pub(crate) fn webhook_orgs() -> Value {
+    json!([
+        {"org": "acme", "org_id": 38302899, "app_id": 102441,
+         "webhook_secrets": ["a-new-secret-being-rolled-out", SECRET]},
+        {"org": "vector", "org_id": 1, "app_id": 7, "webhook_secrets": [VECTOR_SECRET]}
+    ])
+}
+
+pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]) -> Stack {
     let moto = Moto::shared()
         .await
         .expect("moto is missing: run `cargo xtask setup`");
@@ -50,33 +80,51 @@ pub(crate) async fn spawn_with(overrides: &[(&str, &str)]) -> Stack {
         .webhook_url("alerts_it")
         .expect("alerts webhook");
     let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
-    let github_id = format!("clsw-test/{unique}/github");
-    let slack_id = format!("clsw-test/{unique}/slack");
-    let owner = json!({"github_login": "it-admin", "spoke_user_id": "5f0c3a9e2b7d4c0012ab0002"});
-    put_secret(
-        &secrets_sdk,
-        &github_id,
-        &json!({"orgs": [
-            {"org": "acme", "org_id": 38302899, "app_id": 102441, "installation_id": 14988838,
-             "webhook_secrets": ["a-new-secret-being-rolled-out", SECRET], "default_owner": owner},
-            {"org": "vector", "org_id": 1, "app_id": 7, "installation_id": 8,
-             "webhook_secrets": [VECTOR_SECRET], "default_owner": owner}
-        ]}),
-    )
-    .await
-    .expect("github secret");
-    put_secret(
-        &secrets_sdk,
-        &slack_id,
-        &json!({"alert_webhook_url": alert_url}),
-    )
-    .await
-    .expect("slack secret");
+    let id = |name: &str| format!("clsw-test/{unique}/{name}");
+    match layout {
+        Layout::PerFunction => {
+            let webhook = json!({"orgs": webhook_orgs(),
+                "slack_signing_secrets": [SLACK_SECRET, SLACK_PREVIOUS_SECRET]});
+            put_secret(&secrets_sdk, &id("webhook"), &webhook)
+                .await
+                .expect("webhook secret");
+            put_secret(
+                &secrets_sdk,
+                &id("alerts"),
+                &json!({"alert_webhook_url": alert_url}),
+            )
+            .await
+            .expect("alerts secret");
+        }
+        Layout::Legacy => {
+            let owner =
+                json!({"github_login": "it-admin", "spoke_user_id": "5f0c3a9e2b7d4c0012ab0002"});
+            let mut orgs = webhook_orgs();
+            for (i, org) in orgs.as_array_mut().unwrap().iter_mut().enumerate() {
+                org["installation_id"] = json!(100 + i);
+                org["default_owner"] = owner.clone();
+                org["private_key_pem"] = json!("-----BEGIN RSA PRIVATE KEY-----\ntest-only\n");
+            }
+            put_secret(&secrets_sdk, &id("github"), &json!({"orgs": orgs}))
+                .await
+                .expect("github secret");
+            put_secret(
+                &secrets_sdk,
+                &id("slack"),
+                &json!({"bot_token": "xoxb-test-only-legacy", "signing_secrets": [SLACK_SECRET],
+                        "alert_webhook_url": alert_url}),
+            )
+            .await
+            .expect("slack secret");
+        }
+    }
     let mut env: HashMap<String, String> = [
         ("CLS_STAGE", "testing".to_owned()),
         ("CLS_QUEUE_URL", queues.url.clone()),
-        ("CLS_GITHUB_SECRET_ID", github_id),
-        ("CLS_SLACK_SECRET_ID", slack_id),
+        ("CLS_WEBHOOK_SECRET_ID", id("webhook")),
+        ("CLS_ALERTS_SECRET_ID", id("alerts")),
+        ("CLS_GITHUB_SECRET_ID", id("github")),
+        ("CLS_SLACK_SECRET_ID", id("slack")),
         ("CLS_MAX_BODY_BYTES", "65536".to_owned()),
     ]
     .into_iter()
@@ -86,23 +134,29 @@ pub(crate) async fn spawn_with(overrides: &[(&str, &str)]) -> Stack {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
-        secrets::local_sdk_client(&moto.endpoint()),
-        Arc::clone(&clock),
-    ));
+    // Fixed at the real time: slack-fake signs with its own clock, which must fall in the window.
+    let fixed = Arc::new(FixedClock::new(SystemClock.now()));
+    let clock: Arc<dyn Clock> = fixed.clone();
+    let store: Arc<dyn secrets::SecretStore> = Arc::new(
+        secrets::SecretsClient::new(
+            secrets::local_sdk_client(&moto.endpoint()),
+            Arc::clone(&clock),
+        )
+        .with_ttl(config.secrets_ttl),
+    );
     let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(sqs.clone(), &config.queue_url));
     let http = lambda_kit::http::http_client("cls-webhook-tests/0").unwrap();
     let poster: Arc<dyn slack_notify::WebhookPoster> =
         Arc::new(slack_notify::WebhookClient::new(http));
-    let alerts = Arc::new(SlackAlerter::new(
+    let alerts = Arc::new(SlackAlerter::from_ids(
         poster,
         Arc::clone(&store),
-        &config.slack_secret_id,
+        &config.secret_ids,
         Arc::clone(&clock),
     ));
     let metrics = MemorySink::default();
     let queue_url = config.queue_url.clone();
+    let ids = config.secret_ids.clone();
     let deps = Deps::new(
         config,
         store,
@@ -113,12 +167,15 @@ pub(crate) async fn spawn_with(overrides: &[(&str, &str)]) -> Stack {
     );
     Stack {
         sqs,
+        secrets_sdk,
+        ids,
         queue_url,
         slack,
         metrics,
+        clock: fixed,
         deps,
         alert_url,
-        _slack_server: slack_server,
+        slack_server,
     }
 }
 
@@ -128,6 +185,7 @@ pub(crate) fn fixture(name: &str) -> ApiGatewayV2httpRequest {
         "member-added" => include_str!("../fixtures/apigw-member-added.json"),
         "member-added-base64" => include_str!("../fixtures/apigw-member-added-base64.json"),
         "ping" => include_str!("../fixtures/apigw-ping.json"),
+        "slack-interaction" => include_str!("../fixtures/apigw-slack-interaction.json"),
         other => panic!("no fixture {other}"),
     };
     serde_json::from_str(text).unwrap()
@@ -162,6 +220,39 @@ pub(crate) fn status(r: &ApiGatewayV2httpResponse) -> i64 {
     r.status_code
 }
 
+/// The Slack fixture's interaction payload, as JSON to modify.
+pub(crate) fn slack_payload() -> Value {
+    let body = fixture("slack-interaction").body.unwrap();
+    let (_, payload) = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "payload")
+        .unwrap();
+    serde_json::from_str(&payload).unwrap()
+}
+
+/// The form body Slack sends for `payload`.
+pub(crate) fn slack_form(payload: &Value) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+}
+
+/// The Slack fixture event carrying `body`, signed with `secret` at Unix time `timestamp`.
+pub(crate) fn slack_signed(body: &str, secret: &str, timestamp: i64) -> ApiGatewayV2httpRequest {
+    let mut e = fixture("slack-interaction");
+    let ts = timestamp.to_string();
+    let signature = slack_notify::sign(
+        &secrecy::SecretString::from(secret.to_owned()),
+        &ts,
+        body.as_bytes(),
+    );
+    e.body = Some(body.to_owned());
+    e.headers
+        .insert("x-slack-request-timestamp", ts.parse().unwrap());
+    e.headers
+        .insert("x-slack-signature", signature.parse().unwrap());
+    e
+}
+
 pub(crate) fn body_json(r: &ApiGatewayV2httpResponse) -> Value {
     match &r.body {
         Some(Body::Text(t)) => serde_json::from_str(t).unwrap(),
@@ -170,6 +261,32 @@ pub(crate) fn body_json(r: &ApiGatewayV2httpResponse) -> Value {
 }
 
 impl Stack {
+    /// The running slack-fake.
+    pub(crate) fn slack_server(&self) -> &SpawnedSlackFake {
+        &self.slack_server
+    }
+
+    /// The fixed clock's Unix time (what a fresh Slack request carries).
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    /// Replaces the content of one of this stack's secrets in moto.
+    pub(crate) async fn put_secret(&self, id: &str, value: &Value) {
+        put_secret(&self.secrets_sdk, id, value).await.unwrap();
+    }
+
+    /// The sum of metric `name` over EMF lines whose dimensions include every `(key, value)` of `dims`.
+    pub(crate) fn metric_with(&self, name: &str, dims: &[(&str, &str)]) -> f64 {
+        self.metrics
+            .lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| dims.iter().all(|(k, want)| v[*k] == *want))
+            .filter_map(|v| v[name].as_f64())
+            .sum()
+    }
+
     pub(crate) async fn call(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         handle(event, &self.deps).await
     }
