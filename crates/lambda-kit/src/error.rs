@@ -38,9 +38,34 @@ pub trait Classify {
     fn class(&self) -> ErrorClass;
 }
 
+/// The error and its sources joined with `": "`, for the one log line at the edge (each `Display` names its
+/// own layer only, so the chain is printed once, here).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::fmt::Error);
+
+    #[test]
+    fn the_chain_names_every_layer_once() {
+        assert_eq!(
+            chain(&Outer(std::fmt::Error)),
+            format!("outer: {}", std::fmt::Error)
+        );
+    }
 
     #[test]
     fn classes_have_stable_names() {
