@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod activity;
 pub mod alert;
 pub mod alerter;
 pub mod button;
@@ -10,11 +11,13 @@ pub mod lookup;
 pub mod member;
 pub mod messages;
 pub mod metrics;
+pub mod queue;
 pub mod reminder;
 pub mod review;
 pub mod settings;
 pub mod ticket;
 
+pub use activity::{ActivityError, ActivityIndex, ActivitySource, ActivitySourceKind, Subject};
 pub use alert::Alert;
 pub use alerter::{Alerter, SlackAlerter};
 pub use envelope::{
@@ -23,5 +26,6 @@ pub use envelope::{
 };
 pub use lookup::{FoundTicket, LookupSettings, TicketLookup, find_ticket};
 pub use member::{MemberContext, MemberDecision, apply_member_event};
+pub use queue::{EnqueueError, OutgoingMessage, QueueSender, SqsQueueSender};
 pub use review::{Activity, ReviewAction, ReviewConfig, review};
 pub use ticket::{Access, ClsState, FieldIds, FieldKey, RemovalReason, RepoGrant, TicketFields};

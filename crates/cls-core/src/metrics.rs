@@ -6,6 +6,17 @@ use lambda_kit::metrics::{Emf, MetricSink};
 
 /// The EMF line counting one `name` at `at`, with `dims` as break-down dimensions.
 pub fn count_line(stage: &str, at: DateTime<Utc>, name: &str, dims: &[(&str, &str)]) -> String {
+    count_n_line(stage, at, name, dims, 1)
+}
+
+/// The EMF line counting `n` of `name` at `at`, with `dims` as break-down dimensions.
+pub fn count_n_line(
+    stage: &str,
+    at: DateTime<Utc>,
+    name: &str,
+    dims: &[(&str, &str)],
+    n: u64,
+) -> String {
     let mut emf = Emf::new("CLS").dimension("Stage", stage);
     for (k, v) in dims {
         emf = emf.dimension(k, v);
@@ -13,7 +24,7 @@ pub fn count_line(stage: &str, at: DateTime<Utc>, name: &str, dims: &[(&str, &st
     if !dims.is_empty() {
         emf = emf.rollup(&["Stage"]);
     }
-    emf.count(name, 1).to_line(at)
+    emf.count(name, n).to_line(at)
 }
 
 /// Writes [`count_line`] to `sink`.
