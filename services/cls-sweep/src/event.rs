@@ -1,0 +1,176 @@
+//! The invocation event and the options of one run (cls.md §8.1).
+//!
+//! The daily EventBridge schedule sends its own event, whose fields are ignored; an operator or a
+//! continuation sends a JSON object with any of:
+//!
+//! | Field | Meaning |
+//! |---|---|
+//! | `continuation` | 0 for the first invocation of a run, n+1 for the n-th self-invocation |
+//! | `after` | where the previous invocation stopped (`{"created_at", "id"}` of the last ticket it enqueued) |
+//! | `dry_run` | `true`: plan only, post the plan to the alert channel, send nothing |
+//! | `allow_removals` | raises the safety brake to N for this run (`cls-admin sweep --allow-removals N`) |
+//! | `today` | `YYYY-MM-DD` run date, like `CLS_FAKE_TODAY`; refused when `CLS_STAGE` is `production` |
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::error::SweepError;
+use crate::plan::Cursor;
+
+/// The sweep's event. Unknown keys (the schedule's `detail-type`, …) are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepEvent {
+    /// 0 for a run's first invocation.
+    #[serde(default)]
+    pub continuation: u32,
+    /// Resume after this ticket (continuations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Cursor>,
+    /// Plan only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// Raise the removal brake to this many for the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_removals: Option<usize>,
+    /// The run date (`YYYY-MM-DD`), outside production only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub today: Option<String>,
+}
+
+impl SweepEvent {
+    /// Reads the event; a field of the wrong type is refused (the schedule's own fields are ignored).
+    pub fn from_value(event: &Value) -> Result<Self, SweepError> {
+        if !event.is_object() {
+            return Ok(Self::default());
+        }
+        serde_json::from_value(event.clone()).map_err(|e| SweepError::BadEvent(e.to_string()))
+    }
+
+    /// The event of the next invocation of the same run, resuming after `after`.
+    pub fn next(&self, after: Cursor) -> Self {
+        Self {
+            continuation: self.continuation + 1,
+            after: Some(after),
+            ..self.clone()
+        }
+    }
+}
+
+/// The options of one invocation, resolved from the event and the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// The run date.
+    pub run_date: NaiveDate,
+    /// Plan only (`CLS_DRY_RUN` or the event).
+    pub dry_run: bool,
+    /// Removals allowed in this run: `CLS_SWEEP_MAX_REMOVALS`, raised by `allow_removals`.
+    pub removal_brake: usize,
+    /// The event (carried into a continuation).
+    pub event: SweepEvent,
+}
+
+impl RunOptions {
+    /// Resolves the run: the date is the event's `today`, else `CLS_FAKE_TODAY`, else the UTC date of `now`;
+    /// `today` is refused in production (CLS-35).
+    pub fn resolve(
+        event: SweepEvent,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> Result<Self, SweepError> {
+        let today = match event.today.as_deref() {
+            Some(_) if config.is_production() => return Err(SweepError::TestClockRefused),
+            Some(raw) => Some(cls_core::dates::parse_date(raw).ok_or_else(|| {
+                SweepError::BadEvent(format!("today is not a YYYY-MM-DD date: {raw:?}"))
+            })?),
+            None => None,
+        };
+        Ok(Self {
+            run_date: today
+                .or(config.fake_today)
+                .unwrap_or_else(|| cls_core::dates::today(now)),
+            dry_run: config.dry_run || event.dry_run == Some(true),
+            removal_brake: config.max_removals.max(event.allow_removals.unwrap_or(0)),
+            event,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn config(stage: &str) -> Config {
+        Config::from_lookup(lambda_kit::config::map_lookup(HashMap::from([
+            ("CLS_STAGE".to_owned(), stage.to_owned()),
+            ("CLS_QUEUE_URL".to_owned(), "http://q".to_owned()),
+        ])))
+        .unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2027-03-04T16:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_schedule_event_runs_as_of_today_with_the_configured_brake() {
+        let scheduled: Value =
+            serde_json::from_str(include_str!("../events/scheduled.json")).unwrap();
+        let event = SweepEvent::from_value(&scheduled).unwrap();
+        let options = RunOptions::resolve(event, &config("production"), now()).unwrap();
+        assert_eq!(options.run_date.to_string(), "2027-03-04");
+        assert!(!options.dry_run);
+        assert_eq!(options.removal_brake, 25);
+    }
+
+    #[test]
+    fn an_operator_event_sets_the_date_the_dry_run_and_raises_the_brake() {
+        let event = SweepEvent::from_value(
+            &json!({"today": "2027-05-01", "dry_run": true, "allow_removals": 40}),
+        )
+        .unwrap();
+        let options = RunOptions::resolve(event, &config("testing"), now()).unwrap();
+        assert_eq!(options.run_date.to_string(), "2027-05-01");
+        assert!(options.dry_run);
+        assert_eq!(options.removal_brake, 40);
+    }
+
+    #[test]
+    fn today_is_refused_in_production_and_a_bad_field_is_a_bad_event() {
+        let event = SweepEvent::from_value(&json!({"today": "2027-05-01"})).unwrap();
+        assert!(matches!(
+            RunOptions::resolve(event, &config("production"), now()),
+            Err(SweepError::TestClockRefused)
+        ));
+        assert!(matches!(
+            SweepEvent::from_value(&json!({"continuation": "one"})),
+            Err(SweepError::BadEvent(_))
+        ));
+    }
+
+    #[test]
+    fn a_continuation_carries_the_run_options_forward() {
+        let event = SweepEvent {
+            today: Some("2027-05-01".into()),
+            allow_removals: Some(30),
+            ..SweepEvent::default()
+        };
+        let next = event.next(Cursor {
+            created_at: "2026-01-01T00:00:00Z".into(),
+            id: "t1".into(),
+        });
+        assert_eq!(next.continuation, 1);
+        assert_eq!(next.today.as_deref(), Some("2027-05-01"));
+        assert_eq!(next.allow_removals, Some(30));
+        let wire = serde_json::to_value(&next).unwrap();
+        assert_eq!(wire["continuation"], 1);
+        assert_eq!(wire["after"]["id"], "t1");
+    }
+}

@@ -1,0 +1,206 @@
+//! Reading the open tickets (cls.md §8.1 step 2): every page of `status=OPEN,PENDING,LOCKED`,
+//! `sort=createdFirst`, `limit=100`, `start` advancing until `start >= total`; each ticket decoded and either
+//! kept for review or set aside with the reason it cannot be reviewed. Read-only.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use cls_core::lookup::decode_request;
+use cls_core::settings::{GithubSettings, SpokeSettings};
+use cls_core::ticket::{ClsState, FieldKey};
+use cls_core::{Access, dates};
+use spoke_client::{
+    Request, RequestFilter, RequestQuery, RequestSort, RequestStatus, SpokeApi, SpokeError, TeamId,
+};
+
+/// A ticket the sweep can review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketView {
+    /// Spoke request id.
+    pub id: String,
+    /// Link for people (the request's permalink, else its id).
+    pub link: String,
+    /// Creation time as Spoke reports it (orders continuations).
+    pub created_at: String,
+    /// Org login as configured.
+    pub org: String,
+    /// Org id (the message group).
+    pub org_id: u64,
+    /// Collaborator's GitHub user id (the message group).
+    pub user_id: u64,
+    /// Collaborator's login.
+    pub login: String,
+    /// `owner/name` of each repository on the ticket.
+    pub repositories: Vec<String>,
+    /// The decoded state (the visible expiry wins, as in the consumer).
+    pub state: ClsState,
+}
+
+/// Why a ticket cannot be reviewed; it is listed in the summary and alerted once per day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The visible expiry is not a `YYYY-MM-DD` date.
+    UnparseableExpiry,
+    /// The `cls_state` field is present but not a state object.
+    UnparseableState,
+    /// Access is granted but no expiry is recorded anywhere: it would never expire.
+    MissingExpiry,
+    /// No GitHub user id: the ticket cannot be grouped with its collaborator's other messages.
+    MissingUserId,
+    /// The org is missing or not configured in `cls/github`.
+    UnknownOrg(String),
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnparseableExpiry => f.write_str("unparseable expiry"),
+            Self::UnparseableState => f.write_str("unparseable cls_state"),
+            Self::MissingExpiry => f.write_str("no expiry"),
+            Self::MissingUserId => f.write_str("no GitHub user id"),
+            Self::UnknownOrg(org) if org.is_empty() => f.write_str("no GitHub org"),
+            Self::UnknownOrg(org) => write!(f, "org {org} is not configured"),
+        }
+    }
+}
+
+/// A ticket set aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Spoke request id.
+    pub id: String,
+    /// Link for people.
+    pub link: String,
+    /// Org login, when the ticket names one.
+    pub org: Option<String>,
+    /// Collaborator login, when the ticket names one.
+    pub login: Option<String>,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// What one scan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Every open ticket read.
+    pub scanned: usize,
+    /// Tickets with access granted and usable fields, in scan order.
+    pub tickets: Vec<TicketView>,
+    /// Tickets that cannot be reviewed.
+    pub skipped: Vec<Skipped>,
+}
+
+/// The listing query of §8.1 step 2 for the CLS team.
+pub fn open_tickets_query(spoke: &SpokeSettings) -> RequestQuery {
+    RequestQuery {
+        team: Some(TeamId::new(&spoke.team_id)),
+        filter: spoke.list_filter.as_deref().map(RequestFilter::parse),
+        statuses: vec![
+            RequestStatus::Open,
+            RequestStatus::Pending,
+            RequestStatus::Locked,
+        ],
+        sort: Some(RequestSort::CreatedFirst),
+        limit: Some(100),
+        start: Some(0),
+        ..RequestQuery::default()
+    }
+}
+
+/// Reads every page of open tickets and classifies each one.
+pub async fn scan(
+    spoke: &dyn SpokeApi,
+    spoke_settings: &SpokeSettings,
+    github: &GithubSettings,
+) -> Result<Scan, SpokeError> {
+    let requests = spoke
+        .all_requests(&open_tickets_query(spoke_settings))
+        .await?;
+    let mut scan = Scan {
+        scanned: requests.len(),
+        ..Scan::default()
+    };
+    for request in &requests {
+        match classify(request, spoke_settings, github) {
+            Classified::Review(t) => scan.tickets.push(*t),
+            Classified::Skip(s) => scan.skipped.push(s),
+            Classified::NotGranted => {}
+        }
+    }
+    Ok(scan)
+}
+
+/// One ticket's fate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classified {
+    /// Reviewable.
+    Review(Box<TicketView>),
+    /// Set aside.
+    Skip(Skipped),
+    /// Access already removed (a ticket left open by a person): nothing to review.
+    NotGranted,
+}
+
+/// Decodes one request (pure).
+pub fn classify(request: &Request, spoke: &SpokeSettings, github: &GithubSettings) -> Classified {
+    let answers: HashMap<&str, &str> = request
+        .answers()
+        .filter_map(|a| Some((a.field_id()?.as_str(), a.answer()?.trim())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let raw = |key: FieldKey| {
+        spoke
+            .fields
+            .get(key)
+            .and_then(|id| answers.get(id).copied())
+    };
+    let fields = decode_request(request, &spoke.fields);
+    let id = request.id.as_str().to_owned();
+    let link = request.permalink.clone().unwrap_or_else(|| id.clone());
+    let skip = |reason: SkipReason| {
+        Classified::Skip(Skipped {
+            id: id.clone(),
+            link: link.clone(),
+            org: fields.github_org.clone(),
+            login: fields.github_login.clone(),
+            reason,
+        })
+    };
+    if raw(FieldKey::ClsState).is_some_and(|s| ClsState::decode(s).is_none()) {
+        return skip(SkipReason::UnparseableState);
+    }
+    if fields.state.access != Access::Granted {
+        return Classified::NotGranted;
+    }
+    if raw(FieldKey::ExpiresOn).is_some_and(|e| dates::parse_date(e).is_none()) {
+        return skip(SkipReason::UnparseableExpiry);
+    }
+    if fields.expires_on.is_none() {
+        return skip(SkipReason::MissingExpiry);
+    }
+    let org_login = fields.github_org.clone().or_else(|| {
+        // A legacy ticket without the org field belongs to the configured legacy org.
+        github.legacy_org.clone()
+    });
+    let Some(org) = org_login.as_deref().and_then(|o| github.org(o)) else {
+        return skip(SkipReason::UnknownOrg(org_login.unwrap_or_default()));
+    };
+    let Some(user_id) = fields.github_user_id else {
+        return skip(SkipReason::MissingUserId);
+    };
+    Classified::Review(Box::new(TicketView {
+        link: link.clone(),
+        created_at: request.created_at.clone().unwrap_or_default(),
+        org: org.org.clone(),
+        org_id: org.org_id,
+        user_id,
+        login: fields.github_login.clone().unwrap_or_default(),
+        repositories: fields
+            .repositories
+            .iter()
+            .map(|g| g.full_name.clone())
+            .collect(),
+        state: fields.state.clone(),
+        id,
+    }))
+}

@@ -1,0 +1,99 @@
+//! Inactivity signals (CLS-32): the audit log feeds `last_activity`; an unavailable log never removes anyone.
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use crate::support::{Options, Ticket, spawn_with};
+
+/// A collaborator the github-fake demo seed has no audit events for.
+const MONA_LISA: u64 = 7_000_001;
+
+fn audit_log() -> Options {
+    Options {
+        activity_source: "audit_log",
+        ..Options::default()
+    }
+}
+
+#[tokio::test]
+async fn audit_log_activity_is_carried_in_a_review() {
+    let stack = spawn_with(audit_log()).await;
+    let ticket = Ticket::new(1, "2028-01-01")
+        .login("mona-lisa", MONA_LISA)
+        .state("last_activity", json!("2026-02-01"));
+    stack
+        .seed_tickets(&[ticket.clone(), Ticket::new(2, "2028-01-01")])
+        .await;
+    let at = Utc
+        .with_ymd_and_hms(2026, 3, 9, 12, 0, 0)
+        .unwrap()
+        .timestamp_millis();
+    stack
+        .env
+        .github
+        .add_audit_events(
+            "acme",
+            vec![
+                json!({"action": "git.clone", "actor": "mona-lisa", "actor_id": MONA_LISA,
+                        "repo": "acme/widgets", "@timestamp": at, "created_at": at}),
+            ],
+        )
+        .unwrap();
+
+    let report = stack.invoke(json!({"today": "2026-03-10"})).await.unwrap();
+
+    assert_eq!(
+        report.activity.get("acme").map(String::as_str),
+        Some("audit_log")
+    );
+    let reviews = stack.reviews().await;
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    let review = &reviews[0].2;
+    assert_eq!(review.ticket_id, ticket.id());
+    assert_eq!(review.last_activity, Some(crate::support::d("2026-03-09")));
+    assert_eq!(review.activity_source.as_deref(), Some("audit_log"));
+    let queries: Vec<String> = stack
+        .env
+        .github
+        .kit()
+        .journal()
+        .iter()
+        .filter(|e| e.path.ends_with("/audit-log"))
+        .map(|e| e.query.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(queries.len(), 1, "one query per org per run");
+    assert!(
+        queries[0].contains("created%3A%3E%3D2026-03-08"),
+        "{}",
+        queries[0]
+    );
+}
+
+#[tokio::test]
+async fn an_unavailable_audit_log_gives_no_inactivity_action_and_one_alert() {
+    let stack = spawn_with(audit_log()).await;
+    // Granted 2026-01-01 and never seen since: 151 days later an answering source warns.
+    stack.seed_tickets(&[Ticket::new(1, "2028-01-01")]).await;
+    stack.env.github.set_enterprise("acme", false).unwrap();
+
+    let report = stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
+    stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
+
+    assert!(report.due.is_empty(), "{:?}", report.due);
+    assert_eq!(stack.depth().await, 0);
+    let alerts = stack.alerts_of("ActivitySourceUnavailable");
+    assert_eq!(alerts.len(), 1, "once per day: {alerts:?}");
+    assert!(
+        alerts[0].contains("404") && alerts[0].contains("acme"),
+        "{}",
+        alerts[0]
+    );
+    assert!(report.activity["acme"].starts_with("unavailable"));
+
+    // The same ticket with the audit log answering gets the inactivity warning: the test above is not vacuous.
+    stack.env.github.set_enterprise("acme", true).unwrap();
+    stack.invoke(json!({"today": "2026-06-02"})).await.unwrap();
+    let reviews = stack.reviews().await;
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].2.activity_source.as_deref(), Some("audit_log"));
+}

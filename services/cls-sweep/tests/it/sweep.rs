@@ -1,0 +1,333 @@
+//! The scan, the decision, the queue and the limits (CLS-22, CLS-25, CLS-26, CLS-35).
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::support::{Options, Ticket, d, prepare, spawn, spawn_with, spoke_secret};
+
+const TODAY: &str = "2027-01-10";
+
+fn far(n: u32) -> Ticket {
+    Ticket::new(n, "2028-06-01")
+}
+
+#[tokio::test]
+async fn every_page_of_250_tickets_is_read_and_expiries_up_to_today_are_enqueued() {
+    let stack = spawn().await;
+    let mut tickets: Vec<Ticket> = (0..250).map(far).collect();
+    // Due: 10 long past, 5 on the run date (spread over the three pages).
+    let due: Vec<u32> = (0..15).map(|i| i * 16 + 3).collect();
+    for (k, n) in due.iter().enumerate() {
+        let expiry = if k < 10 { "2026-12-01" } else { TODAY };
+        tickets[*n as usize] = Ticket::new(*n, expiry);
+    }
+    tickets[249] = Ticket::new(249, "2027-02-15"); // 36 days: no reminder yet
+    stack.seed_tickets(&tickets).await;
+
+    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
+
+    assert_eq!(report.scanned, 250);
+    assert_eq!(report.reviewable, 250);
+    let lists: Vec<String> = stack
+        .env
+        .spoke
+        .kit()
+        .journal()
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.ends_with("/requests"))
+        .map(|e| e.query.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(lists.len(), 3, "{lists:?}");
+    for (page, query) in lists.iter().enumerate() {
+        for part in [
+            "status=OPEN%2CPENDING%2CLOCKED",
+            "sort=createdFirst",
+            "limit=100",
+            &format!("start={}", page * 100),
+        ] {
+            assert!(query.contains(part), "{part} missing in {query}");
+        }
+    }
+    let reviews = stack.reviews().await;
+    let sent: BTreeSet<String> = reviews
+        .iter()
+        .map(|(_, _, r)| r.ticket_id.clone())
+        .collect();
+    let expected: BTreeSet<String> = due.iter().map(|n| Ticket::new(*n, TODAY).id()).collect();
+    assert_eq!(sent, expected);
+    let org_id = stack.env.github.org_id("acme").unwrap();
+    for (group, dedup, review) in &reviews {
+        let n: u64 = review.ticket_id[19..].parse().unwrap();
+        assert_eq!(group, &format!("gh-{org_id}-{}", 5_000_000 + n));
+        assert_eq!(dedup, &format!("review-{}-{TODAY}", review.ticket_id));
+        assert_eq!(review.run_date, d(TODAY));
+        assert_eq!(review.activity_source, None, "acme's source is off");
+    }
+    assert_eq!(report.due.get("expire"), Some(&15));
+    assert_eq!(stack.env.metrics.total("SweepDue"), 15.0);
+    assert_eq!(stack.env.metrics.total("SweepCompleted"), 1.0);
+    assert!(
+        stack
+            .env
+            .metrics
+            .lines()
+            .iter()
+            .any(|l| l.contains("\"SweepDurationMs\""))
+    );
+    let summaries = stack.summaries();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    assert!(
+        summaries[0].contains("250 open tickets") && summaries[0].contains("expire 15"),
+        "{}",
+        summaries[0]
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_after_three_skipped_days_expires_every_ticket_that_came_due() {
+    let stack = spawn().await;
+    let tickets = vec![
+        Ticket::new(1, "2027-01-07"),
+        Ticket::new(2, "2027-01-08"),
+        Ticket::new(3, "2027-01-09"),
+        Ticket::new(4, TODAY),
+        far(5),
+    ];
+    stack.seed_tickets(&tickets).await;
+    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let sent: BTreeSet<String> = stack
+        .reviews()
+        .await
+        .into_iter()
+        .map(|(_, _, r)| r.ticket_id)
+        .collect();
+    let expected: BTreeSet<String> = tickets[..4].iter().map(Ticket::id).collect();
+    assert_eq!(sent, expected);
+}
+
+#[tokio::test]
+async fn a_second_sweep_the_same_day_adds_nothing_to_the_queue() {
+    let stack = spawn().await;
+    stack
+        .seed_tickets(&[
+            Ticket::new(1, "2027-01-01"),
+            Ticket::new(2, "2027-01-20"),
+            far(3),
+        ])
+        .await;
+    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert_eq!(stack.depth().await, 2, "one expire and one 21-day reminder");
+    let again = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert_eq!(
+        again.due.values().sum::<usize>(),
+        2,
+        "still due: the consumer has not run"
+    );
+    assert_eq!(
+        stack.depth().await,
+        2,
+        "FIFO deduplication: review-{{ticket}}-{{run_date}}"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_sends_nothing_and_posts_the_plan() {
+    let stack = spawn().await;
+    stack
+        .seed_tickets(&[
+            Ticket::new(1, "2027-01-01"),
+            Ticket::new(2, "2027-01-20"),
+            far(3),
+        ])
+        .await;
+    let report = stack
+        .invoke(json!({"today": TODAY, "dry_run": true}))
+        .await
+        .unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.enqueued, 0);
+    assert_eq!(stack.depth().await, 0);
+    let plan: Vec<String> = stack
+        .alert_channel()
+        .into_iter()
+        .filter(|t| t.starts_with("CLS sweep dry run"))
+        .collect();
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert!(
+        plan[0].contains("acme/collab1 expire (expires 2027-01-01)"),
+        "{}",
+        plan[0]
+    );
+    assert!(
+        plan[0].contains("acme/collab2 notify (expires 2027-01-20)"),
+        "{}",
+        plan[0]
+    );
+    assert!(!plan[0].contains("collab3"));
+    // The configuration switch does the same.
+    let stack = spawn_with(Options {
+        env: vec![("CLS_DRY_RUN", "true".into())],
+        ..Options::default()
+    })
+    .await;
+    stack.seed_tickets(&[Ticket::new(1, "2027-01-01")]).await;
+    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert_eq!(stack.depth().await, 0);
+}
+
+#[tokio::test]
+async fn thirty_due_removals_with_a_brake_of_25_enqueue_no_removal_and_alert_once() {
+    let stack = spawn().await;
+    let mut tickets: Vec<Ticket> = (0..30).map(|n| Ticket::new(n, "2027-01-02")).collect();
+    tickets.push(Ticket::new(30, "2027-01-25")); // a 21-day reminder still goes
+    stack.seed_tickets(&tickets).await;
+
+    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
+
+    assert!(report.brake_tripped);
+    assert_eq!(report.held_removals.len(), 30);
+    let reviews = stack.reviews().await;
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].2.ticket_id, Ticket::new(30, TODAY).id());
+    let alerts = stack.alerts_of("SweepBrakeTripped");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    for n in 0..30 {
+        assert!(
+            alerts[0].contains(&format!("acme/collab{n} expire")),
+            "collab{n} not listed"
+        );
+    }
+    assert!(alerts[0].contains("--allow-removals 30"));
+    assert_eq!(stack.env.metrics.total("SweepBrakeTripped"), 1.0);
+
+    // The operator confirms: the brake is raised for that run.
+    let confirmed = stack
+        .invoke(json!({"today": TODAY, "allow_removals": 30}))
+        .await
+        .unwrap();
+    assert!(!confirmed.brake_tripped);
+    let removals = stack.reviews().await;
+    assert_eq!(removals.len(), 30);
+    assert_eq!(stack.alerts_of("SweepBrakeTripped").len(), 1);
+}
+
+#[tokio::test]
+async fn more_actions_than_the_limit_trigger_exactly_one_continuation_that_sends_the_rest() {
+    let stack = spawn_with(Options {
+        env: vec![("CLS_SWEEP_MAX_ACTIONS", "10".into())],
+        ..Options::default()
+    })
+    .await;
+    let tickets: Vec<Ticket> = (0..15).map(|n| Ticket::new(n, "2027-01-05")).collect();
+    stack.seed_tickets(&tickets).await;
+
+    let first = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert_eq!(first.enqueued, 10);
+    assert_eq!(first.remaining, 5);
+    assert!(first.continued);
+    let events = stack.env.continuations.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].continuation, 1);
+    assert_eq!(events[0].today.as_deref(), Some(TODAY));
+
+    // Lambda runs the continuation: the other five, and no further continuation.
+    let event = serde_json::to_value(&events[0]).unwrap();
+    let second = stack.invoke(event).await.unwrap();
+    assert_eq!(second.enqueued, 5);
+    assert_eq!(second.remaining, 0);
+    assert_eq!(stack.env.continuations.events().len(), 1);
+    let sent: BTreeSet<String> = stack
+        .reviews()
+        .await
+        .into_iter()
+        .map(|(_, _, r)| r.ticket_id)
+        .collect();
+    assert_eq!(sent, tickets.iter().map(Ticket::id).collect());
+    assert_eq!(
+        stack.env.metrics.total("SweepDue"),
+        15.0,
+        "counted once per run"
+    );
+}
+
+#[tokio::test]
+async fn the_run_date_override_is_refused_in_production() {
+    let stack = spawn_with(Options {
+        env: vec![("CLS_STAGE", "production".into())],
+        ..Options::default()
+    })
+    .await;
+    stack.seed_tickets(&[Ticket::new(1, "2020-01-01")]).await;
+    let err = stack.invoke(json!({"today": TODAY})).await.unwrap_err();
+    assert!(
+        matches!(err, cls_sweep::SweepError::TestClockRefused),
+        "{err:?}"
+    );
+    assert_eq!(stack.depth().await, 0);
+    assert_eq!(stack.alerts_of("TestClockRefused").len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_spoke_field_or_tag_id_fails_the_start_naming_the_key() {
+    let mut secret = spoke_secret();
+    secret["fields"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cls_state");
+    let env = prepare(Options {
+        spoke_secret: Some(secret),
+        ..Options::default()
+    })
+    .await;
+    let err = env.build().await.err().expect("the start must fail");
+    assert!(err.to_string().contains("fields.cls_state"), "{err}");
+
+    let mut secret = spoke_secret();
+    secret["tags"]["expired"] = json!("");
+    let env = prepare(Options {
+        spoke_secret: Some(secret),
+        ..Options::default()
+    })
+    .await;
+    let err = env.build().await.err().expect("the start must fail");
+    assert!(err.to_string().contains("tags.expired"), "{err}");
+}
+
+#[tokio::test]
+async fn unreadable_tickets_are_skipped_listed_and_alerted_once_per_day() {
+    let stack = spawn().await;
+    let mut bad_expiry = Ticket::new(1, "soon");
+    bad_expiry.state["expires_on"] = json!(null);
+    let bad_state = Ticket::new(2, "2027-01-01").raw_state("{not json");
+    let good = Ticket::new(3, "2027-01-01");
+    stack
+        .seed_tickets(&[bad_expiry.clone(), bad_state.clone(), good.clone()])
+        .await;
+
+    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    stack.invoke(json!({"today": TODAY})).await.unwrap();
+
+    let skipped: Vec<(String, String)> = report
+        .skipped
+        .iter()
+        .map(|s| (s.ticket.clone(), s.reason.clone()))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            (bad_expiry.id(), "unparseable expiry".to_owned()),
+            (bad_state.id(), "unparseable cls_state".to_owned())
+        ]
+    );
+    let alerts = stack.alerts_of("TicketSkipped");
+    assert_eq!(alerts.len(), 2, "once per ticket per day: {alerts:?}");
+    assert!(stack.summaries()[0].contains(&bad_state.id()));
+    let sent: Vec<String> = stack
+        .reviews()
+        .await
+        .into_iter()
+        .map(|(_, _, r)| r.ticket_id)
+        .collect();
+    assert_eq!(sent, vec![good.id()]);
+}
