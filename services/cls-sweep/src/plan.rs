@@ -29,6 +29,9 @@ impl OrgActivity {
     }
 }
 
+/// `activity_source` of a review whose org's source failed this run.
+pub const UNAVAILABLE: &str = "unavailable";
+
 /// Activity per org, keyed by lower-case org login. An org without an entry is [`Activity::Unavailable`].
 pub type ActivityByOrg = HashMap<String, OrgActivity>;
 
@@ -61,8 +64,10 @@ pub struct Due {
     pub action: ReviewAction,
     /// The latest activity the source saw (carried in the `review` message).
     pub last_activity: Option<NaiveDate>,
-    /// The source that answered; `None` when the org's signal was unavailable (`off` or failed).
-    pub activity_source: Option<ActivitySourceKind>,
+    /// The `activity_source` the `review` message carries: the source that answered (`audit_log`,
+    /// `repo_events`), else `off` or `unavailable` (failed this run) — both mean no usable signal
+    /// (`cls_core::Activity::from_message`).
+    pub activity_source: &'static str,
 }
 
 /// The limits of one invocation.
@@ -131,9 +136,10 @@ pub fn plan(
         let Some(action) = review(&ticket.state, run_date, signal, config) else {
             continue;
         };
-        let (last_activity, activity_source) = match signal {
-            Activity::Known(date) => (date, org.map(|a| a.kind)),
-            Activity::Unavailable => (None, None),
+        let (last_activity, activity_source) = match (signal, org.map(|a| a.kind)) {
+            (Activity::Known(date), Some(kind)) => (date, kind.as_str()),
+            (_, Some(ActivitySourceKind::Off)) => (None, ActivitySourceKind::Off.as_str()),
+            _ => (None, UNAVAILABLE),
         };
         due.push(Due {
             ticket: ticket.clone(),
@@ -321,7 +327,7 @@ mod tests {
             None,
         );
         assert_eq!(p.due[0].action.as_str(), "inactivity_warn");
-        assert_eq!(p.due[0].activity_source, Some(ActivitySourceKind::AuditLog));
+        assert_eq!(p.due[0].activity_source, "audit_log");
     }
 
     #[test]

@@ -190,7 +190,7 @@ fn message(due: &Due, options: &RunOptions, deps: &Deps) -> OutgoingMessage {
             ticket_id: ticket.id.clone(),
             run_date: options.run_date,
             last_activity: due.last_activity,
-            activity_source: due.activity_source.map(|k| k.as_str().to_owned()),
+            activity_source: Some(due.activity_source.to_owned()),
         }),
     })
 }

@@ -62,7 +62,7 @@ async fn every_page_of_250_tickets_is_read_and_expiries_up_to_today_are_enqueued
         assert_eq!(group, &format!("gh-{org_id}-{}", 5_000_000 + n));
         assert_eq!(dedup, &format!("review-{}-{TODAY}", review.ticket_id));
         assert_eq!(review.run_date, d(TODAY));
-        assert_eq!(review.activity_source, None, "acme's source is off");
+        assert_eq!(review.activity_source.as_deref(), Some("off"));
     }
     assert_eq!(report.due.get("expire"), Some(&15));
     assert_eq!(stack.env.metrics.total("SweepDue"), 15.0);
