@@ -161,13 +161,9 @@ async fn a_removal_the_app_may_not_make_tags_the_ticket_and_alerts_once() {
         ALICE,
     )
     .await;
-    // An App installation without "Members: write".
-    stack.github.kit().add_fault(FaultRule::new(
-        Some("DELETE"),
-        "/orgs/acme/outside_collaborators/*",
-        None,
-        json!({"status": 403, "body": {"message": "Resource not accessible by integration"}}),
-    ));
+    // The App installation may read members but not remove anyone (no "Members: write"): github-fake
+    // answers the DELETE 403 "Resource not accessible by integration".
+    stack.github.set_permission(ORG, "members", "read").unwrap();
     deliver(
         &stack,
         &review(&stack, &id, OCTOCAT_ID, "2027-05-12", "off", None),
@@ -178,6 +174,10 @@ async fn a_removal_the_app_may_not_make_tags_the_ticket_and_alerts_once() {
     let alerts = stack.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("octocat"), "{}", alerts[0]);
+    assert!(
+        stack.github.is_outside_collaborator(ORG, "octocat"),
+        "nothing was removed"
+    );
     assert_eq!(
         devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
             .await
