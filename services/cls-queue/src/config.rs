@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use cls_core::ReviewConfig;
+use cls_core::settings::SecretIds;
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 use slack_notify::SlackEndpoints;
 use url::Url;
@@ -21,6 +22,9 @@ pub struct Config {
     pub spoke_secret_id: String,
     /// `CLS_IDENTITY_SECRET_ID` (default `cls/identity`); a missing secret means an empty directory.
     pub identity_secret_id: String,
+    /// `CLS_ALERTS_SECRET_ID` (default `cls/alerts`): the IT alert webhook URL (while it does not exist, the
+    /// URL is taken from the old layout's Slack secret).
+    pub alerts_secret_id: String,
     /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`), default `https://api.askspoke.com/api/v1`.
     pub spoke_base_url: Url,
     /// `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`), default `https://api.github.com`.
@@ -53,7 +57,7 @@ impl Config {
     /// Reads any lookup (tests and the demo pass a map). Canonical names win over the `CLS_` aliases.
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let env = ConfigReader::new(lookup);
-        let id = |var: &str, default: &str| env.optional(var).unwrap_or_else(|| default.to_owned());
+        let ids = SecretIds::from_reader(&env);
         let stage = env.required("CLS_STAGE")?;
         let fake_today = cls_core::review::fake_today(&env, &stage)?;
         Ok(Self {
@@ -62,10 +66,11 @@ impl Config {
             extension_days: env.parse_or("CLS_EXTENSION_DAYS", 90)?,
             slack: SlackEndpoints::from_config(&env)?,
             stage,
-            github_secret_id: id("CLS_GITHUB_SECRET_ID", "cls/github"),
-            slack_secret_id: id("CLS_SLACK_SECRET_ID", "cls/slack"),
-            spoke_secret_id: id("CLS_SPOKE_SECRET_ID", "cls/spoke"),
-            identity_secret_id: id("CLS_IDENTITY_SECRET_ID", "cls/identity"),
+            github_secret_id: ids.github,
+            slack_secret_id: ids.slack,
+            spoke_secret_id: ids.spoke,
+            identity_secret_id: ids.identity,
+            alerts_secret_id: ids.alerts,
             spoke_base_url: env.base_url(
                 &["SPOKE_BASE_URL", "CLS_SPOKE_API_URL"],
                 spoke_client::DEFAULT_BASE_URL,
@@ -77,6 +82,20 @@ impl Config {
             secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
             max_receives: env.parse_or("CLS_QUEUE_MAX_RECEIVES", 5)?,
         })
+    }
+}
+
+impl Config {
+    /// The secret ids in the shared shape (the webhook's id is never read by this function).
+    pub fn secret_ids(&self) -> SecretIds {
+        SecretIds {
+            github: self.github_secret_id.clone(),
+            slack: self.slack_secret_id.clone(),
+            alerts: self.alerts_secret_id.clone(),
+            spoke: self.spoke_secret_id.clone(),
+            identity: self.identity_secret_id.clone(),
+            ..SecretIds::default()
+        }
     }
 }
 
@@ -109,6 +128,8 @@ mod tests {
         assert_eq!(c.spoke_base_url.as_str(), "http://127.0.0.1:1/spoke/api/v1");
         assert_eq!(c.github_base_url.as_str(), "http://127.0.0.1:3/github");
         assert_eq!(c.spoke_secret_id, "cls/spoke");
+        assert_eq!(c.alerts_secret_id, "cls/alerts");
+        assert_eq!(c.max_receives, 5);
     }
 
     #[test]

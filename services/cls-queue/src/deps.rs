@@ -1,5 +1,7 @@
-//! The consumer's outside world: Spoke, GitHub, IT alerts, clock, metrics, and the settings loaded from the
-//! four CLS secrets at cold start.
+//! The consumer's outside world: Spoke, GitHub, IT alerts, clock, metrics, and the settings built from the CLS
+//! secrets it reads (`cls/github`, `cls/spoke`, `cls/identity`; `cls/alerts` through the alerter). The secrets
+//! are validated at cold start and re-read through the store's TTL cache before every batch
+//! ([`Deps::refreshed`]): a rotated App key, a new org or a changed identity map needs no redeploy.
 
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -53,16 +55,17 @@ impl Settings {
     /// Reads and validates `cls/github` (private keys required), `cls/spoke` (all field and tag ids) and
     /// `cls/identity` (optional).
     pub async fn load(secrets: &dyn SecretStore, config: &Config) -> Result<Self, StartupError> {
-        let value = secrets.get_value(&config.github_secret_id).await?;
-        let github: GithubSettings = secrets::decode(&config.github_secret_id, &value)?;
+        Self::decode(&RawSecrets::read(secrets, config).await?, config)
+    }
+
+    fn decode(raw: &RawSecrets, config: &Config) -> Result<Self, StartupError> {
+        let github: GithubSettings = secrets::decode(&config.github_secret_id, &raw.github)?;
         github.validate(false, true)?;
-        let value = secrets.get_value(&config.spoke_secret_id).await?;
-        let spoke: SpokeSettings = secrets::decode(&config.spoke_secret_id, &value)?;
+        let spoke: SpokeSettings = secrets::decode(&config.spoke_secret_id, &raw.spoke)?;
         spoke.validate()?;
-        let identity: IdentitySettings = match secrets.get_value(&config.identity_secret_id).await {
-            Ok(value) => secrets::decode(&config.identity_secret_id, &value)?,
-            Err(SecretsError::NotFound { .. }) => IdentitySettings::default(),
-            Err(e) => return Err(e.into()),
+        let identity: IdentitySettings = match &raw.identity {
+            Some(value) => secrets::decode(&config.identity_secret_id, value)?,
+            None => IdentitySettings::default(),
         };
         identity.validate()?;
         Ok(Self {
@@ -71,6 +74,94 @@ impl Settings {
             identity,
         })
     }
+}
+
+/// The secret values the settings are built from, as the store's cache serves them.
+#[derive(Clone, PartialEq)]
+struct RawSecrets {
+    github: Arc<serde_json::Value>,
+    spoke: Arc<serde_json::Value>,
+    /// `None` when the identity secret does not exist.
+    identity: Option<Arc<serde_json::Value>>,
+}
+
+impl RawSecrets {
+    async fn read(secrets: &dyn SecretStore, config: &Config) -> Result<Self, SecretsError> {
+        let identity = match secrets.get_value(&config.identity_secret_id).await {
+            Ok(value) => Some(value),
+            Err(SecretsError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Self {
+            github: secrets.get_value(&config.github_secret_id).await?,
+            spoke: secrets.get_value(&config.spoke_secret_id).await?,
+            identity,
+        })
+    }
+}
+
+/// What is built from the secrets; replaced when a secret's value changes.
+#[derive(Clone)]
+struct Loaded {
+    raw: RawSecrets,
+    settings: Arc<Settings>,
+    github: Arc<dyn GithubApi>,
+    identity: Arc<dyn IdentityDirectory>,
+}
+
+/// Re-reads the secrets through the TTL cache and rebuilds what changed (cls.md §5, §11).
+struct Reloader {
+    secrets: Arc<dyn SecretStore>,
+    http: reqwest::Client,
+    loaded: tokio::sync::Mutex<Loaded>,
+}
+
+fn github_client(
+    config: &Config,
+    settings: &GithubSettings,
+    http: &reqwest::Client,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<dyn GithubApi>, StartupError> {
+    let installations = settings.orgs.iter().filter_map(|o| {
+        Some(OrgInstallation {
+            org: o.org.clone(),
+            installation_id: o.installation_id,
+            app: AppCredentials {
+                app_id: o.app_id,
+                private_key_pem: o.private_key_pem.clone()?,
+                webhook_secrets: Vec::new(),
+            },
+        })
+    });
+    let github = GithubClient::builder(
+        config.github_base_url.as_str().trim_end_matches('/'),
+        Arc::clone(clock),
+    )
+    .http_client(http.clone())
+    .user_agent(concat!("cls-queue/", env!("CARGO_PKG_VERSION")))
+    .installations(installations)
+    .build()
+    .map_err(|e| StartupError::Client {
+        client: "github",
+        reason: e.to_string(),
+    })?;
+    Ok(Arc::new(github))
+}
+
+fn identity_directory(
+    settings: &IdentitySettings,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn IdentityDirectory>, StartupError> {
+    if !settings.is_http() {
+        return Ok(Arc::new(StaticDirectory::new(settings.clone())));
+    }
+    let http_settings = settings.http.clone().unwrap_or_default();
+    crate::identity::HttpDirectory::new(http.clone(), &http_settings)
+        .map(|d| Arc::new(d) as Arc<dyn IdentityDirectory>)
+        .map_err(|reason| StartupError::Client {
+            client: "identity",
+            reason,
+        })
 }
 
 /// Rebuilds the Spoke client when the key in the secret changes (cls.md §11: key rotation).
@@ -102,6 +193,11 @@ impl SpokeRotation {
             .map_err(|e| e.to_string())?;
         let settings: SpokeSettings =
             secrets::decode(&self.secret_id, &fresh.value).map_err(|e| e.to_string())?;
+        self.adopt(&settings)
+    }
+
+    /// A client for `settings.api_key` when it differs from the key in use.
+    fn adopt(&self, settings: &SpokeSettings) -> Result<Option<Arc<dyn SpokeApi>>, String> {
         let fingerprint = secrets::fingerprint(settings.api_key.expose_secret());
         let mut current = self
             .key_fingerprint
@@ -110,7 +206,7 @@ impl SpokeRotation {
         if *current == fingerprint {
             return Ok(None);
         }
-        let client = self.client(settings.api_key)?;
+        let client = self.client(settings.api_key.clone())?;
         *current = fingerprint;
         Ok(Some(client))
     }
@@ -131,6 +227,8 @@ pub struct Deps {
     pub alerts: Arc<dyn Alerter>,
     /// The identity directory (static from the identity secret unless replaced with [`Deps::with_identity`]).
     pub identity: Arc<dyn IdentityDirectory>,
+    identity_pinned: bool,
+    reloader: Option<Arc<Reloader>>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// EMF metrics.
@@ -156,6 +254,8 @@ impl Deps {
             Arc::new(StaticDirectory::new(settings.identity.clone()));
         Self {
             identity,
+            identity_pinned: false,
+            reloader: None,
             config: Arc::new(config),
             settings: Arc::new(settings),
             spoke: Arc::new(RwLock::new(spoke)),
@@ -176,7 +276,9 @@ impl Deps {
     }
 
     /// The real clients over `secrets`: loads and validates the settings, builds the Spoke client (key from
-    /// `cls/spoke`) and the GitHub client (one installation per configured org), and the Slack alerter.
+    /// `cls/spoke`), the GitHub client (one installation per configured org), the identity directory and the
+    /// IT alerter (`cls/alerts`, falling back to `alert_webhook_url` of the old `cls/slack`). The secrets are
+    /// re-read on their TTL by [`Deps::refreshed`].
     pub async fn build(
         config: Config,
         secrets: Arc<dyn SecretStore>,
@@ -184,8 +286,8 @@ impl Deps {
         clock: Arc<dyn Clock>,
         metrics: Arc<dyn MetricSink>,
     ) -> Result<Self, StartupError> {
-        let settings = Settings::load(secrets.as_ref(), &config).await?;
-        let user_agent = concat!("cls-queue/", env!("CARGO_PKG_VERSION"));
+        let raw = RawSecrets::read(secrets.as_ref(), &config).await?;
+        let settings = Settings::decode(&raw, &config)?;
         let rotation = Arc::new(SpokeRotation {
             secrets: Arc::clone(&secrets),
             secret_id: config.spoke_secret_id.clone(),
@@ -202,29 +304,8 @@ impl Deps {
                 client: "spoke",
                 reason,
             })?;
-        let installations = settings.github.orgs.iter().filter_map(|o| {
-            Some(OrgInstallation {
-                org: o.org.clone(),
-                installation_id: o.installation_id,
-                app: AppCredentials {
-                    app_id: o.app_id,
-                    private_key_pem: o.private_key_pem.clone()?,
-                    webhook_secrets: o.webhook_secrets.clone(),
-                },
-            })
-        });
-        let github = GithubClient::builder(
-            config.github_base_url.as_str().trim_end_matches('/'),
-            Arc::clone(&clock),
-        )
-        .http_client(http.clone())
-        .user_agent(user_agent)
-        .installations(installations)
-        .build()
-        .map_err(|e| StartupError::Client {
-            client: "github",
-            reason: e.to_string(),
-        })?;
+        let github = github_client(&config, &settings.github, &http, &clock)?;
+        let identity = identity_directory(&settings.identity, &http)?;
         let poster: Arc<dyn WebhookPoster> =
             Arc::new(slack_notify::WebhookClient::new(http.clone()).with_clock(Arc::clone(&clock)));
         let slack = crate::slack::SlackAccess::new(
@@ -234,33 +315,116 @@ impl Deps {
             config.slack.clone(),
             Arc::clone(&clock),
         );
-        let alerts = Arc::new(SlackAlerter::new(
+        let alerts = Arc::new(SlackAlerter::from_ids(
             poster,
-            secrets,
-            &config.slack_secret_id,
+            Arc::clone(&secrets),
+            &config.secret_ids(),
             Arc::clone(&clock),
         ));
-        let mut deps = Self::new(
-            config,
-            settings,
-            spoke,
-            Arc::new(github),
-            alerts,
-            clock,
-            metrics,
-        );
+        let mut deps = Self::new(config, settings, spoke, github, alerts, clock, metrics);
         deps.rotation = Some(rotation);
         deps.slack = Some(Arc::new(slack));
-        if deps.settings.identity.is_http() {
-            let http_settings = deps.settings.identity.http.clone().unwrap_or_default();
-            let directory = crate::identity::HttpDirectory::new(http.clone(), &http_settings)
-                .map_err(|reason| StartupError::Client {
-                    client: "identity",
-                    reason,
-                })?;
-            deps.identity = Arc::new(directory);
-        }
+        deps.identity = Arc::clone(&identity);
+        deps.reloader = Some(Arc::new(Reloader {
+            secrets,
+            http,
+            loaded: tokio::sync::Mutex::new(Loaded {
+                raw,
+                settings: Arc::clone(&deps.settings),
+                github: Arc::clone(&deps.github),
+                identity,
+            }),
+        }));
         Ok(deps)
+    }
+
+    /// These dependencies with the current secrets: each secret is read through the store's TTL cache
+    /// (`CLS_SECRETS_TTL_SECONDS`), and what a changed value feeds is rebuilt — the settings, the GitHub
+    /// client (a rotated App key, a new or removed org), the Spoke client (a new `api_key`) and the identity
+    /// directory. Called once per batch by [`crate::handle`]. A read that fails keeps the last good settings
+    /// (logged; the next batch reads again); a changed secret that does not validate keeps them too, with one
+    /// IT alert `SettingsInvalid` naming the secret and key. Deps assembled with [`Deps::new`] never change.
+    pub async fn refreshed(&self) -> Self {
+        let Some(reloader) = &self.reloader else {
+            return self.clone();
+        };
+        let mut loaded = reloader.loaded.lock().await;
+        match RawSecrets::read(reloader.secrets.as_ref(), &self.config).await {
+            Ok(raw) if raw != loaded.raw => match self.rebuild(&loaded, raw, reloader) {
+                Ok(next) => {
+                    tracing::info!(
+                        outcome = "settings_reloaded",
+                        "a CLS secret changed; settings and clients rebuilt"
+                    );
+                    *loaded = next;
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, outcome = "settings_invalid", "a changed CLS secret is invalid; the last good settings stay in use");
+                    let alert = self
+                        .alert(
+                            "SettingsInvalid",
+                            format!("{error}; the last good settings stay in use until the secret is fixed"),
+                        )
+                        .class("Permanent");
+                    self.alerts.alert(&alert).await;
+                }
+            },
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(error = %error, upstream = "secretsmanager", outcome = "settings_not_reread", "could not re-read the CLS secrets; the last good settings stay in use");
+            }
+        }
+        let mut deps = self.clone();
+        deps.settings = Arc::clone(&loaded.settings);
+        deps.github = Arc::clone(&loaded.github);
+        if !self.identity_pinned {
+            deps.identity = Arc::clone(&loaded.identity);
+        }
+        deps
+    }
+
+    fn rebuild(
+        &self,
+        loaded: &Loaded,
+        raw: RawSecrets,
+        reloader: &Reloader,
+    ) -> Result<Loaded, StartupError> {
+        let settings = Settings::decode(&raw, &self.config)?;
+        let github = if raw.github == loaded.raw.github {
+            Arc::clone(&loaded.github)
+        } else {
+            github_client(&self.config, &settings.github, &reloader.http, &self.clock)?
+        };
+        let identity = if raw.identity == loaded.raw.identity {
+            Arc::clone(&loaded.identity)
+        } else {
+            identity_directory(&settings.identity, &reloader.http)?
+        };
+        if let Some(rotation) = &self.rotation {
+            let client =
+                rotation
+                    .adopt(&settings.spoke)
+                    .map_err(|reason| StartupError::Client {
+                        client: "spoke",
+                        reason,
+                    })?;
+            if let Some(client) = client {
+                *self
+                    .spoke
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = client;
+                tracing::warn!(
+                    outcome = "spoke_key_rotated",
+                    "the Spoke secret holds a new key; it is in use"
+                );
+            }
+        }
+        Ok(Loaded {
+            raw,
+            settings: Arc::new(settings),
+            github,
+            identity,
+        })
     }
 
     /// The production wiring: Secrets Manager from `sdk` (honours `AWS_ENDPOINT_URL`), system clock, stdout EMF.
@@ -287,9 +451,10 @@ impl Deps {
         .await
     }
 
-    /// Replaces the identity directory.
+    /// Replaces the identity directory (kept across [`Deps::refreshed`]).
     pub fn with_identity(mut self, identity: Arc<dyn IdentityDirectory>) -> Self {
         self.identity = identity;
+        self.identity_pinned = true;
         self
     }
 

@@ -15,6 +15,8 @@ use crate::{extend, import, member, review, slack_action};
 /// Handles one batch. Never fails as a whole: every problem is reported per record, so one bad message
 /// cannot hold back the other collaborators' groups.
 pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
+    // Secrets and the org settings re-read on their TTL (a rotated App key or a new org needs no redeploy).
+    let deps = &deps.refreshed().await;
     let mut failed_groups: HashSet<String> = HashSet::new();
     let mut failures = Vec::new();
     for record in &event.records {

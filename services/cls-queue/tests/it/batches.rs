@@ -493,3 +493,112 @@ async fn github_refusals_that_are_not_permanent_are_retried_dead_lettered_alerte
     });
     futures::future::join_all(runs).await;
 }
+
+/// cls.md §5/§11: the secrets are re-read on their TTL (`CLS_SECRETS_TTL_SECONDS`), so an org added to
+/// `cls/github` and a changed App credential are used by the next record without a redeploy, and a changed
+/// secret that does not validate keeps the last good settings with one alert.
+#[tokio::test]
+async fn changed_github_secrets_are_used_after_the_ttl_without_a_restart() {
+    let stack = spawn_with(Options {
+        demo_github: true,
+        secrets_ttl_secs: 1,
+        orgs: &["acme"],
+        ..Options::default()
+    })
+    .await;
+    let ttl = Duration::from_millis(1500);
+    let put = |value: serde_json::Value| {
+        let stack = &stack;
+        async move {
+            devstack::aws::put_secret(&stack.secrets_sdk, &stack.github_secret_id, &value)
+                .await
+                .unwrap();
+        }
+    };
+    let globex = || {
+        Event::added("dependabot-fan", "reactor")
+            .org("globex")
+            .sender("it-admin")
+    };
+    // globex is not configured yet: its event is acknowledged as an unknown org.
+    stack.send(&globex()).await;
+    stack.drain(Duration::from_secs(30)).await;
+    assert!(stack.requests().is_empty());
+    assert_eq!(stack.metrics.total("UnknownOrg"), 1.0);
+
+    // The operator adds globex to cls/github; after the TTL the next record uses it.
+    put(github_secret(&stack.github, &["acme", "globex"], false)).await;
+    tokio::time::sleep(ttl).await;
+    stack.send(&globex()).await;
+    stack.drain(Duration::from_secs(30)).await;
+    let requests = stack.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(Stack::answer(&requests[0], 4).as_deref(), Some("globex"));
+
+    // A changed App credential is picked up too: a wrong App id makes GitHub refuse the token (retried) …
+    let mut wrong = github_secret(&stack.github, &["acme", "globex"], false);
+    wrong["orgs"][0]["app_id"] = 999_999.into();
+    put(wrong).await;
+    tokio::time::sleep(ttl).await;
+    stack
+        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .await;
+    let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
+    assert_eq!(
+        outcome.failed.len(),
+        1,
+        "the refused App credential is in use"
+    );
+    // … and the corrected one is used on the redelivery after the TTL, without a restart.
+    put(github_secret(&stack.github, &["acme", "globex"], false)).await;
+    tokio::time::sleep(ttl).await;
+    stack.drain(Duration::from_secs(30)).await;
+    assert_eq!(stack.requests().len(), 2);
+
+    // A changed secret that does not validate keeps the last good settings, with one alert.
+    let mut invalid = github_secret(&stack.github, &["acme", "globex"], false);
+    invalid["orgs"][1]["org_id"] = invalid["orgs"][0]["org_id"].clone();
+    put(invalid).await;
+    tokio::time::sleep(ttl).await;
+    stack
+        .send(&Event::added("octocat", "gadgets").sender("alice"))
+        .await;
+    stack.drain(Duration::from_secs(30)).await;
+    let octocat = stack
+        .requests()
+        .into_iter()
+        .find(|r| Stack::answer(r, 2).as_deref() == Some("octocat"))
+        .unwrap();
+    assert!(Stack::answer(&octocat, 6).unwrap().contains("acme/gadgets"));
+    let alerts = stack.alerts();
+    let invalid_alerts: Vec<&String> = alerts
+        .iter()
+        .filter(|a| a.contains("SettingsInvalid"))
+        .collect();
+    assert_eq!(invalid_alerts.len(), 1, "{alerts:?}");
+    assert!(
+        invalid_alerts[0].contains("orgs[1].org_id"),
+        "{invalid_alerts:?}"
+    );
+}
+
+/// The per-function layout: cls-queue reads the alert URL from `cls/alerts` and needs no webhook or signing
+/// secret (the default stack has neither); while `cls/alerts` does not exist, the old `cls/slack` still
+/// carries the URL.
+#[tokio::test]
+async fn alerts_use_the_alerts_secret_and_fall_back_to_the_old_slack_secret() {
+    for legacy_layout in [false, true] {
+        let stack = spawn_with(Options {
+            legacy_layout,
+            ..Options::default()
+        })
+        .await;
+        stack
+            .send_raw("gh-38302899-1", "bad-1", "this is not json")
+            .await;
+        stack.drain(Duration::from_secs(30)).await;
+        let alerts = stack.alerts();
+        assert_eq!(alerts.len(), 1, "legacy {legacy_layout}: {alerts:?}");
+        assert!(alerts[0].contains("PermanentFailure"));
+    }
+}

@@ -52,6 +52,7 @@ pub(crate) struct Stack {
     pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
     pub(crate) spoke_secret_id: String,
     pub(crate) spoke_secret: Value,
+    pub(crate) github_secret_id: String,
     _spoke_server: RunningServer,
     _github_server: RunningServer,
 }
@@ -69,6 +70,11 @@ pub(crate) struct Options {
     pub(crate) secrets_ttl_secs: u64,
     /// Extra environment (e.g. `CLS_FAKE_TODAY`).
     pub(crate) env: Vec<(&'static str, String)>,
+    /// The organisations in the GitHub secret (default `acme` and, with the demo seed, `globex`).
+    pub(crate) orgs: &'static [&'static str],
+    /// The secret layout before issue 10: webhook secrets in `cls/github`, signing secrets and the alert URL
+    /// in `cls/slack`, no `cls/alerts`.
+    pub(crate) legacy_layout: bool,
 }
 
 impl Default for Options {
@@ -81,6 +87,8 @@ impl Default for Options {
             identity: None,
             secrets_ttl_secs: 300,
             env: Vec::new(),
+            orgs: &["acme", "globex"],
+            legacy_layout: false,
         }
     }
 }
@@ -125,20 +133,7 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
 
     let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
     let ids = |name: &str| format!("cls-test/{unique}/{name}");
-    let orgs: Vec<Value> = ["acme", "globex"]
-        .iter()
-        .filter_map(|org| {
-            Some(json!({
-                "org": org, "org_id": github.org_id(org)?, "app_id": github.app_id(),
-                "installation_id": github.installation_id(org)?,
-                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
-                "webhook_secrets": [github.webhook_secret()],
-                "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
-                "activity_source": "audit_log", "skip_employees": true
-            }))
-        })
-        .collect();
-    let github_secret = json!({"orgs": orgs, "legacy_org": ORG});
+    let github_secret = github_secret(&github, options.orgs, options.legacy_layout);
     let spoke_secret = json!({
         "api_key": options.spoke_key.clone().unwrap_or_else(|| SPOKE_KEY.to_owned()), "service_user_id": null, "team_id": TEAM, "request_type_id": "61b000000000000000000001",
         "web_base_url": "https://example.askspoke.com", "list_filter": null,
@@ -147,8 +142,19 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         "tags": {"access_granted": TAG_GRANTED, "access_removed": TAG_REMOVED, "expired": "63d000000000000000000003",
                  "inactive": "63d000000000000000000004", "needs_attention": TAG_ATTENTION}
     });
-    let slack_secret = json!({"bot_token": slack.bot_token(), "signing_secrets": [slack.signing_secret()], "alert_webhook_url": alert_url,
-        "fallback_channel_id": FALLBACK_CHANNEL, "admin_user_ids": [SLACK_ADMIN]});
+    // cls-queue reads cls/github, cls/spoke, cls/identity, cls/slack (bot) and cls/alerts; no signing secret.
+    let (slack_secret, alerts_secret) = if options.legacy_layout {
+        (
+            json!({"bot_token": slack.bot_token(), "signing_secrets": [slack.signing_secret()], "alert_webhook_url": alert_url,
+                "fallback_channel_id": FALLBACK_CHANNEL, "admin_user_ids": [SLACK_ADMIN]}),
+            None,
+        )
+    } else {
+        (
+            json!({"bot_token": slack.bot_token(), "fallback_channel_id": FALLBACK_CHANNEL, "admin_user_ids": [SLACK_ADMIN]}),
+            Some(json!({"alert_webhook_url": alert_url})),
+        )
+    };
     let identity_secret = options.identity.clone().unwrap_or_else(|| {
         json!({"source": "static", "users": {
             "alice": {"email": "alice@example.com", "employee": true},
@@ -166,12 +172,18 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
             .await
             .expect("secret");
     }
+    if let Some(value) = &alerts_secret {
+        put_secret(&secrets_sdk, &ids("alerts"), value)
+            .await
+            .expect("secret");
+    }
     let env: HashMap<String, String> = [
         ("CLS_STAGE", "testing".to_owned()),
         ("CLS_GITHUB_SECRET_ID", ids("github")),
         ("CLS_SPOKE_SECRET_ID", ids("spoke")),
         ("CLS_SLACK_SECRET_ID", ids("slack")),
         ("CLS_IDENTITY_SECRET_ID", ids("identity")),
+        ("CLS_ALERTS_SECRET_ID", ids("alerts")),
         ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
         ("GITHUB_API_BASE_URL", github_server.base_url()),
         (
@@ -232,9 +244,32 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         secrets_sdk: secrets_sdk.clone(),
         spoke_secret_id: ids("spoke"),
         spoke_secret: spoke_secret.clone(),
+        github_secret_id: ids("github"),
         _spoke_server: spoke_server,
         _github_server: github_server,
     }
+}
+
+/// The `cls/github` secret for `orgs` of the fake (App material only, unless `legacy` adds the webhook
+/// secrets the old layout kept there).
+pub(crate) fn github_secret(github: &GithubFake, orgs: &[&str], legacy: bool) -> Value {
+    let orgs: Vec<Value> = orgs
+        .iter()
+        .filter_map(|org| {
+            let mut entry = json!({
+                "org": org, "org_id": github.org_id(org)?, "app_id": github.app_id(),
+                "installation_id": github.installation_id(org)?,
+                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
+                "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
+                "activity_source": "audit_log", "skip_employees": true
+            });
+            if legacy {
+                entry["webhook_secrets"] = json!([github.webhook_secret()]);
+            }
+            Some(entry)
+        })
+        .collect();
+    json!({"orgs": orgs, "legacy_org": ORG})
 }
 
 fn alert_url_secret_part(url: &str) -> String {
