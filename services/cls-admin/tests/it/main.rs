@@ -7,5 +7,6 @@
 mod backfill;
 mod binary;
 mod doctor;
+mod queue;
 mod support;
 mod tickets;

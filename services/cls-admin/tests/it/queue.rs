@@ -1,0 +1,259 @@
+//! End to end: what `cls-admin` enqueues, processed by cls-queue's real handler behind the devstack
+//! event-source emulator (CLS-33, CLS-34).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::SqsEvent;
+use devstack::lambda::typed_handler;
+use devstack::sqs::EventSource;
+use lambda_kit::{Clock, MemorySink, SystemClock};
+use serde_json::Value;
+
+use crate::support::{Stack, field, spawn};
+
+/// cls-queue over the same queue, secrets and stand-ins.
+async fn consumer(stack: &Stack) -> EventSource {
+    let config = cls_queue::Config::from_lookup(lambda_kit::config::map_lookup(stack.vars.clone()))
+        .expect("cls-queue config");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
+        secrets::local_sdk_client(&stack.moto_endpoint),
+        Arc::clone(&clock),
+    ));
+    let http = lambda_kit::http::http_client("cls-admin-tests/0").unwrap();
+    let deps = cls_queue::Deps::build(config, store, http, clock, Arc::new(MemorySink::default()))
+        .await
+        .expect("cls-queue deps");
+    let handler = typed_handler(move |event: SqsEvent, _ctx| {
+        let deps = deps.clone();
+        async move { Ok::<_, Infallible>(cls_queue::handle(event, &deps).await) }
+    });
+    EventSource::new(stack.sqs.clone(), &stack.queues.url, "cls-queue", handler)
+}
+
+async fn drain(stack: &Stack, source: &EventSource) {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        source
+            .run_until_idle_within(1000)
+            .await
+            .expect("event source");
+        if stack.depth().await == 0 {
+            return;
+        }
+        assert!(Instant::now() < end, "queue not drained");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sends like the real queue but with a deduplication id SQS has not seen, as a run after the 5-minute
+/// window would be delivered.
+struct LateQueue {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl cls_admin::CommandQueue for LateQueue {
+    fn send<'a>(
+        &'a self,
+        envelope: &'a cls_core::Envelope,
+    ) -> futures::future::BoxFuture<'a, Result<String, cls_admin::QueueError>> {
+        Box::pin(async move {
+            let out = self
+                .sqs
+                .send_message()
+                .queue_url(&self.url)
+                .message_group_id(envelope.group_id())
+                .message_deduplication_id(format!("{}-late", envelope.dedup_id()))
+                .message_body(cls_admin::queue::body_of(envelope)?)
+                .send()
+                .await
+                .unwrap();
+            Ok(out.message_id().unwrap_or_default().to_owned())
+        })
+    }
+
+    fn info(
+        &self,
+    ) -> futures::future::BoxFuture<'_, Result<cls_admin::queue::QueueInfo, cls_admin::QueueError>>
+    {
+        Box::pin(async { unreachable!("not used") })
+    }
+}
+
+fn late_env(stack: &Stack) -> cls_admin::Env {
+    let env = &stack.env;
+    cls_admin::Env::new(
+        (*env.config).clone(),
+        Arc::clone(&env.secrets),
+        Arc::new(LateQueue {
+            sqs: stack.sqs.clone(),
+            url: stack.queues.url.clone(),
+        }),
+        env.http.clone(),
+        Arc::clone(&env.clock),
+    )
+}
+
+fn requests(stack: &Stack) -> Vec<Value> {
+    stack.spoke.state_json()["requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn answer(request: &Value, n: u8) -> Option<String> {
+    let id = field(n);
+    request["requestTypeInfo"]["answeredFields"]
+        .as_array()?
+        .iter()
+        .find(|a| a["field"]["uuid"] == id.as_str() || a["fieldId"] == id.as_str())
+        .and_then(|a| a["simpleValue"].as_str().or(a["value"].as_str()))
+        .map(str::to_owned)
+}
+
+fn ticket_of<'a>(requests: &'a [Value], login: &str) -> &'a Value {
+    requests
+        .iter()
+        .find(|r| answer(r, 2).as_deref() == Some(login))
+        .unwrap_or_else(|| panic!("no ticket for {login}"))
+}
+
+fn messages(stack: &Stack, id: &str) -> Vec<String> {
+    stack
+        .spoke
+        .messages(id)
+        .iter()
+        .filter_map(|m| m["content"]["message"]["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn backfill_from_github_creates_tickets_and_a_second_run_creates_no_duplicates() {
+    let stack = spawn().await;
+    let source = consumer(&stack).await;
+    let outcome = stack.run(&["backfill", "--from-github"]).await.unwrap();
+    assert!(outcome.ok, "{}", outcome.text);
+    drain(&stack, &source).await;
+    let first = requests(&stack);
+    assert_eq!(first.len(), 3, "octocat, hubot, wombat");
+    let hubot = ticket_of(&first, "hubot");
+    assert_eq!(answer(hubot, 4).as_deref(), Some("acme"));
+    assert_eq!(answer(hubot, 3).as_deref(), Some("2002"));
+    let repos = answer(hubot, 6).unwrap();
+    assert!(
+        repos.contains("acme/gadgets: read") && repos.contains("acme/widgets: write"),
+        "{repos}"
+    );
+    // Imported without a date: today (CLS_FAKE_TODAY 2026-06-01) + 1 year, never before today + 30 days.
+    assert_eq!(answer(hubot, 1).as_deref(), Some("2027-06-01"));
+    let id = hubot["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        messages(&stack, &id).len(),
+        1,
+        "{:?}",
+        messages(&stack, &id)
+    );
+
+    let again = stack.run(&["backfill", "--from-github"]).await.unwrap();
+    assert!(again.ok);
+    drain(&stack, &source).await;
+    assert_eq!(requests(&stack).len(), 3, "no duplicate tickets");
+    assert_eq!(messages(&stack, &id).len(), 1, "and no second message");
+
+    // After the 5-minute SQS deduplication window the same run is delivered again: cls-queue finds the
+    // command id in each ticket's state and changes nothing.
+    let late = late_env(&stack);
+    let cli = <cls_admin::Cli as clap::Parser>::try_parse_from([
+        "cls-admin",
+        "backfill",
+        "--from-github",
+    ])
+    .unwrap();
+    let again = cls_admin::run(&cli, &late, &cls_admin::Progress::hidden())
+        .await
+        .unwrap();
+    assert_eq!(again.document["enqueued"], 3);
+    drain(&stack, &source).await;
+    assert_eq!(requests(&stack).len(), 3, "no duplicate tickets");
+    assert_eq!(messages(&stack, &id).len(), 1, "and no second message");
+    let report = stack.run(&["report", "--format", "csv"]).await.unwrap();
+    assert_eq!(report.text.lines().count(), 4, "{}", report.text);
+}
+
+#[tokio::test]
+async fn extend_moves_the_expiry_and_the_ticket_message_names_the_operator() {
+    let stack = spawn().await;
+    let source = consumer(&stack).await;
+    stack
+        .run(&["backfill", "--org", "acme", "--from-github"])
+        .await
+        .unwrap();
+    drain(&stack, &source).await;
+    let outcome = stack
+        .run(&[
+            "extend",
+            "acme/octocat",
+            "--until",
+            "2027-09-01",
+            "--reason",
+            "contract renewed",
+        ])
+        .await
+        .unwrap();
+    assert!(outcome.ok, "{}", outcome.text);
+    drain(&stack, &source).await;
+    let all = requests(&stack);
+    let octocat = ticket_of(&all, "octocat");
+    assert_eq!(answer(octocat, 1).as_deref(), Some("2027-09-01"));
+    let id = octocat["id"].as_str().unwrap();
+    let texts = messages(&stack, id);
+    let last = texts.last().unwrap();
+    assert!(last.contains("jane.operator"), "{texts:?}");
+    assert!(last.contains("2027-09-01"), "{texts:?}");
+
+    let report = stack
+        .run(&["report", "--org", "acme", "--json"])
+        .await
+        .unwrap();
+    let row = report.document["collaborators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["login"] == "octocat")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["expires_on"], "2027-09-01");
+    assert_eq!(row["extensions"][0]["by"], "jane.operator", "{row}");
+    assert_eq!(row["extensions"][0]["to"], "2027-09-01");
+}
+
+#[tokio::test]
+async fn a_csv_import_of_an_old_grant_expires_no_earlier_than_thirty_days_from_today() {
+    let stack = spawn().await;
+    let source = consumer(&stack).await;
+    let path = stack.file(
+        "old.csv",
+        "login,name,repositories,added_by,added_at\noctocat,The Octocat,widgets,alice,2025-01-05\n",
+    );
+    let outcome = stack
+        .run(&["backfill", "--org", "acme", "--csv", path.to_str().unwrap()])
+        .await
+        .unwrap();
+    assert!(outcome.ok, "{}", outcome.text);
+    drain(&stack, &source).await;
+    let all = requests(&stack);
+    let octocat = ticket_of(&all, "octocat");
+    assert_eq!(
+        answer(octocat, 1).as_deref(),
+        Some("2026-07-01"),
+        "today 2026-06-01 + 30 days"
+    );
+    assert_eq!(answer(octocat, 7).as_deref(), Some("alice"));
+    assert_eq!(
+        answer(octocat, 6).as_deref(),
+        Some("acme/widgets: maintain (added by alice 2025-01-05)")
+    );
+}
