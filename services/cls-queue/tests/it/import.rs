@@ -143,3 +143,28 @@ async fn an_operator_extension_moves_the_expiry_and_names_the_operator() {
     deliver(&stack, &env).await;
     assert_eq!(stack.messages(&id).len(), 1);
 }
+
+#[tokio::test]
+async fn extending_closed_access_is_refused_with_one_alert_and_no_change() {
+    let stack = on("2027-04-21").await;
+    let mut closed = granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12");
+    closed.state.access = cls_core::ticket::Access::Removed;
+    let id = seed(&stack, &closed, ALICE).await;
+    let env = command(
+        &stack,
+        "octocat",
+        OCTOCAT_ID,
+        Payload::AdminExtend(AdminExtendMsg {
+            command_id: command_dedup_id("extend", 38_302_899, OCTOCAT_ID, "--days 30"),
+            until: d("2027-06-11"),
+            reason: None,
+            operator: "ops@example.com".into(),
+        }),
+    );
+    deliver(&stack, &env).await;
+    assert_eq!(state(&stack, &id).expires_on, Some(d("2027-05-12")));
+    assert!(stack.messages(&id).is_empty());
+    let alerts = stack.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].contains("access is closed"), "{}", alerts[0]);
+}

@@ -219,3 +219,24 @@ async fn an_old_response_url_is_not_used_and_the_clicker_gets_a_dm_instead() {
     assert_eq!(dm.len(), 1);
     assert!(dm[0].text.starts_with("Only the person who added octocat"));
 }
+
+#[tokio::test]
+async fn a_response_url_outside_the_slack_prefix_is_never_called() {
+    let (stack, id, channel, ts) = reminded().await;
+    let foreign = "https://attacker.example/actions/1";
+    let c = Click {
+        action: "extend",
+        ticket: &id,
+        expected: "2027-05-12",
+        user: STRANGER,
+        name: "mallory",
+        channel: &channel,
+        ts: &ts,
+        response_url: foreign,
+        at: stack.deps.clock.now(),
+    };
+    deliver(&stack, &click(&stack, &c)).await;
+    let dm = stack.slack.dm_messages(STRANGER);
+    assert_eq!(dm.len(), 1, "the refusal went by DM instead");
+    assert!(dm[0].text.starts_with("Only the person who added octocat"));
+}
