@@ -12,7 +12,7 @@ use demo::stack::endpoints_path;
 use demo::{Stack, StackOptions, flows, report};
 use serde_json::Value;
 
-const USAGE: &str = "usage: demo up [--ephemeral] | demo demo [--keep-running] [--ephemeral] | demo invoke <function> <event.json|->";
+const USAGE: &str = "usage: demo up [--ephemeral] | demo demo [--keep-running] [--ephemeral] | demo invoke <function> <event.json|-|JSON>";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -134,7 +134,7 @@ async fn wait_for_signal() -> Result<()> {
     Ok(())
 }
 
-/// `invoke <function> <event.json|->`: POSTs the event to the running stack's invoke endpoint.
+/// `invoke <function> <event.json|-|JSON>`: POSTs the event to the running stack's invoke endpoint.
 async fn invoke(function: &str, source: &str) -> Result<ExitCode> {
     let event_text = if source == "-" {
         let mut text = String::new();
@@ -142,6 +142,9 @@ async fn invoke(function: &str, source: &str) -> Result<ExitCode> {
             .read_to_string(&mut text)
             .context("reading the event from stdin")?;
         text
+    } else if source.trim_start().starts_with('{') {
+        // An inline event: `cargo xtask invoke cls-sweep '{"today":"2027-01-10"}'`.
+        source.to_owned()
     } else {
         std::fs::read_to_string(source).with_context(|| format!("reading {source}"))?
     };

@@ -53,6 +53,7 @@ pub async fn register_all(wiring: &Wiring<'_>, registry: &Registry) -> Result<Re
     for (key, value) in crate::cls::register(wiring, registry).await? {
         registered.endpoints.insert(key, value);
     }
+    crate::cls_sweep::register(wiring, registry).await?;
     registered.endpoints.insert(
         "spoke_api_key".to_owned(),
         wiring.dev_secrets.spoke_api_key.clone(),

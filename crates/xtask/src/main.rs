@@ -32,8 +32,9 @@ Commands:
                        starts moto, devstack (all fakes), the API Gateway emulator and the SQS event source with
                        the real service handlers; writes target/devstack/endpoints.json; runs until Ctrl-C /
                        SIGTERM and then stops every child. --ephemeral picks free ports.
-  invoke <function> <event.json|->
-                       With `up` running: invokes one service's real handler with the event (file or stdin) as
+  invoke <function> <event.json|-|JSON>
+                       With `up` running: invokes one service's real handler with the event (file, stdin or an
+                       inline JSON object, e.g. cls-sweep '{\"today\":\"2027-01-10\"}') as
                        Lambda would, prints the response JSON and exits non-zero when the invocation failed
                        (an Err, or a batch response listing failures).
   demo [--keep-running] [--ephemeral]
@@ -97,7 +98,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         "invoke" => {
             if rest.len() != 2 {
-                bail!("usage: cargo xtask invoke <function> <event.json|->");
+                bail!("usage: cargo xtask invoke <function> <event.json|-|JSON>");
             }
             util::exec_demo(&prepend("invoke", rest))
         }

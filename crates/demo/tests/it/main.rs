@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod sweep;
+
 use demo::services::{HANDOFF_ON_CALL_USER_ID, HANDOFF_TEAM_ID, secret_names};
 use demo::stack::DevSecrets;
 use demo::{Stack, StackOptions, flows};

@@ -1,0 +1,88 @@
+//! `cls-sweep` in the local stack: the real sweep over the stack's Spoke, GitHub and Slack stand-ins and the
+//! moto FIFO queue that the `cls-queue` mapping drains. `cargo xtask invoke cls-sweep '{"today":"…"}'` runs a
+//! sweep as of that date; a continuation is invoked through the registry, asynchronously, as Lambda's
+//! `InvocationType: Event` would.
+
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow};
+use devstack::lambda::{Registry, json_handler};
+use futures::future::BoxFuture;
+use lambda_kit::{Clock, MemorySink, SystemClock};
+use secrets::SecretsClient;
+
+use crate::flows::USER_AGENT;
+use crate::stack::Wiring;
+
+/// The function name.
+pub const FUNCTION: &str = "cls-sweep";
+
+/// [`cls_sweep::Continuation`] through the stack's registry: the next invocation runs in the background.
+struct RegistryContinuation {
+    registry: Registry,
+}
+
+impl cls_sweep::Continuation for RegistryContinuation {
+    fn start<'a>(&'a self, event: &'a cls_sweep::SweepEvent) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let event = serde_json::to_value(event).map_err(|e| e.to_string())?;
+            if self.registry.get(FUNCTION).is_none() {
+                return Err(format!("{FUNCTION} is not registered"));
+            }
+            let registry = self.registry.clone();
+            tokio::spawn(async move {
+                if let Some(Err(error)) = registry.invoke(FUNCTION, event).await {
+                    tracing::warn!(%error, "the sweep continuation failed");
+                }
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Registers `cls-sweep` (after [`crate::cls::register`], which creates the CLS secrets it reads).
+pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
+    let env = wiring.env(&[
+        ("CLS_STAGE", "testing".to_owned()),
+        ("CLS_QUEUE_URL", wiring.queue_url.clone()),
+    ]);
+    let config = cls_sweep::Config::from_lookup(move |name: &str| env.get(name).cloned())
+        .map_err(|e| anyhow!("cls-sweep config: {e}"))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn secrets::SecretStore> = Arc::new(SecretsClient::new(
+        wiring.secrets.clone(),
+        Arc::clone(&clock),
+    ));
+    let queue = Arc::new(cls_core::SqsQueueSender::new(
+        devstack::aws::sqs_client(&wiring.moto_endpoint),
+        &wiring.queue_url,
+    ));
+    let continuation = Arc::new(RegistryContinuation {
+        registry: registry.clone(),
+    });
+    let deps = cls_sweep::Deps::build(
+        config,
+        store,
+        queue,
+        continuation,
+        lambda_kit::http::http_client(USER_AGENT)?,
+        clock,
+        Arc::new(MemorySink::default()),
+    )
+    .await
+    .map_err(|e| anyhow!("cls-sweep start-up: {e}"))?;
+    let deps = Arc::new(deps);
+    registry.register(
+        FUNCTION,
+        json_handler(move |event, _ctx| {
+            let deps = Arc::clone(&deps);
+            async move {
+                let report = cls_sweep::handle(event, &deps)
+                    .await
+                    .map_err(|e| e.chain())?;
+                serde_json::to_value(report).map_err(|e| e.to_string())
+            }
+        }),
+    );
+    Ok(())
+}
