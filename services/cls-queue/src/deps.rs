@@ -114,6 +114,8 @@ struct Reloader {
     secrets: Arc<dyn SecretStore>,
     http: reqwest::Client,
     loaded: tokio::sync::Mutex<Loaded>,
+    /// The last changed values that did not validate (reported once, not re-validated every batch).
+    rejected: tokio::sync::Mutex<Option<RawSecrets>>,
 }
 
 fn github_client(
@@ -334,6 +336,7 @@ impl Deps {
                 github: Arc::clone(&deps.github),
                 identity,
             }),
+            rejected: tokio::sync::Mutex::new(None),
         }));
         Ok(deps)
     }
@@ -349,16 +352,22 @@ impl Deps {
             return self.clone();
         };
         let mut loaded = reloader.loaded.lock().await;
+        let mut rejected = reloader.rejected.lock().await;
         match RawSecrets::read(reloader.secrets.as_ref(), &self.config).await {
-            Ok(raw) if raw != loaded.raw => match self.rebuild(&loaded, raw, reloader) {
+            Ok(raw) if raw == loaded.raw || rejected.as_ref() == Some(&raw) => {}
+            Ok(raw) => match self.rebuild(&loaded, raw.clone(), reloader) {
                 Ok(next) => {
                     tracing::info!(
                         outcome = "settings_reloaded",
                         "a CLS secret changed; settings and clients rebuilt"
                     );
                     *loaded = next;
+                    *rejected = None;
                 }
                 Err(error) => {
+                    *rejected = Some(raw);
+                    // The chain names the secret and key, never a value.
+                    let error = lambda_kit::error::chain(&error);
                     tracing::error!(error = %error, outcome = "settings_invalid", "a changed CLS secret is invalid; the last good settings stay in use");
                     let alert = self
                         .alert(
@@ -369,7 +378,6 @@ impl Deps {
                     self.alerts.alert(&alert).await;
                 }
             },
-            Ok(_) => {}
             Err(error) => {
                 tracing::warn!(error = %error, upstream = "secretsmanager", outcome = "settings_not_reread", "could not re-read the CLS secrets; the last good settings stay in use");
             }

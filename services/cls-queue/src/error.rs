@@ -105,14 +105,7 @@ impl RecordError {
 
     /// The error with its sources, for the one log line at the edge.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        text
+        lambda_kit::error::chain(self)
     }
 }
 
