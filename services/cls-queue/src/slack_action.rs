@@ -69,7 +69,10 @@ pub async fn process(
     }
     let fields = &ticket.fields;
     let open = fields.state.access == Access::Granted;
-    if !open || fields.expires_on != Some(msg.expected_expiry) {
+    let same_person = fields
+        .github_user_id
+        .is_none_or(|uid| uid == env.collaborator.id);
+    if !open || !same_person || fields.expires_on != Some(msg.expected_expiry) {
         let until = if open { fields.expires_on } else { None };
         bot.reply(
             reply_to,

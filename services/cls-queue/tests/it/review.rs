@@ -395,3 +395,34 @@ async fn inactivity_warns_first_and_removes_only_with_a_working_signal() {
             .contains("no activity since 2026-01-04")
     );
 }
+
+#[tokio::test]
+async fn a_slack_outage_retries_the_reminder_instead_of_falling_back() {
+    let stack = spawn().await;
+    let id = seed(
+        &stack,
+        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
+        ALICE,
+    )
+    .await;
+    stack.slack.kit().add_fault(FaultRule::new(
+        Some("POST"),
+        "/api/chat.postMessage",
+        Some(1),
+        json!({"status": 503}),
+    ));
+    deliver(
+        &stack,
+        &review(&stack, &id, OCTOCAT_ID, "2027-04-21", "off", None),
+    )
+    .await;
+    assert_eq!(
+        stack.slack.dm_messages(ALICE_SLACK).len(),
+        1,
+        "sent on the retry"
+    );
+    assert!(stack.slack.messages(FALLBACK_CHANNEL).is_empty());
+    assert_eq!(stack.metrics.total("NotificationFallback"), 0.0);
+    assert_eq!(state(&stack, &id).notified.unwrap().days, vec![21]);
+    assert_eq!(stack.messages(&id).len(), 1);
+}
