@@ -58,8 +58,11 @@ impl Settings {
     /// Reads and validates `cls/github` (private keys required: the audit log needs an installation token;
     /// every `activity_source` known) and `cls/spoke` (team, request type, all field and tag ids: CLS-35).
     pub async fn load(secrets: &dyn SecretStore, ids: &SecretIds) -> Result<Self, StartupError> {
-        let value = secrets.get_value(&ids.github).await?;
-        let github: GithubSettings = secrets::decode(&ids.github, &value)?;
+        Self::decode(&RawSecrets::read(secrets, ids).await?, ids)
+    }
+
+    fn decode(raw: &RawSecrets, ids: &SecretIds) -> Result<Self, StartupError> {
+        let github: GithubSettings = secrets::decode(&ids.github, &raw.github)?;
         github.validate(false, true)?;
         for (i, org) in github.orgs.iter().enumerate() {
             if ActivitySourceKind::parse(org.activity_source.as_deref()).is_none() {
@@ -71,8 +74,7 @@ impl Settings {
                 .into());
             }
         }
-        let value = secrets.get_value(&ids.spoke).await?;
-        let spoke: SpokeSettings = secrets::decode(&ids.spoke, &value)?;
+        let spoke: SpokeSettings = secrets::decode(&ids.spoke, &raw.spoke)?;
         spoke.validate()?;
         Ok(Self { github, spoke })
     }
@@ -84,6 +86,86 @@ impl Settings {
             .and_then(|o| ActivitySourceKind::parse(o.activity_source.as_deref()))
             .unwrap_or_default()
     }
+}
+
+/// The secret values the settings come from (compared to notice a change).
+#[derive(Debug, Clone, PartialEq)]
+struct RawSecrets {
+    github: Arc<serde_json::Value>,
+    spoke: Arc<serde_json::Value>,
+}
+
+impl RawSecrets {
+    async fn read(secrets: &dyn SecretStore, ids: &SecretIds) -> Result<Self, SecretsError> {
+        Ok(Self {
+            github: secrets.get_value(&ids.github).await?,
+            spoke: secrets.get_value(&ids.spoke).await?,
+        })
+    }
+}
+
+/// Re-reads the secrets through the TTL cache before each invocation (cls.md §11: a rotated key or a new org
+/// needs no redeploy).
+struct Reloader {
+    secrets: Arc<dyn SecretStore>,
+    http: reqwest::Client,
+    loaded: tokio::sync::Mutex<Loaded>,
+}
+
+/// What was built from the last good secret values.
+struct Loaded {
+    raw: RawSecrets,
+    settings: Arc<Settings>,
+    spoke: Arc<dyn SpokeApi>,
+    github: Arc<dyn GithubApi>,
+}
+
+/// The settings in `raw` and the Spoke and GitHub clients they configure.
+fn load(
+    config: &Config,
+    raw: RawSecrets,
+    http: &reqwest::Client,
+    clock: &Arc<dyn Clock>,
+) -> Result<Loaded, StartupError> {
+    let settings = Settings::decode(&raw, &config.secrets)?;
+    let spoke = SpokeClient::builder(http.clone(), settings.spoke.api_key.clone())
+        .base_url(config.spoke_base_url.as_str())
+        .user_agent(USER_AGENT)
+        .clock(Arc::clone(clock))
+        .build()
+        .map_err(|e| StartupError::Client {
+            client: "spoke",
+            reason: e.to_string(),
+        })?;
+    let installations = settings.github.orgs.iter().filter_map(|o| {
+        Some(OrgInstallation {
+            org: o.org.clone(),
+            installation_id: o.installation_id,
+            app: AppCredentials {
+                app_id: o.app_id,
+                private_key_pem: o.private_key_pem.clone()?,
+                webhook_secrets: Vec::new(),
+            },
+        })
+    });
+    let github = GithubClient::builder(
+        config.github_base_url.as_str().trim_end_matches('/'),
+        Arc::clone(clock),
+    )
+    .http_client(http.clone())
+    .user_agent(USER_AGENT)
+    .installations(installations)
+    .build()
+    .map_err(|e| StartupError::Client {
+        client: "github",
+        reason: e.to_string(),
+    })?;
+    Ok(Loaded {
+        raw,
+        settings: Arc::new(settings),
+        spoke: Arc::new(spoke),
+        github: Arc::new(github),
+    })
 }
 
 /// Posts plain text (the summary, the dry-run plan) to the IT alert channel. Failures are logged only.
@@ -164,8 +246,9 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// EMF metrics.
     pub metrics: Arc<dyn MetricSink>,
-    sources: Arc<Mutex<HashMap<ActivitySourceKind, Arc<dyn ActivitySource>>>>,
+    injected_sources: Arc<Mutex<HashMap<ActivitySourceKind, Arc<dyn ActivitySource>>>>,
     alerted: Arc<Mutex<HashSet<String>>>,
+    reloader: Option<Arc<Reloader>>,
 }
 
 /// The outside systems [`Deps::new`] assembles (one field per system, so call sites name what they pass).
@@ -204,8 +287,9 @@ impl Deps {
             channel: systems.channel,
             clock,
             metrics,
-            sources: Arc::new(Mutex::new(HashMap::new())),
+            injected_sources: Arc::new(Mutex::new(HashMap::new())),
             alerted: Arc::new(Mutex::new(HashSet::new())),
+            reloader: None,
         }
     }
 
@@ -222,39 +306,15 @@ impl Deps {
         clock: Arc<dyn Clock>,
         metrics: Arc<dyn MetricSink>,
     ) -> Result<Self, StartupError> {
-        let settings = Settings::load(secrets.as_ref(), &config.secrets).await?;
-        let spoke = SpokeClient::builder(http.clone(), settings.spoke.api_key.clone())
-            .base_url(config.spoke_base_url.as_str())
-            .user_agent(USER_AGENT)
-            .clock(Arc::clone(&clock))
-            .build()
-            .map_err(|e| StartupError::Client {
-                client: "spoke",
-                reason: e.to_string(),
-            })?;
-        let installations = settings.github.orgs.iter().filter_map(|o| {
-            Some(OrgInstallation {
-                org: o.org.clone(),
-                installation_id: o.installation_id,
-                app: AppCredentials {
-                    app_id: o.app_id,
-                    private_key_pem: o.private_key_pem.clone()?,
-                    webhook_secrets: Vec::new(),
-                },
-            })
+        let raw = RawSecrets::read(secrets.as_ref(), &config.secrets).await?;
+        let loaded = load(&config, raw, &http, &clock)?;
+        let settings = loaded.settings.as_ref().clone();
+        let (spoke, github) = (Arc::clone(&loaded.spoke), Arc::clone(&loaded.github));
+        let reloader = Arc::new(Reloader {
+            secrets: Arc::clone(&secrets),
+            http: http.clone(),
+            loaded: tokio::sync::Mutex::new(loaded),
         });
-        let github = GithubClient::builder(
-            config.github_base_url.as_str().trim_end_matches('/'),
-            Arc::clone(&clock),
-        )
-        .http_client(http.clone())
-        .user_agent(USER_AGENT)
-        .installations(installations)
-        .build()
-        .map_err(|e| StartupError::Client {
-            client: "github",
-            reason: e.to_string(),
-        })?;
         let poster: Arc<dyn WebhookPoster> =
             Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
         let alerts = Arc::new(SlackAlerter::from_ids(
@@ -265,14 +325,16 @@ impl Deps {
         ));
         let channel = Arc::new(WebhookChannel::new(poster, secrets, &config.secrets));
         let systems = Systems {
-            spoke: Arc::new(spoke),
-            github: Arc::new(github),
+            spoke,
+            github,
             queue,
             continuation,
             alerts,
             channel,
         };
-        Ok(Self::new(config, settings, systems, clock, metrics))
+        let mut deps = Self::new(config, settings, systems, clock, metrics);
+        deps.reloader = Some(reloader);
+        Ok(deps)
     }
 
     /// The production wiring: Secrets Manager, SQS and Lambda clients from `sdk` (honours
@@ -313,26 +375,67 @@ impl Deps {
         .await
     }
 
-    /// Replaces the source used for orgs of `kind` (tests).
+    /// Replaces the source used for orgs of its kind (tests).
     pub fn with_activity_source(self, source: Arc<dyn ActivitySource>) -> Self {
-        self.sources
+        self.injected_sources
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(source.kind(), source);
         self
     }
 
-    /// The activity source for orgs of `kind`.
+    /// The activity source for orgs of `kind`, over the current GitHub client.
     pub fn activity_source(&self, kind: ActivitySourceKind) -> Arc<dyn ActivitySource> {
-        let mut sources = self
-            .sources
+        let injected = self
+            .injected_sources
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(
-            sources
-                .entry(kind)
-                .or_insert_with(|| crate::activity::source_for(kind, &self.github)),
-        )
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&kind)
+            .cloned();
+        injected.unwrap_or_else(|| crate::activity::source_for(kind, &self.github))
+    }
+
+    /// These dependencies with the current secrets: `cls/github` and `cls/spoke` are read through the TTL
+    /// cache (`CLS_SECRETS_TTL_SECONDS`); when a value changed, the settings and both clients are rebuilt (a
+    /// rotated App key or Spoke key, a new org). A read that fails keeps the last good settings (logged); a
+    /// changed secret that does not validate keeps them too, with one `SettingsInvalid` alert naming the
+    /// secret and key. Deps assembled with [`Deps::new`] never change.
+    pub async fn refreshed(&self) -> Self {
+        let Some(reloader) = &self.reloader else {
+            return self.clone();
+        };
+        let mut loaded = reloader.loaded.lock().await;
+        match RawSecrets::read(reloader.secrets.as_ref(), &self.config.secrets).await {
+            Ok(raw) if raw == loaded.raw => {}
+            Ok(raw) => match load(&self.config, raw, &reloader.http, &self.clock) {
+                Ok(next) => {
+                    tracing::info!(
+                        outcome = "settings_reloaded",
+                        "a CLS secret changed; settings and clients rebuilt"
+                    );
+                    *loaded = next;
+                }
+                Err(error) => {
+                    let error = lambda_kit::error::chain(&error);
+                    tracing::error!(error = %error, outcome = "settings_invalid", "a changed CLS secret is invalid; the last good settings stay in use");
+                    let alert = self
+                        .alert(
+                            "SettingsInvalid",
+                            format!("{error}; the last good settings stay in use until the secret is fixed"),
+                        )
+                        .class("Permanent");
+                    self.alerts.alert(&alert).await;
+                }
+            },
+            Err(error) => {
+                tracing::warn!(error = %lambda_kit::error::chain(&error), upstream = "secretsmanager", outcome = "settings_not_reread", "could not re-read the CLS secrets; the last good settings stay in use");
+            }
+        }
+        let mut deps = self.clone();
+        deps.settings = Arc::clone(&loaded.settings);
+        deps.spoke = Arc::clone(&loaded.spoke);
+        deps.github = Arc::clone(&loaded.github);
+        deps
     }
 
     /// True the first time `key` is seen for `run_date` in this process: alerts that must go out once per

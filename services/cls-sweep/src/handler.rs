@@ -13,6 +13,7 @@ use crate::sweep::run;
 
 /// Handles one invocation (the daily schedule, an operator event or a continuation).
 pub async fn handle(event: Value, deps: &Deps) -> Result<SweepReport, SweepError> {
+    let deps = &deps.refreshed().await;
     let result: Result<SweepReport, SweepError> = async {
         let event = SweepEvent::from_value(&event)?;
         let options = RunOptions::resolve(event, &deps.config, deps.clock.now())?;

@@ -142,6 +142,7 @@ pub async fn run_to_completion(
     event: SweepEvent,
     deps: &Deps,
 ) -> Result<Vec<SweepReport>, SweepError> {
+    let deps = &deps.refreshed().await;
     let mut reports = Vec::new();
     let mut event = Some(event);
     while let Some(current) = event.take() {

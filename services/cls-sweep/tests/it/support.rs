@@ -57,6 +57,8 @@ pub(crate) struct Options {
     pub(crate) spoke_secret: Option<Value>,
     /// `activity_source` of `acme`.
     pub(crate) activity_source: &'static str,
+    /// The orgs in `cls/github` (github-fake demo orgs).
+    pub(crate) orgs: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             env: Vec::new(),
             spoke_secret: None,
             activity_source: "off",
+            orgs: vec![ORG, "globex"],
         }
     }
 }
@@ -81,6 +84,23 @@ pub(crate) fn spoke_secret() -> Value {
     })
 }
 
+/// The `cls/github` secret for `orgs` (`acme` with `acme_source`, the others `off`).
+pub(crate) fn github_secret(github: &GithubFake, orgs: &[&str], acme_source: &str) -> Value {
+    let orgs: Vec<Value> = orgs
+        .iter()
+        .map(|org| {
+            json!({
+                "org": org, "org_id": github.org_id(org).unwrap(), "app_id": github.app_id(),
+                "installation_id": github.installation_id(org).unwrap(),
+                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
+                "default_owner": {"github_login": "it-admin", "spoke_user_id": "5f0c3a9e2b7d4c0012ab0002"},
+                "activity_source": if *org == ORG { acme_source } else { "off" }
+            })
+        })
+        .collect();
+    json!({"orgs": orgs, "legacy_org": ORG})
+}
+
 /// The stand-ins, the queue and the secrets of one test, before `Deps::build`.
 pub(crate) struct Env {
     pub(crate) sqs: aws_sdk_sqs::Client,
@@ -93,6 +113,8 @@ pub(crate) struct Env {
     pub(crate) spoke_control: String,
     config: Config,
     moto_endpoint: String,
+    pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
+    pub(crate) github_secret_id: String,
     _slack_server: SpawnedSlackFake,
     _spoke_server: RunningServer,
     _github_server: RunningServer,
@@ -123,19 +145,7 @@ pub(crate) async fn prepare(options: Options) -> Env {
 
     let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
     let ids = |name: &str| format!("cls-sweep-test/{unique}/{name}");
-    let orgs: Vec<Value> = [(ORG, options.activity_source), ("globex", "off")]
-        .iter()
-        .map(|(org, source)| {
-            json!({
-                "org": org, "org_id": github.org_id(org).unwrap(), "app_id": github.app_id(),
-                "installation_id": github.installation_id(org).unwrap(),
-                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
-                "default_owner": {"github_login": "it-admin", "spoke_user_id": "5f0c3a9e2b7d4c0012ab0002"},
-                "activity_source": source
-            })
-        })
-        .collect();
-    let github_secret = json!({"orgs": orgs, "legacy_org": ORG});
+    let github_secret = github_secret(&github, &options.orgs, options.activity_source);
     for (name, value) in [
         ("github", github_secret),
         (
@@ -176,6 +186,8 @@ pub(crate) async fn prepare(options: Options) -> Env {
         spoke_control: format!("{}/__fake", spoke_server.base_url()),
         config,
         moto_endpoint: moto.endpoint(),
+        secrets_sdk: secrets_sdk.clone(),
+        github_secret_id: ids("github"),
         _slack_server: slack_server,
         _spoke_server: spoke_server,
         _github_server: github_server,
@@ -186,10 +198,13 @@ impl Env {
     /// `Deps::build` as `from_aws` calls it, over moto and the stand-ins.
     pub(crate) async fn build(&self) -> Result<Deps, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
-            secrets::local_sdk_client(&self.moto_endpoint),
-            Arc::clone(&clock),
-        ));
+        let store: Arc<dyn secrets::SecretStore> = Arc::new(
+            secrets::SecretsClient::new(
+                secrets::local_sdk_client(&self.moto_endpoint),
+                Arc::clone(&clock),
+            )
+            .with_ttl(self.config.secrets_ttl),
+        );
         let http = lambda_kit::http::http_client("cls-sweep-tests/0").unwrap();
         let queue = Arc::new(cls_core::SqsQueueSender::new(
             self.sqs.clone(),
@@ -298,6 +313,13 @@ impl Ticket {
 }
 
 impl Stack {
+    /// Writes a new version of `cls/github`.
+    pub(crate) async fn put_github_secret(&self, value: &Value) {
+        put_secret(&self.env.secrets_sdk, &self.env.github_secret_id, value)
+            .await
+            .expect("secret");
+    }
+
     /// Replaces spoke-fake's tickets through its control API (`POST /__fake/reset` with the seed).
     pub(crate) async fn seed_tickets(&self, tickets: &[Ticket]) {
         let mut seed: Value =

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::support::{Options, Ticket, d, prepare, spawn, spawn_with, spoke_secret};
+use crate::support::{
+    ORG, Options, Ticket, d, github_secret, prepare, spawn, spawn_with, spoke_secret,
+};
 
 const TODAY: &str = "2027-01-10";
 
@@ -330,4 +332,44 @@ async fn unreadable_tickets_are_skipped_listed_and_alerted_once_per_day() {
         .map(|(_, _, r)| r.ticket_id)
         .collect();
     assert_eq!(sent, vec![good.id()]);
+}
+
+#[tokio::test]
+async fn a_new_org_in_the_github_secret_is_swept_without_a_restart() {
+    let stack = spawn_with(Options {
+        orgs: vec![ORG],
+        env: vec![("CLS_SECRETS_TTL_SECONDS", "0".into())],
+        ..Options::default()
+    })
+    .await;
+    let mut globex = Ticket::new(2, "2027-01-01");
+    globex.org = "globex".into();
+    stack
+        .seed_tickets(&[Ticket::new(1, "2027-01-01"), globex.clone()])
+        .await;
+
+    let before = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert_eq!(before.skipped.len(), 1);
+    assert_eq!(before.skipped[0].reason, "org globex is not configured");
+
+    stack
+        .put_github_secret(&github_secret(&stack.env.github, &[ORG, "globex"], "off"))
+        .await;
+    let after = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert!(after.skipped.is_empty(), "{:?}", after.skipped);
+    let sent: BTreeSet<String> = stack
+        .reviews()
+        .await
+        .into_iter()
+        .map(|(_, _, r)| r.ticket_id)
+        .collect();
+    assert!(sent.contains(&globex.id()));
+
+    // A changed secret that does not validate keeps the last good settings, with one alert.
+    stack.put_github_secret(&json!({"orgs": []})).await;
+    let kept = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert!(kept.skipped.is_empty());
+    let alerts = stack.alerts_of("SettingsInvalid");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].contains("orgs"), "{}", alerts[0]);
 }
