@@ -97,3 +97,22 @@ async fn an_unavailable_audit_log_gives_no_inactivity_action_and_one_alert() {
     assert_eq!(reviews.len(), 1);
     assert_eq!(reviews[0].2.activity_source.as_deref(), Some("audit_log"));
 }
+
+#[tokio::test]
+async fn an_app_without_audit_log_permission_is_alerted_and_removes_nobody() {
+    let stack = spawn_with(audit_log()).await;
+    stack.seed_tickets(&[Ticket::new(1, "2028-01-01")]).await;
+    stack
+        .env
+        .github
+        .set_permission("acme", "organization_administration", "none")
+        .unwrap();
+
+    let report = stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
+
+    assert!(report.due.is_empty(), "{:?}", report.due);
+    assert_eq!(stack.depth().await, 0);
+    let alerts = stack.alerts_of("ActivitySourceUnavailable");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].contains("403"), "{}", alerts[0]);
+}
