@@ -113,10 +113,7 @@ pub fn reminder(
         .value(button_value),
         Button::new(LET_EXPIRE_ACTION_ID, "Let it expire").value(button_value),
     ];
-    Message::text(format!("{prefix}{text}")).with_blocks(vec![
-        Block::section(section),
-        Block::actions(buttons).block_id(block_id),
-    ])
+    Message::prompt(format!("{prefix}{text}"), section, block_id, buttons)
 }
 
 /// What replaces a reminder after a click: the facts without buttons and a context line with the outcome,
