@@ -683,10 +683,9 @@ pub async fn run(
         let result = if dry_run {
             Ok(None)
         } else {
-            deps.queue
-                .send(&plan.envelope(now))
+            crate::queue::send(deps.queue.as_ref(), &plan.envelope(now))
                 .await
-                .map(Some)
+                .map(|()| Some(()))
                 .map_err(|e| e.to_string())
         };
         bar.inc(1);

@@ -110,6 +110,22 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Run the daily sweep now, in this process (the cls-sweep library): reads every open ticket, decides
+    /// what is due (expiry, reminders, inactivity) and enqueues one `review` per due ticket for cls-queue.
+    ///
+    /// --allow-removals N confirms up to N removals after the safety brake held them (more removals due than
+    /// CLS_SWEEP_MAX_REMOVALS). Continuations run inline.
+    #[command(
+        after_help = "Examples:\n  cls-admin sweep --dry-run\n  cls-admin sweep --allow-removals 30"
+    )]
+    Sweep {
+        /// Plan only: nothing is sent; the plan is printed and posted to the alert channel.
+        #[arg(long)]
+        dry_run: bool,
+        /// Raise the removal brake to N for this run.
+        #[arg(long)]
+        allow_removals: Option<usize>,
+    },
     /// Check the installation: secrets, queue, Spoke request type/fields/tags, GitHub App permissions per
     /// org. One line per check; exits 1 on any FAIL.
     #[command(after_help = "Example:\n  cls-admin doctor")]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use cls_core::settings::SecretIds;
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 use url::Url;
 
@@ -13,17 +14,10 @@ pub struct Config {
     pub stage: String,
     /// `CLS_QUEUE_URL` (required): the FIFO queue every mutating command writes to.
     pub queue_url: String,
-    /// `CLS_GITHUB_SECRET_ID` (default `cls/github`): App material per org.
-    pub github_secret_id: String,
-    /// `CLS_SLACK_SECRET_ID` (default `cls/slack`): bot token, fallback channel, admins.
-    pub slack_secret_id: String,
-    /// `CLS_ALERTS_SECRET_ID` (default `cls/alerts`): the IT alert webhook URL (else `cls/slack`'s, old
-    /// layout).
-    pub alerts_secret_id: String,
-    /// `CLS_SPOKE_SECRET_ID` (default `cls/spoke`).
-    pub spoke_secret_id: String,
-    /// `CLS_IDENTITY_SECRET_ID` (default `cls/identity`); optional secret.
-    pub identity_secret_id: String,
+    /// The secret ids: `CLS_GITHUB_SECRET_ID`, `CLS_SLACK_SECRET_ID`, `CLS_ALERTS_SECRET_ID` (else the old
+    /// layout's `cls/slack` URL), `CLS_SPOKE_SECRET_ID`, `CLS_IDENTITY_SECRET_ID` (optional secret), with the
+    /// `cls/…` defaults.
+    pub secrets: SecretIds,
     /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`), default `https://api.askspoke.com/api/v1`.
     pub spoke_base_url: Url,
     /// `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`), default `https://api.github.com`.
@@ -47,7 +41,6 @@ impl Config {
     /// Reads any lookup (tests pass a map). Canonical names win over the `CLS_` aliases.
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let env = ConfigReader::new(lookup);
-        let id = |var: &str, default: &str| env.optional(var).unwrap_or_else(|| default.to_owned());
         let stage = env.required("CLS_STAGE")?;
         let fake_today =
             match env.optional("CLS_FAKE_TODAY") {
@@ -64,11 +57,7 @@ impl Config {
             };
         Ok(Self {
             queue_url: env.required("CLS_QUEUE_URL")?,
-            github_secret_id: id("CLS_GITHUB_SECRET_ID", "cls/github"),
-            slack_secret_id: id("CLS_SLACK_SECRET_ID", "cls/slack"),
-            alerts_secret_id: id("CLS_ALERTS_SECRET_ID", "cls/alerts"),
-            spoke_secret_id: id("CLS_SPOKE_SECRET_ID", "cls/spoke"),
-            identity_secret_id: id("CLS_IDENTITY_SECRET_ID", "cls/identity"),
+            secrets: SecretIds::from_reader(&env),
             spoke_base_url: env.base_url(
                 &["SPOKE_BASE_URL", "CLS_SPOKE_API_URL"],
                 spoke_client::DEFAULT_BASE_URL,
@@ -118,8 +107,8 @@ mod tests {
             ("USER", "root"),
         ])
         .unwrap();
-        assert_eq!(c.spoke_secret_id, "cls/spoke");
-        assert_eq!(c.alerts_secret_id, "cls/alerts");
+        assert_eq!(c.secrets.spoke, "cls/spoke");
+        assert_eq!(c.secrets.alerts, "cls/alerts");
         assert_eq!(c.operator.as_deref(), Some("jane"));
         assert_eq!(c.github_base_url.as_str(), "https://api.github.com/");
     }

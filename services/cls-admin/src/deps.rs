@@ -14,7 +14,8 @@ use secrets::{SecretStore, SecretsError};
 use spoke_client::{SpokeApi, SpokeClient};
 
 use crate::config::Config;
-use crate::queue::{CommandQueue, SqsCommandQueue};
+use cls_core::queue::{QueueSender, SqsQueueSender};
+use lambda_kit::config::ConfigError;
 
 const USER_AGENT: &str = concat!("cls-admin/", env!("CARGO_PKG_VERSION"));
 
@@ -70,8 +71,8 @@ pub async fn load_github(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<GithubSettings, StartupError> {
-    let value = secrets.get_value(&config.github_secret_id).await?;
-    let github: GithubSettings = secrets::decode(&config.github_secret_id, &value)?;
+    let value = secrets.get_value(&config.secrets.github).await?;
+    let github: GithubSettings = secrets::decode(&config.secrets.github, &value)?;
     github.validate(false, true)?;
     Ok(github)
 }
@@ -81,8 +82,8 @@ pub async fn load_spoke(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<SpokeSettings, StartupError> {
-    let value = secrets.get_value(&config.spoke_secret_id).await?;
-    let spoke: SpokeSettings = secrets::decode(&config.spoke_secret_id, &value)?;
+    let value = secrets.get_value(&config.secrets.spoke).await?;
+    let spoke: SpokeSettings = secrets::decode(&config.secrets.spoke, &value)?;
     spoke.validate()?;
     Ok(spoke)
 }
@@ -92,8 +93,8 @@ pub async fn load_identity(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<IdentitySettings, StartupError> {
-    let identity: IdentitySettings = match secrets.get_value(&config.identity_secret_id).await {
-        Ok(value) => secrets::decode(&config.identity_secret_id, &value)?,
+    let identity: IdentitySettings = match secrets.get_value(&config.secrets.identity).await {
+        Ok(value) => secrets::decode(&config.secrets.identity, &value)?,
         Err(SecretsError::NotFound { .. }) => IdentitySettings::default(),
         Err(e) => return Err(e.into()),
     };
@@ -153,15 +154,22 @@ pub fn github_client(
     })
 }
 
+/// A lookup of configuration variables (the process environment, or a map in tests).
+pub type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// What every command has before any secret is read.
 #[derive(Clone)]
 pub struct Env {
     /// Configuration.
     pub config: Arc<Config>,
+    /// The variables the configuration was read from (`sweep` reads cls-sweep's configuration from them).
+    pub lookup: Lookup,
     /// Secrets Manager (TTL-cached).
     pub secrets: Arc<dyn SecretStore>,
-    /// The FIFO queue.
-    pub queue: Arc<dyn CommandQueue>,
+    /// SQS (`doctor` reads the queue's attributes).
+    pub sqs: aws_sdk_sqs::Client,
+    /// The FIFO queue the commands send to (`CLS_QUEUE_URL` over `sqs`).
+    pub queue: Arc<dyn QueueSender>,
     /// The HTTP client every API client shares.
     pub http: reqwest::Client,
     /// Time.
@@ -169,39 +177,51 @@ pub struct Env {
 }
 
 impl Env {
-    /// Assembles an environment from injected parts.
+    /// Reads the configuration from `lookup` and assembles the environment from injected clients.
     pub fn new(
-        config: Config,
+        lookup: Lookup,
         secrets: Arc<dyn SecretStore>,
-        queue: Arc<dyn CommandQueue>,
+        sqs: aws_sdk_sqs::Client,
         http: reqwest::Client,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, ConfigError> {
+        let config = Config::from_lookup(|name| lookup(name))?;
+        let queue: Arc<dyn QueueSender> =
+            Arc::new(SqsQueueSender::new(sqs.clone(), &config.queue_url));
+        Ok(Self {
             config: Arc::new(config),
+            lookup,
             secrets,
+            sqs,
             queue,
             http,
             clock,
-        }
+        })
     }
 
-    /// The real clients: Secrets Manager and SQS from `sdk` (which honours `AWS_ENDPOINT_URL`), the system
-    /// clock.
-    pub fn from_aws(config: Config, sdk: &aws_config::SdkConfig, http: reqwest::Client) -> Self {
+    /// Replaces the queue sender (tests).
+    pub fn with_queue(mut self, queue: Arc<dyn QueueSender>) -> Self {
+        self.queue = queue;
+        self
+    }
+
+    /// The real clients over the process environment: Secrets Manager and SQS from `sdk` (which honours
+    /// `AWS_ENDPOINT_URL`), the system clock.
+    pub fn from_aws(
+        sdk: &aws_config::SdkConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, ConfigError> {
+        let lookup: Lookup = Arc::new(lambda_kit::config::env_lookup());
         let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
+        let ttl = Config::from_lookup(|name| lookup(name))?.secrets_ttl;
         let secrets: Arc<dyn SecretStore> = Arc::new(
             secrets::SecretsClient::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
                 Arc::clone(&clock),
             )
-            .with_ttl(config.secrets_ttl),
+            .with_ttl(ttl),
         );
-        let queue: Arc<dyn CommandQueue> = Arc::new(SqsCommandQueue::new(
-            aws_sdk_sqs::Client::new(sdk),
-            &config.queue_url,
-        ));
-        Self::new(config, secrets, queue, http, clock)
+        Self::new(lookup, secrets, aws_sdk_sqs::Client::new(sdk), http, clock)
     }
 
     /// Loads the secrets and builds the API clients.
@@ -243,7 +263,7 @@ pub struct Deps {
     /// GitHub (per-org App installations).
     pub github: Arc<dyn GithubApi>,
     /// The FIFO queue.
-    pub queue: Arc<dyn CommandQueue>,
+    pub queue: Arc<dyn QueueSender>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use cls_core::settings::{GithubSettings, IdentitySettings, SlackSettings, SpokeSettings};
+use cls_core::settings::{
+    GithubSettings, IdentitySettings, SlackSettings, SpokeSettings, load_alert_settings,
+};
 use cls_core::ticket::FieldKey;
 use github_app::{AUDIT_LOG_READ, GithubApi, MEMBERS_WRITE};
 use secrecy::ExposeSecret as _;
-use secrets::SecretsError;
 use serde::Serialize;
 use serde_json::json;
 use spoke_client::{RequestTypeId, SpokeApi, TagId, TagQuery, TeamId};
@@ -44,16 +45,7 @@ impl Checks {
     }
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+use lambda_kit::error::chain;
 
 async fn secret_checks(
     env: &Env,
@@ -63,7 +55,7 @@ async fn secret_checks(
     let config = env.config.as_ref();
     let github = deps::load_github(store, config).await;
     let github_ok = checks.push(
-        format!("secret {} (github)", config.github_secret_id),
+        format!("secret {} (github)", config.secrets.github),
         github
             .as_ref()
             .map(|g| format!("{} orgs", g.orgs.len()))
@@ -71,20 +63,20 @@ async fn secret_checks(
     );
     let spoke = deps::load_spoke(store, config).await;
     let spoke_ok = checks.push(
-        format!("secret {} (spoke)", config.spoke_secret_id),
+        format!("secret {} (spoke)", config.secrets.spoke),
         spoke
             .as_ref()
             .map(|_| "8 field ids and 5 tag ids present".to_owned())
             .map_err(|e| chain(e)),
     );
-    let slack = match store.get_value(&config.slack_secret_id).await {
+    let slack = match store.get_value(&config.secrets.slack).await {
         Ok(value) => {
-            secrets::decode::<SlackSettings>(&config.slack_secret_id, &value).map_err(|e| chain(&e))
+            secrets::decode::<SlackSettings>(&config.secrets.slack, &value).map_err(|e| chain(&e))
         }
         Err(e) => Err(chain(&e)),
     };
     checks.push(
-        format!("secret {} (slack)", config.slack_secret_id),
+        format!("secret {} (slack)", config.secrets.slack),
         match &slack {
             Ok(s)
                 if s.bot_token
@@ -98,12 +90,12 @@ async fn secret_checks(
         },
     );
     checks.push(
-        format!("secret {} (alerts)", config.alerts_secret_id),
-        alert_url_check(env, slack.as_ref().ok()).await,
+        format!("secret {} (alerts)", config.secrets.alerts),
+        alert_url_check(env).await,
     );
     let identity = deps::load_identity(store, config).await;
     checks.push(
-        format!("secret {} (identity)", config.identity_secret_id),
+        format!("secret {} (identity)", config.secrets.identity),
         identity
             .as_ref()
             .map(|i: &IdentitySettings| {
@@ -124,32 +116,21 @@ async fn secret_checks(
     )
 }
 
-/// `cls/alerts` → `alert_webhook_url`; while that secret does not exist, the old layout's `cls/slack` one.
-async fn alert_url_check(env: &Env, slack: Option<&SlackSettings>) -> Result<String, String> {
-    let id = &env.config.alerts_secret_id;
-    let url = match env.secrets.get_value(id).await {
-        Ok(value) => value
-            .get("alert_webhook_url")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| format!("secret {id}: alert_webhook_url is missing"))?,
-        Err(SecretsError::NotFound { .. }) => slack
-            .and_then(|s| s.alert_webhook_url.as_ref())
-            .map(|u| u.expose_secret().to_owned())
-            .ok_or_else(|| {
-                format!("secret {id} does not exist and the slack secret has no alert_webhook_url")
-            })?,
-        Err(e) => return Err(chain(&e)),
-    };
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok("alert_webhook_url is an http(s) URL".to_owned())
-    } else {
-        Err("alert_webhook_url is not an http(s) URL".to_owned())
-    }
+/// `cls/alerts` (or, while it does not exist, the old layout's `cls/slack` URL), validated by the shared loader.
+async fn alert_url_check(env: &Env) -> Result<String, String> {
+    let config = &env.config;
+    load_alert_settings(
+        env.secrets.as_ref(),
+        &config.secrets.alerts,
+        &config.secrets.slack,
+    )
+    .await
+    .map(|_| "alert_webhook_url is an http(s) URL".to_owned())
+    .map_err(|e| chain(&e))
 }
 
 async fn queue_check(env: &Env, checks: &mut Checks) {
-    let result = match env.queue.info().await {
+    let result = match crate::queue::info(&env.sqs, &env.config.queue_url).await {
         Ok(info) if !info.fifo => Err("the queue is not FIFO".to_owned()),
         Ok(info) => match info.max_message_bytes {
             Some(max) if max < 262_144 => Err(format!(

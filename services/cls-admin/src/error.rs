@@ -43,6 +43,12 @@ pub enum AdminError {
     /// SQS failed.
     #[error("queue call failed")]
     Queue(#[from] QueueError),
+    /// The sweep could not start (a secret or a client of cls-sweep).
+    #[error("the sweep could not start")]
+    SweepStartup(#[from] cls_sweep::StartupError),
+    /// The sweep failed.
+    #[error("the sweep failed")]
+    Sweep(#[from] cls_sweep::SweepError),
 }
 
 impl AdminError {
@@ -50,20 +56,14 @@ impl AdminError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => exit::USAGE,
-            Self::Config(_) | Self::Startup(_) => exit::CONFIG,
-            Self::Spoke(_) | Self::Github(_) | Self::Queue(_) => exit::UPSTREAM,
+            Self::Config(_) | Self::Startup(_) | Self::SweepStartup(_) => exit::CONFIG,
+            Self::Sweep(cls_sweep::SweepError::TestClockRefused) => exit::CONFIG,
+            Self::Spoke(_) | Self::Github(_) | Self::Queue(_) | Self::Sweep(_) => exit::UPSTREAM,
         }
     }
 
     /// The error and its causes on one line (`a: b: c`), never a secret (no error in the chain carries one).
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        text
+        lambda_kit::error::chain(self)
     }
 }

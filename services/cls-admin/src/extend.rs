@@ -158,7 +158,7 @@ pub async fn run(deps: &Deps, request: &ExtendRequest) -> Result<Outcome, AdminE
     let result = if request.dry_run {
         "planned (dry run, nothing sent)".to_owned()
     } else {
-        deps.queue.send(&envelope).await?;
+        crate::queue::send(deps.queue.as_ref(), &envelope).await?;
         "enqueued".to_owned()
     };
     let link = ticket.link(deps.settings.spoke.web_base_url.as_deref());

@@ -13,6 +13,7 @@ pub mod queue;
 pub mod reconcile;
 pub mod redeliver;
 pub mod report;
+pub mod sweep;
 pub mod tickets;
 
 pub use cli::{Cli, Command};
@@ -20,7 +21,7 @@ pub use config::Config;
 pub use deps::{Deps, Env, Settings, StartupError};
 pub use error::{AdminError, exit};
 pub use output::{Outcome, Progress};
-pub use queue::{CommandQueue, QueueError, SqsCommandQueue};
+pub use queue::QueueError;
 
 fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
     std::fs::read_to_string(path)
@@ -29,12 +30,21 @@ fn read_file(path: &std::path::Path) -> Result<String, AdminError> {
 
 /// Runs one parsed command against `env`. `main`, the tests and `cargo xtask cls-admin` all come here.
 pub async fn run(cli: &Cli, env: &Env, progress: &Progress) -> Result<Outcome, AdminError> {
-    if let Command::Doctor = &cli.command {
-        return doctor::run(env, progress).await;
+    match &cli.command {
+        Command::Doctor => return doctor::run(env, progress).await,
+        Command::Sweep {
+            dry_run,
+            allow_removals,
+        } => return sweep::run(env, *dry_run, *allow_removals).await,
+        _ => {}
     }
     let deps = env.deps().await?;
     match &cli.command {
         Command::Doctor => doctor::run(env, progress).await,
+        Command::Sweep {
+            dry_run,
+            allow_removals,
+        } => sweep::run(env, *dry_run, *allow_removals).await,
         Command::Backfill(args) => {
             let source = match (&args.csv, &args.audit_csv) {
                 (Some(path), _) => backfill::Source::Csv(read_file(path)?),

@@ -19,6 +19,7 @@ fn help_explains_every_command_with_an_example() {
         "extend",
         "reconcile",
         "redeliver",
+        "sweep",
         "doctor",
         "report",
     ] {
@@ -31,6 +32,7 @@ fn help_explains_every_command_with_an_example() {
         "extend",
         "reconcile",
         "redeliver",
+        "sweep",
         "doctor",
         "report",
     ] {

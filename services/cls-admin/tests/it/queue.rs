@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::SqsEvent;
+use cls_core::queue::{EnqueueError, OutgoingMessage, QueueSender};
 use devstack::lambda::typed_handler;
 use devstack::sqs::EventSource;
+use futures::future::BoxFuture;
 use lambda_kit::{Clock, MemorySink, SystemClock};
 use serde_json::Value;
 
@@ -55,46 +57,28 @@ struct LateQueue {
     url: String,
 }
 
-impl cls_admin::CommandQueue for LateQueue {
-    fn send<'a>(
-        &'a self,
-        envelope: &'a cls_core::Envelope,
-    ) -> futures::future::BoxFuture<'a, Result<String, cls_admin::QueueError>> {
+impl QueueSender for LateQueue {
+    fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<(), EnqueueError>> {
         Box::pin(async move {
-            let out = self
-                .sqs
+            self.sqs
                 .send_message()
                 .queue_url(&self.url)
-                .message_group_id(envelope.group_id())
-                .message_deduplication_id(format!("{}-late", envelope.dedup_id()))
-                .message_body(cls_admin::queue::body_of(envelope)?)
+                .message_group_id(&message.group_id)
+                .message_deduplication_id(format!("{}-late", message.dedup_id))
+                .message_body(&message.body)
                 .send()
                 .await
                 .unwrap();
-            Ok(out.message_id().unwrap_or_default().to_owned())
+            Ok(())
         })
-    }
-
-    fn info(
-        &self,
-    ) -> futures::future::BoxFuture<'_, Result<cls_admin::queue::QueueInfo, cls_admin::QueueError>>
-    {
-        Box::pin(async { unreachable!("not used") })
     }
 }
 
 fn late_env(stack: &Stack) -> cls_admin::Env {
-    let env = &stack.env;
-    cls_admin::Env::new(
-        (*env.config).clone(),
-        Arc::clone(&env.secrets),
-        Arc::new(LateQueue {
-            sqs: stack.sqs.clone(),
-            url: stack.queues.url.clone(),
-        }),
-        env.http.clone(),
-        Arc::clone(&env.clock),
-    )
+    stack.env.clone().with_queue(Arc::new(LateQueue {
+        sqs: stack.sqs.clone(),
+        url: stack.queues.url.clone(),
+    }))
 }
 
 fn requests(stack: &Stack) -> Vec<Value> {

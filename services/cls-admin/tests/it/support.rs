@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use clap::Parser as _;
-use cls_admin::{AdminError, Cli, Config, Env, Outcome, Progress, SqsCommandQueue};
+use cls_admin::deps::Lookup;
+use cls_admin::{AdminError, Cli, Env, Outcome, Progress};
 use cls_core::Envelope;
 use devstack::aws::{
     FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret, sqs_client,
@@ -112,6 +113,8 @@ impl Ticket {
 pub(crate) struct Options {
     pub(crate) github: Value,
     pub(crate) tickets: Vec<Ticket>,
+    /// Extra environment variables.
+    pub(crate) vars: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -119,6 +122,7 @@ impl Default for Options {
         Self {
             github: github_seed(),
             tickets: Vec::new(),
+            vars: Vec::new(),
         }
     }
 }
@@ -206,7 +210,7 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
             .await
             .expect("secret");
     }
-    let vars: HashMap<String, String> = [
+    let mut vars: HashMap<String, String> = [
         ("CLS_STAGE", "testing".to_owned()),
         ("CLS_QUEUE_URL", queues.url.clone()),
         ("CLS_GITHUB_SECRET_ID", ids("github")),
@@ -222,15 +226,20 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let config = Config::from_lookup(lambda_kit::config::map_lookup(vars.clone())).expect("config");
+    vars.extend(
+        options
+            .vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone())),
+    );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
         secrets::local_sdk_client(&moto.endpoint()),
         Arc::clone(&clock),
     ));
-    let queue = Arc::new(SqsCommandQueue::new(sqs.clone(), &queues.url));
     let http = lambda_kit::http::http_client("cls-admin-tests/0").expect("http");
-    let env = Env::new(config, store, queue, http, clock);
+    let lookup: Lookup = Arc::new(lambda_kit::config::map_lookup(vars.clone()));
+    let env = Env::new(lookup, store, sqs.clone(), http, clock).expect("config");
     Stack {
         env,
         sqs,

@@ -338,3 +338,85 @@ async fn reconcile_reports_untracked_collaborators_and_tickets_without_access() 
     assert!(outcome.text.contains("no open ticket"), "{}", outcome.text);
     assert_eq!(stack.depth().await, 0, "read-only");
 }
+
+#[tokio::test]
+async fn sweep_runs_the_sweep_library_and_enqueues_reviews_for_due_tickets() {
+    let stack = stack().await;
+    let plan = stack.run(&["sweep", "--dry-run"]).await.unwrap();
+    let report = &plan.document["reports"][0];
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["scanned"], 4, "the open tickets: {}", plan.text);
+    assert_eq!(
+        report["due"],
+        json!({"expire": 1, "notify": 1}),
+        "{}",
+        plan.text
+    );
+    assert_eq!(stack.depth().await, 0, "a dry run sends nothing");
+
+    let run = stack.run(&["sweep"]).await.unwrap();
+    assert!(run.ok, "{}", run.text);
+    assert_eq!(run.document["reports"][0]["enqueued"], 2);
+    let mut received: Vec<(String, String)> = stack
+        .received()
+        .await
+        .into_iter()
+        .map(|r| (r.group, r.dedup))
+        .collect();
+    received.sort();
+    assert_eq!(
+        received,
+        vec![
+            (
+                "gh-38302899-5005".to_owned(),
+                "review-62c000000000000000000003-2026-06-01".to_owned()
+            ),
+            (
+                "gh-48302899-3003".to_owned(),
+                "review-62c000000000000000000005-2026-06-01".to_owned()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn sweep_holds_removals_over_the_brake_until_allow_removals_confirms_them() {
+    let stack = spawn_with(Options {
+        tickets: tickets(),
+        vars: vec![("CLS_SWEEP_MAX_REMOVALS", "0".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    let run = stack.run(&["sweep"]).await.unwrap();
+    let report = &run.document["reports"][0];
+    assert_eq!(report["brake_tripped"], true, "{}", run.text);
+    assert_eq!(report["held_removals"], json!(["62c000000000000000000003"]));
+    assert!(
+        run.text.contains("cls-admin sweep --allow-removals 1"),
+        "{}",
+        run.text
+    );
+    let received = stack.received().await;
+    assert_eq!(received.len(), 1, "only the reminder");
+    assert_eq!(received[0].group, "gh-48302899-3003");
+
+    let confirmed = stack
+        .run(&["sweep", "--allow-removals", "1"])
+        .await
+        .unwrap();
+    assert_eq!(
+        confirmed.document["reports"][0]["brake_tripped"], false,
+        "{}",
+        confirmed.text
+    );
+    let groups: Vec<String> = stack
+        .received()
+        .await
+        .into_iter()
+        .map(|r| r.group)
+        .collect();
+    assert!(
+        groups.contains(&"gh-38302899-5005".to_owned()),
+        "the removal is enqueued now: {groups:?}"
+    );
+}
