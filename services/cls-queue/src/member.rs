@@ -10,7 +10,7 @@ use cls_core::{
 };
 use github_app::{GithubError, Membership};
 use spoke_client::{
-    FieldId, NewMessage, NewRequest, PrivacyLevel, Request, RequestFilter, RequestId, RequestPatch,
+    FieldId, NewRequest, PrivacyLevel, Request, RequestFilter, RequestId, RequestPatch,
     RequestStatus, RequestTypeId, TagId, TeamId, UserId, UserQuery,
 };
 
@@ -341,16 +341,8 @@ async fn apply_update(
     }
     sync_access_tags(&current, access, &spoke.tags, deps).await?;
     if let Some(text) = &update.message {
-        let service_user = deps.service_user().await?;
-        if let Err(error) = deps
-            .spoke()
-            .post_message(&id, &NewMessage::from_user(&service_user, text.clone()))
-            .await
-        {
-            // The delivery is already recorded: a retry would skip it. At most once, never twice (cls.md §7).
-            deps.count("MessageMaybeLost", &[]);
-            tracing::error!(ticket_id = %id, error = %error, outcome = "message_maybe_lost", "ticket message not posted");
-        }
+        // The delivery is already recorded: a retry would skip it. At most once, never twice (cls.md §7).
+        crate::lifecycle::note(deps, &id, text).await;
     }
     if let Some(reason) = update.needs_attention {
         flag_needs_attention(&id, deps).await;
