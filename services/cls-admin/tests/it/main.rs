@@ -8,5 +8,6 @@ mod backfill;
 mod binary;
 mod doctor;
 mod queue;
+mod redeliver;
 mod support;
 mod tickets;
