@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use crate::error::GithubError;
 use crate::models::{
     AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Installation, Membership,
-    RemovalOutcome, RepoInvitation, Repository, User,
+    RemovalOutcome, RepoEvent, RepoInvitation, Repository, User,
 };
 
 /// The GitHub operations CLS performs. Every call names the organisation, which selects the App
@@ -78,6 +78,15 @@ pub trait GithubApi: Send + Sync {
         phrase: &'a str,
         max_pages: u32,
     ) -> BoxFuture<'a, Result<Option<Vec<AuditEvent>>, GithubError>>;
+
+    /// `GET /repos/{org}/{repo}/events?per_page=100`, following `Link` for at most `max_pages` pages (newest
+    /// first; GitHub keeps 30 days / 300 events). `None` when the repository does not exist (404).
+    fn repo_events<'a>(
+        &'a self,
+        org: &'a str,
+        repo: &'a str,
+        max_pages: u32,
+    ) -> BoxFuture<'a, Result<Option<Vec<RepoEvent>>, GithubError>>;
 
     /// `GET /app/hook/deliveries?per_page=100` with the JWT of the App installed on `org`, following
     /// `Link` for at most `max_pages` pages (newest first).

@@ -20,7 +20,7 @@ use crate::auth::{AccessTokenResponse, AppCredentials, AppKey, CachedToken, Toke
 use crate::error::GithubError;
 use crate::models::{
     AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Installation, Membership,
-    RemovalOutcome, RepoInvitation, Repository, User,
+    RemovalOutcome, RepoEvent, RepoInvitation, Repository, User,
 };
 
 /// `Accept` sent on every request.
@@ -643,6 +643,23 @@ impl GithubClient {
         self.get_optional(OP, Auth::Installation(entry), url).await
     }
 
+    /// See [`GithubApi::repo_events`].
+    pub async fn list_repo_events(
+        &self,
+        org: &str,
+        repo: &str,
+        max_pages: u32,
+    ) -> Result<Option<Vec<RepoEvent>>, GithubError> {
+        const OP: &str = "GET /repos/{owner}/{repo}/events";
+        let mut url = self.url(&format!("/repos/{}/{}/events", seg(org), seg(repo)));
+        url.query_pairs_mut().append_pair("per_page", "100");
+        match self.get_all(OP, org, url, max_pages).await {
+            Ok(events) => Ok(Some(events)),
+            Err(GithubError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// See [`GithubApi::audit_log`].
     pub async fn query_audit_log(
         &self,
@@ -783,6 +800,15 @@ impl GithubApi for GithubClient {
         max_pages: u32,
     ) -> BoxFuture<'a, Result<Option<Vec<AuditEvent>>, GithubError>> {
         Box::pin(self.query_audit_log(org, phrase, max_pages))
+    }
+
+    fn repo_events<'a>(
+        &'a self,
+        org: &'a str,
+        repo: &'a str,
+        max_pages: u32,
+    ) -> BoxFuture<'a, Result<Option<Vec<RepoEvent>>, GithubError>> {
+        Box::pin(self.list_repo_events(org, repo, max_pages))
     }
 
     fn hook_deliveries<'a>(

@@ -13,9 +13,10 @@ pub use auth::{AppCredentials, AppJwtClaims, app_jwt};
 pub use client::{GithubClient, GithubClientBuilder, OrgInstallation};
 pub use error::GithubError;
 pub use models::{
-    AUDIT_LOG_READ, AuditEvent, Collaborator, CollaboratorPermission, HookDelivery, Installation,
-    MEMBERS_READ, MEMBERS_WRITE, Membership, PermissionLevel, Permissions,
-    REPO_ADMINISTRATION_READ, RemovalOutcome, RepoInvitation, Repository, RequiredPermission, User,
+    AUDIT_LOG_READ, AuditEvent, Collaborator, CollaboratorPermission, EventActor, HookDelivery,
+    Installation, MEMBERS_READ, MEMBERS_WRITE, Membership, PermissionLevel, Permissions,
+    REPO_ADMINISTRATION_READ, RemovalOutcome, RepoEvent, RepoInvitation, Repository,
+    RequiredPermission, User,
 };
 pub use signature::{SignatureError, sign_webhook_body, verify_webhook_signature};
 pub use webhook::{MemberEvent, PingEvent};

@@ -115,6 +115,30 @@ pub struct RepoInvitation {
     pub expired: Option<bool>,
 }
 
+/// Who acted in a repository event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventActor {
+    /// Account id.
+    pub id: u64,
+    /// Login.
+    #[serde(default)]
+    pub login: String,
+}
+
+/// One repository event (`GET /repos/{owner}/{repo}/events`: writes only, last 30 days / 300 events).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoEvent {
+    /// `PushEvent`, `PullRequestEvent`, `IssueCommentEvent`, …
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Who acted.
+    #[serde(default)]
+    pub actor: Option<EventActor>,
+    /// When.
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// `GET /repos/{owner}/{repo}/collaborators/{username}/permission`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollaboratorPermission {

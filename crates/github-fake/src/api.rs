@@ -60,6 +60,7 @@ pub(crate) fn router(shared: Shared) -> Router {
             get(permission),
         )
         .route("/repos/{owner}/{repo}/invitations", get(list_invitations))
+        .route("/repos/{owner}/{repo}/events", get(list_repo_events))
         .fallback(not_found_route)
         .with_state(shared)
 }
@@ -137,6 +138,11 @@ const METADATA_READ: Needs = Needs {
     permission: "metadata",
     level: "read",
     docs: "https://docs.github.com/rest/collaborators/collaborators",
+};
+const REPO_EVENTS_READ: Needs = Needs {
+    permission: "metadata",
+    level: "read",
+    docs: "https://docs.github.com/rest/activity/events#list-repository-events",
 };
 const ADMINISTRATION_READ: Needs = Needs {
     permission: "administration",
@@ -750,6 +756,35 @@ async fn list_invitations(
             })
         })
         .collect();
+    paginate(items, &query, &uri, &headers)
+}
+
+/// Repository events, newest first (`created_at`), paginated; public events need only metadata read.
+async fn list_repo_events(
+    State(s): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let world = s.world();
+    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, REPO_EVENTS_READ) {
+        Ok(o) => o,
+        Err(r) => return r.into_response(),
+    };
+    let Some(repo) = org.repo(&repo) else {
+        return not_found();
+    };
+    let mut items = repo.events.clone();
+    items.sort_by(|a, b| {
+        let at = |e: &Value| {
+            e.get("created_at")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        at(b).cmp(&at(a))
+    });
     paginate(items, &query, &uri, &headers)
 }
 

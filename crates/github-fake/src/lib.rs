@@ -350,6 +350,19 @@ impl GithubFake {
             .collect()
     }
 
+    /// Appends repository events of `org/repo` (raw JSON: `type`, `actor` {`id`, `login`}, `created_at`, …).
+    pub fn add_repo_events(
+        &self,
+        org: &str,
+        repo: &str,
+        events: Vec<Value>,
+    ) -> Result<(), SeedError> {
+        self.shared
+            .world()
+            .add_repo_events(org, repo, events)
+            .map_err(SeedError)
+    }
+
     /// Appends audit-log events (raw JSON: `action`, `actor`, `user`, `repo`, `@timestamp` in ms, …).
     pub fn add_audit_events(&self, org: &str, events: Vec<Value>) -> Result<(), SeedError> {
         self.shared

@@ -94,6 +94,7 @@ pub(crate) fn control_router(shared: Shared) -> Router {
             axum::routing::delete(remove_member_route),
         )
         .route("/orgs/{org}/audit-log", post(audit_route))
+        .route("/repos/{owner}/{repo}/events", post(repo_events_route))
         .with_state(shared)
 }
 
@@ -228,13 +229,31 @@ async fn remove_member_route(
     outcome(s.world().set_member(&org, &login, false))
 }
 
+async fn repo_events_route(
+    State(s): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    match events_body(&body) {
+        Some(events) => outcome(s.world().add_repo_events(&owner, &repo, events)),
+        None => bad_request("expected a repository event or an array of them"),
+    }
+}
+
 async fn audit_route(State(s): State<Shared>, Path(org): Path<String>, body: Bytes) -> Response {
-    let events = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(events)) => events,
-        Ok(event @ Value::Object(_)) => vec![event],
-        _ => return bad_request("expected an audit-log event or an array of them"),
-    };
-    outcome(s.world().add_audit_events(&org, events))
+    match events_body(&body) {
+        Some(events) => outcome(s.world().add_audit_events(&org, events)),
+        None => bad_request("expected an audit-log event or an array of them"),
+    }
+}
+
+/// One JSON event object or an array of them; `None` for anything else.
+fn events_body(body: &[u8]) -> Option<Vec<Value>> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(events)) => Some(events),
+        Ok(event @ Value::Object(_)) => Some(vec![event]),
+        _ => None,
+    }
 }
 
 async fn revoke_route(State(s): State<Shared>) -> StatusCode {

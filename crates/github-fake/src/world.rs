@@ -134,6 +134,9 @@ pub(crate) struct SeedRepo {
     pub(crate) collaborators: Vec<SeedCollaborator>,
     #[serde(default)]
     pub(crate) invitations: Vec<SeedInvitation>,
+    /// Repository events (`type`, `actor` {`id`, `login`}, `created_at`, …).
+    #[serde(default)]
+    pub(crate) events: Vec<Value>,
 }
 
 fn yes() -> bool {
@@ -215,6 +218,8 @@ pub(crate) struct Repo {
     pub(crate) archived: bool,
     pub(crate) collaborators: Vec<Collaborator>,
     pub(crate) invitations: Vec<Invitation>,
+    /// Repository events (`GET /repos/{owner}/{repo}/events`), raw JSON.
+    pub(crate) events: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -507,6 +512,7 @@ impl World {
                     archived: r.archived,
                     collaborators,
                     invitations,
+                    events: r.events.clone(),
                 });
             }
             let permissions = o.permissions.clone().unwrap_or_else(default_permissions);
@@ -739,6 +745,24 @@ impl World {
             self.tokens
                 .retain(|_, t| t.installation_id != installation_id);
         }
+        Ok(())
+    }
+
+    pub(crate) fn add_repo_events(
+        &mut self,
+        org: &str,
+        repo: &str,
+        events: Vec<Value>,
+    ) -> Result<(), String> {
+        let org = self
+            .org_mut(org)
+            .ok_or_else(|| format!("unknown org {org}"))?;
+        let repo = org
+            .repos
+            .iter_mut()
+            .find(|r| r.name.eq_ignore_ascii_case(repo))
+            .ok_or_else(|| format!("unknown repository {repo}"))?;
+        repo.events.extend(events);
         Ok(())
     }
 

@@ -110,6 +110,89 @@ impl ActivitySource for AuditLogActivity {
     }
 }
 
+/// Pages of 100 events read per repository (GitHub keeps at most 300 events).
+pub const REPO_EVENTS_MAX_PAGES: u32 = 3;
+
+/// Repository events (writes only: pushes, pull requests, comments; GitHub keeps 30 days / 300 events per
+/// repository): `GET /repos/{org}/{repo}/events` for every repository on the org's open tickets, once per
+/// run; each event's `actor` and `created_at` on or after `since` give the latest date per actor. A
+/// repository that no longer exists (404) is skipped; any other failure makes the org unavailable for the
+/// run. Read-only use (clone, fetch) is invisible to this source: only `audit_log` sees it.
+#[derive(Clone)]
+pub struct RepoEventsActivity {
+    github: Arc<dyn GithubApi>,
+}
+
+impl RepoEventsActivity {
+    /// The repository-events source over `github`.
+    pub fn new(github: Arc<dyn GithubApi>) -> Self {
+        Self { github }
+    }
+}
+
+impl ActivitySource for RepoEventsActivity {
+    fn kind(&self) -> ActivitySourceKind {
+        ActivitySourceKind::RepoEvents
+    }
+
+    fn activity<'a>(
+        &'a self,
+        org: &'a str,
+        since: NaiveDate,
+        subjects: &'a [Subject],
+    ) -> BoxFuture<'a, Result<Option<ActivityIndex>, ActivityError>> {
+        Box::pin(async move {
+            let prefix = format!("{}/", org.to_lowercase());
+            let mut repos: Vec<String> = subjects
+                .iter()
+                .flat_map(|s| s.repositories.iter())
+                .filter_map(|full| {
+                    let lower = full.to_lowercase();
+                    lower.strip_prefix(&prefix).map(str::to_owned)
+                })
+                .collect();
+            repos.sort();
+            repos.dedup();
+            let mut index = ActivityIndex::default();
+            for repo in &repos {
+                let events = match self
+                    .github
+                    .repo_events(org, repo, REPO_EVENTS_MAX_PAGES)
+                    .await
+                {
+                    Ok(Some(events)) => events,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        let mut error = github_failure(org, &e);
+                        error.source_kind = ActivitySourceKind::RepoEvents;
+                        if matches!(e, GithubError::Forbidden { .. }) {
+                            error.reason =
+                                format!("403 on {org}/{repo}: the App cannot read its events");
+                        }
+                        return Err(error);
+                    }
+                };
+                for event in &events {
+                    let (Some(actor), Some(at)) = (&event.actor, event.created_at) else {
+                        continue;
+                    };
+                    if at.date_naive() >= since {
+                        index.record(Some(actor.id), Some(&actor.login), at.date_naive());
+                    }
+                }
+            }
+            tracing::info!(
+                org,
+                repositories = repos.len(),
+                actors = index.len(),
+                upstream = "github",
+                "repository events read"
+            );
+            Ok(Some(index))
+        })
+    }
+}
+
 /// The source configured for an org (`activity_source`; unset = `audit_log`). An unknown value is reported as
 /// an error by [`crate::Settings::load`], so it never gets here.
 pub fn source_for(
@@ -118,32 +201,7 @@ pub fn source_for(
 ) -> Arc<dyn ActivitySource> {
     match kind {
         ActivitySourceKind::AuditLog => Arc::new(AuditLogActivity::new(Arc::clone(github))),
-        ActivitySourceKind::RepoEvents => Arc::new(NotInThisBuild(kind)),
+        ActivitySourceKind::RepoEvents => Arc::new(RepoEventsActivity::new(Arc::clone(github))),
         ActivitySourceKind::Off => Arc::new(Off),
-    }
-}
-
-/// A source this build cannot read: every run reports the org unavailable (and so alerts), never guesses.
-struct NotInThisBuild(ActivitySourceKind);
-
-impl ActivitySource for NotInThisBuild {
-    fn kind(&self) -> ActivitySourceKind {
-        self.0
-    }
-
-    fn activity<'a>(
-        &'a self,
-        org: &'a str,
-        _since: NaiveDate,
-        _subjects: &'a [Subject],
-    ) -> BoxFuture<'a, Result<Option<ActivityIndex>, ActivityError>> {
-        Box::pin(async move {
-            Err(ActivityError {
-                source_kind: self.0,
-                org: org.to_owned(),
-                status: None,
-                reason: format!("activity_source {} is not supported by this build", self.0),
-            })
-        })
     }
 }

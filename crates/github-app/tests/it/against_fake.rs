@@ -435,6 +435,42 @@ async fn the_audit_log_is_read_on_enterprise_and_absent_elsewhere() {
 }
 
 #[tokio::test]
+async fn repository_events_are_read_over_every_page_newest_first() {
+    let s = Setup::demo().await;
+    let events: Vec<serde_json::Value> = (0..150)
+        .map(|i| {
+            serde_json::json!({"type": "PushEvent", "actor": {"id": 1000 + i, "login": format!("dev{i}")},
+                "created_at": format!("2026-03-01T00:{:02}:{:02}Z", i / 60, i % 60)})
+        })
+        .collect();
+    s.fake.add_repo_events("acme", "widgets", events).unwrap();
+    let read = s
+        .client
+        .repo_events("acme", "widgets", 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.len(), 150, "two pages of 100 and 50");
+    assert_eq!(read[0].actor.as_ref().unwrap().login, "dev149");
+    assert_eq!(read[0].kind.as_deref(), Some("PushEvent"));
+    assert!(read[0].created_at.is_some());
+    let first_page_only = s
+        .client
+        .repo_events("acme", "widgets", 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first_page_only.len(), 100);
+    assert_eq!(
+        s.client
+            .repo_events("acme", "no-such-repo", 3)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
 async fn each_org_uses_its_own_installation_token() {
     let s = Setup::demo().await;
     assert_eq!(

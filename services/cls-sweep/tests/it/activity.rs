@@ -116,3 +116,64 @@ async fn an_app_without_audit_log_permission_is_alerted_and_removes_nobody() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("403"), "{}", alerts[0]);
 }
+
+#[tokio::test]
+async fn repository_events_are_an_activity_source_too() {
+    let stack = spawn_with(Options {
+        activity_source: "repo_events",
+        ..Options::default()
+    })
+    .await;
+    let pusher = Ticket::new(1, "2028-01-01").state("last_activity", json!("2026-02-01"));
+    let quiet = Ticket::new(2, "2028-01-01");
+    stack.seed_tickets(&[pusher.clone(), quiet.clone()]).await;
+    stack
+        .env
+        .github
+        .add_repo_events(
+            "acme",
+            "widgets",
+            vec![
+                json!({"type": "PushEvent", "actor": {"id": 5_000_001, "login": "collab1"},
+                       "created_at": "2026-06-01T09:00:00Z"}),
+                json!({"type": "PushEvent", "actor": {"id": 5_000_002, "login": "collab2"},
+                       "created_at": "2026-01-05T09:00:00Z"}),
+            ],
+        )
+        .unwrap();
+
+    let report = stack.invoke(json!({"today": "2026-06-02"})).await.unwrap();
+
+    assert_eq!(report.activity["acme"], "repo_events");
+    let mut reviews: Vec<_> = stack
+        .reviews()
+        .await
+        .into_iter()
+        .map(|(_, _, r)| r)
+        .collect();
+    reviews.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
+    assert_eq!(reviews.len(), 2, "{reviews:?}");
+    // The pusher's activity is recorded; the other, silent since the grant (an old push is outside the
+    // window), is warned.
+    assert_eq!(reviews[0].ticket_id, pusher.id());
+    assert_eq!(
+        reviews[0].last_activity,
+        Some(crate::support::d("2026-06-01"))
+    );
+    assert_eq!(reviews[0].activity_source.as_deref(), Some("repo_events"));
+    assert_eq!(reviews[1].ticket_id, quiet.id());
+    assert_eq!(reviews[1].last_activity, None);
+    assert_eq!(reviews[1].activity_source.as_deref(), Some("repo_events"));
+    let calls = stack
+        .env
+        .github
+        .kit()
+        .journal()
+        .iter()
+        .filter(|e| e.path.ends_with("/events"))
+        .count();
+    assert_eq!(
+        calls, 1,
+        "one call per repository, the repository shared by both tickets"
+    );
+}
