@@ -62,3 +62,27 @@ impl Continuation for NoContinuation {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Cursor;
+
+    #[test]
+    fn the_payload_is_the_next_event_as_json() {
+        let next = SweepEvent::default().next(Cursor {
+            created_at: "2026-01-01T00:00:00Z".into(),
+            id: "62c0".into(),
+        });
+        let value: serde_json::Value = serde_json::from_slice(&payload(&next)).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"continuation": 1, "after": {"created_at": "2026-01-01T00:00:00Z", "id": "62c0"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_function_to_invoke_the_continuation_is_refused() {
+        assert!(NoContinuation.start(&SweepEvent::default()).await.is_err());
+    }
+}

@@ -373,3 +373,39 @@ async fn a_new_org_in_the_github_secret_is_swept_without_a_restart() {
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("orgs"), "{}", alerts[0]);
 }
+
+#[tokio::test]
+async fn after_the_last_continuation_the_rest_waits_for_the_next_run_with_one_alert() {
+    let stack = spawn_with(Options {
+        env: vec![
+            ("CLS_SWEEP_MAX_ACTIONS", "2".into()),
+            ("CLS_SWEEP_MAX_CONTINUATIONS", "1".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let tickets: Vec<Ticket> = (0..5).map(|n| Ticket::new(n, "2027-01-05")).collect();
+    stack.seed_tickets(&tickets).await;
+
+    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let event = serde_json::to_value(&stack.env.continuations.events()[0]).unwrap();
+    let last = stack.invoke(event).await.unwrap();
+
+    assert_eq!(last.continuation, 1);
+    assert_eq!(last.enqueued, 2);
+    assert_eq!(last.remaining, 1);
+    assert!(!last.continued);
+    assert_eq!(
+        stack.env.continuations.events().len(),
+        1,
+        "no second continuation"
+    );
+    assert_eq!(stack.depth().await, 4);
+    let alerts = stack.alerts_of("SweepLimitReached");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].contains("1 actions are still due"),
+        "{}",
+        alerts[0]
+    );
+}
