@@ -135,7 +135,6 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<Vec<(S
             "app_id": github.app_id(),
             "installation_id": github.installation_id(ORG).ok_or_else(|| anyhow!("no installation"))?,
             "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
-            "webhook_secrets": [github.webhook_secret()],
             "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
             "activity_source": "audit_log",
             "skip_employees": false
@@ -161,13 +160,13 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<Vec<(S
         "fields": fields,
         "tags": tags,
     });
+    // The per-function layout (docs/operations/deploy.md): the bot token only where reminders are sent, the
+    // webhook and signing secrets only in cls/webhook, the IT alert URL in cls/alerts.
     let slack_secret = json!({
         "bot_token": slack.bot_token(),
-        "signing_secrets": [slack.signing_secret()],
-        "alert_webhook_url": alert_url,
+        "fallback_channel_id": "C0CLSFALLB",
+        "admin_user_ids": ["U0ITADMIN1"],
     });
-    // The per-function layout (issue 10): what cls-webhook reads, and the IT alert URL every CLS function
-    // reads. The old fields above stay for one release (cls_core::settings reads them only as a fallback).
     let webhook_secret = json!({
         "orgs": [{
             "org": github_secret["orgs"][0]["org"],
@@ -218,10 +217,10 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<Vec<(S
             devstack::aws::sqs_client(&wiring.moto_endpoint),
             &wiring.queue_url,
         )),
-        Arc::new(cls_webhook::SlackAlerter::new(
+        Arc::new(cls_webhook::SlackAlerter::from_ids(
             poster,
             Arc::clone(&store),
-            "cls/slack",
+            &cls_core::settings::SecretIds::default(),
             Arc::clone(&clock),
         )),
         Arc::clone(&clock),
@@ -468,12 +467,18 @@ fn ticket(stack: &Stack, id: &str) -> Result<Value> {
         .ok_or_else(|| anyhow!("spoke-fake has no request {id}"))
 }
 
-fn has_tag(ticket: &Value, key: &str) -> bool {
+/// True when the ticket carries the CLS tag `key` (`access_granted`, `expired`, …).
+pub(crate) fn has_tag(ticket: &Value, key: &str) -> bool {
     let id = tag_id(key);
     ticket["tags"].as_array().is_some_and(|tags| {
         tags.iter()
             .any(|t| t == &Value::String(id.clone()) || t["id"] == id.as_str())
     })
+}
+
+/// The answer of the CLS field `key` (`expires_on`, …) on a spoke-fake ticket.
+pub(crate) fn answer_of(ticket: &Value, key: &str) -> Option<String> {
+    answer(ticket, FIELD_KEYS.iter().position(|k| *k == key)?)
 }
 
 fn answer(ticket: &Value, field: usize) -> Option<String> {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cls;
+pub mod cls_lifecycle;
 pub mod cls_sweep;
 pub mod flows;
 pub mod report;

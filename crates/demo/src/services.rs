@@ -66,6 +66,7 @@ pub async fn replay(stack: &Stack) -> Vec<Row> {
     let mut rows = Vec::new();
     rows.extend(handoff(stack).await);
     rows.extend(crate::cls::replay(stack).await);
+    rows.extend(crate::cls_lifecycle::replay(stack).await);
     rows.extend(byods(stack).await);
     rows
 }

@@ -18,7 +18,7 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
 
     let failed: Vec<_> = rows.iter().filter(|r| !r.ok).collect();
     assert!(failed.is_empty(), "failed steps: {failed:#?}");
-    for flow in ["platform", "handoff", "cls", "byods"] {
+    for flow in ["platform", "handoff", "cls", "cls-lifecycle", "byods"] {
         assert!(rows.iter().any(|r| r.flow == flow), "the {flow} flow ran");
     }
 
@@ -40,12 +40,42 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
         .collect();
     assert_eq!(
         tickets.len(),
-        1,
-        "one ticket for mona, none for the org member"
+        2,
+        "one ticket for mona, one for octocat (lifecycle), none for the org member"
     );
-    let tags = tickets[0]["tags"].to_string();
-    assert!(tags.contains(&demo::cls::tag_id("access_removed")));
-    assert!(!tags.contains(&demo::cls::tag_id("access_granted")));
+    for ticket in &tickets {
+        let tags = ticket["tags"].to_string();
+        assert!(
+            tags.contains(&demo::cls::tag_id("access_removed")),
+            "{ticket}"
+        );
+        assert!(
+            !tags.contains(&demo::cls::tag_id("access_granted")),
+            "{ticket}"
+        );
+    }
+    // The lifecycle: octocat's access expired after one extension and was removed on GitHub.
+    let octocat = tickets
+        .iter()
+        .find(|t| {
+            t["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("octocat ")
+        })
+        .expect("octocat's ticket");
+    assert_eq!(octocat["status"], "RESOLVED");
+    assert!(
+        octocat["tags"]
+            .to_string()
+            .contains(&demo::cls::tag_id("expired"))
+    );
+    assert!(
+        !stack
+            .fakes
+            .github
+            .is_outside_collaborator("acme", "octocat")
+    );
     assert_eq!(
         devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
             .await
@@ -104,17 +134,16 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
     let (cls_github, _) = devstack::aws::get_secret(&stack.secrets, "cls/github")
         .await
         .unwrap();
-    assert_eq!(
-        cls_github["orgs"][0]["webhook_secrets"][0],
-        dev.github_webhook_secret.as_str()
-    );
+    // Least privilege: the App key's secret holds no webhook secret, the bot token's secret no signing
+    // secret or alert URL (those live in cls/webhook and cls/alerts).
+    assert!(cls_github["orgs"][0].get("webhook_secrets").is_none());
+    assert!(cls_github["orgs"][0]["private_key_pem"].is_string());
     let (cls_slack, _) = devstack::aws::get_secret(&stack.secrets, "cls/slack")
         .await
         .unwrap();
-    assert_eq!(
-        cls_slack["signing_secrets"][0],
-        dev.slack_signing_secret.as_str()
-    );
+    assert!(cls_slack.get("signing_secrets").is_none());
+    assert!(cls_slack.get("alert_webhook_url").is_none());
+    assert!(cls_slack["bot_token"].is_string());
     // The per-function layout cls-webhook reads (issue 10).
     let (cls_webhook, _) = devstack::aws::get_secret(&stack.secrets, "cls/webhook")
         .await
