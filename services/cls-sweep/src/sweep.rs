@@ -129,8 +129,11 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
     deps.channel.post(&report.summary_line(&config.stage)).await;
     #[allow(clippy::cast_precision_loss)]
     deps.duration_ms(report.duration_ms as f64);
-    if let Some(first) = failure {
-        return Err(SweepError::Enqueue { failed, first });
+    if let Some(first_error) = failure {
+        return Err(SweepError::Enqueue {
+            failed,
+            first: first_error,
+        });
     }
     deps.count("SweepCompleted", &[]);
     Ok(report)
@@ -228,12 +231,10 @@ async fn gather_activity(
                 tracing::warn!(org = %org, error = %e, http_status = e.status, outcome = "activity_unavailable", "activity source unavailable; no inactivity action for this org today");
                 report.insert(org.clone(), format!("unavailable ({kind})"));
                 if deps.first_today(&format!("activity|{org}"), options.run_date) {
-                    let alert = deps
-                        .alert(
-                            "ActivitySourceUnavailable",
-                            format!("{e}; no inactivity action for this org today (a failing signal never removes anyone)"),
-                        );
-                    let mut alert = alert;
+                    let mut alert = deps.alert(
+                        "ActivitySourceUnavailable",
+                        format!("{e}; no inactivity action for this org today (a failing signal never removes anyone)"),
+                    );
                     alert.org = Some(org.clone());
                     deps.alerts.alert(&alert).await;
                 }

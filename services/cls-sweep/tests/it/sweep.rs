@@ -409,3 +409,37 @@ async fn after_the_last_continuation_the_rest_waits_for_the_next_run_with_one_al
         alerts[0]
     );
 }
+
+#[tokio::test]
+async fn a_failed_send_fails_the_invocation_for_a_retry_and_alerts() {
+    let stack = spawn().await;
+    stack
+        .seed_tickets(&[Ticket::new(1, "2027-01-01"), far(2)])
+        .await;
+    stack
+        .env
+        .sqs
+        .delete_queue()
+        .queue_url(&stack.env.queues.url)
+        .send()
+        .await
+        .unwrap();
+
+    let err = stack.invoke(json!({"today": TODAY})).await.unwrap_err();
+
+    assert!(
+        matches!(err, cls_sweep::SweepError::Enqueue { failed: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        lambda_kit::Classify::class(&err),
+        lambda_kit::ErrorClass::Retryable
+    );
+    assert_eq!(stack.alerts_of("EnqueueFailed").len(), 1);
+    assert_eq!(stack.env.metrics.total("EnqueueFailed"), 1.0);
+    assert_eq!(
+        stack.env.metrics.total("SweepCompleted"),
+        0.0,
+        "no heartbeat for a failed run"
+    );
+}
