@@ -73,14 +73,32 @@ impl Default for Options {
 }
 
 pub(crate) fn spoke_secret() -> Value {
+    // The eight form fields are numbered 1..=8 in `cls_core::FieldKey::ALL` order (see the seed).
+    let fields: serde_json::Map<String, Value> = cls_core::FieldKey::ALL
+        .iter()
+        .zip(1u8..)
+        .map(|(key, n)| (key.as_str().to_owned(), Value::String(field(n))))
+        .collect();
+    let tags: serde_json::Map<String, Value> = [
+        "access_granted",
+        "access_removed",
+        "expired",
+        "inactive",
+        "needs_attention",
+    ]
+    .iter()
+    .zip(1u8..)
+    .map(|(key, n)| {
+        (
+            (*key).to_owned(),
+            Value::String(format!("63d0000000000000000000{n:02}")),
+        )
+    })
+    .collect();
     json!({
-        "api_key": SPOKE_KEY, "service_user_id": REQUESTER, "team_id": TEAM, "request_type_id": "61b000000000000000000001",
-        "web_base_url": "https://example.askspoke.com", "list_filter": null,
-        "fields": {"expires_on": field(1), "github_login": field(2), "github_user_id": field(3), "github_org": field(4),
-                   "collaborator_email": field(5), "repositories": field(6), "added_by": field(7), "cls_state": field(8)},
-        "tags": {"access_granted": "63d000000000000000000001", "access_removed": "63d000000000000000000002",
-                 "expired": "63d000000000000000000003", "inactive": "63d000000000000000000004",
-                 "needs_attention": "63d000000000000000000005"}
+        "api_key": SPOKE_KEY, "service_user_id": REQUESTER, "team_id": TEAM,
+        "request_type_id": "61b000000000000000000001", "list_filter": null,
+        "fields": fields, "tags": tags,
     })
 }
 
