@@ -173,3 +173,71 @@ pub fn brake_message(plan: &Plan, brake: usize) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use cls_core::dates::parse_date;
+    use cls_core::{ClsState, ReviewConfig};
+
+    use super::*;
+    use crate::plan::{ActivityByOrg, Limits, plan};
+    use crate::scan::TicketView;
+
+    fn expired(n: u32) -> TicketView {
+        TicketView {
+            id: format!("t{n}"),
+            link: format!("https://example.askspoke.com/requests/t{n}"),
+            created_at: format!("2026-01-01T00:00:{n:02}Z"),
+            org: "acme".into(),
+            org_id: 1,
+            user_id: u64::from(n),
+            login: format!("user{n}"),
+            repositories: Vec::new(),
+            state: ClsState {
+                expires_on: parse_date("2027-01-01"),
+                ..ClsState::default()
+            },
+        }
+    }
+
+    fn planned(n: u32, brake: usize) -> Plan {
+        let tickets: Vec<TicketView> = (0..n).map(expired).collect();
+        plan(
+            &tickets,
+            &ActivityByOrg::new(),
+            parse_date("2027-01-10").unwrap(),
+            &ReviewConfig::default(),
+            &Limits {
+                max_actions: 500,
+                removal_brake: brake,
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn a_long_plan_is_posted_in_chunks_each_naming_org_login_action_expiry_and_link() {
+        let posts = plan_posts(&planned(120, 500), "testing");
+        assert_eq!(posts.len(), 3);
+        assert!(posts[0].starts_with(
+            "CLS sweep dry run [testing] 2027-01-10: 120 action(s) due, nothing sent (1/3)"
+        ));
+        assert!(posts[2].contains(
+            "acme/user119 expire (expires 2027-01-01) https://example.askspoke.com/requests/t119"
+        ));
+        assert_eq!(
+            posts.iter().map(|p| p.lines().count() - 1).sum::<usize>(),
+            120
+        );
+    }
+
+    #[test]
+    fn held_removals_are_marked_in_the_plan_and_listed_in_the_brake_message() {
+        let plan = planned(3, 2);
+        assert!(plan_posts(&plan, "t")[0].contains("— held by the brake"));
+        let message = brake_message(&plan, 2);
+        assert!(message.starts_with("3 removals are due, more than the brake of 2"));
+        assert!(message.contains("--allow-removals 3"));
+        assert_eq!(message.lines().count(), 4);
+    }
+}

@@ -61,6 +61,18 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
     let mut failure = None;
     let mut failed = 0;
     if options.dry_run {
+        for due in &plan.due {
+            tracing::info!(
+                ticket_id = %due.ticket.id,
+                org = %due.ticket.org,
+                login = %due.ticket.login,
+                action = due.action.as_str(),
+                expires_on = ?due.ticket.state.expires_on,
+                held = plan.brake_tripped && due.action.is_removal(),
+                outcome = "dry_run",
+                "planned, not sent"
+            );
+        }
         for post in plan_posts(&plan, &config.stage) {
             deps.channel.post(&post).await;
         }
