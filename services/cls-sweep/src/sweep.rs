@@ -51,7 +51,9 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         outcome = "planned",
         "sweep planned"
     );
-    if first {
+    // A dry run counts nothing: its plan must not move the alarms or the heartbeat.
+    let counted = first && !options.dry_run;
+    if counted {
         for (action, n) in plan.counts() {
             deps.count_n("SweepDue", &[("action", action)], n as u64);
         }
@@ -93,7 +95,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         }
     }
 
-    if first && plan.brake_tripped {
+    if counted && plan.brake_tripped {
         deps.count("SweepBrakeTripped", &[]);
         let alert = deps
             .alert(
@@ -147,7 +149,9 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
             first: first_error,
         });
     }
-    deps.count("SweepCompleted", &[]);
+    if !options.dry_run {
+        deps.count("SweepCompleted", &[]);
+    }
     Ok(report)
 }
 

@@ -167,6 +167,13 @@ async fn a_dry_run_sends_nothing_and_posts_the_plan() {
         plan[0]
     );
     assert!(!plan[0].contains("collab3"));
+    for metric in ["SweepDue", "SweepCompleted", "Enqueued"] {
+        assert_eq!(
+            stack.env.metrics.total(metric),
+            0.0,
+            "a dry run counts no {metric}"
+        );
+    }
     // The configuration switch does the same.
     let stack = spawn_with(Options {
         env: vec![("CLS_DRY_RUN", "true".into())],
