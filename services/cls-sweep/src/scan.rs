@@ -1,6 +1,7 @@
 //! Reading the open tickets (cls.md §8.1 step 2): every page of `status=OPEN,PENDING,LOCKED`,
 //! `sort=createdFirst`, `limit=100`, `start` advancing until `start >= total`; each ticket decoded and either
-//! kept for review or set aside with the reason it cannot be reviewed. Read-only.
+//! kept for review or set aside with the reason it cannot be reviewed. Read-only. A ticket of another request
+//! type (a CLS team that also handles other requests) is not CLS's and is left alone without an alert.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -84,6 +85,8 @@ pub struct Skipped {
 pub struct Scan {
     /// Every open ticket read.
     pub scanned: usize,
+    /// Open tickets of another request type than the CLS one: ignored silently.
+    pub other_types: usize,
     /// Tickets with access granted and usable fields, in scan order.
     pub tickets: Vec<TicketView>,
     /// Tickets that cannot be reviewed.
@@ -125,7 +128,14 @@ pub async fn scan(
             Classified::Review(t) => scan.tickets.push(*t),
             Classified::Skip(s) => scan.skipped.push(s),
             Classified::NotGranted => {}
+            Classified::OtherRequestType => scan.other_types += 1,
         }
+    }
+    if scan.other_types > 0 {
+        tracing::debug!(
+            other_types = scan.other_types,
+            "open tickets of other request types ignored"
+        );
     }
     Ok(scan)
 }
@@ -139,10 +149,20 @@ pub enum Classified {
     Skip(Skipped),
     /// Access already removed (a ticket left open by a person): nothing to review.
     NotGranted,
+    /// A request of another type than the configured CLS request type (the team also handles other
+    /// requests): not a CLS ticket, no alert. A ticket without a request type is still decoded.
+    OtherRequestType,
 }
 
 /// Decodes one request (pure).
 pub fn classify(request: &Request, spoke: &SpokeSettings, github: &GithubSettings) -> Classified {
+    if request
+        .request_type
+        .as_ref()
+        .is_some_and(|t| t.as_str() != spoke.request_type_id.trim())
+    {
+        return Classified::OtherRequestType;
+    }
     let answers: HashMap<&str, &str> = request
         .answers()
         .filter_map(|a| Some((a.field_id()?.as_str(), a.answer()?.trim())))
@@ -203,4 +223,86 @@ pub fn classify(request: &Request, spoke: &SpokeSettings, github: &GithubSetting
         state: fields.state.clone(),
         id,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn spoke() -> SpokeSettings {
+        serde_json::from_value(json!({
+            "api_key": "k", "team_id": "team", "request_type_id": "rt-cls",
+            "fields": {"expires_on": "f1", "github_login": "f2", "github_user_id": "f3", "github_org": "f4",
+                       "collaborator_email": "f5", "repositories": "f6", "added_by": "f7", "cls_state": "f8"},
+            "tags": {"access_granted": "g", "access_removed": "r", "expired": "e", "inactive": "i",
+                     "needs_attention": "n"}
+        }))
+        .unwrap()
+    }
+
+    fn github() -> GithubSettings {
+        serde_json::from_value(json!({
+            "orgs": [{"org": "acme", "org_id": 7, "app_id": 1, "installation_id": 2,
+                      "default_owner": {"github_login": "it", "spoke_user_id": "u"}}],
+            "legacy_org": "acme"
+        }))
+        .unwrap()
+    }
+
+    fn request(request_type: Option<&str>, answers: &[(&str, &str)]) -> Request {
+        let mut r = json!({
+            "id": "r1", "status": "OPEN",
+            "requestTypeInfo": {"answeredFields": answers.iter()
+                .map(|(f, v)| json!({"field": {"uuid": f}, "simpleValue": v}))
+                .collect::<Vec<Value>>()}
+        });
+        if let Some(t) = request_type {
+            r["requestType"] = json!(t);
+        }
+        serde_json::from_value(r).unwrap()
+    }
+
+    const CLS: &[(&str, &str)] = &[
+        ("f1", "2027-01-01"),
+        ("f2", "octocat"),
+        ("f3", "42"),
+        ("f4", "acme"),
+        (
+            "f8",
+            r#"{"v":1,"uid":42,"access":"granted","expires_on":"2027-01-01"}"#,
+        ),
+    ];
+
+    #[test]
+    fn a_ticket_of_another_request_type_is_ignored_without_a_skip() {
+        // A laptop request in the same team: no CLS fields at all, not an unreviewable CLS ticket.
+        let laptop = request(Some("rt-laptop"), &[]);
+        assert_eq!(
+            classify(&laptop, &spoke(), &github()),
+            Classified::OtherRequestType
+        );
+        // Even with CLS-looking answers, another type is not CLS's to review.
+        let other = request(Some("rt-laptop"), CLS);
+        assert_eq!(
+            classify(&other, &spoke(), &github()),
+            Classified::OtherRequestType
+        );
+    }
+
+    #[test]
+    fn the_cls_request_type_or_none_is_reviewed_and_unusable_ones_are_skipped() {
+        for rt in [Some("rt-cls"), None] {
+            let Classified::Review(t) = classify(&request(rt, CLS), &spoke(), &github()) else {
+                panic!("{rt:?} not reviewed")
+            };
+            assert_eq!((t.org_id, t.user_id, t.login.as_str()), (7, 42, "octocat"));
+        }
+        let Classified::Skip(s) = classify(&request(Some("rt-cls"), &[]), &spoke(), &github())
+        else {
+            panic!("an empty CLS ticket must be set aside")
+        };
+        assert_eq!(s.reason, SkipReason::MissingExpiry);
+    }
 }

@@ -302,7 +302,7 @@ impl Ticket {
         self
     }
 
-    fn seed(&self) -> Value {
+    pub(crate) fn seed(&self) -> Value {
         let created = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
             + Duration::seconds(i64::from(self.n));
         let state = match &self.state {
@@ -340,9 +340,15 @@ impl Stack {
 
     /// Replaces spoke-fake's tickets through its control API (`POST /__fake/reset` with the seed).
     pub(crate) async fn seed_tickets(&self, tickets: &[Ticket]) {
+        self.seed_requests(tickets.iter().map(Ticket::seed).collect())
+            .await;
+    }
+
+    /// Replaces spoke-fake's tickets with `requests` in its seed shape.
+    pub(crate) async fn seed_requests(&self, requests: Vec<Value>) {
         let mut seed: Value =
             serde_json::from_str(include_str!("../fixtures/spoke-seed.json")).unwrap();
-        seed["requests"] = tickets.iter().map(Ticket::seed).collect();
+        seed["requests"] = Value::Array(requests);
         let resp = reqwest::Client::new()
             .post(format!("{}/reset", self.env.spoke_control))
             .json(&seed)

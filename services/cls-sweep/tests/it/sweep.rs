@@ -450,3 +450,41 @@ async fn a_failed_send_fails_the_invocation_for_a_retry_and_alerts() {
         "no heartbeat for a failed run"
     );
 }
+
+#[tokio::test]
+async fn tickets_of_other_request_types_in_the_cls_team_are_ignored_silently() {
+    let stack = spawn().await;
+    let due = Ticket::new(1, "2027-01-01");
+    // A laptop request in the same team: none of the CLS fields.
+    let laptop = json!({
+        "id": "62c00000000000000000f001", "subject": "New laptop", "requester": crate::support::REQUESTER,
+        "team": crate::support::TEAM, "requestType": "61b000000000000000000002", "status": "OPEN",
+        "answers": [{"fieldId": "00000000-0000-4000-8000-000000000101", "value": "X1 Carbon"}],
+        "createdAt": "2026-01-01T00:00:00.000Z",
+    });
+    // Another type whose answers happen to use the CLS field ids and an expiry in the past: still not CLS's.
+    let mut lookalike = Ticket::new(2, "2026-12-01").seed();
+    lookalike["requestType"] = json!("61b000000000000000000002");
+    stack
+        .seed_requests(vec![laptop, lookalike, due.seed()])
+        .await;
+
+    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    stack.invoke(json!({"today": TODAY})).await.unwrap();
+
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.reviewable, 1);
+    assert!(stack.alerts_of("TicketSkipped").is_empty());
+    let sent: Vec<String> = stack
+        .reviews()
+        .await
+        .into_iter()
+        .map(|(_, _, r)| r.ticket_id)
+        .collect();
+    assert_eq!(sent, vec![due.id()]);
+    assert!(
+        !stack.summaries()[0].contains("skipped"),
+        "{}",
+        stack.summaries()[0]
+    );
+}
