@@ -1,0 +1,220 @@
+//! The sweep and the consumer together (issue 11 "Done when"): the real `cls-sweep` handler enqueues onto the
+//! same moto FIFO queue that cls-queue's handler drains, so reminders, removals and reruns are seen end to end
+//! — not only each side against hand-made messages.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cls_core::queue::{EnqueueError, OutgoingMessage, QueueSender};
+use cls_core::ticket::{Access, RemovalReason};
+use futures::future::BoxFuture;
+use lambda_kit::{Clock, MemorySink, SystemClock};
+use serde_json::json;
+
+use crate::life::*;
+use crate::support::*;
+
+/// Sends like the sweep's SQS sender but with a deduplication id SQS has not seen: what a rerun after the
+/// 5-minute FIFO window looks like to the queue.
+struct AfterDedupWindow(cls_core::SqsQueueSender);
+
+impl QueueSender for AfterDedupWindow {
+    fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<(), EnqueueError>> {
+        Box::pin(async move {
+            let late = OutgoingMessage {
+                dedup_id: format!("{}-late", message.dedup_id),
+                ..message.clone()
+            };
+            self.0.send(&late).await
+        })
+    }
+}
+
+/// The sweep over this stack's queue, secrets and stand-ins (`late`: every message bypasses FIFO dedup).
+async fn sweeper(stack: &Stack, late: bool) -> cls_sweep::Deps {
+    let moto = fake_kit::moto::Moto::shared().await.unwrap();
+    let c = &stack.deps.config;
+    let url = |u: &url::Url| u.as_str().trim_end_matches('/').to_owned();
+    let vars: HashMap<String, String> = [
+        ("CLS_STAGE", "testing".to_owned()),
+        ("CLS_QUEUE_URL", stack.queues.url.clone()),
+        ("CLS_GITHUB_SECRET_ID", c.github_secret_id.clone()),
+        ("CLS_SPOKE_SECRET_ID", c.spoke_secret_id.clone()),
+        ("CLS_ALERTS_SECRET_ID", c.alerts_secret_id.clone()),
+        ("CLS_SLACK_SECRET_ID", c.slack_secret_id.clone()),
+        ("SPOKE_BASE_URL", url(&c.spoke_base_url)),
+        ("GITHUB_API_BASE_URL", url(&c.github_base_url)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let config = cls_sweep::Config::from_lookup(lambda_kit::config::map_lookup(vars)).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
+        secrets::local_sdk_client(&moto.endpoint()),
+        Arc::clone(&clock),
+    ));
+    let sqs = cls_core::SqsQueueSender::new(stack.sqs.clone(), &stack.queues.url);
+    let queue: Arc<dyn QueueSender> = if late {
+        Arc::new(AfterDedupWindow(sqs))
+    } else {
+        Arc::new(sqs)
+    };
+    cls_sweep::Deps::build(
+        config,
+        store,
+        queue,
+        Arc::new(cls_sweep::NoContinuation),
+        lambda_kit::http::http_client("cls-queue-audit/0").unwrap(),
+        clock,
+        Arc::new(MemorySink::default()),
+    )
+    .await
+    .unwrap()
+}
+
+/// A stack whose orgs have no activity source (expiry and reminders only), with octocat's ticket (granted
+/// 2026-05-12, expiring 2027-05-12, owned by alice).
+async fn stack_with_ticket() -> (Stack, String) {
+    let stack = spawn().await;
+    let mut secret = github_secret(&stack.github, &[ORG], false);
+    for org in secret["orgs"].as_array_mut().unwrap() {
+        org["activity_source"] = json!("off");
+    }
+    devstack::aws::put_secret(&stack.secrets_sdk, &stack.github_secret_id, &secret)
+        .await
+        .unwrap();
+    let id = seed(
+        &stack,
+        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
+        ALICE,
+    )
+    .await;
+    (stack, id)
+}
+
+async fn depth(stack: &Stack) -> u64 {
+    devstack::aws::queue_depth(&stack.sqs, &stack.queues.url)
+        .await
+        .unwrap()
+}
+
+async fn sweep(deps: &cls_sweep::Deps, today: &str) -> cls_sweep::SweepReport {
+    cls_sweep::handle(json!({"today": today}), deps)
+        .await
+        .unwrap()
+}
+
+/// The reminder DMs alice received (not the removal notice).
+fn reminders(stack: &Stack) -> Vec<String> {
+    stack
+        .slack
+        .dm_messages(ALICE_SLACK)
+        .into_iter()
+        .map(|m| m.text)
+        .filter(|t| t.contains(" expires on "))
+        .collect()
+}
+
+#[tokio::test]
+async fn reminders_go_out_once_each_at_21_7_3_days_and_a_second_sweep_after_the_consumer_finds_nothing()
+ {
+    let (stack, id) = stack_with_ticket().await;
+    let deps = sweeper(&stack, false).await;
+    // Daily runs around each threshold; the expected reminder count after each day.
+    let days = [
+        ("2027-04-20", 0),
+        ("2027-04-21", 1),
+        ("2027-04-22", 1),
+        ("2027-05-04", 1),
+        ("2027-05-05", 2),
+        ("2027-05-06", 2),
+        ("2027-05-09", 3),
+        ("2027-05-10", 3),
+        ("2027-05-11", 3),
+    ];
+    for (day, expected) in days {
+        sweep(&deps, day).await;
+        stack.drain(std::time::Duration::from_secs(30)).await;
+        assert_eq!(reminders(&stack).len(), expected, "after the run of {day}");
+        // The same day again, after the consumer has applied the first run: the sweep itself finds
+        // nothing due (not just SQS deduplication absorbing a copy).
+        let again = sweep(&deps, day).await;
+        assert_eq!(
+            again.due.values().sum::<usize>(),
+            0,
+            "{day}: {:?}",
+            again.due
+        );
+        assert_eq!(again.enqueued, 0, "{day}");
+        assert_eq!(depth(&stack).await, 0, "{day}");
+    }
+    let texts = reminders(&stack);
+    for (text, days) in texts.iter().zip(["21", "7", "3"]) {
+        assert!(text.contains(&format!("(in {days} days)")), "{texts:?}");
+    }
+    let notified = state(&stack, &id).notified.unwrap();
+    assert_eq!(
+        (notified.for_date, notified.days),
+        (d("2027-05-12"), vec![21, 7, 3])
+    );
+    assert_eq!(
+        stack.messages(&id).len(),
+        3,
+        "one ticket message per reminder"
+    );
+
+    // The expiry day: removed once; the ticket is closed and a rerun lists nothing to review.
+    let report = sweep(&deps, "2027-05-12").await;
+    assert_eq!(report.due.get("expire"), Some(&1));
+    stack.drain(std::time::Duration::from_secs(30)).await;
+    assert!(!stack.github.is_outside_collaborator(ORG, "octocat"));
+    let s = state(&stack, &id);
+    assert_eq!(
+        (s.access, s.reason),
+        (Access::Removed, Some(RemovalReason::Expired))
+    );
+    assert_eq!(request(&stack, &id)["status"], "RESOLVED");
+    let again = sweep(&deps, "2027-05-12").await;
+    assert_eq!((again.reviewable, again.enqueued), (0, 0));
+    assert_eq!(
+        github_calls(&stack, "DELETE", "/orgs/acme/outside_collaborators/*"),
+        1
+    );
+    assert_eq!(reminders(&stack).len(), 3);
+}
+
+#[tokio::test]
+async fn a_rerun_after_the_dedup_window_is_absorbed_by_the_consumers_recheck() {
+    let (stack, id) = stack_with_ticket().await;
+    let deps = sweeper(&stack, false).await;
+    let late = sweeper(&stack, true).await;
+
+    // The 21-day reminder: the scheduled run and a rerun whose copy the queue does not deduplicate, both
+    // queued before cls-queue runs.
+    sweep(&deps, "2027-04-21").await;
+    sweep(&late, "2027-04-21").await;
+    assert_eq!(depth(&stack).await, 2, "the copy got past FIFO dedup");
+    stack.drain(std::time::Duration::from_secs(30)).await;
+    assert_eq!(reminders(&stack).len(), 1, "one DM");
+    assert_eq!(stack.messages(&id).len(), 1, "one ticket message");
+    assert_eq!(stack.metrics.total("DuplicateDeliverySkipped"), 1.0);
+
+    // The expiry day, the same way: one DELETE, one removal message.
+    sweep(&deps, "2027-05-12").await;
+    sweep(&late, "2027-05-12").await;
+    assert_eq!(depth(&stack).await, 2);
+    stack.drain(std::time::Duration::from_secs(30)).await;
+    assert_eq!(
+        github_calls(&stack, "DELETE", "/orgs/acme/outside_collaborators/*"),
+        1
+    );
+    assert_eq!(stack.messages(&id).len(), 2, "{:?}", stack.messages(&id));
+    assert_eq!(state(&stack, &id).access, Access::Removed);
+    let alerts: Vec<String> = stack
+        .alerts()
+        .into_iter()
+        .filter(|a| a.contains("*CLS "))
+        .collect();
+    assert!(alerts.is_empty(), "{alerts:?}");
+}
