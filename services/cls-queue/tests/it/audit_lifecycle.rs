@@ -84,12 +84,7 @@ async fn stack_with_ticket() -> (Stack, String) {
     devstack::aws::put_secret(&stack.secrets_sdk, &stack.github_secret_id, &secret)
         .await
         .unwrap();
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
     (stack, id)
 }
 

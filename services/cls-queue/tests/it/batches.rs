@@ -10,7 +10,7 @@ use crate::support::*;
 #[tokio::test]
 async fn twenty_copies_of_one_delivery_make_exactly_one_ticket() {
     let stack = spawn().await;
-    let event = Event::added("octocat", "widgets").sender("alice");
+    let event = Event::octocat_by_alice("widgets");
     let sends = (0..20).map(|i| {
         let dedup = if i % 2 == 0 {
             event.delivery.clone()
@@ -78,11 +78,9 @@ async fn a_spoke_500_retries_that_record_and_its_groups_later_records_while_othe
         Some(1),
         serde_json::json!({"status": 500}),
     );
-    let first = Event::added("octocat", "widgets").sender("alice");
+    let first = Event::octocat_by_alice("widgets");
     stack.send(&first).await;
-    stack
-        .send(&Event::added("octocat", "gadgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("gadgets")).await;
     stack
         .send(&Event::added("bob", "widgets").sender("alice"))
         .await;
@@ -124,23 +122,14 @@ async fn a_record_that_keeps_failing_retryably_ends_in_the_dlq() {
         None,
         serde_json::json!({"status": 500}),
     );
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("widgets")).await;
     stack.drain(Duration::from_secs(60)).await;
-    let dlq = devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
-        .await
-        .unwrap();
+    let dlq = stack.dlq_depth().await;
     assert_eq!(
         dlq, 1,
         "the message is dead-lettered after maxReceiveCount receives"
     );
-    let receives: Vec<u32> = stack
-        .source
-        .outcomes()
-        .iter()
-        .flat_map(|o| o.receive_counts.clone())
-        .collect();
+    let receives: Vec<u32> = stack.receive_counts();
     assert_eq!(
         receives,
         vec![1, 2, 3, 4, 5],
@@ -168,9 +157,7 @@ async fn a_permanently_bad_record_is_acknowledged_with_one_alert_and_others_proc
     stack
         .send_raw("gh-38302899-1", "bad-1", "this is not json")
         .await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("widgets")).await;
     let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
     assert!(
         outcome.is_success(),
@@ -197,12 +184,7 @@ async fn a_permanently_bad_record_is_acknowledged_with_one_alert_and_others_proc
         (emf["kind"].as_str(), emf["reason"].as_str()),
         (Some("unknown"), Some("not_json"))
     );
-    assert_eq!(
-        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(stack.dlq_depth().await, 0);
 }
 
 #[tokio::test]
@@ -219,16 +201,9 @@ async fn a_hidden_membership_fails_the_record_until_it_is_dead_lettered() {
         None,
         serde_json::json!({"status": 302}),
     ));
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("widgets")).await;
     stack.drain(Duration::from_secs(60)).await;
-    assert_eq!(
-        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(stack.dlq_depth().await, 1);
     assert!(stack.spoke.kit().journal().is_empty());
 }
 
@@ -254,13 +229,7 @@ async fn unknown_kinds_are_retried_and_kept_in_the_dlq_for_a_redrive() {
         .send_raw("gh-38302899-39652351", "review-x", &env.to_string())
         .await;
     stack.drain(Duration::from_secs(60)).await;
-    assert_eq!(
-        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
-            .await
-            .unwrap(),
-        1,
-        "kept for a redrive"
-    );
+    assert_eq!(stack.dlq_depth().await, 1, "kept for a redrive");
     let alerts = stack.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("RetriesExhausted") && alerts[0].contains("unknown_kind"));
@@ -286,7 +255,7 @@ async fn a_real_sqs_event_fixture_is_handled_record_by_record() {
 async fn when_the_second_of_three_records_fails_retryably_records_two_and_three_are_reported_and_one_is_not()
  {
     let stack = spawn().await;
-    let original = Event::added("octocat", "widgets").sender("alice");
+    let original = Event::octocat_by_alice("widgets");
     stack.send(&original).await;
     stack.drain(Duration::from_secs(30)).await;
     stack.spoke.add_fault(
@@ -297,12 +266,8 @@ async fn when_the_second_of_three_records_fails_retryably_records_two_and_three_
     );
     // Record 1: a redelivery of the applied event (acknowledged without any write).
     stack.send_with_dedup(&original, "redelivered-1").await;
-    stack
-        .send(&Event::added("octocat", "gadgets").sender("alice"))
-        .await;
-    stack
-        .send(&Event::added("octocat", "tools").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("gadgets")).await;
+    stack.send(&Event::octocat_by_alice("tools")).await;
     stack
         .send(&Event::added("bob", "widgets").sender("alice"))
         .await;
@@ -345,9 +310,7 @@ async fn a_refused_spoke_key_is_retried_and_a_rotated_key_is_picked_up_without_l
         ..Options::default()
     })
     .await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("widgets")).await;
     let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
     assert_eq!(outcome.failed.len(), 1, "retried, not acknowledged");
     assert_eq!(stack.alerts().len(), 1, "IT is told the key is refused");
@@ -359,12 +322,7 @@ async fn a_refused_spoke_key_is_retried_and_a_rotated_key_is_picked_up_without_l
         .unwrap();
     stack.drain(Duration::from_secs(30)).await;
     assert_eq!(stack.requests().len(), 1);
-    assert_eq!(
-        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(stack.dlq_depth().await, 0);
 }
 
 /// How a test breaks the GitHub side, and how the operator fixes it.
@@ -448,21 +406,14 @@ async fn github_refusals_that_are_not_permanent_are_retried_dead_lettered_alerte
         })
         .await;
         breakage.apply(&stack.github);
-        stack
-            .send(&Event::added("octocat", "widgets").sender("alice"))
-            .await;
+        stack.send(&Event::octocat_by_alice("widgets")).await;
         stack.drain(Duration::from_secs(60)).await;
         assert_eq!(
             stack.dlq_depth().await,
             1,
             "{case}: dead-lettered, not dropped"
         );
-        let receives: Vec<u32> = stack
-            .source
-            .outcomes()
-            .iter()
-            .flat_map(|o| o.receive_counts.clone())
-            .collect();
+        let receives: Vec<u32> = stack.receive_counts();
         assert_eq!(
             receives,
             vec![1, 2],
@@ -540,9 +491,7 @@ async fn changed_github_secrets_are_used_after_the_ttl_without_a_restart() {
     wrong["orgs"][0]["app_id"] = 999_999.into();
     put(wrong).await;
     tokio::time::sleep(ttl).await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("widgets")).await;
     let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
     assert_eq!(
         outcome.failed.len(),
@@ -560,9 +509,7 @@ async fn changed_github_secrets_are_used_after_the_ttl_without_a_restart() {
     invalid["orgs"][1]["org_id"] = invalid["orgs"][0]["org_id"].clone();
     put(invalid).await;
     tokio::time::sleep(ttl).await;
-    stack
-        .send(&Event::added("octocat", "gadgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("gadgets")).await;
     stack.drain(Duration::from_secs(30)).await;
     let octocat = stack
         .requests()

@@ -112,12 +112,7 @@ async fn an_import_fills_only_the_missing_fields_of_a_legacy_ticket() {
 #[tokio::test]
 async fn an_operator_extension_moves_the_expiry_and_names_the_operator() {
     let stack = on("2027-04-21").await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
     let env = command(
         &stack,
         "octocat",

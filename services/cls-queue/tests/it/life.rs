@@ -15,8 +15,6 @@ use crate::support::*;
 
 pub(crate) const OCTOCAT_ID: u64 = 39_652_351;
 pub(crate) const ALICE_SLACK: &str = "U0ALICE001";
-pub(crate) const TAG_EXPIRED: &str = "63d000000000000000000003";
-pub(crate) const TAG_INACTIVE: &str = "63d000000000000000000004";
 
 pub(crate) fn d(s: &str) -> NaiveDate {
     parse_date(s).unwrap()
@@ -70,6 +68,21 @@ pub(crate) async fn seed(stack: &Stack, fields: &TicketFields, owner: &str) -> S
         .unwrap();
     stack.spoke.kit().clear_journal();
     created.id.as_str().to_owned()
+}
+
+/// octocat's open ticket (granted 2026-05-12, expiring 2027-05-12) owned by alice; returns its id.
+pub(crate) async fn seed_octocat(stack: &Stack) -> String {
+    seed(
+        stack,
+        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
+        ALICE,
+    )
+    .await
+}
+
+/// Delivers the sweep's review of octocat's ticket `id` on `run_date`, the activity source off.
+pub(crate) async fn review_on(stack: &Stack, id: &str, run_date: &str) {
+    deliver(stack, &review(stack, id, OCTOCAT_ID, run_date, "off", None)).await;
 }
 
 pub(crate) fn request(stack: &Stack, id: &str) -> Value {

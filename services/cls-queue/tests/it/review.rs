@@ -9,6 +9,16 @@ use serde_json::json;
 use crate::life::*;
 use crate::support::*;
 
+/// github-fake answers every removal of an acme outside collaborator with `status` and `message`.
+fn removals_answer(stack: &Stack, status: u16, message: &str) {
+    stack.github.kit().add_fault(FaultRule::new(
+        Some("DELETE"),
+        "/orgs/acme/outside_collaborators/*",
+        None,
+        json!({"status": status, "body": {"message": message}}),
+    ));
+}
+
 #[tokio::test]
 async fn an_expired_collaborator_is_removed_by_current_login_and_the_ticket_closes_once() {
     let stack = spawn().await;
@@ -69,23 +79,9 @@ async fn an_expired_collaborator_is_removed_by_current_login_and_the_ticket_clos
 #[tokio::test]
 async fn a_collaborator_already_gone_is_closed_as_removed_without_an_alert() {
     let stack = spawn().await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
-    stack.github.kit().add_fault(FaultRule::new(
-        Some("DELETE"),
-        "/orgs/acme/outside_collaborators/*",
-        None,
-        json!({"status": 404, "body": {"message": "Not Found"}}),
-    ));
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-05-12", "off", None),
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
+    removals_answer(&stack, 404, "Not Found");
+    review_on(&stack, &id, "2027-05-12").await;
     let s = state(&stack, &id);
     assert_eq!(
         (s.access, s.reason),
@@ -98,23 +94,9 @@ async fn a_collaborator_already_gone_is_closed_as_removed_without_an_alert() {
 #[tokio::test]
 async fn a_422_closes_the_ticket_as_became_member_without_removal() {
     let stack = spawn().await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
-    stack.github.kit().add_fault(FaultRule::new(
-        Some("DELETE"),
-        "/orgs/acme/outside_collaborators/*",
-        None,
-        json!({"status": 422, "body": {"message": "octocat is a member of the organization"}}),
-    ));
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-05-12", "off", None),
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
+    removals_answer(&stack, 422, "octocat is a member of the organization");
+    review_on(&stack, &id, "2027-05-12").await;
     let s = state(&stack, &id);
     assert_eq!(
         (s.access, s.reason),
@@ -155,20 +137,11 @@ async fn a_deleted_account_closes_the_ticket_without_a_delete_call() {
 #[tokio::test]
 async fn a_removal_the_app_may_not_make_tags_the_ticket_and_alerts_once() {
     let stack = spawn().await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
     // The App installation may read members but not remove anyone (no "Members: write"): github-fake
     // answers the DELETE 403 "Resource not accessible by integration".
     stack.github.set_permission(ORG, "members", "read").unwrap();
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-05-12", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-05-12").await;
     assert!(tags(&stack, &id).contains(&TAG_ATTENTION.to_owned()));
     assert_eq!(state(&stack, &id).access, Access::Granted, "still open");
     let alerts = stack.alerts();
@@ -178,30 +151,15 @@ async fn a_removal_the_app_may_not_make_tags_the_ticket_and_alerts_once() {
         stack.github.is_outside_collaborator(ORG, "octocat"),
         "nothing was removed"
     );
-    assert_eq!(
-        devstack::aws::queue_depth(&stack.sqs, &stack.queues.dlq_url)
-            .await
-            .unwrap(),
-        0,
-        "acknowledged, not retried"
-    );
+    assert_eq!(stack.dlq_depth().await, 0, "acknowledged, not retried");
 }
 
 #[tokio::test]
 async fn reminders_go_out_once_per_threshold_with_both_buttons() {
     let stack = spawn().await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
     let dms = |stack: &Stack| stack.slack.dm_messages(ALICE_SLACK).len();
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-04-20", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-04-20").await;
     assert_eq!(dms(&stack), 0, "22 days left: nothing due");
     let first = review(&stack, &id, OCTOCAT_ID, "2027-04-21", "off", None);
     deliver(&stack, &first).await;
@@ -214,23 +172,11 @@ async fn reminders_go_out_once_per_threshold_with_both_buttons() {
     assert_eq!(slack_calls(&stack, "conversations.open"), 1, "one person");
     assert_eq!(slack_calls(&stack, "chat.postMessage"), 1);
     deliver(&stack, &first).await;
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-04-22", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-04-22").await;
     assert_eq!(dms(&stack), 1, "re-runs send nothing");
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-05-05", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-05-05").await;
     assert_eq!(dms(&stack), 2);
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-05-09", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-05-09").await;
     assert_eq!(dms(&stack), 3);
     let s = state(&stack, &id);
     let notified = s.notified.unwrap();
@@ -276,17 +222,8 @@ async fn reminders_go_out_once_per_threshold_with_both_buttons() {
 #[tokio::test]
 async fn after_missed_runs_one_reminder_records_every_passed_threshold() {
     let stack = spawn().await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-05-10", "off", None),
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
+    review_on(&stack, &id, "2027-05-10").await;
     assert_eq!(stack.slack.dm_messages(ALICE_SLACK).len(), 1);
     assert!(
         stack.slack.dm_messages(ALICE_SLACK)[0]
@@ -303,11 +240,7 @@ async fn nobody_reachable_by_dm_sends_the_reminder_to_the_fallback_channel() {
     fields.added_by = Some("unknown".into());
     // Owner = the default owner, whose e-mail Slack does not know (users_not_found).
     let id = seed(&stack, &fields, DEFAULT_OWNER).await;
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-04-21", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-04-21").await;
     let posted = stack.slack.messages(FALLBACK_CHANNEL);
     assert_eq!(posted.len(), 1);
     assert!(
@@ -362,11 +295,7 @@ async fn inactivity_warns_first_and_removes_only_with_a_working_signal() {
             .contains("removed for inactivity on 2026-04-04")
     );
     // The signal unavailable on the removal day: nobody is removed.
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2026-04-04", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2026-04-04").await;
     assert_eq!(state(&stack, &id).access, Access::Granted);
     assert_eq!(
         github_calls(&stack, "DELETE", "/orgs/acme/outside_collaborators/*"),
@@ -399,23 +328,14 @@ async fn inactivity_warns_first_and_removes_only_with_a_working_signal() {
 #[tokio::test]
 async fn a_slack_outage_retries_the_reminder_instead_of_falling_back() {
     let stack = spawn().await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
     stack.slack.kit().add_fault(FaultRule::new(
         Some("POST"),
         "/api/chat.postMessage",
         Some(1),
         json!({"status": 503}),
     ));
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-04-21", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-04-21").await;
     assert_eq!(
         stack.slack.dm_messages(ALICE_SLACK).len(),
         1,

@@ -18,20 +18,32 @@ async fn reminded() -> (Stack, String, String, String) {
         ..Options::default()
     })
     .await;
-    let id = seed(
-        &stack,
-        &granted("octocat", OCTOCAT_ID, "2026-05-12", "2027-05-12"),
-        ALICE,
-    )
-    .await;
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-04-21", "off", None),
-    )
-    .await;
+    let id = seed_octocat(&stack).await;
+    review_on(&stack, &id, "2027-04-21").await;
     let channel = dm_channel(&stack, ALICE_SLACK);
     let ts = stack.slack.dm_messages(ALICE_SLACK)[0].ts.clone();
     (stack, id, channel, ts)
+}
+
+/// alice's `extend` click, now, on the reminder (`channel`, `ts`) of ticket `id` showing 2027-05-12.
+fn alice_extends<'a>(
+    stack: &Stack,
+    id: &'a str,
+    channel: &'a str,
+    ts: &'a str,
+    response_url: &'a str,
+) -> Click<'a> {
+    Click {
+        action: "extend",
+        ticket: id,
+        expected: "2027-05-12",
+        user: ALICE_SLACK,
+        name: "alice",
+        channel,
+        ts,
+        response_url,
+        at: stack.deps.clock.now(),
+    }
 }
 
 fn posts_to_response_urls(stack: &Stack) -> Vec<String> {
@@ -48,17 +60,7 @@ fn posts_to_response_urls(stack: &Stack) -> Vec<String> {
 async fn the_notified_adder_extends_and_the_reminder_shows_who_until_when() {
     let (stack, id, channel, ts) = reminded().await;
     let url = response_url(&stack, &channel, &ts).await;
-    let c = Click {
-        action: "extend",
-        ticket: &id,
-        expected: "2027-05-12",
-        user: ALICE_SLACK,
-        name: "alice",
-        channel: &channel,
-        ts: &ts,
-        response_url: &url,
-        at: stack.deps.clock.now(),
-    };
+    let c = alice_extends(&stack, &id, &channel, &ts, &url);
     let env = click(&stack, &c);
     deliver(&stack, &env).await;
 
@@ -105,15 +107,9 @@ async fn a_click_by_someone_else_is_refused_privately_and_changes_nothing() {
     let url = response_url(&stack, &channel, &ts).await;
     let before = request(&stack, &id);
     let c = Click {
-        action: "extend",
-        ticket: &id,
-        expected: "2027-05-12",
         user: STRANGER,
         name: "mallory",
-        channel: &channel,
-        ts: &ts,
-        response_url: &url,
-        at: stack.deps.clock.now(),
+        ..alice_extends(&stack, &id, &channel, &ts, &url)
     };
     deliver(&stack, &click(&stack, &c)).await;
     assert_eq!(
@@ -139,14 +135,9 @@ async fn an_admin_may_decide_and_a_stale_click_changes_nothing() {
     let url = response_url(&stack, &channel, &ts).await;
     let admin = Click {
         action: "let_expire",
-        ticket: &id,
-        expected: "2027-05-12",
         user: SLACK_ADMIN,
         name: "it-admin",
-        channel: &channel,
-        ts: &ts,
-        response_url: &url,
-        at: stack.deps.clock.now(),
+        ..alice_extends(&stack, &id, &channel, &ts, &url)
     };
     deliver(&stack, &click(&stack, &admin)).await;
     let notified = state(&stack, &id).notified.unwrap();
@@ -161,11 +152,7 @@ async fn an_admin_may_decide_and_a_stale_click_changes_nothing() {
             .unwrap()
             .contains("chose to let access expire")
     );
-    deliver(
-        &stack,
-        &review(&stack, &id, OCTOCAT_ID, "2027-05-09", "off", None),
-    )
-    .await;
+    review_on(&stack, &id, "2027-05-09").await;
     assert_eq!(
         stack.slack.dm_messages(ALICE_SLACK).len(),
         1,
@@ -176,15 +163,8 @@ async fn an_admin_may_decide_and_a_stale_click_changes_nothing() {
     let url = response_url(&stack, &channel, &ts).await;
     let before = Stack::answer(&request(&stack, &id), 8);
     let stale = Click {
-        action: "extend",
-        ticket: &id,
         expected: "2027-02-01",
-        user: ALICE_SLACK,
-        name: "alice",
-        channel: &channel,
-        ts: &ts,
-        response_url: &url,
-        at: stack.deps.clock.now(),
+        ..alice_extends(&stack, &id, &channel, &ts, &url)
     };
     deliver(&stack, &click(&stack, &stale)).await;
     assert_eq!(Stack::answer(&request(&stack, &id), 8), before);
@@ -203,15 +183,10 @@ async fn an_old_response_url_is_not_used_and_the_clicker_gets_a_dm_instead() {
     let (stack, id, channel, ts) = reminded().await;
     let url = response_url(&stack, &channel, &ts).await;
     let late = Click {
-        action: "extend",
-        ticket: &id,
-        expected: "2027-05-12",
         user: STRANGER,
         name: "mallory",
-        channel: &channel,
-        ts: &ts,
-        response_url: &url,
         at: stack.deps.clock.now() - Duration::minutes(26),
+        ..alice_extends(&stack, &id, &channel, &ts, &url)
     };
     deliver(&stack, &click(&stack, &late)).await;
     assert!(posts_to_response_urls(&stack).is_empty());
@@ -225,15 +200,9 @@ async fn a_response_url_outside_the_slack_prefix_is_never_called() {
     let (stack, id, channel, ts) = reminded().await;
     let foreign = "https://attacker.example/actions/1";
     let c = Click {
-        action: "extend",
-        ticket: &id,
-        expected: "2027-05-12",
         user: STRANGER,
         name: "mallory",
-        channel: &channel,
-        ts: &ts,
-        response_url: foreign,
-        at: stack.deps.clock.now(),
+        ..alice_extends(&stack, &id, &channel, &ts, foreign)
     };
     deliver(&stack, &click(&stack, &c)).await;
     let dm = stack.slack.dm_messages(STRANGER);

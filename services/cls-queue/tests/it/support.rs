@@ -1,7 +1,6 @@
 //! `spawn()`: moto queues and secrets with unique names, the three stand-ins, real clients, the handler
 //! behind the event-source emulator.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,32 +10,20 @@ use chrono::{DateTime, Utc};
 use cls_core::envelope::{MemberEventMsg, RepositoryRef, SenderRef};
 use cls_core::{AccountRef, Envelope, MemberAction, OrgRef};
 use cls_queue::{Config, Deps, handle};
-use devstack::aws::{
-    FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret, sqs_client,
+use cls_testkit::TestAws;
+pub(crate) use cls_testkit::{
+    ALICE, DEFAULT_OWNER, ORG, SERVICE_USER, SPOKE_KEY, TAG_ATTENTION, TAG_EXPIRED, TAG_GRANTED,
+    TAG_INACTIVE, TAG_REMOVED, TEAM, field,
 };
+use devstack::aws::FifoQueues;
 use devstack::lambda::typed_handler;
 use devstack::sqs::EventSource;
 use fake_kit::RunningServer;
-use fake_kit::moto::Moto;
 use github_fake::GithubFake;
 use lambda_kit::{Clock, MemorySink, SystemClock};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
 use spoke_fake::SpokeFake;
-
-pub(crate) const TEAM: &str = "5cb65407f38ee4000743e001";
-pub(crate) const SERVICE_USER: &str = "5f0c3a9e2b7d4c0012ab0001";
-pub(crate) const DEFAULT_OWNER: &str = "5f0c3a9e2b7d4c0012ab0002";
-pub(crate) const ALICE: &str = "5f0c3a9e2b7d4c0012ab0003";
-pub(crate) const TAG_GRANTED: &str = "63d000000000000000000001";
-pub(crate) const TAG_REMOVED: &str = "63d000000000000000000002";
-pub(crate) const TAG_ATTENTION: &str = "63d000000000000000000005";
-pub(crate) const SPOKE_KEY: &str = "cls-test-key";
-pub(crate) const ORG: &str = "acme";
-
-pub(crate) fn field(n: u8) -> String {
-    format!("00000000-0000-4000-8000-00000000000{n}")
-}
 
 pub(crate) struct Stack {
     pub(crate) sqs: aws_sdk_sqs::Client,
@@ -103,45 +90,22 @@ pub(crate) async fn spawn() -> Stack {
 }
 
 pub(crate) async fn spawn_with(options: Options) -> Stack {
-    let moto = Moto::shared()
-        .await
-        .expect("moto is missing: run `cargo xtask setup`");
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let sqs = sqs_client(&moto.endpoint());
-    let mut spec = FifoQueueSpec::new(&format!("cls-{}", &unique[..12]));
-    spec.visibility_timeout_secs = options.visibility_secs;
-    spec.max_receive_count = options.max_receive_count;
-    let queues = create_fifo_queue_with_dlq(&sqs, &spec)
-        .await
-        .expect("queues");
-
-    let spoke =
-        SpokeFake::from_json(include_str!("../fixtures/spoke-seed.json")).expect("spoke seed");
-    let spoke_server = spoke.spawn().await.expect("spoke fake");
+    let aws = TestAws::new("cls").await;
+    let queues = aws
+        .fifo_queues(options.visibility_secs, options.max_receive_count)
+        .await;
+    let (spoke, spoke_server) = cls_testkit::spawn_spoke(cls_testkit::spoke_seed()).await;
     let github = if options.demo_github {
         GithubFake::demo()
     } else {
         GithubFake::minimal()
     }
     .expect("github seed");
-    let github_server = github.spawn().await.expect("github fake");
-    let slack = SlackFake::minimal();
-    let slack_server = slack.spawn().await.expect("slack fake");
-    let alert_url = slack_server
-        .webhook_url("alerts_it")
-        .expect("alerts webhook");
+    let (github, github_server) = cls_testkit::spawn_github(github).await;
+    let (slack, slack_server, alert_url) = cls_testkit::spawn_slack().await;
 
-    let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
-    let ids = |name: &str| format!("cls-test/{unique}/{name}");
     let github_secret = github_secret(&github, options.orgs, options.legacy_layout);
-    let spoke_secret = json!({
-        "api_key": options.spoke_key.clone().unwrap_or_else(|| SPOKE_KEY.to_owned()), "service_user_id": null, "team_id": TEAM, "request_type_id": "61b000000000000000000001",
-        "web_base_url": "https://example.askspoke.com", "list_filter": null,
-        "fields": {"expires_on": field(1), "github_login": field(2), "github_user_id": field(3), "github_org": field(4),
-                   "collaborator_email": field(5), "repositories": field(6), "added_by": field(7), "cls_state": field(8)},
-        "tags": {"access_granted": TAG_GRANTED, "access_removed": TAG_REMOVED, "expired": "63d000000000000000000003",
-                 "inactive": "63d000000000000000000004", "needs_attention": TAG_ATTENTION}
-    });
+    let spoke_secret = cls_testkit::spoke_secret(options.spoke_key.as_deref().unwrap_or(SPOKE_KEY));
     // cls-queue reads cls/github, cls/spoke, cls/identity, cls/slack (bot) and cls/alerts; no signing secret.
     let (slack_secret, alerts_secret) = if options.legacy_layout {
         (
@@ -162,57 +126,46 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
             "staffer": {"email": "staffer@example.com", "employee": true}
         }})
     });
-    for (name, value) in [
+    aws.put_secrets([
         ("github", &github_secret),
         ("spoke", &spoke_secret),
         ("slack", &slack_secret),
         ("identity", &identity_secret),
-    ] {
-        put_secret(&secrets_sdk, &ids(name), value)
-            .await
-            .expect("secret");
-    }
+    ])
+    .await;
     if let Some(value) = &alerts_secret {
-        put_secret(&secrets_sdk, &ids("alerts"), value)
-            .await
-            .expect("secret");
+        aws.put_secrets([("alerts", value)]).await;
     }
-    let env: HashMap<String, String> = [
-        ("CLS_STAGE", "testing".to_owned()),
-        ("CLS_GITHUB_SECRET_ID", ids("github")),
-        ("CLS_SPOKE_SECRET_ID", ids("spoke")),
-        ("CLS_SLACK_SECRET_ID", ids("slack")),
-        ("CLS_IDENTITY_SECRET_ID", ids("identity")),
-        ("CLS_ALERTS_SECRET_ID", ids("alerts")),
-        ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
-        ("GITHUB_API_BASE_URL", github_server.base_url()),
-        (
-            "CLS_SECRETS_TTL_SECONDS",
-            options.secrets_ttl_secs.to_string(),
-        ),
-        (
-            "CLS_QUEUE_MAX_RECEIVES",
-            options.max_receive_count.to_string(),
-        ),
-        ("SLACK_API_BASE_URL", slack_server.api_base_url()),
-        (
-            "SLACK_RESPONSE_URL_PREFIX",
-            slack_server.response_url_prefix(),
-        ),
-    ]
-    .into_iter()
-    .chain(options.env.iter().cloned())
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let env = cls_testkit::vars(
+        [
+            ("CLS_STAGE", "testing".to_owned()),
+            ("CLS_GITHUB_SECRET_ID", aws.secret_id("github")),
+            ("CLS_SPOKE_SECRET_ID", aws.secret_id("spoke")),
+            ("CLS_SLACK_SECRET_ID", aws.secret_id("slack")),
+            ("CLS_IDENTITY_SECRET_ID", aws.secret_id("identity")),
+            ("CLS_ALERTS_SECRET_ID", aws.secret_id("alerts")),
+            ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
+            ("GITHUB_API_BASE_URL", github_server.base_url()),
+            (
+                "CLS_SECRETS_TTL_SECONDS",
+                options.secrets_ttl_secs.to_string(),
+            ),
+            (
+                "CLS_QUEUE_MAX_RECEIVES",
+                options.max_receive_count.to_string(),
+            ),
+            ("SLACK_API_BASE_URL", slack_server.api_base_url()),
+            (
+                "SLACK_RESPONSE_URL_PREFIX",
+                slack_server.response_url_prefix(),
+            ),
+        ]
+        .into_iter()
+        .chain(options.env.iter().cloned()),
+    );
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(
-        secrets::SecretsClient::new(
-            secrets::local_sdk_client(&moto.endpoint()),
-            Arc::clone(&clock),
-        )
-        .with_ttl(config.secrets_ttl),
-    );
+    let store = aws.secret_store(Arc::clone(&clock), Some(config.secrets_ttl));
     let metrics = MemorySink::default();
     let http = lambda_kit::http::http_client("cls-queue-tests/0").unwrap();
     let deps = Deps::build(config, store, http, clock, Arc::new(metrics.clone()))
@@ -224,14 +177,14 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         let deps = handler_deps.clone();
         async move { Ok::<_, Infallible>(handle(event, &deps).await) }
     });
-    let source = EventSource::new(sqs.clone(), &queues.url, "cls-queue", handler);
+    let source = EventSource::new(aws.sqs.clone(), &queues.url, "cls-queue", handler);
     let secret_values = vec![
         SPOKE_KEY.to_owned(),
         github.webhook_secret(),
         alert_url_secret_part(&alert_url),
     ];
     Stack {
-        sqs,
+        sqs: aws.sqs.clone(),
         queues,
         spoke,
         github,
@@ -241,10 +194,10 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         deps,
         source,
         secret_values,
-        secrets_sdk: secrets_sdk.clone(),
-        spoke_secret_id: ids("spoke"),
-        spoke_secret: spoke_secret.clone(),
-        github_secret_id: ids("github"),
+        secrets_sdk: aws.secrets_sdk.clone(),
+        spoke_secret_id: aws.secret_id("spoke"),
+        spoke_secret,
+        github_secret_id: aws.secret_id("github"),
         _spoke_server: spoke_server,
         _github_server: github_server,
     }
@@ -253,23 +206,13 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
 /// The `cls/github` secret for `orgs` of the fake (App material only, unless `legacy` adds the webhook
 /// secrets the old layout kept there).
 pub(crate) fn github_secret(github: &GithubFake, orgs: &[&str], legacy: bool) -> Value {
-    let orgs: Vec<Value> = orgs
-        .iter()
-        .filter_map(|org| {
-            let mut entry = json!({
-                "org": org, "org_id": github.org_id(org)?, "app_id": github.app_id(),
-                "installation_id": github.installation_id(org)?,
-                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
-                "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
-                "activity_source": "audit_log", "skip_employees": true
-            });
-            if legacy {
-                entry["webhook_secrets"] = json!([github.webhook_secret()]);
-            }
-            Some(entry)
-        })
-        .collect();
-    json!({"orgs": orgs, "legacy_org": ORG})
+    cls_testkit::github_secret(github, orgs, |_, entry| {
+        entry["activity_source"] = json!("audit_log");
+        entry["skip_employees"] = json!(true);
+        if legacy {
+            entry["webhook_secrets"] = json!([github.webhook_secret()]);
+        }
+    })
 }
 
 fn alert_url_secret_part(url: &str) -> String {
@@ -308,6 +251,11 @@ impl Event {
 
     pub(crate) fn added(login: &str, repo: &str) -> Self {
         Self::new(MemberAction::Added, login, repo)
+    }
+
+    /// octocat added to `repo` by alice.
+    pub(crate) fn octocat_by_alice(repo: &str) -> Self {
+        Self::added("octocat", repo).sender("alice")
     }
 
     pub(crate) fn org(mut self, org: &str) -> Self {
@@ -404,6 +352,12 @@ impl Stack {
             .expect("send");
     }
 
+    /// Sends the event's envelope and drains the queue (30 s at most).
+    pub(crate) async fn process(&self, e: &Event) {
+        self.send(e).await;
+        self.drain(Duration::from_secs(30)).await;
+    }
+
     /// Polls until the queue is drained (nothing visible nor in flight) or the deadline passes.
     pub(crate) async fn drain(&self, deadline: Duration) {
         let end = Instant::now() + deadline;
@@ -470,6 +424,15 @@ impl Stack {
         }
     }
 
+    /// The receive count of every record the event source handed to the handler, in order.
+    pub(crate) fn receive_counts(&self) -> Vec<u32> {
+        self.source
+            .outcomes()
+            .iter()
+            .flat_map(|o| o.receive_counts.clone())
+            .collect()
+    }
+
     /// The DLQ's depth.
     pub(crate) async fn dlq_depth(&self) -> u64 {
         devstack::aws::queue_depth(&self.sqs, &self.queues.dlq_url)
@@ -504,11 +467,7 @@ impl Stack {
     }
 
     pub(crate) fn alerts(&self) -> Vec<String> {
-        self.slack
-            .messages("alerts_it")
-            .into_iter()
-            .map(|m| m.text)
-            .collect()
+        cls_testkit::slack_texts(&self.slack, "alerts_it")
     }
 
     /// Journal entries of the Spoke fake for `method` + path suffix.

@@ -32,13 +32,8 @@ fn tags(request: &Value) -> Vec<String> {
 async fn an_outside_collaborator_added_gets_one_complete_ticket_tagged_access_granted() {
     let stack = spawn().await;
     stack
-        .send(
-            &Event::added("octocat", "widgets")
-                .sender("alice")
-                .permission("maintain"),
-        )
+        .process(&Event::octocat_by_alice("widgets").permission("maintain"))
         .await;
-    stack.drain(DRAIN).await;
 
     let r = only_request(&stack);
     assert_eq!(r["subject"], "octocat Collaborator Access (acme)");
@@ -79,13 +74,8 @@ async fn an_outside_collaborator_added_gets_one_complete_ticket_tagged_access_gr
 async fn a_29_february_receipt_expires_on_28_february_next_year() {
     let stack = spawn().await;
     stack
-        .send(
-            &Event::added("octocat", "widgets")
-                .sender("alice")
-                .at("2028-02-29T09:00:00Z"),
-        )
+        .process(&Event::octocat_by_alice("widgets").at("2028-02-29T09:00:00Z"))
         .await;
-    stack.drain(DRAIN).await;
     assert_eq!(
         Stack::answer(&only_request(&stack), 1).as_deref(),
         Some("2029-02-28")
@@ -96,9 +86,8 @@ async fn a_29_february_receipt_expires_on_28_february_next_year() {
 async fn an_org_member_gets_no_ticket_and_no_spoke_call() {
     let stack = spawn().await;
     stack
-        .send(&Event::added("alice", "widgets").sender("it-admin"))
+        .process(&Event::added("alice", "widgets").sender("it-admin"))
         .await;
-    stack.drain(DRAIN).await;
     assert!(stack.requests().is_empty());
     assert!(
         stack.spoke.kit().journal().is_empty(),
@@ -111,8 +100,7 @@ async fn an_org_member_gets_no_ticket_and_no_spoke_call() {
 async fn an_unresolved_adder_falls_back_to_the_default_owner_and_unknown() {
     let stack = spawn().await;
     // sender = the invitee, and the org has no audit log (not Enterprise Cloud): unresolved.
-    stack.send(&Event::added("octocat", "widgets")).await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::added("octocat", "widgets")).await;
     let r = only_request(&stack);
     assert_eq!(r["owner"], DEFAULT_OWNER);
     assert_eq!(Stack::answer(&r, 7).as_deref(), Some("unknown"));
@@ -122,18 +110,10 @@ async fn an_unresolved_adder_falls_back_to_the_default_owner_and_unknown() {
 #[tokio::test]
 async fn a_second_repository_keeps_the_expiry_and_posts_one_message() {
     let stack = spawn().await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .process(&Event::octocat_by_alice("gadgets").at("2026-07-01T10:00:00Z"))
         .await;
-    stack.drain(DRAIN).await;
-    stack
-        .send(
-            &Event::added("octocat", "gadgets")
-                .sender("alice")
-                .at("2026-07-01T10:00:00Z"),
-        )
-        .await;
-    stack.drain(DRAIN).await;
     let r = only_request(&stack);
     assert_eq!(Stack::answer(&r, 1).as_deref(), Some("2027-05-12"));
     assert_eq!(
@@ -150,16 +130,12 @@ async fn a_second_repository_keeps_the_expiry_and_posts_one_message() {
 #[tokio::test]
 async fn an_edit_posts_one_message_with_old_and_new_permission() {
     let stack = spawn().await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     let edit = Event::new(MemberAction::Edited, "octocat", "widgets")
         .sender("alice")
         .permission("admin")
         .previous("write");
-    stack.send(&edit).await;
-    stack.drain(DRAIN).await;
+    stack.process(&edit).await;
     let r = only_request(&stack);
     assert_eq!(
         Stack::answer(&r, 6).as_deref(),
@@ -177,14 +153,10 @@ async fn an_edit_posts_one_message_with_old_and_new_permission() {
 #[tokio::test]
 async fn removing_the_last_repository_resolves_the_ticket_and_swaps_the_tags() {
     let stack = spawn().await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .process(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
         .await;
-    stack.drain(DRAIN).await;
-    stack
-        .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
     let r = only_request(&stack);
     assert_eq!(r["status"], "RESOLVED");
     assert_eq!(tags(&r), vec![TAG_REMOVED.to_owned()]);
@@ -197,22 +169,13 @@ async fn removing_the_last_repository_resolves_the_ticket_and_swaps_the_tags() {
 #[tokio::test]
 async fn a_readd_reopens_the_same_ticket_with_a_new_expiry() {
     let stack = spawn().await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
+        .process(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
         .await;
-    stack.drain(DRAIN).await;
     stack
-        .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
+        .process(&Event::octocat_by_alice("widgets").at("2026-09-01T08:00:00Z"))
         .await;
-    stack.drain(DRAIN).await;
-    stack
-        .send(
-            &Event::added("octocat", "widgets")
-                .sender("alice")
-                .at("2026-09-01T08:00:00Z"),
-        )
-        .await;
-    stack.drain(DRAIN).await;
     let r = only_request(&stack);
     assert_eq!(r["status"], "OPEN");
     assert_eq!(Stack::answer(&r, 1).as_deref(), Some("2027-09-01"));
@@ -225,14 +188,12 @@ async fn a_readd_reopens_the_same_ticket_with_a_new_expiry() {
 #[tokio::test]
 async fn the_same_delivery_processed_again_after_the_dedup_window_writes_nothing() {
     let stack = spawn().await;
-    let event = Event::added("octocat", "widgets").sender("alice");
-    stack.send(&event).await;
-    stack.drain(DRAIN).await;
+    let event = Event::octocat_by_alice("widgets");
+    stack.process(&event).await;
     let edit = Event::new(MemberAction::Edited, "octocat", "widgets")
         .sender("alice")
         .permission("admin");
-    stack.send(&edit).await;
-    stack.drain(DRAIN).await;
+    stack.process(&edit).await;
     let (posts, patches, messages) = (
         stack.spoke_calls("POST", "/requests"),
         stack.spoke_calls("PATCH", "/requests"),
@@ -279,9 +240,7 @@ async fn a_crash_after_create_is_recovered_by_the_newest_tickets_scan_without_a_
         Some(5),
         serde_json::json!({"status": 200, "body": {"results": [], "total": 0, "start": 0, "limit": 100}}),
     );
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("widgets")).await;
     stack.drain(Duration::from_secs(60)).await;
     let r = only_request(&stack);
     assert_eq!(tags(&r), vec![TAG_GRANTED.to_owned()]);
@@ -300,10 +259,7 @@ async fn a_crash_after_create_is_recovered_by_the_newest_tickets_scan_without_a_
 #[tokio::test]
 async fn two_matching_tickets_use_the_oldest_tag_the_other_and_alert_once() {
     let stack = spawn().await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     // A second ticket for the same collaborator appears (e.g. created by hand with the same fields).
     let first = only_request(&stack);
     let mut answers = Vec::new();
@@ -324,13 +280,8 @@ async fn two_matching_tickets_use_the_oldest_tag_the_other_and_alert_once() {
         .json()
         .await
         .unwrap();
-    stack
-        .send(&Event::added("octocat", "gadgets").sender("alice"))
-        .await;
-    stack
-        .send(&Event::added("octocat", "tools").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.send(&Event::octocat_by_alice("gadgets")).await;
+    stack.process(&Event::octocat_by_alice("tools")).await;
     let dup = stack
         .spoke
         .request(created["id"].as_str().unwrap())
@@ -353,9 +304,7 @@ async fn two_matching_tickets_use_the_oldest_tag_the_other_and_alert_once() {
 async fn no_secret_reaches_the_logs() {
     let capture = lambda_kit::tracing_init::capture_logs();
     let stack = spawn().await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
+    stack.send(&Event::octocat_by_alice("widgets")).await;
     stack.send_raw("gh-1-2", "bad-body", "not json").await;
     stack.drain(DRAIN).await;
     let mut needles: Vec<&str> = stack.secret_values.iter().map(String::as_str).collect();
@@ -375,8 +324,7 @@ async fn the_adder_comes_from_the_audit_log_when_the_sender_is_the_invitee() {
         ..Options::default()
     })
     .await;
-    stack.send(&Event::added("octocat", "widgets")).await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::added("octocat", "widgets")).await;
     let r = only_request(&stack);
     assert_eq!(
         Stack::answer(&r, 7).as_deref(),
@@ -401,10 +349,7 @@ async fn every_configured_org_gets_its_own_tickets() {
                 .sender("it-admin"),
         )
         .await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     let mut orgs: Vec<String> = stack
         .requests()
         .iter()
@@ -417,10 +362,7 @@ async fn every_configured_org_gets_its_own_tickets() {
 #[tokio::test]
 async fn a_ticket_on_the_third_page_of_the_search_is_found_and_near_matches_are_ignored() {
     let stack = spawn().await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     let mine = only_request(&stack)["id"].as_str().unwrap().to_owned();
     // 240 other tickets the text search also returns: near-match logins and the same login in another org.
     let http = reqwest::Client::new();
@@ -445,10 +387,7 @@ async fn a_ticket_on_the_third_page_of_the_search_is_found_and_near_matches_are_
         assert!(response.status().is_success());
     }
     let lists_before = stack.spoke_calls("GET", "/requests");
-    stack
-        .send(&Event::added("octocat", "gadgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("gadgets")).await;
     assert_eq!(stack.requests().len(), 241, "no new ticket");
     let r = stack.spoke.request(&mine).unwrap();
     assert!(Stack::answer(&r, 6).unwrap().contains("acme/gadgets"));
@@ -474,20 +413,14 @@ async fn a_ticket_on_the_third_page_of_the_search_is_found_and_near_matches_are_
 #[tokio::test]
 async fn a_message_that_cannot_be_posted_is_counted_and_never_repeated() {
     let stack = spawn().await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     stack.spoke.add_fault(
         Some("POST"),
         "/requests/*/messages",
         None,
         serde_json::json!({"status": 500}),
     );
-    stack
-        .send(&Event::added("octocat", "gadgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("gadgets")).await;
     let r = only_request(&stack);
     assert!(
         Stack::answer(&r, 6).unwrap().contains("acme/gadgets"),
@@ -504,15 +437,9 @@ async fn a_message_that_cannot_be_posted_is_counted_and_never_repeated() {
 #[tokio::test]
 async fn a_permanent_spoke_refusal_on_a_ticket_tags_it_and_alerts_once() {
     let stack = spawn().await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     stack.spoke.add_fault(Some("PATCH"), "/requests/*", Some(1), serde_json::json!({"status": 400, "body": {"code": 11008, "message": "The request was malformed."}}));
-    stack
-        .send(&Event::added("octocat", "gadgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("gadgets")).await;
     let r = only_request(&stack);
     assert!(tags(&r).contains(&TAG_ATTENTION.to_owned()));
     let alerts = stack.alerts();
@@ -524,9 +451,8 @@ async fn a_permanent_spoke_refusal_on_a_ticket_tags_it_and_alerts_once() {
 async fn an_employee_is_skipped_when_the_org_says_so() {
     let stack = spawn().await;
     stack
-        .send(&Event::added("staffer", "widgets").sender("alice"))
+        .process(&Event::added("staffer", "widgets").sender("alice"))
         .await;
-    stack.drain(DRAIN).await;
     assert!(stack.requests().is_empty());
     assert_eq!(stack.metrics.total("IgnoredEmployee"), 1.0);
 }
@@ -559,10 +485,7 @@ async fn the_http_identity_directory_supplies_e_mails_with_a_bearer_token() {
         ..Options::default()
     })
     .await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     let r = only_request(&stack);
     assert_eq!(Stack::answer(&r, 5).as_deref(), Some("octo@corp.example"));
     assert_eq!(
@@ -596,15 +519,11 @@ async fn a_removal_on_a_ticket_with_an_empty_or_unreadable_repository_list_keeps
  {
     for (case, text) in [("empty", ""), ("unreadable", "see the access spreadsheet")] {
         let stack = spawn().await;
-        stack
-            .send(&Event::added("octocat", "widgets").sender("alice"))
-            .await;
-        stack.drain(DRAIN).await;
+        stack.process(&Event::octocat_by_alice("widgets")).await;
         edit_repositories(&stack, &only_request(&stack), text).await;
         stack
-            .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
+            .process(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
             .await;
-        stack.drain(DRAIN).await;
         let r = only_request(&stack);
         assert_eq!(r["status"], "OPEN", "{case}: not closed as access removed");
         let state: Value = serde_json::from_str(&Stack::answer(&r, 8).unwrap()).unwrap();
@@ -695,8 +614,7 @@ async fn an_audit_log_the_app_may_not_read_falls_back_to_the_default_owner() {
         None,
         serde_json::json!({"status": 403, "body": {"message": "Resource not accessible by integration"}}),
     ));
-    stack.send(&Event::added("octocat", "widgets")).await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::added("octocat", "widgets")).await;
     let r = only_request(&stack);
     assert_eq!(Stack::answer(&r, 7).as_deref(), Some("unknown"));
     assert_eq!(r["owner"], DEFAULT_OWNER);
@@ -706,20 +624,15 @@ async fn an_audit_log_the_app_may_not_read_falls_back_to_the_default_owner() {
 #[tokio::test]
 async fn a_readd_whose_adder_cannot_be_resolved_keeps_the_existing_owner() {
     let stack = spawn().await;
-    stack
-        .send(&Event::added("octocat", "widgets").sender("alice"))
-        .await;
-    stack.drain(DRAIN).await;
+    stack.process(&Event::octocat_by_alice("widgets")).await;
     assert_eq!(only_request(&stack)["owner"], ALICE);
     stack
-        .send(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
+        .process(&Event::new(MemberAction::Removed, "octocat", "widgets").sender("alice"))
         .await;
-    stack.drain(DRAIN).await;
     // Re-added with the invitee as sender and no audit log: the adder is unresolved.
     stack
-        .send(&Event::added("octocat", "widgets").at("2026-09-01T08:00:00Z"))
+        .process(&Event::added("octocat", "widgets").at("2026-09-01T08:00:00Z"))
         .await;
-    stack.drain(DRAIN).await;
     let r = only_request(&stack);
     assert_eq!(r["status"], "OPEN");
     assert_eq!(Stack::answer(&r, 1).as_deref(), Some("2027-09-01"));
