@@ -16,6 +16,7 @@ pub mod reminder;
 pub mod review;
 pub mod settings;
 pub mod ticket;
+pub mod wiring;
 
 pub use activity::{ActivityError, ActivityIndex, ActivitySource, ActivitySourceKind, Subject};
 pub use alert::Alert;

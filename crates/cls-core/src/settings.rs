@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use secrets::{SecretStore, SecretStoreExt, SecretsError};
 use serde::Deserialize;
 
+use crate::activity::ActivitySourceKind;
 use crate::ticket::FieldIds;
 
 /// A secret's content is unusable. Names the secret and the key, never a value.
@@ -142,6 +143,27 @@ impl GithubSettings {
     /// The org with login `login` (case-insensitive).
     pub fn org(&self, login: &str) -> Option<&OrgSettings> {
         self.orgs.iter().find(|o| o.org.eq_ignore_ascii_case(login))
+    }
+
+    /// Every org's `activity_source` is unset, `audit_log`, `repo_events` or `off` (what the sweep reads).
+    pub fn validate_activity_sources(&self) -> Result<(), SettingsError> {
+        for (i, org) in self.orgs.iter().enumerate() {
+            if ActivitySourceKind::parse(org.activity_source.as_deref()).is_none() {
+                return Err(err(
+                    GITHUB,
+                    format!("orgs[{i}].activity_source"),
+                    "must be audit_log, repo_events or off",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The activity source configured for `org` (unset or unknown org = `audit_log`).
+    pub fn activity_kind(&self, org: &str) -> ActivitySourceKind {
+        self.org(org)
+            .and_then(|o| ActivitySourceKind::parse(o.activity_source.as_deref()))
+            .unwrap_or_default()
     }
 }
 

@@ -5,76 +5,32 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use cls_core::settings::{
-    GithubSettings, IdentitySettings, OrgSettings, SettingsError, SpokeSettings,
-};
-use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
+use cls_core::settings::{GithubSettings, IdentitySettings, OrgSettings, SpokeSettings};
+use cls_core::wiring::{ClientFactory, decode_github, decode_identity, decode_spoke};
+use github_app::GithubApi;
 use lambda_kit::Clock;
 use secrets::{SecretStore, SecretsError};
-use spoke_client::{SpokeApi, SpokeClient};
+use spoke_client::SpokeApi;
 
 use crate::config::Config;
 use cls_core::queue::{QueueSender, SqsQueueSender};
 use lambda_kit::config::ConfigError;
 
+/// The validated content of the secrets the commands use: `cls/github` (private keys required), `cls/spoke`
+/// (every field and tag id present), `cls/identity` (empty when the secret does not exist).
+pub use cls_core::wiring::ClsSettings as Settings;
+/// The CLI cannot start: a secret is unreadable or invalid, or a client cannot be built.
+pub use cls_core::wiring::StartupError;
+
 const USER_AGENT: &str = concat!("cls-admin/", env!("CARGO_PKG_VERSION"));
 
-/// The validated content of the secrets the commands use.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `cls/github` (private keys required).
-    pub github: GithubSettings,
-    /// `cls/spoke` (every field and tag id present).
-    pub spoke: SpokeSettings,
-    /// `cls/identity` (empty when the secret does not exist).
-    pub identity: IdentitySettings,
-}
-
-/// The CLI cannot start: a secret is unreadable or invalid, or a client cannot be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartupError {
-    /// Secrets Manager failed, or the secret is not the expected JSON.
-    #[error("reading secret failed")]
-    Secret(#[from] SecretsError),
-    /// A secret's content is unusable (names the key).
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    /// A client could not be built.
-    #[error("building the {client} client failed: {reason}")]
-    Client {
-        /// `spoke` or `github`.
-        client: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl Settings {
-    /// Reads and validates `cls/github`, `cls/spoke` and (optional) `cls/identity`.
-    pub async fn load(secrets: &dyn SecretStore, config: &Config) -> Result<Self, StartupError> {
-        Ok(Self {
-            github: load_github(secrets, config).await?,
-            spoke: load_spoke(secrets, config).await?,
-            identity: load_identity(secrets, config).await?,
-        })
-    }
-
-    /// The configured org with login `login` (case-insensitive).
-    pub fn org(&self, login: &str) -> Option<&OrgSettings> {
-        self.github.org(login)
-    }
-}
-
-/// `cls/github`, validated with private keys required.
+/// `cls/github`, validated with private keys required (`doctor` checks each secret on its own).
 pub async fn load_github(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<GithubSettings, StartupError> {
     let value = secrets.get_value(&config.secrets.github).await?;
-    let github: GithubSettings = secrets::decode(&config.secrets.github, &value)?;
-    github.validate(false, true)?;
-    Ok(github)
+    decode_github(&config.secrets.github, &value)
 }
 
 /// `cls/spoke`, validated.
@@ -83,9 +39,7 @@ pub async fn load_spoke(
     config: &Config,
 ) -> Result<SpokeSettings, StartupError> {
     let value = secrets.get_value(&config.secrets.spoke).await?;
-    let spoke: SpokeSettings = secrets::decode(&config.secrets.spoke, &value)?;
-    spoke.validate()?;
-    Ok(spoke)
+    decode_spoke(&config.secrets.spoke, &value)
 }
 
 /// `cls/identity`: an absent secret is an empty directory.
@@ -93,65 +47,22 @@ pub async fn load_identity(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<IdentitySettings, StartupError> {
-    let identity: IdentitySettings = match secrets.get_value(&config.secrets.identity).await {
-        Ok(value) => secrets::decode(&config.secrets.identity, &value)?,
-        Err(SecretsError::NotFound { .. }) => IdentitySettings::default(),
-        Err(e) => return Err(e.into()),
-    };
-    identity.validate()?;
-    Ok(identity)
+    match secrets.get_value(&config.secrets.identity).await {
+        Ok(value) => decode_identity(&config.secrets.identity, Some(&value)),
+        Err(SecretsError::NotFound { .. }) => decode_identity(&config.secrets.identity, None),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// The Spoke client for `settings` (key from `cls/spoke`).
-pub fn spoke_client(
-    config: &Config,
-    settings: &SpokeSettings,
-    http: &reqwest::Client,
-    clock: &Arc<dyn Clock>,
-) -> Result<Arc<dyn SpokeApi>, StartupError> {
-    SpokeClient::builder(http.clone(), settings.api_key.clone())
-        .base_url(config.spoke_base_url.as_str())
-        .user_agent(USER_AGENT)
-        .clock(Arc::clone(clock))
-        .build()
-        .map(|c| Arc::new(c) as Arc<dyn SpokeApi>)
-        .map_err(|e| StartupError::Client {
-            client: "spoke",
-            reason: e.to_string(),
-        })
-}
-
-/// The GitHub client with one App installation per configured org.
-pub fn github_client(
-    config: &Config,
-    settings: &GithubSettings,
-    http: &reqwest::Client,
-    clock: &Arc<dyn Clock>,
-) -> Result<Arc<dyn GithubApi>, StartupError> {
-    let installations = settings.orgs.iter().filter_map(|o| {
-        Some(OrgInstallation {
-            org: o.org.clone(),
-            installation_id: o.installation_id,
-            app: AppCredentials {
-                app_id: o.app_id,
-                private_key_pem: o.private_key_pem.clone()?,
-                webhook_secrets: Vec::new(),
-            },
-        })
-    });
-    GithubClient::builder(
-        config.github_base_url.as_str().trim_end_matches('/'),
-        Arc::clone(clock),
-    )
-    .http_client(http.clone())
-    .user_agent(USER_AGENT)
-    .installations(installations)
-    .build()
-    .map(|c| Arc::new(c) as Arc<dyn GithubApi>)
-    .map_err(|e| StartupError::Client {
-        client: "github",
-        reason: e.to_string(),
-    })
+/// The Spoke and GitHub clients' factory for `config` (one App installation per configured org).
+pub fn clients(config: &Config, http: &reqwest::Client, clock: &Arc<dyn Clock>) -> ClientFactory {
+    ClientFactory {
+        http: http.clone(),
+        clock: Arc::clone(clock),
+        user_agent: USER_AGENT,
+        spoke_base_url: config.spoke_base_url.clone(),
+        github_base_url: config.github_base_url.clone(),
+    }
 }
 
 /// A lookup of configuration variables (the process environment, or a map in tests).
@@ -226,9 +137,10 @@ impl Env {
 
     /// Loads the secrets and builds the API clients.
     pub async fn deps(&self) -> Result<Deps, StartupError> {
-        let settings = Settings::load(self.secrets.as_ref(), &self.config).await?;
-        let spoke = spoke_client(&self.config, &settings.spoke, &self.http, &self.clock)?;
-        let github = github_client(&self.config, &settings.github, &self.http, &self.clock)?;
+        let settings = Settings::load(self.secrets.as_ref(), &self.config.secrets, true).await?;
+        let clients = clients(&self.config, &self.http, &self.clock);
+        let spoke: Arc<dyn SpokeApi> = clients.spoke(settings.spoke.api_key.clone())?;
+        let github = clients.github(&settings.github)?;
         Ok(Deps {
             config: Arc::clone(&self.config),
             settings: Arc::new(settings),

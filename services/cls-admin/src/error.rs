@@ -31,7 +31,8 @@ pub enum AdminError {
     /// An environment variable is missing or invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A secret is unreadable or invalid, or a client could not be built.
+    /// A secret is unreadable or invalid, or a client could not be built (the commands' or the sweep's:
+    /// both read the secrets through `cls_core::wiring`).
     #[error("configuration is not usable")]
     Startup(#[from] StartupError),
     /// Spoke failed.
@@ -43,9 +44,6 @@ pub enum AdminError {
     /// SQS failed.
     #[error("queue call failed")]
     Queue(#[from] QueueError),
-    /// The sweep could not start (a secret or a client of cls-sweep).
-    #[error("the sweep could not start")]
-    SweepStartup(#[from] cls_sweep::StartupError),
     /// The sweep failed.
     #[error("the sweep failed")]
     Sweep(#[from] cls_sweep::SweepError),
@@ -56,7 +54,7 @@ impl AdminError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => exit::USAGE,
-            Self::Config(_) | Self::Startup(_) | Self::SweepStartup(_) => exit::CONFIG,
+            Self::Config(_) | Self::Startup(_) => exit::CONFIG,
             Self::Sweep(cls_sweep::SweepError::TestClockRefused) => exit::CONFIG,
             Self::Spoke(_) | Self::Github(_) | Self::Queue(_) | Self::Sweep(_) => exit::UPSTREAM,
         }

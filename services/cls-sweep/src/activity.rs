@@ -194,7 +194,7 @@ impl ActivitySource for RepoEventsActivity {
 }
 
 /// The source configured for an org (`activity_source`; unset = `audit_log`). An unknown value is reported as
-/// an error by [`crate::Settings::load`], so it never gets here.
+/// an error by the sweep's settings load (`GithubSettings::validate_activity_sources`), so it never gets here.
 pub fn source_for(
     kind: ActivitySourceKind,
     github: &Arc<dyn GithubApi>,

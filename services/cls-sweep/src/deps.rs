@@ -6,165 +6,58 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
-use cls_core::settings::{
-    GithubSettings, SecretIds, SettingsError, SpokeSettings, load_alert_settings,
-};
+use cls_core::settings::{SecretIds, load_alert_settings};
+use cls_core::wiring::{AlertSource, ClientFactory, RawSecrets, Reloader};
 use cls_core::{ActivitySource, ActivitySourceKind, Alert, QueueSender, SqsQueueSender};
 use futures::future::BoxFuture;
-use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
+use github_app::GithubApi;
 use lambda_kit::Clock;
 use lambda_kit::metrics::{MetricSink, Unit};
-use secrets::{SecretStore, SecretsError};
+use secrets::SecretStore;
 use slack_notify::{Message, WebhookPoster};
-use spoke_client::{SpokeApi, SpokeClient};
+use spoke_client::SpokeApi;
 
 use crate::config::Config;
 use crate::continuation::{Continuation, LambdaContinuation, NoContinuation};
 
 pub use cls_core::alerter::{Alerter, SlackAlerter};
+/// The validated content of the secrets the sweep reads: `cls/github` and `cls/spoke` (`identity` stays
+/// empty: the sweep does not read `cls/identity`).
+pub use cls_core::wiring::ClsSettings as Settings;
+/// Cold-start failures: the function refuses to start with a message naming the secret and key.
+pub use cls_core::wiring::StartupError;
 
 /// The sweep's user agent.
 pub const USER_AGENT: &str = concat!("cls-sweep/", env!("CARGO_PKG_VERSION"));
 
-/// The validated content of the secrets the sweep reads.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `cls/github`.
-    pub github: GithubSettings,
-    /// `cls/spoke`.
-    pub spoke: SpokeSettings,
-}
-
-/// Cold-start failures: the function refuses to start with a message naming the secret and key.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// A secret could not be read.
-    #[error("reading secret failed")]
-    Secret(#[from] SecretsError),
-    /// A secret's content is unusable.
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    /// A client could not be built.
-    #[error("building the {client} client failed: {reason}")]
-    Client {
-        /// `spoke` or `github`.
-        client: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl Settings {
-    /// Reads and validates `cls/github` (private keys required: the audit log needs an installation token;
-    /// every `activity_source` known) and `cls/spoke` (team, request type, all field and tag ids: CLS-35).
-    pub async fn load(secrets: &dyn SecretStore, ids: &SecretIds) -> Result<Self, StartupError> {
-        Self::decode(&RawSecrets::read(secrets, ids).await?, ids)
-    }
-
-    fn decode(raw: &RawSecrets, ids: &SecretIds) -> Result<Self, StartupError> {
-        let github: GithubSettings = secrets::decode(&ids.github, &raw.github)?;
-        github.validate(false, true)?;
-        for (i, org) in github.orgs.iter().enumerate() {
-            if ActivitySourceKind::parse(org.activity_source.as_deref()).is_none() {
-                return Err(SettingsError {
-                    secret: "github",
-                    key: format!("orgs[{i}].activity_source"),
-                    reason: "must be audit_log, repo_events or off".to_owned(),
-                }
-                .into());
-            }
-        }
-        let spoke: SpokeSettings = secrets::decode(&ids.spoke, &raw.spoke)?;
-        spoke.validate()?;
-        Ok(Self { github, spoke })
-    }
-
-    /// The activity source configured for `org` (unset = `audit_log`).
-    pub fn activity_kind(&self, org: &str) -> ActivitySourceKind {
-        self.github
-            .org(org)
-            .and_then(|o| ActivitySourceKind::parse(o.activity_source.as_deref()))
-            .unwrap_or_default()
-    }
-}
-
-/// The secret values the settings come from (compared to notice a change).
-#[derive(Debug, Clone, PartialEq)]
-struct RawSecrets {
-    github: Arc<serde_json::Value>,
-    spoke: Arc<serde_json::Value>,
-}
-
-impl RawSecrets {
-    async fn read(secrets: &dyn SecretStore, ids: &SecretIds) -> Result<Self, SecretsError> {
-        Ok(Self {
-            github: secrets.get_value(&ids.github).await?,
-            spoke: secrets.get_value(&ids.spoke).await?,
-        })
-    }
-}
-
-/// Re-reads the secrets through the TTL cache before each invocation (cls.md §11: a rotated key or a new org
-/// needs no redeploy).
-struct Reloader {
-    secrets: Arc<dyn SecretStore>,
-    http: reqwest::Client,
-    loaded: tokio::sync::Mutex<Loaded>,
-}
-
 /// What was built from the last good secret values.
+#[derive(Clone)]
 struct Loaded {
-    raw: RawSecrets,
     settings: Arc<Settings>,
     spoke: Arc<dyn SpokeApi>,
     github: Arc<dyn GithubApi>,
 }
 
-/// The settings in `raw` and the Spoke and GitHub clients they configure.
+/// The secrets' re-read and the factory a changed value's clients are built with.
+struct Reload {
+    secrets: Reloader<Loaded>,
+    clients: ClientFactory,
+}
+
+/// The settings in `raw` — `cls/github` with private keys (the audit log needs an installation token) and
+/// every `activity_source` known, `cls/spoke` with team, request type, every field and tag id (CLS-35) —
+/// and the Spoke and GitHub clients they configure.
 fn load(
-    config: &Config,
-    raw: RawSecrets,
-    http: &reqwest::Client,
-    clock: &Arc<dyn Clock>,
+    clients: &ClientFactory,
+    ids: &SecretIds,
+    raw: &RawSecrets,
 ) -> Result<Loaded, StartupError> {
-    let settings = Settings::decode(&raw, &config.secrets)?;
-    let spoke = SpokeClient::builder(http.clone(), settings.spoke.api_key.clone())
-        .base_url(config.spoke_base_url.as_str())
-        .user_agent(USER_AGENT)
-        .clock(Arc::clone(clock))
-        .build()
-        .map_err(|e| StartupError::Client {
-            client: "spoke",
-            reason: e.to_string(),
-        })?;
-    let installations = settings.github.orgs.iter().filter_map(|o| {
-        Some(OrgInstallation {
-            org: o.org.clone(),
-            installation_id: o.installation_id,
-            app: AppCredentials {
-                app_id: o.app_id,
-                private_key_pem: o.private_key_pem.clone()?,
-                webhook_secrets: Vec::new(),
-            },
-        })
-    });
-    let github = GithubClient::builder(
-        config.github_base_url.as_str().trim_end_matches('/'),
-        Arc::clone(clock),
-    )
-    .http_client(http.clone())
-    .user_agent(USER_AGENT)
-    .installations(installations)
-    .build()
-    .map_err(|e| StartupError::Client {
-        client: "github",
-        reason: e.to_string(),
-    })?;
+    let settings = Settings::decode(raw, ids)?;
+    settings.github.validate_activity_sources()?;
     Ok(Loaded {
-        raw,
+        spoke: clients.spoke(settings.spoke.api_key.clone())?,
+        github: clients.github(&settings.github)?,
         settings: Arc::new(settings),
-        spoke: Arc::new(spoke),
-        github: Arc::new(github),
     })
 }
 
@@ -248,7 +141,7 @@ pub struct Deps {
     pub metrics: Arc<dyn MetricSink>,
     injected_sources: Arc<Mutex<HashMap<ActivitySourceKind, Arc<dyn ActivitySource>>>>,
     alerted: Arc<Mutex<HashSet<String>>>,
-    reloader: Option<Arc<Reloader>>,
+    reloader: Option<Arc<Reload>>,
 }
 
 /// The outside systems [`Deps::new`] assembles (one field per system, so call sites name what they pass).
@@ -306,14 +199,20 @@ impl Deps {
         clock: Arc<dyn Clock>,
         metrics: Arc<dyn MetricSink>,
     ) -> Result<Self, StartupError> {
-        let raw = RawSecrets::read(secrets.as_ref(), &config.secrets).await?;
-        let loaded = load(&config, raw, &http, &clock)?;
+        let raw = RawSecrets::read(secrets.as_ref(), &config.secrets, false).await?;
+        let clients = ClientFactory {
+            http: http.clone(),
+            clock: Arc::clone(&clock),
+            user_agent: USER_AGENT,
+            spoke_base_url: config.spoke_base_url.clone(),
+            github_base_url: config.github_base_url.clone(),
+        };
+        let loaded = load(&clients, &config.secrets, &raw)?;
         let settings = loaded.settings.as_ref().clone();
         let (spoke, github) = (Arc::clone(&loaded.spoke), Arc::clone(&loaded.github));
-        let reloader = Arc::new(Reloader {
-            secrets: Arc::clone(&secrets),
-            http: http.clone(),
-            loaded: tokio::sync::Mutex::new(loaded),
+        let reloader = Arc::new(Reload {
+            secrets: Reloader::new(Arc::clone(&secrets), &config.secrets, false, raw, loaded),
+            clients,
         });
         let poster: Arc<dyn WebhookPoster> =
             Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
@@ -399,42 +298,28 @@ impl Deps {
     /// cache (`CLS_SECRETS_TTL_SECONDS`); when a value changed, the settings and both clients are rebuilt (a
     /// rotated App key or Spoke key, a new org). A read that fails keeps the last good settings (logged); a
     /// changed secret that does not validate keeps them too, with one `SettingsInvalid` alert naming the
-    /// secret and key. Deps assembled with [`Deps::new`] never change.
+    /// secret and key, once per bad value ([`Reloader::current`]). Deps assembled with [`Deps::new`] never
+    /// change.
     pub async fn refreshed(&self) -> Self {
         let Some(reloader) = &self.reloader else {
             return self.clone();
         };
-        let mut loaded = reloader.loaded.lock().await;
-        match RawSecrets::read(reloader.secrets.as_ref(), &self.config.secrets).await {
-            Ok(raw) if raw == loaded.raw => {}
-            Ok(raw) => match load(&self.config, raw, &reloader.http, &self.clock) {
-                Ok(next) => {
-                    tracing::info!(
-                        outcome = "settings_reloaded",
-                        "a CLS secret changed; settings and clients rebuilt"
-                    );
-                    *loaded = next;
-                }
-                Err(error) => {
-                    let error = lambda_kit::error::chain(&error);
-                    tracing::error!(error = %error, outcome = "settings_invalid", "a changed CLS secret is invalid; the last good settings stay in use");
-                    let alert = self
-                        .alert(
-                            "SettingsInvalid",
-                            format!("{error}; the last good settings stay in use until the secret is fixed"),
-                        )
-                        .class("Permanent");
-                    self.alerts.alert(&alert).await;
-                }
-            },
-            Err(error) => {
-                tracing::warn!(error = %lambda_kit::error::chain(&error), upstream = "secretsmanager", outcome = "settings_not_reread", "could not re-read the CLS secrets; the last good settings stay in use");
-            }
-        }
+        let alert = AlertSource {
+            alerts: self.alerts.as_ref(),
+            stage: &self.config.stage,
+            component: crate::COMPONENT,
+        };
+        let loaded = reloader
+            .secrets
+            .current(
+                |raw, _, _| load(&reloader.clients, &self.config.secrets, raw),
+                alert,
+            )
+            .await;
         let mut deps = self.clone();
-        deps.settings = Arc::clone(&loaded.settings);
-        deps.spoke = Arc::clone(&loaded.spoke);
-        deps.github = Arc::clone(&loaded.github);
+        deps.settings = loaded.settings;
+        deps.spoke = loaded.spoke;
+        deps.github = loaded.github;
         deps
     }
 

@@ -236,7 +236,7 @@ async fn gather_activity(
     let mut orgs: Vec<&String> = subjects.keys().collect();
     orgs.sort();
     for org in orgs {
-        let kind = deps.settings.activity_kind(org);
+        let kind = deps.settings.github.activity_kind(org);
         let source = deps.activity_source(kind);
         let index = match source.activity(org, since, &subjects[org]).await {
             Ok(index) => {

@@ -1,0 +1,380 @@
+//! What `cls-queue`, `cls-sweep` and `cls-admin` build from the CLS secrets, in one place: the validated
+//! settings of `cls/github`, `cls/spoke` and (optional) `cls/identity` ([`ClsSettings`]), the Spoke and GitHub
+//! clients they configure ([`ClientFactory`]: one App installation per configured org), the re-read of the
+//! secrets on their TTL with one `SettingsInvalid` alert per bad value ([`Reloader`]), and the Spoke key that
+//! is re-read when Spoke refuses it ([`SpokeKey`]) — docs/architecture.md, "CLS secrets".
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
+use lambda_kit::Clock;
+use secrecy::{ExposeSecret, SecretString};
+use secrets::{SecretStore, SecretsError};
+use spoke_client::{SpokeApi, SpokeClient};
+use url::Url;
+
+use crate::alert::Alert;
+use crate::alerter::Alerter;
+use crate::settings::{
+    GithubSettings, IdentitySettings, OrgSettings, SecretIds, SettingsError, SpokeSettings,
+};
+
+/// A CLS binary cannot start (or keep) its settings: a secret is unreadable or invalid, or a client cannot
+/// be built. Names the secret and key, never a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// Secrets Manager failed, or the secret is not the expected JSON.
+    #[error("reading secret failed")]
+    Secret(#[from] SecretsError),
+    /// A secret's content is unusable (names the key).
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A client could not be built.
+    #[error("building the {client} client failed: {reason}")]
+    Client {
+        /// `spoke`, `github` or `identity`.
+        client: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The secret values the settings are built from, as the store's cache serves them (compared to notice a
+/// change). No `Debug`: the values are credentials.
+#[derive(Clone, PartialEq)]
+pub struct RawSecrets {
+    /// `cls/github`.
+    pub github: Arc<serde_json::Value>,
+    /// `cls/spoke`.
+    pub spoke: Arc<serde_json::Value>,
+    /// `cls/identity`; `None` when it does not exist or is not read.
+    pub identity: Option<Arc<serde_json::Value>>,
+}
+
+impl RawSecrets {
+    /// Reads `cls/github`, `cls/spoke` and, with `identity`, `cls/identity` (absent = `None`) through the
+    /// store's TTL cache.
+    pub async fn read(
+        store: &dyn SecretStore,
+        ids: &SecretIds,
+        identity: bool,
+    ) -> Result<Self, SecretsError> {
+        let identity = if identity {
+            match store.get_value(&ids.identity).await {
+                Ok(value) => Some(value),
+                Err(SecretsError::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        Ok(Self {
+            github: store.get_value(&ids.github).await?,
+            spoke: store.get_value(&ids.spoke).await?,
+            identity,
+        })
+    }
+}
+
+/// The validated content of the CLS secrets the ticket-handling binaries read.
+#[derive(Debug, Clone)]
+pub struct ClsSettings {
+    /// `cls/github` (private keys required).
+    pub github: GithubSettings,
+    /// `cls/spoke` (team, request type, every field and tag id).
+    pub spoke: SpokeSettings,
+    /// `cls/identity` (empty when the secret does not exist or is not read).
+    pub identity: IdentitySettings,
+}
+
+impl ClsSettings {
+    /// Reads ([`RawSecrets::read`]) and validates the secrets.
+    pub async fn load(
+        store: &dyn SecretStore,
+        ids: &SecretIds,
+        identity: bool,
+    ) -> Result<Self, StartupError> {
+        Self::decode(&RawSecrets::read(store, ids, identity).await?, ids)
+    }
+
+    /// Decodes and validates `raw`.
+    pub fn decode(raw: &RawSecrets, ids: &SecretIds) -> Result<Self, StartupError> {
+        Ok(Self {
+            github: decode_github(&ids.github, &raw.github)?,
+            spoke: decode_spoke(&ids.spoke, &raw.spoke)?,
+            identity: decode_identity(&ids.identity, raw.identity.as_deref())?,
+        })
+    }
+
+    /// The configured org with login `login` (case-insensitive).
+    pub fn org(&self, login: &str) -> Option<&OrgSettings> {
+        self.github.org(login)
+    }
+}
+
+/// `cls/github` (`id`), validated with private keys required.
+pub fn decode_github(id: &str, value: &serde_json::Value) -> Result<GithubSettings, StartupError> {
+    let github: GithubSettings = secrets::decode(id, value)?;
+    github.validate(false, true)?;
+    Ok(github)
+}
+
+/// `cls/spoke` (`id`), validated.
+pub fn decode_spoke(id: &str, value: &serde_json::Value) -> Result<SpokeSettings, StartupError> {
+    let spoke: SpokeSettings = secrets::decode(id, value)?;
+    spoke.validate()?;
+    Ok(spoke)
+}
+
+/// `cls/identity` (`id`), validated; `None` (no secret) is an empty directory.
+pub fn decode_identity(
+    id: &str,
+    value: Option<&serde_json::Value>,
+) -> Result<IdentitySettings, StartupError> {
+    let identity: IdentitySettings = match value {
+        Some(value) => secrets::decode(id, value)?,
+        None => IdentitySettings::default(),
+    };
+    identity.validate()?;
+    Ok(identity)
+}
+
+impl OrgSettings {
+    /// The org's App installation for the GitHub client; `None` without a private key.
+    pub fn installation(&self) -> Option<OrgInstallation> {
+        Some(OrgInstallation {
+            org: self.org.clone(),
+            installation_id: self.installation_id,
+            app: AppCredentials {
+                app_id: self.app_id,
+                private_key_pem: self.private_key_pem.clone()?,
+                webhook_secrets: Vec::new(),
+            },
+        })
+    }
+}
+
+/// Builds the Spoke and GitHub clients over one shared HTTP client, clock and user agent.
+#[derive(Clone)]
+pub struct ClientFactory {
+    /// The HTTP client every API client shares.
+    pub http: reqwest::Client,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// `User-Agent` of both clients (`cls-queue/1.2.3`).
+    pub user_agent: &'static str,
+    /// Spoke API base URL.
+    pub spoke_base_url: Url,
+    /// GitHub API base URL.
+    pub github_base_url: Url,
+}
+
+impl ClientFactory {
+    /// A Spoke client with `api_key`.
+    pub fn spoke(&self, api_key: SecretString) -> Result<Arc<dyn SpokeApi>, StartupError> {
+        SpokeClient::builder(self.http.clone(), api_key)
+            .base_url(self.spoke_base_url.as_str())
+            .user_agent(self.user_agent)
+            .clock(Arc::clone(&self.clock))
+            .build()
+            .map(|c| Arc::new(c) as Arc<dyn SpokeApi>)
+            .map_err(|e| StartupError::Client {
+                client: "spoke",
+                reason: e.to_string(),
+            })
+    }
+
+    /// The GitHub client with one App installation per configured org that has a private key.
+    pub fn github(&self, settings: &GithubSettings) -> Result<Arc<dyn GithubApi>, StartupError> {
+        GithubClient::builder(
+            self.github_base_url.as_str().trim_end_matches('/'),
+            Arc::clone(&self.clock),
+        )
+        .http_client(self.http.clone())
+        .user_agent(self.user_agent)
+        .installations(settings.orgs.iter().filter_map(OrgSettings::installation))
+        .build()
+        .map(|c| Arc::new(c) as Arc<dyn GithubApi>)
+        .map_err(|e| StartupError::Client {
+            client: "github",
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// The Spoke client, replaced when the key in `cls/spoke` changes (cls.md §11: key rotation): on a changed
+/// secret ([`SpokeKey::adopt`]) and after Spoke refused the key ([`SpokeKey::refresh_refused`]).
+pub struct SpokeKey {
+    store: Arc<dyn SecretStore>,
+    secret_id: String,
+    clients: ClientFactory,
+    current: RwLock<(String, Arc<dyn SpokeApi>)>,
+}
+
+impl SpokeKey {
+    /// The client for `settings.api_key` (read from `secret_id` in `store`).
+    pub fn new(
+        store: Arc<dyn SecretStore>,
+        secret_id: &str,
+        clients: ClientFactory,
+        settings: &SpokeSettings,
+    ) -> Result<Self, StartupError> {
+        let client = clients.spoke(settings.api_key.clone())?;
+        Ok(Self {
+            store,
+            secret_id: secret_id.to_owned(),
+            clients,
+            current: RwLock::new((fingerprint(&settings.api_key), client)),
+        })
+    }
+
+    /// The client in use.
+    pub fn client(&self) -> Arc<dyn SpokeApi> {
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .1,
+        )
+    }
+
+    /// Switches to `settings.api_key` when it differs from the key in use; true when it did.
+    pub fn adopt(&self, settings: &SpokeSettings) -> Result<bool, StartupError> {
+        let fingerprint = fingerprint(&settings.api_key);
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.0 == fingerprint {
+            return Ok(false);
+        }
+        *current = (fingerprint, self.clients.spoke(settings.api_key.clone())?);
+        Ok(true)
+    }
+
+    /// After Spoke refused the key: re-reads the secret bypassing the cache and switches to its `api_key`
+    /// when it changed (a rotation). True when the key changed; a failed read is logged and false.
+    pub async fn refresh_refused(&self) -> bool {
+        let fresh = match self.store.get_fresh(&self.secret_id).await {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                tracing::error!(error = %error, upstream = "secretsmanager", "could not re-read the Spoke secret");
+                return false;
+            }
+        };
+        let adopted = secrets::decode::<SpokeSettings>(&self.secret_id, &fresh.value)
+            .map_err(StartupError::from)
+            .and_then(|settings| self.adopt(&settings));
+        match adopted {
+            Ok(true) => {
+                tracing::warn!(
+                    outcome = "spoke_key_rotated",
+                    "Spoke refused the key; a new key from the secret is in use"
+                );
+                true
+            }
+            Ok(false) => false,
+            Err(error) => {
+                tracing::error!(error = %lambda_kit::error::chain(&error), upstream = "secretsmanager", "could not re-read the Spoke secret");
+                false
+            }
+        }
+    }
+}
+
+fn fingerprint(key: &SecretString) -> String {
+    secrets::fingerprint(key.expose_secret())
+}
+
+/// Re-reads the CLS secrets through the store's TTL cache (`CLS_SECRETS_TTL_SECONDS`) and rebuilds what a
+/// changed value feeds (cls.md §11: a rotated key or a new org needs no redeploy). `T` is what the binary
+/// builds from the settings (the settings and its clients).
+pub struct Reloader<T> {
+    store: Arc<dyn SecretStore>,
+    ids: SecretIds,
+    identity: bool,
+    state: tokio::sync::Mutex<Loaded<T>>,
+}
+
+struct Loaded<T> {
+    raw: RawSecrets,
+    built: T,
+    /// The last changed values that did not validate (reported once, not re-validated on every call).
+    rejected: Option<RawSecrets>,
+}
+
+/// Where a [`Reloader`]'s `SettingsInvalid` alert comes from.
+pub struct AlertSource<'a> {
+    /// The alerter.
+    pub alerts: &'a dyn Alerter,
+    /// `CLS_STAGE`.
+    pub stage: &'a str,
+    /// The component (`cls-queue`).
+    pub component: &'a str,
+}
+
+impl<T: Clone> Reloader<T> {
+    /// A reloader whose last good values are `raw`, from which `built` was built; `identity` as in
+    /// [`RawSecrets::read`].
+    pub fn new(
+        store: Arc<dyn SecretStore>,
+        ids: &SecretIds,
+        identity: bool,
+        raw: RawSecrets,
+        built: T,
+    ) -> Self {
+        Self {
+            store,
+            ids: ids.clone(),
+            identity,
+            state: tokio::sync::Mutex::new(Loaded {
+                raw,
+                built,
+                rejected: None,
+            }),
+        }
+    }
+
+    /// What is built from the current secrets. A changed value is passed to `rebuild` (with the previous
+    /// values and what was built from them). A read that fails keeps the last good build (logged; the next
+    /// call reads again); a changed value that `rebuild` refuses keeps it too, with one `SettingsInvalid`
+    /// alert (class `Permanent`) naming the secret and key, once per bad value.
+    pub async fn current<F>(&self, rebuild: F, alert: AlertSource<'_>) -> T
+    where
+        F: FnOnce(&RawSecrets, &RawSecrets, &T) -> Result<T, StartupError>,
+    {
+        let mut loaded = self.state.lock().await;
+        match RawSecrets::read(self.store.as_ref(), &self.ids, self.identity).await {
+            Ok(raw) if raw == loaded.raw || loaded.rejected.as_ref() == Some(&raw) => {}
+            Ok(raw) => match rebuild(&raw, &loaded.raw, &loaded.built) {
+                Ok(next) => {
+                    tracing::info!(
+                        outcome = "settings_reloaded",
+                        "a CLS secret changed; settings and clients rebuilt"
+                    );
+                    *loaded = Loaded {
+                        raw,
+                        built: next,
+                        rejected: None,
+                    };
+                }
+                Err(error) => {
+                    loaded.rejected = Some(raw);
+                    // The chain names the secret and key, never a value.
+                    let error = lambda_kit::error::chain(&error);
+                    tracing::error!(error = %error, outcome = "settings_invalid", "a changed CLS secret is invalid; the last good settings stay in use");
+                    let message = format!(
+                        "{error}; the last good settings stay in use until the secret is fixed"
+                    );
+                    let alert_ =
+                        Alert::new(alert.stage, alert.component, "SettingsInvalid", message)
+                            .class("Permanent");
+                    alert.alerts.alert(&alert_).await;
+                }
+            },
+            Err(error) => {
+                tracing::warn!(error = %lambda_kit::error::chain(&error), upstream = "secretsmanager", outcome = "settings_not_reread", "could not re-read the CLS secrets; the last good settings stay in use");
+            }
+        }
+        loaded.built.clone()
+    }
+}
