@@ -205,10 +205,15 @@ async fn removal(stack: &Stack, ticket: &mut Followed) -> Result<String> {
         "octocat is not an outside collaborator of {ORG} before the expiry"
     );
     let deletes_before = deletes(stack);
+    let messages_before = stack.fakes.spoke.messages(&ticket.id).len();
     let report = sweep(stack, ticket.expires_on).await?;
+    // cls-queue writes the status, then the tags, then the message: wait for the last of them.
     let closed = wait_for("the closed ticket", || {
         let t = stack.fakes.spoke.request(&ticket.id)?;
-        (t["status"] == "RESOLVED").then_some(t)
+        let done = t["status"] == "RESOLVED"
+            && has_tag(&t, "expired")
+            && stack.fakes.spoke.messages(&ticket.id).len() > messages_before;
+        done.then_some(t)
     })
     .await?;
     anyhow::ensure!(

@@ -9,7 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::setup::{self, LAMBDAS};
-use crate::summary::{StepCounts, Totals, cargo_line, closing_line, node_output};
+use crate::summary::{
+    StepCounts, TestsFailed, Totals, cargo_line, closing_line, node_output, step_tests,
+};
 use crate::util::{at, cmd, fmt_duration, root, run, show};
 
 type Step = Box<dyn Fn() -> Result<Option<Totals>>>;
@@ -79,11 +81,11 @@ pub(crate) fn ci() -> Result<ExitCode> {
         let took = step_started.elapsed();
         timings.push((name.clone(), took, result.is_ok()));
         step_counts.not_run -= 1;
+        if let Some(counts) = step_tests(&result) {
+            tests.add(counts);
+        }
         match result {
-            Ok(counts) => {
-                if let Some(counts) = counts {
-                    tests.add(counts);
-                }
+            Ok(_) => {
                 step_counts.passed += 1;
                 println!("==> ci: {name}: ok ({})", fmt_duration(took));
             }
@@ -321,7 +323,12 @@ fn counted_cargo(command: Command) -> Result<Option<Totals>> {
         "cargo test: {} passed, {} failed",
         totals.passed, totals.failed
     );
-    outcome?;
+    if let Err(error) = outcome {
+        if saw_result && totals.failed > 0 {
+            return Err(anyhow::Error::new(TestsFailed(totals)).context(format!("{error:#}")));
+        }
+        return Err(error);
+    }
     if !saw_result {
         bail!("cargo test printed no `test result:` line");
     }

@@ -35,6 +35,32 @@ pub(crate) fn closing_line(tests: Totals, steps: StepCounts) -> String {
     line
 }
 
+/// A test step whose tests ran and some failed: the error carries the counts so that the summary still reports
+/// them (the step counts as failed, its tests as passed and failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TestsFailed(pub(crate) Totals);
+
+impl std::fmt::Display for TestsFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} test(s) failed, {} passed",
+            self.0.failed, self.0.passed
+        )
+    }
+}
+
+impl std::error::Error for TestsFailed {}
+
+/// The test counts a step's result carries: its totals when it passed, the [`TestsFailed`] counts when its
+/// tests failed, nothing otherwise.
+pub(crate) fn step_tests(result: &anyhow::Result<Option<Totals>>) -> Option<Totals> {
+    match result {
+        Ok(totals) => *totals,
+        Err(error) => error.downcast_ref::<TestsFailed>().map(|t| t.0),
+    }
+}
+
 /// Reads one line of `cargo test` output: `test result: ok. 12 passed; 0 failed; 1 ignored; ...`.
 pub(crate) fn cargo_line(line: &str) -> Option<Totals> {
     let rest = line.trim().strip_prefix("test result: ")?;
@@ -174,6 +200,20 @@ mod tests {
             line,
             "ci: 605 tests passed, 0 failed; steps: 4 passed, 1 failed, 8 not run"
         );
+    }
+
+    #[test]
+    fn a_failed_test_step_still_reports_its_counts() {
+        let totals = Totals {
+            passed: 804,
+            failed: 2,
+        };
+        let failed: anyhow::Result<Option<Totals>> = Err(anyhow::Error::new(TestsFailed(totals))
+            .context("`cargo test --workspace` failed (exit status: 101)"));
+        assert_eq!(step_tests(&failed), Some(totals));
+        let other: anyhow::Result<Option<Totals>> = Err(anyhow::anyhow!("clippy failed"));
+        assert_eq!(step_tests(&other), None);
+        assert_eq!(step_tests(&Ok(Some(totals))), Some(totals));
     }
 
     #[test]
