@@ -73,19 +73,28 @@ async fn sweeper(stack: &Stack, late: bool) -> cls_sweep::Deps {
     .unwrap()
 }
 
-/// A stack whose orgs have no activity source (expiry and reminders only), with octocat's ticket (granted
-/// 2026-05-12, expiring 2027-05-12, owned by alice).
-async fn stack_with_ticket() -> (Stack, String) {
-    let stack = spawn().await;
+/// A stack with octocat's ticket (granted 2026-05-12, expiring 2027-05-12, owned by alice). `audit_log`:
+/// github-fake's demo seed with `acme` on Enterprise Cloud as the activity source; otherwise no activity
+/// source (expiry and reminders only).
+async fn stack_with_ticket_and(audit_log: bool) -> (Stack, String) {
+    let stack = spawn_with(Options {
+        demo_github: audit_log,
+        ..Options::default()
+    })
+    .await;
     let mut secret = github_secret(&stack.github, &[ORG], false);
     for org in secret["orgs"].as_array_mut().unwrap() {
-        org["activity_source"] = json!("off");
+        org["activity_source"] = json!(if audit_log { "audit_log" } else { "off" });
     }
     devstack::aws::put_secret(&stack.secrets_sdk, &stack.github_secret_id, &secret)
         .await
         .unwrap();
     let id = seed_octocat(&stack).await;
     (stack, id)
+}
+
+async fn stack_with_ticket() -> (Stack, String) {
+    stack_with_ticket_and(false).await
 }
 
 async fn depth(stack: &Stack) -> u64 {
@@ -212,4 +221,95 @@ async fn a_rerun_after_the_dedup_window_is_absorbed_by_the_consumers_recheck() {
         .filter(|a| a.contains("*CLS "))
         .collect();
     assert!(alerts.is_empty(), "{alerts:?}");
+}
+
+#[tokio::test]
+async fn inactivity_through_the_sweep_records_activity_warns_and_removes_only_with_a_working_audit_log()
+ {
+    let (stack, id) = stack_with_ticket_and(true).await;
+    let deps = sweeper(&stack, false).await;
+    let drain = || stack.drain(std::time::Duration::from_secs(30));
+    // octocat fetched on 2026-06-01: the next day's sweep carries it and cls-queue records it, silently.
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
+    stack
+        .github
+        .add_audit_events(
+            ORG,
+            vec![
+                json!({"action": "git.fetch", "actor": "octocat", "actor_id": OCTOCAT_ID,
+                        "repo": "acme/widgets", "@timestamp": at, "created_at": at}),
+            ],
+        )
+        .unwrap();
+    let report = sweep(&deps, "2026-06-02").await;
+    assert_eq!(
+        report.due.get("record_activity"),
+        Some(&1),
+        "{:?}",
+        report.due
+    );
+    drain().await;
+    assert_eq!(state(&stack, &id).last_activity, Some(d("2026-06-01")));
+    assert!(stack.messages(&id).is_empty());
+    assert!(stack.slack.dm_messages(ALICE_SLACK).is_empty());
+
+    // 83 days after the last activity: one warning naming the removal date.
+    sweep(&deps, "2026-08-23").await;
+    drain().await;
+    assert_eq!(
+        state(&stack, &id).inactivity_warned_for,
+        Some(d("2026-08-30"))
+    );
+    let dms = stack.slack.dm_messages(ALICE_SLACK);
+    assert_eq!(dms.len(), 1);
+    assert!(
+        dms[0].text.contains("removed for inactivity on 2026-08-30"),
+        "{}",
+        dms[0].text
+    );
+    // Warned, not yet due: nothing.
+    assert_eq!(sweep(&deps, "2026-08-29").await.enqueued, 0);
+
+    // The removal day with the audit log unavailable: nobody is removed, IT is told once.
+    stack.github.set_enterprise(ORG, false).unwrap();
+    let report = sweep(&deps, "2026-08-30").await;
+    assert!(report.due.is_empty(), "{:?}", report.due);
+    drain().await;
+    assert_eq!(state(&stack, &id).access, Access::Granted);
+    let unavailable: Vec<String> = stack
+        .alerts()
+        .into_iter()
+        .filter(|a| a.contains("ActivitySourceUnavailable"))
+        .collect();
+    assert_eq!(unavailable.len(), 1, "{unavailable:?}");
+
+    // The next day with the log answering and still no activity: removed as inactive, once.
+    stack.github.set_enterprise(ORG, true).unwrap();
+    let report = sweep(&deps, "2026-08-31").await;
+    assert_eq!(
+        report.due.get("inactivity_expire"),
+        Some(&1),
+        "{:?}",
+        report.due
+    );
+    drain().await;
+    let s = state(&stack, &id);
+    assert_eq!(
+        (s.access, s.reason),
+        (Access::Removed, Some(RemovalReason::Inactive))
+    );
+    assert_eq!(
+        tags(&stack, &id),
+        vec![TAG_REMOVED.to_owned(), TAG_INACTIVE.to_owned()]
+    );
+    assert_eq!(
+        github_calls(&stack, "DELETE", "/orgs/acme/outside_collaborators/*"),
+        1
+    );
+    assert!(!stack.github.is_outside_collaborator(ORG, "octocat"));
 }

@@ -167,6 +167,28 @@ async fn a_dry_run_sends_nothing_and_posts_the_plan() {
         plan[0]
     );
     assert!(!plan[0].contains("collab3"));
+    // CLS-25: no Spoke write and no GitHub call that changes anything (the sweep is read-only; the plan is
+    // all a dry run produces).
+    let writes: Vec<String> = stack
+        .env
+        .spoke
+        .kit()
+        .journal()
+        .iter()
+        .filter(|e| e.method != "GET")
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    let github_writes: Vec<String> = stack
+        .env
+        .github
+        .kit()
+        .journal()
+        .iter()
+        .filter(|e| e.method != "GET" && !e.path.ends_with("/access_tokens"))
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    assert!(github_writes.is_empty(), "{github_writes:?}");
     for metric in ["SweepDue", "SweepCompleted", "Enqueued"] {
         assert_eq!(
             stack.env.metrics.total(metric),
