@@ -4,6 +4,18 @@ use std::process::Command;
 
 use crate::support::{Options, Ticket, spawn_with};
 
+/// Every subcommand.
+const COMMANDS: [&str; 8] = [
+    "backfill",
+    "expiring",
+    "extend",
+    "reconcile",
+    "redeliver",
+    "sweep",
+    "doctor",
+    "report",
+];
+
 fn cls_admin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cls-admin"))
 }
@@ -13,29 +25,11 @@ fn help_explains_every_command_with_an_example() {
     let out = cls_admin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for command in [
-        "backfill",
-        "expiring",
-        "extend",
-        "reconcile",
-        "redeliver",
-        "sweep",
-        "doctor",
-        "report",
-    ] {
+    for command in COMMANDS {
         assert!(text.contains(command), "{command} missing from\n{text}");
     }
     assert!(text.contains("Exit codes"), "{text}");
-    for command in [
-        "backfill",
-        "expiring",
-        "extend",
-        "reconcile",
-        "redeliver",
-        "sweep",
-        "doctor",
-        "report",
-    ] {
+    for command in COMMANDS {
         let out = cls_admin().args([command, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(

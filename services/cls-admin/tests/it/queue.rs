@@ -105,6 +105,12 @@ fn ticket_of<'a>(requests: &'a [Value], login: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no ticket for {login}"))
 }
 
+/// Drains the queue through cls-queue, then octocat's ticket.
+async fn octocat_after_drain(stack: &Stack, source: &EventSource) -> Value {
+    drain(stack, source).await;
+    ticket_of(&requests(stack), "octocat").clone()
+}
+
 fn messages(stack: &Stack, id: &str) -> Vec<String> {
     stack
         .spoke
@@ -188,9 +194,7 @@ async fn extend_moves_the_expiry_and_the_ticket_message_names_the_operator() {
         .await
         .unwrap();
     assert!(outcome.ok, "{}", outcome.text);
-    drain(&stack, &source).await;
-    let all = requests(&stack);
-    let octocat = ticket_of(&all, "octocat");
+    let octocat = &octocat_after_drain(&stack, &source).await;
     assert_eq!(answer(octocat, 1).as_deref(), Some("2027-09-01"));
     let id = octocat["id"].as_str().unwrap();
     let texts = messages(&stack, id);
@@ -227,9 +231,7 @@ async fn a_csv_import_of_an_old_grant_expires_no_earlier_than_thirty_days_from_t
         .await
         .unwrap();
     assert!(outcome.ok, "{}", outcome.text);
-    drain(&stack, &source).await;
-    let all = requests(&stack);
-    let octocat = ticket_of(&all, "octocat");
+    let octocat = &octocat_after_drain(&stack, &source).await;
     assert_eq!(
         answer(octocat, 1).as_deref(),
         Some("2026-07-01"),

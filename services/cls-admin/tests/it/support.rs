@@ -8,30 +8,19 @@ use clap::Parser as _;
 use cls_admin::deps::Lookup;
 use cls_admin::{AdminError, Cli, Env, Outcome, Progress};
 use cls_core::Envelope;
-use devstack::aws::{
-    FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret, sqs_client,
+use cls_testkit::TestAws;
+pub(crate) use cls_testkit::{
+    ALICE, REQUEST_TYPE, SERVICE_USER, SPOKE_KEY, TAG_GRANTED, TAG_REMOVED, TEAM, field,
 };
+use devstack::aws::FifoQueues;
 use fake_kit::RunningServer;
-use fake_kit::moto::Moto;
 use github_fake::GithubFake;
 use lambda_kit::{Clock, SystemClock};
 use serde_json::{Value, json};
 use spoke_fake::SpokeFake;
 
-pub(crate) const TEAM: &str = "5cb65407f38ee4000743e001";
-pub(crate) const SERVICE_USER: &str = "5f0c3a9e2b7d4c0012ab0001";
-pub(crate) const DEFAULT_OWNER: &str = "5f0c3a9e2b7d4c0012ab0002";
-pub(crate) const ALICE: &str = "5f0c3a9e2b7d4c0012ab0003";
-pub(crate) const REQUEST_TYPE: &str = "61b000000000000000000001";
-pub(crate) const TAG_GRANTED: &str = "63d000000000000000000001";
-pub(crate) const TAG_REMOVED: &str = "63d000000000000000000002";
-pub(crate) const SPOKE_KEY: &str = "cls-test-key";
 /// The date the commands treat as today (`CLS_FAKE_TODAY`).
 pub(crate) const TODAY: &str = "2026-06-01";
-
-pub(crate) fn field(n: u8) -> String {
-    format!("00000000-0000-4000-8000-00000000000{n}")
-}
 
 /// github-fake seed: org `acme` with `octocat` (maintain on widgets), `hubot` (write on widgets, read on
 /// gadgets) as outside collaborators and `alice` as a member; org `globex` with `wombat`.
@@ -146,109 +135,66 @@ pub(crate) async fn spawn() -> Stack {
 }
 
 pub(crate) async fn spawn_with(options: Options) -> Stack {
-    let moto = Moto::shared()
-        .await
-        .expect("moto is missing: run `cargo xtask setup`");
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let sqs = sqs_client(&moto.endpoint());
-    let mut spec = FifoQueueSpec::new(&format!("cls-admin-{}", &unique[..12]));
-    spec.visibility_timeout_secs = 1;
-    let queues = create_fifo_queue_with_dlq(&sqs, &spec)
-        .await
-        .expect("queues");
+    let aws = TestAws::new("cls-admin").await;
+    let queues = aws.fifo_queues(1, 5).await;
 
-    let mut seed: Value =
-        serde_json::from_str(include_str!("../fixtures/spoke-seed.json")).expect("spoke seed");
+    let mut seed = cls_testkit::spoke_seed();
     seed["requests"] = options.tickets.iter().map(Ticket::seed).collect();
-    let spoke = SpokeFake::new(seed).expect("spoke seed");
-    let spoke_server = spoke.spawn().await.expect("spoke fake");
-    let github = GithubFake::new(options.github).expect("github seed");
-    let github_server = github.spawn().await.expect("github fake");
+    let (spoke, spoke_server) = cls_testkit::spawn_spoke(seed).await;
+    let (github, github_server) =
+        cls_testkit::spawn_github(GithubFake::new(options.github).expect("github seed")).await;
 
-    let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
-    let ids = |name: &str| format!("cls-admin-test/{unique}/{name}");
-    let orgs: Vec<Value> = ["acme", "globex"]
-        .iter()
-        .filter_map(|org| {
-            Some(json!({
-                "org": org, "org_id": github.org_id(org)?, "app_id": github.app_id(),
-                "installation_id": github.installation_id(org)?,
-                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
-                "default_owner": {"github_login": "it-admin", "spoke_user_id": DEFAULT_OWNER, "email": "it-admin@example.com"},
-                "activity_source": if *org == "acme" { "audit_log" } else { "off" }
-            }))
-        })
-        .collect();
-    let secrets = [
-        ("github", json!({"orgs": orgs, "legacy_org": "acme"})),
-        (
-            "spoke",
-            json!({
-                "api_key": SPOKE_KEY, "service_user_id": null, "team_id": TEAM, "request_type_id": REQUEST_TYPE,
-                "web_base_url": "https://example.askspoke.com", "list_filter": null,
-                "fields": {"expires_on": field(1), "github_login": field(2), "github_user_id": field(3), "github_org": field(4),
-                           "collaborator_email": field(5), "repositories": field(6), "added_by": field(7), "cls_state": field(8)},
-                "tags": {"access_granted": TAG_GRANTED, "access_removed": TAG_REMOVED, "expired": "63d000000000000000000003",
-                         "inactive": "63d000000000000000000004", "needs_attention": "63d000000000000000000005"}
-            }),
-        ),
+    let github_secret = cls_testkit::github_secret(&github, &["acme", "globex"], |org, entry| {
+        entry["activity_source"] = json!(if org == "acme" { "audit_log" } else { "off" });
+    });
+    aws.put_secrets([
+        ("github", &github_secret),
+        ("spoke", &cls_testkit::spoke_secret(SPOKE_KEY)),
         (
             "slack",
-            json!({"bot_token": "xoxb-test-only", "fallback_channel_id": "C0FALLBACK", "admin_user_ids": []}),
+            &json!({"bot_token": "xoxb-test-only", "fallback_channel_id": "C0FALLBACK", "admin_user_ids": []}),
         ),
         (
             "alerts",
-            json!({"alert_webhook_url": "http://127.0.0.1:9/services/T/B/test-only"}),
+            &json!({"alert_webhook_url": "http://127.0.0.1:9/services/T/B/test-only"}),
         ),
         (
             "identity",
-            json!({"source": "static", "users": {"alice": {"email": "alice@example.com", "employee": true}}}),
+            &json!({"source": "static", "users": {"alice": {"email": "alice@example.com", "employee": true}}}),
         ),
-    ];
-    for (name, value) in &secrets {
-        put_secret(&secrets_sdk, &ids(name), value)
-            .await
-            .expect("secret");
-    }
-    let mut vars: HashMap<String, String> = [
-        ("CLS_STAGE", "testing".to_owned()),
-        ("CLS_QUEUE_URL", queues.url.clone()),
-        ("CLS_GITHUB_SECRET_ID", ids("github")),
-        ("CLS_SPOKE_SECRET_ID", ids("spoke")),
-        ("CLS_SLACK_SECRET_ID", ids("slack")),
-        ("CLS_ALERTS_SECRET_ID", ids("alerts")),
-        ("CLS_IDENTITY_SECRET_ID", ids("identity")),
-        ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
-        ("GITHUB_API_BASE_URL", github_server.base_url()),
-        ("CLS_FAKE_TODAY", TODAY.to_owned()),
-        ("CLS_OPERATOR", "jane.operator".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    vars.extend(
-        options
-            .vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone())),
+    ])
+    .await;
+    let vars = cls_testkit::vars(
+        [
+            ("CLS_STAGE", "testing".to_owned()),
+            ("CLS_QUEUE_URL", queues.url.clone()),
+            ("CLS_GITHUB_SECRET_ID", aws.secret_id("github")),
+            ("CLS_SPOKE_SECRET_ID", aws.secret_id("spoke")),
+            ("CLS_SLACK_SECRET_ID", aws.secret_id("slack")),
+            ("CLS_ALERTS_SECRET_ID", aws.secret_id("alerts")),
+            ("CLS_IDENTITY_SECRET_ID", aws.secret_id("identity")),
+            ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
+            ("GITHUB_API_BASE_URL", github_server.base_url()),
+            ("CLS_FAKE_TODAY", TODAY.to_owned()),
+            ("CLS_OPERATOR", "jane.operator".to_owned()),
+        ]
+        .into_iter()
+        .chain(options.vars.iter().cloned()),
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
-        secrets::local_sdk_client(&moto.endpoint()),
-        Arc::clone(&clock),
-    ));
+    let store = aws.secret_store(Arc::clone(&clock), None);
     let http = lambda_kit::http::http_client("cls-admin-tests/0").expect("http");
     let lookup: Lookup = Arc::new(lambda_kit::config::map_lookup(vars.clone()));
-    let env = Env::new(lookup, store, sqs.clone(), http, clock).expect("config");
+    let env = Env::new(lookup, store, aws.sqs.clone(), http, clock).expect("config");
     Stack {
         env,
-        sqs,
+        sqs: aws.sqs.clone(),
         queues,
         spoke,
         github,
         vars,
-        secrets_sdk,
-        moto_endpoint: moto.endpoint(),
+        secrets_sdk: aws.secrets_sdk.clone(),
+        moto_endpoint: aws.endpoint.clone(),
         _spoke_server: spoke_server,
         _github_server: github_server,
     }
@@ -272,42 +218,15 @@ impl Stack {
 
     /// Reads (and deletes) every message on the queue.
     pub(crate) async fn received(&self) -> Vec<Received> {
-        use aws_sdk_sqs::types::MessageSystemAttributeName;
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queues.url)
-                .max_number_of_messages(10)
-                .visibility_timeout(30)
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .send()
-                .await
-                .expect("receive");
-            let messages = page.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return out;
-            }
-            for m in messages {
-                let attrs = m.attributes.clone().unwrap_or_default();
-                let attr = |name: MessageSystemAttributeName| {
-                    attrs.get(&name).cloned().unwrap_or_default()
-                };
-                out.push(Received {
-                    group: attr(MessageSystemAttributeName::MessageGroupId),
-                    dedup: attr(MessageSystemAttributeName::MessageDeduplicationId),
-                    envelope: Envelope::parse(m.body().unwrap_or_default()).expect("an envelope"),
-                });
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queues.url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-        }
+        cls_testkit::receive_all(&self.sqs, &self.queues.url, Some(30), true)
+            .await
+            .into_iter()
+            .map(|m| Received {
+                group: m.group,
+                dedup: m.dedup,
+                envelope: Envelope::parse(&m.body).expect("an envelope"),
+            })
+            .collect()
     }
 
     /// The ticket link Spoke reports for request `id`.

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use cls_admin::Outcome;
 use cls_core::Payload;
 use serde_json::json;
 
@@ -36,6 +37,13 @@ async fn stack() -> Stack {
         ..Options::default()
     })
     .await
+}
+
+/// `cls-admin extend acme/octocat --until 2026-09-01 <extra>`.
+async fn extend_octocat_to_september(stack: &Stack, extra: &[&str]) -> Outcome {
+    let mut args = vec!["extend", "acme/octocat", "--until", "2026-09-01"];
+    args.extend_from_slice(extra);
+    stack.run(&args).await.unwrap()
 }
 
 fn logins(document: &serde_json::Value) -> Vec<String> {
@@ -77,17 +85,7 @@ async fn expiring_lists_only_open_tickets_inside_the_window() {
 #[tokio::test]
 async fn extend_enqueues_admin_extend_naming_the_operator() {
     let stack = stack().await;
-    let outcome = stack
-        .run(&[
-            "extend",
-            "acme/octocat",
-            "--until",
-            "2026-09-01",
-            "--reason",
-            "contract renewed",
-        ])
-        .await
-        .unwrap();
+    let outcome = extend_octocat_to_september(&stack, &["--reason", "contract renewed"]).await;
     assert!(outcome.ok, "{}", outcome.text);
     let received = stack.received().await;
     assert_eq!(received.len(), 1);
@@ -156,16 +154,7 @@ async fn extend_by_days_counts_from_the_later_of_expiry_and_today() {
 #[tokio::test]
 async fn a_dry_run_extend_prints_the_plan_and_sends_nothing() {
     let stack = stack().await;
-    let outcome = stack
-        .run(&[
-            "extend",
-            "acme/octocat",
-            "--until",
-            "2026-09-01",
-            "--dry-run",
-        ])
-        .await
-        .unwrap();
+    let outcome = extend_octocat_to_september(&stack, &["--dry-run"]).await;
     assert!(outcome.text.contains("2026-09-01"), "{}", outcome.text);
     assert!(outcome.text.contains("dry run"), "{}", outcome.text);
     assert_eq!(
