@@ -17,7 +17,7 @@ async fn one_apps_secret_cannot_sign_a_delivery_for_another_apps_org() {
     // acme's payload signed with the vector App's (valid, configured) secret.
     let forged = payload_for(38302899, "acme");
     let response = stack
-        .call(signed(&forged, VECTOR_SECRET, "member", "cross-1"))
+        .deliver(&forged, VECTOR_SECRET, "member", "cross-1")
         .await;
     assert_eq!(status(&response), 401);
     assert_eq!(body_json(&response)["reason"], "bad_signature");
@@ -31,9 +31,7 @@ async fn one_apps_secret_cannot_sign_a_delivery_for_another_apps_org() {
     assert!(alerts[0].contains("WrongAppSecret") && alerts[0].contains("cross-1"));
     // The same App signing for its own org is accepted.
     let own = payload_for(1, "vector");
-    let response = stack
-        .call(signed(&own, VECTOR_SECRET, "member", "own-1"))
-        .await;
+    let response = stack.deliver(&own, VECTOR_SECRET, "member", "own-1").await;
     assert_eq!(status(&response), 202);
     let messages = stack.receive_all().await;
     assert_eq!(messages.len(), 1);
@@ -44,9 +42,7 @@ async fn one_apps_secret_cannot_sign_a_delivery_for_another_apps_org() {
 async fn an_org_renamed_on_github_is_matched_by_id_queued_and_alerted_once() {
     let stack = spawn().await;
     let renamed = payload_for(38302899, "acme-renamed");
-    let response = stack
-        .call(signed(&renamed, SECRET, "member", "rename-1"))
-        .await;
+    let response = stack.deliver(&renamed, SECRET, "member", "rename-1").await;
     assert_eq!(status(&response), 202);
     let messages = stack.receive_all().await;
     assert_eq!(messages.len(), 1);
@@ -67,9 +63,7 @@ async fn an_org_renamed_on_github_is_matched_by_id_queued_and_alerted_once() {
 async fn a_login_match_with_another_id_is_a_fallback_that_alerts_and_stays_bound_to_the_app() {
     let stack = spawn().await;
     let other_id = payload_for(555, "acme");
-    let response = stack
-        .call(signed(&other_id, SECRET, "member", "login-1"))
-        .await;
+    let response = stack.deliver(&other_id, SECRET, "member", "login-1").await;
     assert_eq!(status(&response), 202);
     assert_eq!(
         stack.metric_with("OrgRenamed", &[("matched_by", "login")]),
@@ -78,7 +72,7 @@ async fn a_login_match_with_another_id_is_a_fallback_that_alerts_and_stays_bound
     assert_eq!(stack.alerts().len(), 1);
     // The fallback does not let another App's secret in.
     let response = stack
-        .call(signed(&other_id, VECTOR_SECRET, "member", "login-2"))
+        .deliver(&other_id, VECTOR_SECRET, "member", "login-2")
         .await;
     assert_eq!(status(&response), 401);
     assert_eq!(stack.depth().await, 1);

@@ -109,7 +109,7 @@ async fn missing_or_malformed_or_wrong_signatures_get_401_and_nothing_is_queued(
     assert_eq!(
         status(
             &stack
-                .call(signed(&body, "some-other-secret", "member", "wrong-1"))
+                .deliver(&body, "some-other-secret", "member", "wrong-1")
                 .await
         ),
         401
@@ -123,18 +123,13 @@ async fn the_previous_secret_is_accepted_during_rotation() {
     let stack = spawn().await;
     let body = serde_json::to_vec(&member_payload()).unwrap();
     assert_eq!(
-        status(&stack.call(signed(&body, SECRET, "member", "rot-1")).await),
+        status(&stack.deliver(&body, SECRET, "member", "rot-1").await),
         202
     );
     assert_eq!(
         status(
             &stack
-                .call(signed(
-                    &body,
-                    "a-new-secret-being-rolled-out",
-                    "member",
-                    "rot-2"
-                ))
+                .deliver(&body, "a-new-secret-being-rolled-out", "member", "rot-2")
                 .await
         ),
         202
@@ -152,7 +147,7 @@ async fn missing_event_or_delivery_headers_and_malformed_json_get_400() {
     assert_eq!(
         status(
             &stack
-                .call(signed(b"{not json", SECRET, "member", "bad-json"))
+                .deliver(b"{not json", SECRET, "member", "bad-json")
                 .await
         ),
         400
@@ -161,7 +156,7 @@ async fn missing_event_or_delivery_headers_and_malformed_json_get_400() {
     assert_eq!(
         status(
             &stack
-                .call(signed(wrong_shape, SECRET, "member", "bad-shape"))
+                .deliver(wrong_shape, SECRET, "member", "bad-shape")
                 .await
         ),
         400
@@ -212,7 +207,7 @@ async fn other_events_actions_user_repos_and_unknown_orgs_are_ignored_with_200()
     assert_eq!(
         status(
             &stack
-                .call(signed(&other_event, SECRET, "organization", "i-1"))
+                .deliver(&other_event, SECRET, "organization", "i-1")
                 .await
         ),
         200
@@ -309,24 +304,7 @@ async fn unknown_routes_and_methods_and_slack_interactions_are_answered() {
 #[tokio::test]
 async fn github_fake_deliveries_through_the_api_gateway_emulator_are_queued() {
     let stack = spawn().await;
-    let deps = stack.deps.clone();
-    let handler = devstack::lambda::typed_handler(
-        move |event: aws_lambda_events::apigw::ApiGatewayV2httpRequest, _ctx| {
-            let deps = deps.clone();
-            async move { Ok::<_, std::convert::Infallible>(cls_webhook::handle(event, &deps).await) }
-        },
-    );
-    let api = devstack::apigw::ApiGateway::new()
-        .route(
-            axum_method(),
-            cls_webhook::GITHUB_ROUTE,
-            "cls-webhook",
-            handler,
-        )
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let url = format!("{}{}", api.base_url(), cls_webhook::GITHUB_ROUTE);
+    let (url, _api) = stack.behind_api_gateway(cls_webhook::GITHUB_ROUTE).await;
     let github = github_fake::GithubFake::minimal().unwrap();
     let payload = member_payload();
     let outcome = github
@@ -351,10 +329,6 @@ async fn github_fake_deliveries_through_the_api_gateway_emulator_are_queued() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-fn axum_method() -> axum::http::Method {
-    axum::http::Method::POST
-}
-
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {
     let capture = lambda_kit::tracing_init::capture_logs();
@@ -366,7 +340,7 @@ async fn no_secret_reaches_the_logs() {
     stack.call(fixture("member-added")).await;
     let body = serde_json::to_vec(&member_payload()).unwrap();
     stack
-        .call(signed(&body, "some-other-secret", "member", "wrong-9"))
+        .deliver(&body, "some-other-secret", "member", "wrong-9")
         .await;
     let secret_part = stack.alert_url.rsplit('/').next().unwrap().to_owned();
     capture
@@ -419,7 +393,7 @@ async fn an_envelope_over_256_kib_is_refused_with_one_alert_and_not_queued() {
     let mut payload = member_payload();
     payload["repository"]["full_name"] = format!("acme/{}", "w".repeat(300 * 1024)).into();
     let body = serde_json::to_vec(&payload).unwrap();
-    let response = stack.call(signed(&body, SECRET, "member", "huge-1")).await;
+    let response = stack.deliver(&body, SECRET, "member", "huge-1").await;
     assert_eq!(status(&response), 413);
     assert_eq!(stack.depth().await, 0);
     let alerts = stack.alerts();

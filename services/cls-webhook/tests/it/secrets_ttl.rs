@@ -18,7 +18,7 @@ async fn a_rotated_webhook_secret_is_used_once_the_ttl_has_passed() {
     let stack = spawn_with(&[("CLS_SECRETS_TTL_SECONDS", TTL)]).await;
     let body = serde_json::to_vec(&member_payload()).unwrap();
     assert_eq!(
-        status(&stack.call(signed(&body, SECRET, "member", "ttl-1")).await),
+        status(&stack.deliver(&body, SECRET, "member", "ttl-1").await),
         202
     );
     let mut orgs = webhook_orgs();
@@ -33,7 +33,7 @@ async fn a_rotated_webhook_secret_is_used_once_the_ttl_has_passed() {
     assert_eq!(
         status(
             &stack
-                .call(signed(&body, "rotated-secret-2", "member", "ttl-2"))
+                .deliver(&body, "rotated-secret-2", "member", "ttl-2")
                 .await
         ),
         401
@@ -42,13 +42,13 @@ async fn a_rotated_webhook_secret_is_used_once_the_ttl_has_passed() {
     assert_eq!(
         status(
             &stack
-                .call(signed(&body, "rotated-secret-2", "member", "ttl-3"))
+                .deliver(&body, "rotated-secret-2", "member", "ttl-3")
                 .await
         ),
         202
     );
     assert_eq!(
-        status(&stack.call(signed(&body, SECRET, "member", "ttl-4")).await),
+        status(&stack.deliver(&body, SECRET, "member", "ttl-4").await),
         401,
         "the retired secret no longer verifies"
     );
@@ -62,7 +62,7 @@ async fn a_new_org_and_a_rotated_signing_secret_are_picked_up_after_the_ttl() {
     let stack = spawn_with(&[("CLS_SECRETS_TTL_SECONDS", TTL)]).await;
     let newco = member_for(4242, "newco");
     let reply = stack
-        .call(signed(&newco, "newco-secret", "member", "new-1"))
+        .deliver(&newco, "newco-secret", "member", "new-1")
         .await;
     assert_eq!(
         status(&reply),
@@ -81,7 +81,7 @@ async fn a_new_org_and_a_rotated_signing_secret_are_picked_up_after_the_ttl() {
         .await;
     stack.clock.advance(chrono::Duration::seconds(61));
     let reply = stack
-        .call(signed(&newco, "newco-secret", "member", "new-2"))
+        .deliver(&newco, "newco-secret", "member", "new-2")
         .await;
     assert_eq!(status(&reply), 202);
     let form = slack_form(&slack_payload());
@@ -113,19 +113,11 @@ async fn the_old_layout_serves_github_and_slack_with_one_warning_naming_the_secr
     let stack = spawn_with_layout(Layout::Legacy, &[]).await;
     let body = serde_json::to_vec(&member_payload()).unwrap();
     assert_eq!(
-        status(
-            &stack
-                .call(signed(&body, SECRET, "member", "legacy-1"))
-                .await
-        ),
+        status(&stack.deliver(&body, SECRET, "member", "legacy-1").await),
         202
     );
     assert_eq!(
-        status(
-            &stack
-                .call(signed(&body, SECRET, "member", "legacy-2"))
-                .await
-        ),
+        status(&stack.deliver(&body, SECRET, "member", "legacy-2").await),
         202
     );
     let form = slack_form(&slack_payload());

@@ -68,13 +68,7 @@ async fn let_it_expire_is_enqueued_as_let_expire() {
     let stack = spawn().await;
     let mut payload = slack_payload();
     payload["actions"][0]["action_id"] = "cls_let_expire".into();
-    let response = stack
-        .call(slack_signed(
-            &slack_form(&payload),
-            SLACK_SECRET,
-            stack.now(),
-        ))
-        .await;
+    let response = stack.click(&payload).await;
     assert_empty_200(&response);
     let messages = stack.receive_all().await;
     assert_eq!(messages.len(), 1);
@@ -212,13 +206,7 @@ async fn other_interactions_buttons_and_unusable_values_are_acknowledged_and_ign
         ("bad value", bad_value),
         ("partial value", partial_value),
     ] {
-        let response = stack
-            .call(slack_signed(
-                &slack_form(&payload),
-                SLACK_SECRET,
-                stack.now(),
-            ))
-            .await;
+        let response = stack.click(&payload).await;
         assert_eq!(status(&response), 200, "{name}");
         assert!(response.body.is_none(), "{name}");
     }
@@ -326,24 +314,7 @@ async fn post_reminder(slack_api: &str, bot_token: &str, value: &ButtonValue) ->
 #[tokio::test]
 async fn a_click_sent_by_slack_fake_through_the_api_gateway_emulator_is_queued() {
     let stack = spawn().await;
-    let deps = stack.deps.clone();
-    let handler = devstack::lambda::typed_handler(
-        move |event: aws_lambda_events::apigw::ApiGatewayV2httpRequest, _ctx| {
-            let deps = deps.clone();
-            async move { Ok::<_, std::convert::Infallible>(cls_webhook::handle(event, &deps).await) }
-        },
-    );
-    let api = devstack::apigw::ApiGateway::new()
-        .route(
-            axum::http::Method::POST,
-            cls_webhook::SLACK_ROUTE,
-            "cls-webhook",
-            handler,
-        )
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let url = format!("{}{}", api.base_url(), cls_webhook::SLACK_ROUTE);
+    let (url, _api) = stack.behind_api_gateway(cls_webhook::SLACK_ROUTE).await;
     let value = ButtonValue {
         ticket_id: "5f0c3a9e2b7d4c0012ab0777".into(),
         org_id: 38302899,

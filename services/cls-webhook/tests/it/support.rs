@@ -1,16 +1,14 @@
 //! `spawn()`: a FIFO queue and secrets with unique names in the shared moto, slack-fake for alerts, a fixed
 //! clock, `Deps`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use cls_core::settings::SecretIds;
+use cls_testkit::TestAws;
 use cls_webhook::{Config, Deps, QueueSender, SlackAlerter, SqsQueueSender, handle};
-use devstack::aws::{FifoQueueSpec, create_fifo_queue_with_dlq, put_secret, sqs_client};
-use fake_kit::moto::Moto;
+use devstack::aws::put_secret;
 use lambda_kit::{Clock, FixedClock, MemorySink, SystemClock};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
@@ -64,37 +62,16 @@ pub(crate) fn webhook_orgs() -> Value {
 }
 
 pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]) -> Stack {
-    let moto = Moto::shared()
-        .await
-        .expect("moto is missing: run `cargo xtask setup`");
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let sqs = sqs_client(&moto.endpoint());
-    let mut spec = FifoQueueSpec::new(&format!("clsw-{}", &unique[..12]));
-    spec.visibility_timeout_secs = 30;
-    let queues = create_fifo_queue_with_dlq(&sqs, &spec)
-        .await
-        .expect("queues");
-    let slack = SlackFake::minimal();
-    let slack_server = slack.spawn().await.expect("slack fake");
-    let alert_url = slack_server
-        .webhook_url("alerts_it")
-        .expect("alerts webhook");
-    let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
-    let id = |name: &str| format!("clsw-test/{unique}/{name}");
+    let aws = TestAws::new("clsw").await;
+    let queues = aws.fifo_queues(30, 5).await;
+    let (slack, slack_server, alert_url) = cls_testkit::spawn_slack().await;
     match layout {
         Layout::PerFunction => {
             let webhook = json!({"orgs": webhook_orgs(),
                 "slack_signing_secrets": [SLACK_SECRET, SLACK_PREVIOUS_SECRET]});
-            put_secret(&secrets_sdk, &id("webhook"), &webhook)
-                .await
-                .expect("webhook secret");
-            put_secret(
-                &secrets_sdk,
-                &id("alerts"),
-                &json!({"alert_webhook_url": alert_url}),
-            )
-            .await
-            .expect("alerts secret");
+            let alerts = json!({"alert_webhook_url": alert_url});
+            aws.put_secrets([("webhook", &webhook), ("alerts", &alerts)])
+                .await;
         }
         Layout::Legacy => {
             let owner =
@@ -105,46 +82,32 @@ pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]
                 org["default_owner"] = owner.clone();
                 org["private_key_pem"] = json!("-----BEGIN RSA PRIVATE KEY-----\ntest-only\n");
             }
-            put_secret(&secrets_sdk, &id("github"), &json!({"orgs": orgs}))
-                .await
-                .expect("github secret");
-            put_secret(
-                &secrets_sdk,
-                &id("slack"),
-                &json!({"bot_token": "xoxb-test-only-legacy", "signing_secrets": [SLACK_SECRET],
-                        "alert_webhook_url": alert_url}),
-            )
-            .await
-            .expect("slack secret");
+            let slack_secret = json!({"bot_token": "xoxb-test-only-legacy", "signing_secrets": [SLACK_SECRET],
+                        "alert_webhook_url": alert_url});
+            aws.put_secrets([("github", &json!({"orgs": orgs})), ("slack", &slack_secret)])
+                .await;
         }
     }
-    let mut env: HashMap<String, String> = [
-        ("CLS_STAGE", "testing".to_owned()),
-        ("CLS_QUEUE_URL", queues.url.clone()),
-        ("CLS_WEBHOOK_SECRET_ID", id("webhook")),
-        ("CLS_ALERTS_SECRET_ID", id("alerts")),
-        ("CLS_GITHUB_SECRET_ID", id("github")),
-        ("CLS_SLACK_SECRET_ID", id("slack")),
-        ("CLS_MAX_BODY_BYTES", "65536".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for (k, v) in overrides {
-        env.insert((*k).to_owned(), (*v).to_owned());
-    }
+    let env = cls_testkit::vars(
+        [
+            ("CLS_STAGE", "testing".to_owned()),
+            ("CLS_QUEUE_URL", queues.url.clone()),
+            ("CLS_WEBHOOK_SECRET_ID", aws.secret_id("webhook")),
+            ("CLS_ALERTS_SECRET_ID", aws.secret_id("alerts")),
+            ("CLS_GITHUB_SECRET_ID", aws.secret_id("github")),
+            ("CLS_SLACK_SECRET_ID", aws.secret_id("slack")),
+            ("CLS_MAX_BODY_BYTES", "65536".to_owned()),
+        ]
+        .into_iter()
+        .chain(overrides.iter().map(|(k, v)| (*k, (*v).to_owned()))),
+    );
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
     // Fixed at the real time: slack-fake signs with its own clock, which must fall in the window.
     let fixed = Arc::new(FixedClock::new(SystemClock.now()));
     let clock: Arc<dyn Clock> = fixed.clone();
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(
-        secrets::SecretsClient::new(
-            secrets::local_sdk_client(&moto.endpoint()),
-            Arc::clone(&clock),
-        )
-        .with_ttl(config.secrets_ttl),
-    );
-    let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(sqs.clone(), &config.queue_url));
+    let store = aws.secret_store(Arc::clone(&clock), Some(config.secrets_ttl));
+    let queue: Arc<dyn QueueSender> =
+        Arc::new(SqsQueueSender::new(aws.sqs.clone(), &config.queue_url));
     let http = lambda_kit::http::http_client("cls-webhook-tests/0").unwrap();
     let poster: Arc<dyn slack_notify::WebhookPoster> =
         Arc::new(slack_notify::WebhookClient::new(http));
@@ -166,8 +129,8 @@ pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]
         Arc::new(metrics.clone()),
     );
     Stack {
-        sqs,
-        secrets_sdk,
+        sqs: aws.sqs.clone(),
+        secrets_sdk: aws.secrets_sdk.clone(),
         ids,
         queue_url,
         slack,
@@ -291,6 +254,44 @@ impl Stack {
         handle(event, &self.deps).await
     }
 
+    /// The handler behind the devstack API Gateway emulator at `POST route`; returns the route's URL and
+    /// the running server (stops when dropped).
+    pub(crate) async fn behind_api_gateway(
+        &self,
+        route: &str,
+    ) -> (String, fake_kit::RunningServer) {
+        let deps = self.deps.clone();
+        let handler =
+            devstack::lambda::typed_handler(move |event: ApiGatewayV2httpRequest, _ctx| {
+                let deps = deps.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(event, &deps).await) }
+            });
+        let api = devstack::apigw::ApiGateway::new()
+            .route(axum::http::Method::POST, route, "cls-webhook", handler)
+            .serve("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        (format!("{}{route}", api.base_url()), api)
+    }
+
+    /// A GitHub delivery of `body` signed with `secret`, through the handler.
+    pub(crate) async fn deliver(
+        &self,
+        body: &[u8],
+        secret: &str,
+        event: &str,
+        delivery: &str,
+    ) -> ApiGatewayV2httpResponse {
+        self.call(signed(body, secret, event, delivery)).await
+    }
+
+    /// A Slack interaction carrying `payload`, signed now with the current signing secret, through the
+    /// handler.
+    pub(crate) async fn click(&self, payload: &Value) -> ApiGatewayV2httpResponse {
+        self.call(slack_signed(&slack_form(payload), SLACK_SECRET, self.now()))
+            .await
+    }
+
     pub(crate) async fn depth(&self) -> u64 {
         devstack::aws::queue_depth(&self.sqs, &self.queue_url)
             .await
@@ -299,35 +300,14 @@ impl Stack {
 
     /// Receives every visible message: (group id, dedup id, body).
     pub(crate) async fn receive_all(&self) -> Vec<(String, String, Value)> {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
+        cls_testkit::receive_all(&self.sqs, &self.queue_url, None, false)
             .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| {
-                let attrs = m.attributes().cloned().unwrap_or_default();
-                let get =
-                    |k: MessageSystemAttributeName| attrs.get(&k).cloned().unwrap_or_default();
-                (
-                    get(MessageSystemAttributeName::MessageGroupId),
-                    get(MessageSystemAttributeName::MessageDeduplicationId),
-                    serde_json::from_str(m.body().unwrap()).unwrap(),
-                )
-            })
+            .into_iter()
+            .map(|m| (m.group, m.dedup, serde_json::from_str(&m.body).unwrap()))
             .collect()
     }
 
     pub(crate) fn alerts(&self) -> Vec<String> {
-        self.slack
-            .messages("alerts_it")
-            .into_iter()
-            .map(|m| m.text)
-            .collect()
+        cls_testkit::slack_texts(&self.slack, "alerts_it")
     }
 }
