@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit_lifecycle;
+mod audit_review;
 mod audit_slack;
 mod audit_start;
 mod batches;
