@@ -262,8 +262,13 @@ async fn gather_activity(
     (activity, report)
 }
 
-/// One alert per skipped ticket per day (continuations and reruns the same day do not repeat it).
+/// One alert per skipped ticket per day: only the run's first invocation alerts (a continuation rescans the
+/// same tickets, often on another Lambda instance), and a rerun the same day on this instance does not
+/// repeat it.
 async fn alert_skipped(found: &Scan, options: &RunOptions, deps: &Deps) {
+    if options.event.continuation > 0 {
+        return;
+    }
     let mut seen = HashSet::new();
     for s in &found.skipped {
         if !seen.insert(&s.id) || !deps.first_today(&format!("skip|{}", s.id), options.run_date) {

@@ -510,3 +510,35 @@ async fn tickets_of_other_request_types_in_the_cls_team_are_ignored_silently() {
         stack.summaries()[0]
     );
 }
+
+#[tokio::test]
+async fn a_continuation_on_another_instance_does_not_alert_a_skipped_ticket_again() {
+    let stack = spawn_with(Options {
+        env: vec![("CLS_SWEEP_MAX_ACTIONS", "1".into())],
+        ..Options::default()
+    })
+    .await;
+    let bad = Ticket::new(3, "2027-01-01").raw_state("{not json");
+    stack
+        .seed_tickets(&[
+            Ticket::new(1, "2027-01-01"),
+            Ticket::new(2, "2027-01-02"),
+            bad.clone(),
+        ])
+        .await;
+    let first = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    assert!(first.continued);
+    assert_eq!(stack.alerts_of("TicketSkipped").len(), 1);
+
+    // Lambda runs the continuation on a fresh instance (nothing remembered in memory).
+    let other_instance = stack.env.build().await.unwrap();
+    let event = serde_json::to_value(&stack.env.continuations.events()[0]).unwrap();
+    let second = cls_sweep::handle(event, &other_instance).await.unwrap();
+    assert_eq!(second.enqueued, 1);
+    assert_eq!(second.skipped.len(), 1, "still listed in the report");
+    assert_eq!(
+        stack.alerts_of("TicketSkipped").len(),
+        1,
+        "alerted once per run, not once per invocation"
+    );
+}
