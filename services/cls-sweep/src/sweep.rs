@@ -246,7 +246,11 @@ async fn gather_activity(
             Err(e) => {
                 tracing::warn!(org = %org, error = %e, http_status = e.status, outcome = "activity_unavailable", "activity source unavailable; no inactivity action for this org today");
                 report.insert(org.clone(), format!("unavailable ({kind})"));
-                if deps.first_today(&format!("activity|{org}"), options.run_date) {
+                // Once per day: the run's first invocation alerts (a continuation asks again, maybe on
+                // another Lambda instance), a rerun on this instance does not.
+                if options.event.continuation == 0
+                    && deps.first_today(&format!("activity|{org}"), options.run_date)
+                {
                     let mut alert = deps.alert(
                         "ActivitySourceUnavailable",
                         format!("{e}; no inactivity action for this org today (a failing signal never removes anyone)"),

@@ -177,3 +177,30 @@ async fn repository_events_are_an_activity_source_too() {
         "one call per repository, the repository shared by both tickets"
     );
 }
+
+#[tokio::test]
+async fn a_continuation_on_another_instance_does_not_alert_the_unavailable_source_again() {
+    let stack = spawn_with(Options {
+        env: vec![("CLS_SWEEP_MAX_ACTIONS", "1".into())],
+        ..audit_log()
+    })
+    .await;
+    stack
+        .seed_tickets(&[Ticket::new(1, "2026-05-30"), Ticket::new(2, "2026-05-31")])
+        .await;
+    stack.env.github.set_enterprise("acme", false).unwrap();
+    let first = stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
+    assert!(first.continued);
+    assert_eq!(stack.alerts_of("ActivitySourceUnavailable").len(), 1);
+
+    let other_instance = stack.env.build().await.unwrap();
+    let event = serde_json::to_value(&stack.env.continuations.events()[0]).unwrap();
+    let second = cls_sweep::handle(event, &other_instance).await.unwrap();
+    assert!(second.activity["acme"].starts_with("unavailable"));
+    assert_eq!(second.enqueued, 1);
+    assert_eq!(
+        stack.alerts_of("ActivitySourceUnavailable").len(),
+        1,
+        "once per run"
+    );
+}
