@@ -4,6 +4,7 @@ pub mod activity;
 pub mod alert;
 pub mod alerter;
 pub mod button;
+pub mod config;
 pub mod dates;
 pub mod envelope;
 pub mod identity;

@@ -82,7 +82,7 @@ pub fn fake_today<F: Fn(&str) -> Option<String>>(
     let Some(raw) = env.optional("CLS_FAKE_TODAY") else {
         return Ok(None);
     };
-    if stage.eq_ignore_ascii_case("production") {
+    if crate::config::is_production(stage) {
         return Err(ConfigError::new(
             "CLS_FAKE_TODAY",
             "is refused when CLS_STAGE is production",

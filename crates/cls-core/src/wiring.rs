@@ -11,10 +11,10 @@ use lambda_kit::Clock;
 use secrecy::{ExposeSecret, SecretString};
 use secrets::{SecretStore, SecretsError};
 use spoke_client::{SpokeApi, SpokeClient};
-use url::Url;
 
 use crate::alert::Alert;
 use crate::alerter::Alerter;
+use crate::config::ApiUrls;
 use crate::settings::{
     GithubSettings, IdentitySettings, OrgSettings, SecretIds, SettingsError, SpokeSettings,
 };
@@ -164,17 +164,15 @@ pub struct ClientFactory {
     pub clock: Arc<dyn Clock>,
     /// `User-Agent` of both clients (`cls-queue/1.2.3`).
     pub user_agent: &'static str,
-    /// Spoke API base URL.
-    pub spoke_base_url: Url,
-    /// GitHub API base URL.
-    pub github_base_url: Url,
+    /// The Spoke and GitHub API base URLs.
+    pub urls: ApiUrls,
 }
 
 impl ClientFactory {
     /// A Spoke client with `api_key`.
     pub fn spoke(&self, api_key: SecretString) -> Result<Arc<dyn SpokeApi>, StartupError> {
         SpokeClient::builder(self.http.clone(), api_key)
-            .base_url(self.spoke_base_url.as_str())
+            .base_url(self.urls.spoke.as_str())
             .user_agent(self.user_agent)
             .clock(Arc::clone(&self.clock))
             .build()
@@ -188,7 +186,7 @@ impl ClientFactory {
     /// The GitHub client with one App installation per configured org that has a private key.
     pub fn github(&self, settings: &GithubSettings) -> Result<Arc<dyn GithubApi>, StartupError> {
         GithubClient::builder(
-            self.github_base_url.as_str().trim_end_matches('/'),
+            self.urls.github.as_str().trim_end_matches('/'),
             Arc::clone(&self.clock),
         )
         .http_client(self.http.clone())

@@ -1,29 +1,21 @@
 //! Configuration: the same environment variables as the CLS services (cls.md §11), read once.
 
-use std::time::Duration;
-
 use chrono::NaiveDate;
-use cls_core::settings::SecretIds;
+use cls_core::config::{ApiUrls, ClsConfig};
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
-use url::Url;
 
 /// What `cls-admin` reads from the environment. Ids and URLs only; secret values come from Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `CLS_STAGE` (required): `testing`, `staging` or `production`.
-    pub stage: String,
-    /// `CLS_QUEUE_URL` (required): the FIFO queue every mutating command writes to.
-    pub queue_url: String,
-    /// The secret ids: `CLS_GITHUB_SECRET_ID`, `CLS_SLACK_SECRET_ID`, `CLS_ALERTS_SECRET_ID` (else the old
+    /// `CLS_STAGE` (required: `testing`, `staging` or `production`), `CLS_SECRETS_TTL_SECONDS` (default 300)
+    /// and the secret ids: `CLS_GITHUB_SECRET_ID`, `CLS_SLACK_SECRET_ID`, `CLS_ALERTS_SECRET_ID` (else the old
     /// layout's `cls/slack` URL), `CLS_SPOKE_SECRET_ID`, `CLS_IDENTITY_SECRET_ID` (optional secret), with the
     /// `cls/…` defaults.
-    pub secrets: SecretIds,
-    /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`), default `https://api.askspoke.com/api/v1`.
-    pub spoke_base_url: Url,
-    /// `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`), default `https://api.github.com`.
-    pub github_base_url: Url,
-    /// `CLS_SECRETS_TTL_SECONDS` (default 300).
-    pub secrets_ttl: Duration,
+    pub cls: ClsConfig,
+    /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`) and `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`).
+    pub api: ApiUrls,
+    /// `CLS_QUEUE_URL` (required): the FIFO queue every mutating command writes to.
+    pub queue_url: String,
     /// `CLS_FAKE_TODAY` (`YYYY-MM-DD`, unset by default): the date the commands treat as today; refused when
     /// `CLS_STAGE` is `production`.
     pub fake_today: Option<NaiveDate>,
@@ -41,37 +33,15 @@ impl Config {
     /// Reads any lookup (tests pass a map). Canonical names win over the `CLS_` aliases.
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let env = ConfigReader::new(lookup);
-        let stage = env.required("CLS_STAGE")?;
-        let fake_today =
-            match env.optional("CLS_FAKE_TODAY") {
-                None => None,
-                Some(_) if stage.eq_ignore_ascii_case("production") => {
-                    return Err(ConfigError::new(
-                        "CLS_FAKE_TODAY",
-                        "is refused when CLS_STAGE is production",
-                    ));
-                }
-                Some(raw) => Some(cls_core::dates::parse_date(&raw).ok_or_else(|| {
-                    ConfigError::new("CLS_FAKE_TODAY", "is not a YYYY-MM-DD date")
-                })?),
-            };
+        let cls = ClsConfig::from_reader(&env)?;
         Ok(Self {
+            fake_today: cls_core::review::fake_today(&env, &cls.stage)?,
             queue_url: env.required("CLS_QUEUE_URL")?,
-            secrets: SecretIds::from_reader(&env),
-            spoke_base_url: env.base_url(
-                &["SPOKE_BASE_URL", "CLS_SPOKE_API_URL"],
-                spoke_client::DEFAULT_BASE_URL,
-            )?,
-            github_base_url: env.base_url(
-                &["GITHUB_API_BASE_URL", "CLS_GITHUB_API_URL"],
-                "https://api.github.com",
-            )?,
-            secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
-            fake_today,
+            api: ApiUrls::from_reader(&env)?,
             operator: env
                 .first_of(&["CLS_OPERATOR", "USER", "USERNAME"])
                 .filter(|s| !s.trim().is_empty()),
-            stage,
+            cls,
         })
     }
 }
@@ -107,10 +77,10 @@ mod tests {
             ("USER", "root"),
         ])
         .unwrap();
-        assert_eq!(c.secrets.spoke, "cls/spoke");
-        assert_eq!(c.secrets.alerts, "cls/alerts");
+        assert_eq!(c.cls.secrets.spoke, "cls/spoke");
+        assert_eq!(c.cls.secrets.alerts, "cls/alerts");
         assert_eq!(c.operator.as_deref(), Some("jane"));
-        assert_eq!(c.github_base_url.as_str(), "https://api.github.com/");
+        assert_eq!(c.api.github.as_str(), "https://api.github.com/");
     }
 
     #[test]

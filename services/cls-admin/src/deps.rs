@@ -29,8 +29,8 @@ pub async fn load_github(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<GithubSettings, StartupError> {
-    let value = secrets.get_value(&config.secrets.github).await?;
-    decode_github(&config.secrets.github, &value)
+    let value = secrets.get_value(&config.cls.secrets.github).await?;
+    decode_github(&config.cls.secrets.github, &value)
 }
 
 /// `cls/spoke`, validated.
@@ -38,8 +38,8 @@ pub async fn load_spoke(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<SpokeSettings, StartupError> {
-    let value = secrets.get_value(&config.secrets.spoke).await?;
-    decode_spoke(&config.secrets.spoke, &value)
+    let value = secrets.get_value(&config.cls.secrets.spoke).await?;
+    decode_spoke(&config.cls.secrets.spoke, &value)
 }
 
 /// `cls/identity`: an absent secret is an empty directory.
@@ -47,9 +47,9 @@ pub async fn load_identity(
     secrets: &dyn SecretStore,
     config: &Config,
 ) -> Result<IdentitySettings, StartupError> {
-    match secrets.get_value(&config.secrets.identity).await {
-        Ok(value) => decode_identity(&config.secrets.identity, Some(&value)),
-        Err(SecretsError::NotFound { .. }) => decode_identity(&config.secrets.identity, None),
+    match secrets.get_value(&config.cls.secrets.identity).await {
+        Ok(value) => decode_identity(&config.cls.secrets.identity, Some(&value)),
+        Err(SecretsError::NotFound { .. }) => decode_identity(&config.cls.secrets.identity, None),
         Err(e) => Err(e.into()),
     }
 }
@@ -60,8 +60,7 @@ pub fn clients(config: &Config, http: &reqwest::Client, clock: &Arc<dyn Clock>) 
         http: http.clone(),
         clock: Arc::clone(clock),
         user_agent: USER_AGENT,
-        spoke_base_url: config.spoke_base_url.clone(),
-        github_base_url: config.github_base_url.clone(),
+        urls: config.api.clone(),
     }
 }
 
@@ -124,7 +123,7 @@ impl Env {
     ) -> Result<Self, ConfigError> {
         let lookup: Lookup = Arc::new(lambda_kit::config::env_lookup());
         let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let ttl = Config::from_lookup(|name| lookup(name))?.secrets_ttl;
+        let ttl = Config::from_lookup(|name| lookup(name))?.cls.secrets_ttl;
         let secrets: Arc<dyn SecretStore> = Arc::new(
             secrets::SecretsClient::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
@@ -137,7 +136,8 @@ impl Env {
 
     /// Loads the secrets and builds the API clients.
     pub async fn deps(&self) -> Result<Deps, StartupError> {
-        let settings = Settings::load(self.secrets.as_ref(), &self.config.secrets, true).await?;
+        let settings =
+            Settings::load(self.secrets.as_ref(), &self.config.cls.secrets, true).await?;
         let clients = clients(&self.config, &self.http, &self.clock);
         let spoke: Arc<dyn SpokeApi> = clients.spoke(settings.spoke.api_key.clone())?;
         let github = clients.github(&settings.github)?;

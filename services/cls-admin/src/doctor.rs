@@ -55,7 +55,7 @@ async fn secret_checks(
     let config = env.config.as_ref();
     let github = deps::load_github(store, config).await;
     let github_ok = checks.push(
-        format!("secret {} (github)", config.secrets.github),
+        format!("secret {} (github)", config.cls.secrets.github),
         github
             .as_ref()
             .map(|g| format!("{} orgs", g.orgs.len()))
@@ -63,20 +63,19 @@ async fn secret_checks(
     );
     let spoke = deps::load_spoke(store, config).await;
     let spoke_ok = checks.push(
-        format!("secret {} (spoke)", config.secrets.spoke),
+        format!("secret {} (spoke)", config.cls.secrets.spoke),
         spoke
             .as_ref()
             .map(|_| "8 field ids and 5 tag ids present".to_owned())
             .map_err(|e| chain(e)),
     );
-    let slack = match store.get_value(&config.secrets.slack).await {
-        Ok(value) => {
-            secrets::decode::<SlackSettings>(&config.secrets.slack, &value).map_err(|e| chain(&e))
-        }
+    let slack = match store.get_value(&config.cls.secrets.slack).await {
+        Ok(value) => secrets::decode::<SlackSettings>(&config.cls.secrets.slack, &value)
+            .map_err(|e| chain(&e)),
         Err(e) => Err(chain(&e)),
     };
     checks.push(
-        format!("secret {} (slack)", config.secrets.slack),
+        format!("secret {} (slack)", config.cls.secrets.slack),
         match &slack {
             Ok(s)
                 if s.bot_token
@@ -90,12 +89,12 @@ async fn secret_checks(
         },
     );
     checks.push(
-        format!("secret {} (alerts)", config.secrets.alerts),
+        format!("secret {} (alerts)", config.cls.secrets.alerts),
         alert_url_check(env).await,
     );
     let identity = deps::load_identity(store, config).await;
     checks.push(
-        format!("secret {} (identity)", config.secrets.identity),
+        format!("secret {} (identity)", config.cls.secrets.identity),
         identity
             .as_ref()
             .map(|i: &IdentitySettings| {
@@ -121,8 +120,8 @@ async fn alert_url_check(env: &Env) -> Result<String, String> {
     let config = &env.config;
     load_alert_settings(
         env.secrets.as_ref(),
-        &config.secrets.alerts,
-        &config.secrets.slack,
+        &config.cls.secrets.alerts,
+        &config.cls.secrets.slack,
     )
     .await
     .map(|_| "alert_webhook_url is an http(s) URL".to_owned())

@@ -21,7 +21,7 @@ pub async fn run(
 ) -> Result<Outcome, AdminError> {
     let lookup = Arc::clone(&env.lookup);
     let config = cls_sweep::Config::from_lookup(move |name| lookup(name))?;
-    let stage = config.stage.clone();
+    let stage = config.cls.stage.clone();
     // Metrics of an operator's run are not published: the heartbeat alarm watches the scheduled Lambda.
     let deps = cls_sweep::Deps::build(
         config,

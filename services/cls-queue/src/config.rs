@@ -1,36 +1,22 @@
 //! Configuration read once at cold start (cls.md §11, platform spec §5/§13).
 
-use std::time::Duration;
-
 use chrono::NaiveDate;
 use cls_core::ReviewConfig;
-use cls_core::settings::SecretIds;
+use cls_core::config::{ApiUrls, ClsConfig};
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 use slack_notify::SlackEndpoints;
-use url::Url;
 
 /// The consumer's configuration: ids and URLs only; secret values come from Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `CLS_STAGE` (required): metric dimension and alert text.
-    pub stage: String,
-    /// `CLS_GITHUB_SECRET_ID` (default `cls/github`).
-    pub github_secret_id: String,
-    /// `CLS_SLACK_SECRET_ID` (default `cls/slack`).
-    pub slack_secret_id: String,
-    /// `CLS_SPOKE_SECRET_ID` (default `cls/spoke`).
-    pub spoke_secret_id: String,
-    /// `CLS_IDENTITY_SECRET_ID` (default `cls/identity`); a missing secret means an empty directory.
-    pub identity_secret_id: String,
-    /// `CLS_ALERTS_SECRET_ID` (default `cls/alerts`): the IT alert webhook URL (while it does not exist, the
-    /// URL is taken from the old layout's Slack secret).
-    pub alerts_secret_id: String,
-    /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`), default `https://api.askspoke.com/api/v1`.
-    pub spoke_base_url: Url,
-    /// `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`), default `https://api.github.com`.
-    pub github_base_url: Url,
-    /// `CLS_SECRETS_TTL_SECONDS` (default 300): secrets and the settings built from them are re-read after it.
-    pub secrets_ttl: Duration,
+    /// `CLS_STAGE` (required), the secret ids (`CLS_GITHUB_SECRET_ID`, `CLS_SLACK_SECRET_ID`,
+    /// `CLS_SPOKE_SECRET_ID`, `CLS_IDENTITY_SECRET_ID` — a missing identity secret means an empty directory —
+    /// and `CLS_ALERTS_SECRET_ID`: the IT alert webhook URL, taken from the old layout's Slack secret while it
+    /// does not exist; the webhook's id is never read) and `CLS_SECRETS_TTL_SECONDS` (default 300: secrets
+    /// and the settings built from them are re-read after it).
+    pub cls: ClsConfig,
+    /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`) and `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`).
+    pub api: ApiUrls,
     /// `CLS_QUEUE_MAX_RECEIVES` (default 5): the queue's `maxReceiveCount`. A record that fails retryably on
     /// this receive goes to the DLQ next, so IT is alerted (`RetriesExhausted`).
     pub max_receives: u32,
@@ -57,45 +43,16 @@ impl Config {
     /// Reads any lookup (tests and the demo pass a map). Canonical names win over the `CLS_` aliases.
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let env = ConfigReader::new(lookup);
-        let ids = SecretIds::from_reader(&env);
-        let stage = env.required("CLS_STAGE")?;
-        let fake_today = cls_core::review::fake_today(&env, &stage)?;
+        let cls = ClsConfig::from_reader(&env)?;
         Ok(Self {
-            fake_today,
+            fake_today: cls_core::review::fake_today(&env, &cls.stage)?,
             review: ReviewConfig::from_reader(&env)?,
             extension_days: env.parse_or("CLS_EXTENSION_DAYS", 90)?,
             slack: SlackEndpoints::from_config(&env)?,
-            stage,
-            github_secret_id: ids.github,
-            slack_secret_id: ids.slack,
-            spoke_secret_id: ids.spoke,
-            identity_secret_id: ids.identity,
-            alerts_secret_id: ids.alerts,
-            spoke_base_url: env.base_url(
-                &["SPOKE_BASE_URL", "CLS_SPOKE_API_URL"],
-                spoke_client::DEFAULT_BASE_URL,
-            )?,
-            github_base_url: env.base_url(
-                &["GITHUB_API_BASE_URL", "CLS_GITHUB_API_URL"],
-                "https://api.github.com",
-            )?,
-            secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
+            api: ApiUrls::from_reader(&env)?,
             max_receives: env.parse_or("CLS_QUEUE_MAX_RECEIVES", 5)?,
+            cls,
         })
-    }
-}
-
-impl Config {
-    /// The secret ids in the shared shape (the webhook's id is never read by this function).
-    pub fn secret_ids(&self) -> SecretIds {
-        SecretIds {
-            github: self.github_secret_id.clone(),
-            slack: self.slack_secret_id.clone(),
-            alerts: self.alerts_secret_id.clone(),
-            spoke: self.spoke_secret_id.clone(),
-            identity: self.identity_secret_id.clone(),
-            ..SecretIds::default()
-        }
     }
 }
 
@@ -125,10 +82,10 @@ mod tests {
             ("CLS_GITHUB_API_URL", "http://127.0.0.1:3/github"),
         ])
         .unwrap();
-        assert_eq!(c.spoke_base_url.as_str(), "http://127.0.0.1:1/spoke/api/v1");
-        assert_eq!(c.github_base_url.as_str(), "http://127.0.0.1:3/github");
-        assert_eq!(c.spoke_secret_id, "cls/spoke");
-        assert_eq!(c.alerts_secret_id, "cls/alerts");
+        assert_eq!(c.api.spoke.as_str(), "http://127.0.0.1:1/spoke/api/v1");
+        assert_eq!(c.api.github.as_str(), "http://127.0.0.1:3/github");
+        assert_eq!(c.cls.secrets.spoke, "cls/spoke");
+        assert_eq!(c.cls.secrets.alerts, "cls/alerts");
         assert_eq!(c.max_receives, 5);
     }
 

@@ -137,15 +137,14 @@ impl Deps {
         clock: Arc<dyn Clock>,
         metrics: Arc<dyn MetricSink>,
     ) -> Result<Self, StartupError> {
-        let ids = config.secret_ids();
+        let ids = config.cls.secrets.clone();
         let raw = RawSecrets::read(secrets.as_ref(), &ids, true).await?;
         let settings = Settings::decode(&raw, &ids)?;
         let clients = ClientFactory {
             http: http.clone(),
             clock: Arc::clone(&clock),
             user_agent: USER_AGENT,
-            spoke_base_url: config.spoke_base_url.clone(),
-            github_base_url: config.github_base_url.clone(),
+            urls: config.api.clone(),
         };
         let spoke = Arc::new(SpokeKey::new(
             Arc::clone(&secrets),
@@ -159,7 +158,7 @@ impl Deps {
             Arc::new(slack_notify::WebhookClient::new(http.clone()).with_clock(Arc::clone(&clock)));
         let slack = crate::slack::SlackAccess::new(
             Arc::clone(&secrets),
-            &config.slack_secret_id,
+            &config.cls.secrets.slack,
             http.clone(),
             config.slack.clone(),
             Arc::clone(&clock),
@@ -207,7 +206,7 @@ impl Deps {
         };
         let alert = AlertSource {
             alerts: self.alerts.as_ref(),
-            stage: &self.config.stage,
+            stage: &self.config.cls.stage,
             component: crate::COMPONENT,
         };
         let loaded = reloader
@@ -233,7 +232,7 @@ impl Deps {
         old: &RawSecrets,
         loaded: &Loaded,
     ) -> Result<Loaded, StartupError> {
-        let settings = Settings::decode(raw, &self.config.secret_ids())?;
+        let settings = Settings::decode(raw, &self.config.cls.secrets)?;
         let github = if raw.github == old.github {
             Arc::clone(&loaded.github)
         } else {
@@ -271,7 +270,7 @@ impl Deps {
                 aws_sdk_secretsmanager::Client::new(sdk),
                 Arc::clone(&clock),
             )
-            .with_ttl(config.secrets_ttl),
+            .with_ttl(config.cls.secrets_ttl),
         );
         Self::build(
             config,
@@ -330,7 +329,7 @@ impl Deps {
     pub fn count(&self, name: &str, dims: &[(&str, &str)]) {
         cls_core::metrics::emit_count(
             self.metrics.as_ref(),
-            &self.config.stage,
+            &self.config.cls.stage,
             self.clock.now(),
             name,
             dims,
@@ -339,7 +338,7 @@ impl Deps {
 
     /// An alert from this component.
     pub fn alert(&self, kind: &str, message: impl Into<String>) -> Alert {
-        Alert::new(&self.config.stage, crate::COMPONENT, kind, message)
+        Alert::new(&self.config.cls.stage, crate::COMPONENT, kind, message)
     }
 }
 
@@ -380,7 +379,7 @@ mod tests {
 
     #[tokio::test]
     async fn complete_secrets_load_and_a_missing_identity_secret_is_an_empty_directory() {
-        let settings = Settings::load(&store(spoke()), &config().secret_ids(), true)
+        let settings = Settings::load(&store(spoke()), &config().cls.secrets, true)
             .await
             .unwrap();
         assert!(settings.identity.users.is_empty());
@@ -391,13 +390,13 @@ mod tests {
     async fn a_missing_field_or_tag_id_fails_the_start_naming_the_key() {
         let mut s = spoke();
         s["fields"].as_object_mut().unwrap().remove("cls_state");
-        let err = Settings::load(&store(s), &config().secret_ids(), true)
+        let err = Settings::load(&store(s), &config().cls.secrets, true)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("fields.cls_state"), "{err}");
         let mut s = spoke();
         s["tags"]["access_removed"] = "".into();
-        let err = Settings::load(&store(s), &config().secret_ids(), true)
+        let err = Settings::load(&store(s), &config().cls.secrets, true)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("tags.access_removed"), "{err}");

@@ -1,36 +1,27 @@
 //! Configuration read once at cold start (cls.md §11).
 
-use std::time::Duration;
-
 use chrono::NaiveDate;
 use cls_core::ReviewConfig;
-use cls_core::settings::SecretIds;
+use cls_core::config::{ApiUrls, ClsConfig};
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
-use url::Url;
 
-/// The stage in which the test clock (`CLS_FAKE_TODAY`, the event's `today`) is refused.
-pub const PRODUCTION: &str = "production";
+pub use cls_core::config::PRODUCTION;
 
 /// The sweep's configuration: ids, URLs and limits; secret values come from Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `CLS_STAGE` (required): `testing`, `staging` or `production`; metric dimension and alert text.
-    pub stage: String,
+    /// `CLS_STAGE` (required: `testing`, `staging` or `production`), `CLS_SECRETS_TTL_SECONDS` (default 300)
+    /// and the secret ids: `CLS_GITHUB_SECRET_ID` (default `cls/github`: orgs, App keys, `activity_source`),
+    /// `CLS_SPOKE_SECRET_ID` (default `cls/spoke`), `CLS_ALERTS_SECRET_ID` (default `cls/alerts`: the IT alert
+    /// webhook) and `CLS_SLACK_SECRET_ID` (default `cls/slack`: read only for the alert webhook while
+    /// `cls/alerts` does not exist). The other ids are not read by the sweep.
+    pub cls: ClsConfig,
+    /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`) and `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`).
+    pub api: ApiUrls,
     /// `CLS_QUEUE_URL` (required): the FIFO queue the reviews go to.
     pub queue_url: String,
-    /// `CLS_GITHUB_SECRET_ID` (default `cls/github`: orgs, App keys, `activity_source`), `CLS_SPOKE_SECRET_ID`
-    /// (default `cls/spoke`), `CLS_ALERTS_SECRET_ID` (default `cls/alerts`: the IT alert webhook) and
-    /// `CLS_SLACK_SECRET_ID` (default `cls/slack`: read only for the alert webhook while `cls/alerts` does not
-    /// exist). The other ids are not read by the sweep.
-    pub secrets: SecretIds,
-    /// `SPOKE_BASE_URL` (alias `CLS_SPOKE_API_URL`), default `https://api.askspoke.com/api/v1`.
-    pub spoke_base_url: Url,
-    /// `GITHUB_API_BASE_URL` (alias `CLS_GITHUB_API_URL`), default `https://api.github.com`.
-    pub github_base_url: Url,
-    /// `CLS_SECRETS_TTL_SECONDS` (default 300).
-    pub secrets_ttl: Duration,
     /// `CLS_NOTIFY_DAYS` (default `21,7,3`), `CLS_INACTIVITY_DAYS` (default 90, 0 disables) and
-    /// `CLS_INACTIVITY_WARN_DAYS` (default 7).
+    /// `CLS_INACTIVITY_WARN_DAYS` (default 7), read as `cls-queue` reads them.
     pub review: ReviewConfig,
     /// `CLS_SWEEP_MAX_ACTIONS` (default 500): messages per invocation.
     pub max_actions: usize,
@@ -58,30 +49,9 @@ impl Config {
     /// Reads any lookup (tests, the demo and `cls-admin` pass a map).
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let env = ConfigReader::new(lookup);
-        let stage = env.required("CLS_STAGE")?;
-        let fake_today = match env.optional("CLS_FAKE_TODAY") {
-            None => None,
-            Some(_) if is_production(&stage) => {
-                return Err(ConfigError::new(
-                    "CLS_FAKE_TODAY",
-                    "is refused when CLS_STAGE is production",
-                ));
-            }
-            Some(raw) => Some(cls_core::dates::parse_date(&raw).ok_or_else(|| {
-                ConfigError::new(
-                    "CLS_FAKE_TODAY",
-                    format!("is not a YYYY-MM-DD date: {raw:?}"),
-                )
-            })?),
-        };
-        let notify_days = match env.list("CLS_NOTIFY_DAYS") {
-            list if list.is_empty() => ReviewConfig::default().notify_days,
-            list => list
-                .iter()
-                .map(|d| d.parse::<u32>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| ConfigError::new("CLS_NOTIFY_DAYS", "expected days such as 21,7,3"))?,
-        };
+        let cls = ClsConfig::from_reader(&env)?;
+        let fake_today = cls_core::review::fake_today(&env, &cls.stage)?;
+        let review = ReviewConfig::from_reader(&env)?;
         let max_actions: usize = env.parse_or("CLS_SWEEP_MAX_ACTIONS", 500)?;
         if max_actions == 0 {
             return Err(ConfigError::new(
@@ -91,21 +61,8 @@ impl Config {
         }
         Ok(Self {
             queue_url: env.required("CLS_QUEUE_URL")?,
-            secrets: SecretIds::from_reader(&env),
-            spoke_base_url: env.base_url(
-                &["SPOKE_BASE_URL", "CLS_SPOKE_API_URL"],
-                spoke_client::DEFAULT_BASE_URL,
-            )?,
-            github_base_url: env.base_url(
-                &["GITHUB_API_BASE_URL", "CLS_GITHUB_API_URL"],
-                "https://api.github.com",
-            )?,
-            secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
-            review: ReviewConfig {
-                notify_days,
-                inactivity_days: env.parse_or("CLS_INACTIVITY_DAYS", 90)?,
-                inactivity_warn_days: env.parse_or("CLS_INACTIVITY_WARN_DAYS", 7)?,
-            },
+            api: ApiUrls::from_reader(&env)?,
+            review,
             max_actions,
             max_continuations: env.parse_or("CLS_SWEEP_MAX_CONTINUATIONS", 5)?,
             max_removals: env.parse_or("CLS_SWEEP_MAX_REMOVALS", 25)?,
@@ -113,18 +70,14 @@ impl Config {
             fake_today,
             activity_lookback_days: env.parse_or("CLS_ACTIVITY_LOOKBACK_DAYS", 2)?,
             function_name: env.optional("AWS_LAMBDA_FUNCTION_NAME"),
-            stage,
+            cls,
         })
     }
 
     /// True in the production stage (no test clock there).
     pub fn is_production(&self) -> bool {
-        is_production(&self.stage)
+        self.cls.is_production()
     }
-}
-
-fn is_production(stage: &str) -> bool {
-    stage.eq_ignore_ascii_case(PRODUCTION)
 }
 
 #[cfg(test)]
@@ -156,7 +109,7 @@ mod tests {
         assert_eq!(c.max_removals, 25);
         assert!(!c.dry_run);
         assert_eq!(c.review, ReviewConfig::default());
-        assert_eq!(c.secrets.alerts, "cls/alerts");
+        assert_eq!(c.cls.secrets.alerts, "cls/alerts");
         assert_eq!(c.fake_today, None);
     }
 

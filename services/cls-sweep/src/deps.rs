@@ -199,19 +199,24 @@ impl Deps {
         clock: Arc<dyn Clock>,
         metrics: Arc<dyn MetricSink>,
     ) -> Result<Self, StartupError> {
-        let raw = RawSecrets::read(secrets.as_ref(), &config.secrets, false).await?;
+        let raw = RawSecrets::read(secrets.as_ref(), &config.cls.secrets, false).await?;
         let clients = ClientFactory {
             http: http.clone(),
             clock: Arc::clone(&clock),
             user_agent: USER_AGENT,
-            spoke_base_url: config.spoke_base_url.clone(),
-            github_base_url: config.github_base_url.clone(),
+            urls: config.api.clone(),
         };
-        let loaded = load(&clients, &config.secrets, &raw)?;
+        let loaded = load(&clients, &config.cls.secrets, &raw)?;
         let settings = loaded.settings.as_ref().clone();
         let (spoke, github) = (Arc::clone(&loaded.spoke), Arc::clone(&loaded.github));
         let reloader = Arc::new(Reload {
-            secrets: Reloader::new(Arc::clone(&secrets), &config.secrets, false, raw, loaded),
+            secrets: Reloader::new(
+                Arc::clone(&secrets),
+                &config.cls.secrets,
+                false,
+                raw,
+                loaded,
+            ),
             clients,
         });
         let poster: Arc<dyn WebhookPoster> =
@@ -219,10 +224,10 @@ impl Deps {
         let alerts = Arc::new(SlackAlerter::from_ids(
             Arc::clone(&poster),
             Arc::clone(&secrets),
-            &config.secrets,
+            &config.cls.secrets,
             Arc::clone(&clock),
         ));
-        let channel = Arc::new(WebhookChannel::new(poster, secrets, &config.secrets));
+        let channel = Arc::new(WebhookChannel::new(poster, secrets, &config.cls.secrets));
         let systems = Systems {
             spoke,
             github,
@@ -249,7 +254,7 @@ impl Deps {
                 aws_sdk_secretsmanager::Client::new(sdk),
                 Arc::clone(&clock),
             )
-            .with_ttl(config.secrets_ttl),
+            .with_ttl(config.cls.secrets_ttl),
         );
         let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(
             aws_sdk_sqs::Client::new(sdk),
@@ -306,13 +311,13 @@ impl Deps {
         };
         let alert = AlertSource {
             alerts: self.alerts.as_ref(),
-            stage: &self.config.stage,
+            stage: &self.config.cls.stage,
             component: crate::COMPONENT,
         };
         let loaded = reloader
             .secrets
             .current(
-                |raw, _, _| load(&reloader.clients, &self.config.secrets, raw),
+                |raw, _, _| load(&reloader.clients, &self.config.cls.secrets, raw),
                 alert,
             )
             .await;
@@ -340,7 +345,7 @@ impl Deps {
     /// Emits a count of `n`.
     pub fn count_n(&self, name: &str, dims: &[(&str, &str)], n: u64) {
         self.metrics.write_line(&cls_core::metrics::count_n_line(
-            &self.config.stage,
+            &self.config.cls.stage,
             self.clock.now(),
             name,
             dims,
@@ -351,13 +356,13 @@ impl Deps {
     /// Emits `SweepDurationMs`.
     pub fn duration_ms(&self, ms: f64) {
         lambda_kit::Emf::new("CLS")
-            .dimension("Stage", &self.config.stage)
+            .dimension("Stage", &self.config.cls.stage)
             .metric("SweepDurationMs", Unit::Milliseconds, ms)
             .emit(self.metrics.as_ref(), self.clock.now());
     }
 
     /// An alert from this component.
     pub fn alert(&self, kind: &str, message: impl Into<String>) -> Alert {
-        Alert::new(&self.config.stage, crate::COMPONENT, kind, message)
+        Alert::new(&self.config.cls.stage, crate::COMPONENT, kind, message)
     }
 }

@@ -75,7 +75,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
                 "planned, not sent"
             );
         }
-        for post in plan_posts(&plan, &config.stage) {
+        for post in plan_posts(&plan, &config.cls.stage) {
             deps.channel.post(&post).await;
         }
     } else {
@@ -140,7 +140,9 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         report.continued = report.next.is_some();
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    deps.channel.post(&report.summary_line(&config.stage)).await;
+    deps.channel
+        .post(&report.summary_line(&config.cls.stage))
+        .await;
     #[allow(clippy::cast_precision_loss)]
     deps.duration_ms(report.duration_ms as f64);
     if let Some(first_error) = failure {

@@ -1,8 +1,6 @@
 //! Configuration read once at cold start (cls.md §11, platform spec §5).
 
-use std::time::Duration;
-
-use cls_core::settings::SecretIds;
+use cls_core::config::ClsConfig;
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 
 /// Default body cap: 1 MiB.
@@ -11,18 +9,16 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The webhook's configuration. Holds ids and limits only; secret values come from Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `CLS_STAGE` (required): `testing`, `staging` or `production`; the `Stage` metric dimension.
-    pub stage: String,
+    /// `CLS_STAGE` (required: `testing`, `staging` or `production`; the `Stage` metric dimension),
+    /// `CLS_SECRETS_TTL_SECONDS` (default 300: secret cache lifetime) and the secret ids. The webhook reads
+    /// `CLS_WEBHOOK_SECRET_ID` (default `cls/webhook`: org ids, App ids, webhook and Slack signing secrets) and
+    /// `CLS_ALERTS_SECRET_ID` (default `cls/alerts`: the IT alert URL); `CLS_GITHUB_SECRET_ID` /
+    /// `CLS_SLACK_SECRET_ID` only while those do not exist (old layout).
+    pub cls: ClsConfig,
     /// `CLS_QUEUE_URL` (required): the FIFO queue URL.
     pub queue_url: String,
-    /// The secret ids. The webhook reads `CLS_WEBHOOK_SECRET_ID` (default `cls/webhook`: org ids, App ids,
-    /// webhook and Slack signing secrets) and `CLS_ALERTS_SECRET_ID` (default `cls/alerts`: the IT alert
-    /// URL); `CLS_GITHUB_SECRET_ID` / `CLS_SLACK_SECRET_ID` only while those do not exist (old layout).
-    pub secret_ids: SecretIds,
     /// `CLS_MAX_BODY_BYTES` (default 1048576): larger bodies get 413 before any hashing.
     pub max_body_bytes: usize,
-    /// `CLS_SECRETS_TTL_SECONDS` (default 300): secret cache lifetime.
-    pub secrets_ttl: Duration,
 }
 
 impl Config {
@@ -34,17 +30,15 @@ impl Config {
     /// Reads any lookup (tests and the demo pass a map).
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
         let env = ConfigReader::new(lookup);
-        let stage = env.required("CLS_STAGE")?;
+        let cls = ClsConfig::from_reader(&env)?;
         let max_body_bytes: usize = env.parse_or("CLS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?;
         if max_body_bytes == 0 {
             return Err(ConfigError::new("CLS_MAX_BODY_BYTES", "must be positive"));
         }
         Ok(Self {
-            stage,
+            cls,
             queue_url: env.required("CLS_QUEUE_URL")?,
-            secret_ids: SecretIds::from_reader(&env),
             max_body_bytes,
-            secrets_ttl: env.secs_or("CLS_SECRETS_TTL_SECONDS", 300)?,
         })
     }
 }
@@ -74,9 +68,9 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.max_body_bytes, 1_048_576);
-        assert_eq!(c.secret_ids.webhook, "cls/webhook");
-        assert_eq!(c.secret_ids.alerts, "cls/alerts");
-        assert_eq!(c.secrets_ttl, Duration::from_secs(300));
+        assert_eq!(c.cls.secrets.webhook, "cls/webhook");
+        assert_eq!(c.cls.secrets.alerts, "cls/alerts");
+        assert_eq!(c.cls.secrets_ttl, std::time::Duration::from_secs(300));
         let err = Config::from_lookup(lookup(&[("CLS_STAGE", "testing")])).unwrap_err();
         assert_eq!(err.var, "CLS_QUEUE_URL");
         let err = Config::from_lookup(lookup(&[

@@ -59,7 +59,7 @@ impl Deps {
                 aws_sdk_secretsmanager::Client::new(sdk),
                 Arc::clone(&clock),
             )
-            .with_ttl(config.secrets_ttl),
+            .with_ttl(config.cls.secrets_ttl),
         );
         let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(
             aws_sdk_sqs::Client::new(sdk),
@@ -70,7 +70,7 @@ impl Deps {
         let alerts: Arc<dyn Alerter> = Arc::new(SlackAlerter::from_ids(
             poster,
             Arc::clone(&secrets),
-            &config.secret_ids,
+            &config.cls.secrets,
             Arc::clone(&clock),
         ));
         Self::new(
@@ -88,7 +88,7 @@ impl Deps {
     pub fn count(&self, name: &str, dims: &[(&str, &str)]) {
         cls_core::metrics::emit_count(
             self.metrics.as_ref(),
-            &self.config.stage,
+            &self.config.cls.stage,
             self.clock.now(),
             name,
             dims,

@@ -218,7 +218,7 @@ async fn deliver(delivery: &Delivery<'_>, deps: &Deps) -> Reply {
         deps.count("WebhookRejected", &[("reason", "wrong_app_secret")]);
         tracing::warn!(org = %org.org, org_id = org.org_id, outcome = "rejected", reason = "wrong_app_secret", "delivery signed by a secret of another org's App");
         let alert = Alert::new(
-            &deps.config.stage,
+            &deps.config.cls.stage,
             COMPONENT,
             "WrongAppSecret",
             format!(
@@ -245,7 +245,7 @@ async fn deliver(delivery: &Delivery<'_>, deps: &Deps) -> Reply {
             "trimmed envelope over 256 KiB"
         );
         let alert = Alert::new(
-            &deps.config.stage,
+            &deps.config.cls.stage,
             COMPONENT,
             "EnvelopeTooLarge",
             "trimmed envelope over 256 KiB",
@@ -267,7 +267,7 @@ async fn deliver(delivery: &Delivery<'_>, deps: &Deps) -> Reply {
             deps.count("EnqueueFailed", &[]);
             tracing::error!(outcome = "enqueue_failed", error = %error, error_class = "Retryable", upstream = "sqs", "enqueue failed");
             let alert = Alert::new(
-                &deps.config.stage,
+                &deps.config.cls.stage,
                 COMPONENT,
                 "EnqueueFailed",
                 format!("{error}; GitHub shows the delivery as failed: redeliver it"),
@@ -293,7 +293,7 @@ async fn report_rename(
     deps.count("OrgRenamed", &[("matched_by", matched_by)]);
     tracing::warn!(configured_org = %org.org, configured_org_id = org.org_id, org = %envelope.org.login, org_id = envelope.org.id, matched_by = %matched_by, outcome = "org_renamed", "payload organisation differs from the configured one");
     let alert = Alert::new(
-        &deps.config.stage,
+        &deps.config.cls.stage,
         COMPONENT,
         "OrgRenamed",
         format!(

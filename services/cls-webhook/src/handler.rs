@@ -101,7 +101,7 @@ async fn route(event: ApiGatewayV2httpRequest, deps: &Deps) -> Reply {
 /// The webhook's settings, re-read through the secret cache on every request (so a rotated secret or a new
 /// org is picked up within `CLS_SECRETS_TTL_SECONDS`). `Err` is the 503 to answer.
 pub(crate) async fn webhook_settings(deps: &Deps) -> Result<WebhookSettings, Reply> {
-    let ids = &deps.config.secret_ids;
+    let ids = &deps.config.cls.secrets;
     match load_webhook_settings(deps.secrets.as_ref(), &ids.webhook, &ids.github, &ids.slack).await
     {
         Ok(settings) => Ok(settings),
@@ -117,7 +117,7 @@ pub(crate) async fn webhook_settings(deps: &Deps) -> Result<WebhookSettings, Rep
                     _ => "SecretUnavailable",
                 };
                 let alert = Alert::new(
-                    &deps.config.stage,
+                    &deps.config.cls.stage,
                     COMPONENT,
                     kind,
                     format!("{error}: {}", cause.as_deref().unwrap_or("")),

@@ -227,7 +227,7 @@ pub(crate) async fn interaction(headers: &HeaderMap, body: &[u8], deps: &Deps) -
             deps.count("EnqueueFailed", &[]);
             tracing::error!(outcome = "enqueue_failed", error = %error, error_class = "Retryable", upstream = "sqs", "enqueue failed");
             let alert = Alert::new(
-                &deps.config.stage,
+                &deps.config.cls.stage,
                 COMPONENT,
                 "EnqueueFailed",
                 format!("{error}; a Slack reminder click was not recorded (Slack showed the user an error)"),

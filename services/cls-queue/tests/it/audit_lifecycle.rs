@@ -38,12 +38,12 @@ async fn sweeper(stack: &Stack, late: bool) -> cls_sweep::Deps {
     let vars: HashMap<String, String> = [
         ("CLS_STAGE", "testing".to_owned()),
         ("CLS_QUEUE_URL", stack.queues.url.clone()),
-        ("CLS_GITHUB_SECRET_ID", c.github_secret_id.clone()),
-        ("CLS_SPOKE_SECRET_ID", c.spoke_secret_id.clone()),
-        ("CLS_ALERTS_SECRET_ID", c.alerts_secret_id.clone()),
-        ("CLS_SLACK_SECRET_ID", c.slack_secret_id.clone()),
-        ("SPOKE_BASE_URL", url(&c.spoke_base_url)),
-        ("GITHUB_API_BASE_URL", url(&c.github_base_url)),
+        ("CLS_GITHUB_SECRET_ID", c.cls.secrets.github.clone()),
+        ("CLS_SPOKE_SECRET_ID", c.cls.secrets.spoke.clone()),
+        ("CLS_ALERTS_SECRET_ID", c.cls.secrets.alerts.clone()),
+        ("CLS_SLACK_SECRET_ID", c.cls.secrets.slack.clone()),
+        ("SPOKE_BASE_URL", url(&c.api.spoke)),
+        ("GITHUB_API_BASE_URL", url(&c.api.github)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

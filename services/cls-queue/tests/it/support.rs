@@ -165,7 +165,7 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
     );
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = aws.secret_store(Arc::clone(&clock), Some(config.secrets_ttl));
+    let store = aws.secret_store(Arc::clone(&clock), Some(config.cls.secrets_ttl));
     let metrics = MemorySink::default();
     let http = lambda_kit::http::http_client("cls-queue-tests/0").unwrap();
     let deps = Deps::build(config, store, http, clock, Arc::new(metrics.clone()))

@@ -270,7 +270,7 @@ async fn two_matching_tickets_use_the_oldest_tag_the_other_and_alert_once() {
     }
     let http = reqwest::Client::new();
     let created: Value = http
-        .post(format!("{}/requests", stack.deps.config.spoke_base_url))
+        .post(format!("{}/requests", stack.deps.config.api.spoke))
         .header("Api-Key", SPOKE_KEY)
         .json(&serde_json::json!({"subject": "dup", "requester": SERVICE_USER, "team": TEAM,
             "requestType": "61b000000000000000000001", "requestTypeInfo": {"answeredFields": answers}}))
@@ -377,7 +377,7 @@ async fn a_ticket_on_the_third_page_of_the_search_is_found_and_near_matches_are_
             {"fieldId": field(4), "value": org}
         ]);
         let response = http
-            .post(format!("{}/requests", stack.deps.config.spoke_base_url))
+            .post(format!("{}/requests", stack.deps.config.api.spoke))
             .header("Api-Key", SPOKE_KEY)
             .json(&serde_json::json!({"subject": format!("octocat lookalike {i}"), "requester": SERVICE_USER,
                 "team": TEAM, "requestType": "61b000000000000000000001", "requestTypeInfo": {"answeredFields": answers}}))

@@ -221,7 +221,7 @@ impl Env {
                 secrets::local_sdk_client(&self.moto_endpoint),
                 Arc::clone(&clock),
             )
-            .with_ttl(self.config.secrets_ttl),
+            .with_ttl(self.config.cls.secrets_ttl),
         );
         let http = lambda_kit::http::http_client("cls-sweep-tests/0").unwrap();
         let queue = Arc::new(cls_core::SqsQueueSender::new(

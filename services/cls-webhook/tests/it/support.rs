@@ -105,7 +105,7 @@ pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]
     // Fixed at the real time: slack-fake signs with its own clock, which must fall in the window.
     let fixed = Arc::new(FixedClock::new(SystemClock.now()));
     let clock: Arc<dyn Clock> = fixed.clone();
-    let store = aws.secret_store(Arc::clone(&clock), Some(config.secrets_ttl));
+    let store = aws.secret_store(Arc::clone(&clock), Some(config.cls.secrets_ttl));
     let queue: Arc<dyn QueueSender> =
         Arc::new(SqsQueueSender::new(aws.sqs.clone(), &config.queue_url));
     let http = lambda_kit::http::http_client("cls-webhook-tests/0").unwrap();
@@ -114,12 +114,12 @@ pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]
     let alerts = Arc::new(SlackAlerter::from_ids(
         poster,
         Arc::clone(&store),
-        &config.secret_ids,
+        &config.cls.secrets,
         Arc::clone(&clock),
     ));
     let metrics = MemorySink::default();
     let queue_url = config.queue_url.clone();
-    let ids = config.secret_ids.clone();
+    let ids = config.cls.secrets.clone();
     let deps = Deps::new(
         config,
         store,
