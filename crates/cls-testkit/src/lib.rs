@@ -201,6 +201,34 @@ impl TestAws {
     }
 }
 
+/// Runs `source` until `queue_url` holds nothing (visible or in flight); panics after `deadline`.
+pub async fn drain(
+    source: &devstack::sqs::EventSource,
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    deadline: Duration,
+) {
+    let end = std::time::Instant::now() + deadline;
+    loop {
+        source
+            .run_until_idle_within(1000)
+            .await
+            .expect("event source");
+        if devstack::aws::queue_depth(sqs, queue_url)
+            .await
+            .expect("queue depth")
+            == 0
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "queue not drained within {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Receives every message of `queue_url` until none is visible, hiding each for `visibility_secs` (the
 /// queue's own timeout when `None`) and deleting it when `delete`.
 pub async fn receive_all(

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
 use cls_core::queue::{EnqueueError, OutgoingMessage, QueueSender};
@@ -36,18 +36,13 @@ async fn consumer(stack: &Stack) -> EventSource {
 }
 
 async fn drain(stack: &Stack, source: &EventSource) {
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        source
-            .run_until_idle_within(1000)
-            .await
-            .expect("event source");
-        if stack.depth().await == 0 {
-            return;
-        }
-        assert!(Instant::now() < end, "queue not drained");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    cls_testkit::drain(
+        source,
+        &stack.sqs,
+        &stack.queues.url,
+        Duration::from_secs(60),
+    )
+    .await;
 }
 
 /// Sends like the real queue but with a deduplication id SQS has not seen, as a run after the 5-minute

@@ -298,15 +298,7 @@ async fn inactivity_through_the_sweep_records_activity_warns_and_removes_only_wi
         report.due
     );
     drain().await;
-    let s = state(&stack, &id);
-    assert_eq!(
-        (s.access, s.reason),
-        (Access::Removed, Some(RemovalReason::Inactive))
-    );
-    assert_eq!(
-        tags(&stack, &id),
-        vec![TAG_REMOVED.to_owned(), TAG_INACTIVE.to_owned()]
-    );
+    assert_removed_as_inactive(&stack, &id);
     assert_eq!(
         github_calls(&stack, "DELETE", "/orgs/acme/outside_collaborators/*"),
         1

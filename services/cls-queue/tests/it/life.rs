@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use cls_core::dates::parse_date;
 use cls_core::envelope::{ReviewMsg, SlackActionMsg};
-use cls_core::ticket::{ClsState, RepoGrant};
+use cls_core::ticket::{Access, ClsState, RemovalReason, RepoGrant};
 use cls_core::{AccountRef, Envelope, OrgRef, Payload, TicketFields};
 use fake_kit::FakeState;
 use serde_json::Value;
@@ -83,6 +83,19 @@ pub(crate) async fn seed_octocat(stack: &Stack) -> String {
 /// Delivers the sweep's review of octocat's ticket `id` on `run_date`, the activity source off.
 pub(crate) async fn review_on(stack: &Stack, id: &str, run_date: &str) {
     deliver(stack, &review(stack, id, OCTOCAT_ID, run_date, "off", None)).await;
+}
+
+/// Ticket `id` is closed as removed for inactivity and tagged so.
+pub(crate) fn assert_removed_as_inactive(stack: &Stack, id: &str) {
+    let s = state(stack, id);
+    assert_eq!(
+        (s.access, s.reason),
+        (Access::Removed, Some(RemovalReason::Inactive))
+    );
+    assert_eq!(
+        tags(stack, id),
+        vec![TAG_REMOVED.to_owned(), TAG_INACTIVE.to_owned()]
+    );
 }
 
 pub(crate) fn request(stack: &Stack, id: &str) -> Value {

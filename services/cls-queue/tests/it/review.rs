@@ -307,15 +307,7 @@ async fn inactivity_warns_first_and_removes_only_with_a_working_signal() {
         &review(&stack, &id, OCTOCAT_ID, "2026-04-05", "audit_log", None),
     )
     .await;
-    let s = state(&stack, &id);
-    assert_eq!(
-        (s.access, s.reason),
-        (Access::Removed, Some(RemovalReason::Inactive))
-    );
-    assert_eq!(
-        tags(&stack, &id),
-        vec![TAG_REMOVED.to_owned(), TAG_INACTIVE.to_owned()]
-    );
+    assert_removed_as_inactive(&stack, &id);
     assert!(
         stack
             .messages(&id)

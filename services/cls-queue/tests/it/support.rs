@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
@@ -360,25 +360,7 @@ impl Stack {
 
     /// Polls until the queue is drained (nothing visible nor in flight) or the deadline passes.
     pub(crate) async fn drain(&self, deadline: Duration) {
-        let end = Instant::now() + deadline;
-        loop {
-            self.source
-                .run_until_idle_within(1000)
-                .await
-                .expect("event source");
-            if devstack::aws::queue_depth(&self.sqs, &self.queues.url)
-                .await
-                .unwrap()
-                == 0
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < end,
-                "queue not drained within {deadline:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        cls_testkit::drain(&self.source, &self.sqs, &self.queues.url, deadline).await;
     }
 
     /// Moves every message of the DLQ back onto the queue (what an operator's redrive does).

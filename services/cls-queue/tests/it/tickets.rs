@@ -560,6 +560,22 @@ async fn a_removal_on_a_ticket_with_an_empty_or_unreadable_repository_list_keeps
     }
 }
 
+/// A stack on github-fake's demo seed (acme with an audit log) whose audit log answers with `action`.
+async fn audit_log_answering(action: Value) -> Stack {
+    let stack = spawn_with(Options {
+        demo_github: true,
+        ..Options::default()
+    })
+    .await;
+    stack.github.kit().add_fault(fake_kit::FaultRule::new(
+        Some("GET"),
+        "/orgs/acme/audit-log",
+        None,
+        action,
+    ));
+    stack
+}
+
 #[tokio::test]
 async fn a_transient_audit_log_failure_retries_the_record_instead_of_recording_unknown() {
     for (case, action) in [
@@ -569,17 +585,7 @@ async fn a_transient_audit_log_failure_retries_the_record_instead_of_recording_u
             serde_json::json!({"status": 429, "headers": {"retry-after": "0"}}),
         ),
     ] {
-        let stack = spawn_with(Options {
-            demo_github: true,
-            ..Options::default()
-        })
-        .await;
-        stack.github.kit().add_fault(fake_kit::FaultRule::new(
-            Some("GET"),
-            "/orgs/acme/audit-log",
-            None,
-            action,
-        ));
+        let stack = audit_log_answering(action).await;
         stack.send(&Event::added("octocat", "widgets")).await;
         let outcome = stack.source.poll_once().await.unwrap().expect("a batch");
         assert_eq!(
@@ -603,17 +609,7 @@ async fn a_transient_audit_log_failure_retries_the_record_instead_of_recording_u
 
 #[tokio::test]
 async fn an_audit_log_the_app_may_not_read_falls_back_to_the_default_owner() {
-    let stack = spawn_with(Options {
-        demo_github: true,
-        ..Options::default()
-    })
-    .await;
-    stack.github.kit().add_fault(fake_kit::FaultRule::new(
-        Some("GET"),
-        "/orgs/acme/audit-log",
-        None,
-        serde_json::json!({"status": 403, "body": {"message": "Resource not accessible by integration"}}),
-    ));
+    let stack = audit_log_answering(serde_json::json!({"status": 403, "body": {"message": "Resource not accessible by integration"}})).await;
     stack.process(&Event::added("octocat", "widgets")).await;
     let r = only_request(&stack);
     assert_eq!(Stack::answer(&r, 7).as_deref(), Some("unknown"));
