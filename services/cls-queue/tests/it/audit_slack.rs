@@ -48,14 +48,9 @@ async fn the_owner_and_a_different_adder_are_both_reminded_and_the_adder_may_let
     let url = response_url(&stack, &channel, &ts).await;
     let c = Click {
         action: "let_expire",
-        ticket: &id,
-        expected: "2027-05-12",
         user: BOB_SLACK,
         name: "bob",
-        channel: &channel,
-        ts: &ts,
-        response_url: &url,
-        at: stack.deps.clock.now(),
+        ..alice_extends(&stack, &id, &channel, &ts, &url)
     };
     deliver(&stack, &click(&stack, &c)).await;
 

@@ -171,6 +171,27 @@ pub(crate) struct Click<'a> {
     pub(crate) at: DateTime<Utc>,
 }
 
+/// alice's `extend` click, now, on the reminder (`channel`, `ts`) of ticket `id` showing 2027-05-12.
+pub(crate) fn alice_extends<'a>(
+    stack: &Stack,
+    id: &'a str,
+    channel: &'a str,
+    ts: &'a str,
+    response_url: &'a str,
+) -> Click<'a> {
+    Click {
+        action: "extend",
+        ticket: id,
+        expected: "2027-05-12",
+        user: ALICE_SLACK,
+        name: "alice",
+        channel,
+        ts,
+        response_url,
+        at: stack.deps.clock.now(),
+    }
+}
+
 pub(crate) fn click(stack: &Stack, c: &Click<'_>) -> Envelope {
     let mut env = envelope(
         stack,

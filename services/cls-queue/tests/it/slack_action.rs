@@ -25,27 +25,6 @@ async fn reminded() -> (Stack, String, String, String) {
     (stack, id, channel, ts)
 }
 
-/// alice's `extend` click, now, on the reminder (`channel`, `ts`) of ticket `id` showing 2027-05-12.
-fn alice_extends<'a>(
-    stack: &Stack,
-    id: &'a str,
-    channel: &'a str,
-    ts: &'a str,
-    response_url: &'a str,
-) -> Click<'a> {
-    Click {
-        action: "extend",
-        ticket: id,
-        expected: "2027-05-12",
-        user: ALICE_SLACK,
-        name: "alice",
-        channel,
-        ts,
-        response_url,
-        at: stack.deps.clock.now(),
-    }
-}
-
 fn posts_to_response_urls(stack: &Stack) -> Vec<String> {
     stack
         .slack
