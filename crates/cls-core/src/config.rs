@@ -2,9 +2,12 @@
 //! cache TTL) for all four, [`ApiUrls`] (Spoke and GitHub base URLs) for the ones calling those APIs. Each
 //! service's `Config` embeds them and reads only its own variables besides.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use lambda_kit::Clock;
 use lambda_kit::config::{ConfigError, ConfigReader};
+use secrets::SecretStore;
 use url::Url;
 
 use crate::settings::SecretIds;
@@ -40,6 +43,19 @@ impl ClsConfig {
     /// True in the production stage (no test clock there).
     pub fn is_production(&self) -> bool {
         is_production(&self.stage)
+    }
+
+    /// The production secret store: Secrets Manager from `sdk` (honours `AWS_ENDPOINT_URL`), cached for
+    /// `secrets_ttl`.
+    pub fn secret_store(
+        &self,
+        sdk: &aws_config::SdkConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<dyn SecretStore> {
+        Arc::new(
+            secrets::SecretsClient::new(aws_sdk_secretsmanager::Client::new(sdk), clock)
+                .with_ttl(self.secrets_ttl),
+        )
     }
 }
 

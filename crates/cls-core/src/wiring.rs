@@ -290,6 +290,7 @@ pub struct Reloader<T> {
     store: Arc<dyn SecretStore>,
     ids: SecretIds,
     identity: bool,
+    alert: AlertSource,
     state: tokio::sync::Mutex<Loaded<T>>,
 }
 
@@ -300,23 +301,24 @@ struct Loaded<T> {
     rejected: Option<RawSecrets>,
 }
 
-/// Where a [`Reloader`]'s `SettingsInvalid` alert comes from.
-pub struct AlertSource<'a> {
+/// Where a [`Reloader`]'s `SettingsInvalid` alert goes and whom it names.
+pub struct AlertSource {
     /// The alerter.
-    pub alerts: &'a dyn Alerter,
+    pub alerts: Arc<dyn Alerter>,
     /// `CLS_STAGE`.
-    pub stage: &'a str,
+    pub stage: String,
     /// The component (`cls-queue`).
-    pub component: &'a str,
+    pub component: &'static str,
 }
 
 impl<T: Clone> Reloader<T> {
     /// A reloader whose last good values are `raw`, from which `built` was built; `identity` as in
-    /// [`RawSecrets::read`].
+    /// [`RawSecrets::read`]; `SettingsInvalid` alerts go to `alert`.
     pub fn new(
         store: Arc<dyn SecretStore>,
         ids: &SecretIds,
         identity: bool,
+        alert: AlertSource,
         raw: RawSecrets,
         built: T,
     ) -> Self {
@@ -324,6 +326,7 @@ impl<T: Clone> Reloader<T> {
             store,
             ids: ids.clone(),
             identity,
+            alert,
             state: tokio::sync::Mutex::new(Loaded {
                 raw,
                 built,
@@ -336,7 +339,7 @@ impl<T: Clone> Reloader<T> {
     /// values and what was built from them). A read that fails keeps the last good build (logged; the next
     /// call reads again); a changed value that `rebuild` refuses keeps it too, with one `SettingsInvalid`
     /// alert (class `Permanent`) naming the secret and key, once per bad value.
-    pub async fn current<F>(&self, rebuild: F, alert: AlertSource<'_>) -> T
+    pub async fn current<F>(&self, rebuild: F) -> T
     where
         F: FnOnce(&RawSecrets, &RawSecrets, &T) -> Result<T, StartupError>,
     {
@@ -363,10 +366,11 @@ impl<T: Clone> Reloader<T> {
                     let message = format!(
                         "{error}; the last good settings stay in use until the secret is fixed"
                     );
-                    let alert_ =
-                        Alert::new(alert.stage, alert.component, "SettingsInvalid", message)
+                    let source = &self.alert;
+                    let alert =
+                        Alert::new(&source.stage, source.component, "SettingsInvalid", message)
                             .class("Permanent");
-                    alert.alerts.alert(&alert_).await;
+                    source.alerts.alert(&alert).await;
                 }
             },
             Err(error) => {

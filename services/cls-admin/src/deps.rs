@@ -123,14 +123,9 @@ impl Env {
     ) -> Result<Self, ConfigError> {
         let lookup: Lookup = Arc::new(lambda_kit::config::env_lookup());
         let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let ttl = Config::from_lookup(|name| lookup(name))?.cls.secrets_ttl;
-        let secrets: Arc<dyn SecretStore> = Arc::new(
-            secrets::SecretsClient::new(
-                aws_sdk_secretsmanager::Client::new(sdk),
-                Arc::clone(&clock),
-            )
-            .with_ttl(ttl),
-        );
+        let secrets = Config::from_lookup(|name| lookup(name))?
+            .cls
+            .secret_store(sdk, Arc::clone(&clock));
         Self::new(lookup, secrets, aws_sdk_sqs::Client::new(sdk), http, clock)
     }
 

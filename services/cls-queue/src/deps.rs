@@ -187,7 +187,7 @@ impl Deps {
             identity,
         };
         deps.reloader = Some(Arc::new(Reload {
-            secrets: Reloader::new(secrets, &ids, true, raw, loaded),
+            secrets: Reloader::new(secrets, &ids, true, deps.alert_source(), raw, loaded),
             clients,
         }));
         Ok(deps)
@@ -204,17 +204,9 @@ impl Deps {
         let Some(reloader) = &self.reloader else {
             return self.clone();
         };
-        let alert = AlertSource {
-            alerts: self.alerts.as_ref(),
-            stage: &self.config.cls.stage,
-            component: crate::COMPONENT,
-        };
         let loaded = reloader
             .secrets
-            .current(
-                |raw, old, loaded| self.rebuild(&reloader.clients, raw, old, loaded),
-                alert,
-            )
+            .current(|raw, old, loaded| self.rebuild(&reloader.clients, raw, old, loaded))
             .await;
         let mut deps = self.clone();
         deps.settings = loaded.settings;
@@ -265,13 +257,7 @@ impl Deps {
         http: reqwest::Client,
     ) -> Result<Self, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let secrets: Arc<dyn SecretStore> = Arc::new(
-            secrets::SecretsClient::new(
-                aws_sdk_secretsmanager::Client::new(sdk),
-                Arc::clone(&clock),
-            )
-            .with_ttl(config.cls.secrets_ttl),
-        );
+        let secrets = config.cls.secret_store(sdk, Arc::clone(&clock));
         Self::build(
             config,
             secrets,
@@ -334,6 +320,15 @@ impl Deps {
             name,
             dims,
         );
+    }
+
+    /// Where a `SettingsInvalid` alert of the secrets' re-read goes.
+    fn alert_source(&self) -> AlertSource {
+        AlertSource {
+            alerts: Arc::clone(&self.alerts),
+            stage: self.config.cls.stage.clone(),
+            component: crate::COMPONENT,
+        }
     }
 
     /// An alert from this component.

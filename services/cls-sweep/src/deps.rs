@@ -209,16 +209,6 @@ impl Deps {
         let loaded = load(&clients, &config.cls.secrets, &raw)?;
         let settings = loaded.settings.as_ref().clone();
         let (spoke, github) = (Arc::clone(&loaded.spoke), Arc::clone(&loaded.github));
-        let reloader = Arc::new(Reload {
-            secrets: Reloader::new(
-                Arc::clone(&secrets),
-                &config.cls.secrets,
-                false,
-                raw,
-                loaded,
-            ),
-            clients,
-        });
         let poster: Arc<dyn WebhookPoster> =
             Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
         let alerts = Arc::new(SlackAlerter::from_ids(
@@ -227,7 +217,11 @@ impl Deps {
             &config.cls.secrets,
             Arc::clone(&clock),
         ));
-        let channel = Arc::new(WebhookChannel::new(poster, secrets, &config.cls.secrets));
+        let channel = Arc::new(WebhookChannel::new(
+            poster,
+            Arc::clone(&secrets),
+            &config.cls.secrets,
+        ));
         let systems = Systems {
             spoke,
             github,
@@ -237,7 +231,16 @@ impl Deps {
             channel,
         };
         let mut deps = Self::new(config, settings, systems, clock, metrics);
-        deps.reloader = Some(reloader);
+        let alert = AlertSource {
+            alerts: Arc::clone(&deps.alerts),
+            stage: deps.config.cls.stage.clone(),
+            component: crate::COMPONENT,
+        };
+        let ids = &deps.config.cls.secrets;
+        deps.reloader = Some(Arc::new(Reload {
+            secrets: Reloader::new(secrets, ids, false, alert, raw, loaded),
+            clients,
+        }));
         Ok(deps)
     }
 
@@ -249,13 +252,7 @@ impl Deps {
         http: reqwest::Client,
     ) -> Result<Self, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let secrets: Arc<dyn SecretStore> = Arc::new(
-            secrets::SecretsClient::new(
-                aws_sdk_secretsmanager::Client::new(sdk),
-                Arc::clone(&clock),
-            )
-            .with_ttl(config.cls.secrets_ttl),
-        );
+        let secrets = config.cls.secret_store(sdk, Arc::clone(&clock));
         let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(
             aws_sdk_sqs::Client::new(sdk),
             &config.queue_url,
@@ -309,17 +306,9 @@ impl Deps {
         let Some(reloader) = &self.reloader else {
             return self.clone();
         };
-        let alert = AlertSource {
-            alerts: self.alerts.as_ref(),
-            stage: &self.config.cls.stage,
-            component: crate::COMPONENT,
-        };
         let loaded = reloader
             .secrets
-            .current(
-                |raw, _, _| load(&reloader.clients, &self.config.cls.secrets, raw),
-                alert,
-            )
+            .current(|raw, _, _| load(&reloader.clients, &self.config.cls.secrets, raw))
             .await;
         let mut deps = self.clone();
         deps.settings = loaded.settings;

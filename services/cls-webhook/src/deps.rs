@@ -54,13 +54,7 @@ impl Deps {
     /// the Slack webhook poster over `http`, the system clock and stdout EMF.
     pub fn from_aws(config: Config, sdk: &aws_config::SdkConfig, http: reqwest::Client) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let secrets: Arc<dyn SecretStore> = Arc::new(
-            secrets::SecretsClient::new(
-                aws_sdk_secretsmanager::Client::new(sdk),
-                Arc::clone(&clock),
-            )
-            .with_ttl(config.cls.secrets_ttl),
-        );
+        let secrets = config.cls.secret_store(sdk, Arc::clone(&clock));
         let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(
             aws_sdk_sqs::Client::new(sdk),
             &config.queue_url,
