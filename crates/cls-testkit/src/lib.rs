@@ -46,6 +46,17 @@ pub fn field(n: u8) -> String {
     format!("00000000-0000-4000-8000-00000000000{n}")
 }
 
+/// The answer to form field `n` of a request as spoke-fake's state holds it.
+pub fn answer(request: &Value, n: u8) -> Option<String> {
+    let id = field(n);
+    request["requestTypeInfo"]["answeredFields"]
+        .as_array()?
+        .iter()
+        .find(|a| a["field"]["uuid"] == id.as_str() || a["fieldId"] == id.as_str())
+        .and_then(|a| a["simpleValue"].as_str().or(a["value"].as_str()))
+        .map(str::to_owned)
+}
+
 /// spoke-fake's seed: the CLS team, request type, form fields and tags, no requests.
 pub fn spoke_seed() -> Value {
     serde_json::from_str(include_str!("../fixtures/spoke-seed.json")).expect("spoke seed")

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
 use cls_core::queue::{EnqueueError, OutgoingMessage, QueueSender};
+use cls_testkit::answer;
 use devstack::lambda::typed_handler;
 use devstack::sqs::EventSource;
 use futures::future::BoxFuture;
 use lambda_kit::{Clock, MemorySink, SystemClock};
 use serde_json::Value;
 
-use crate::support::{Stack, field, spawn};
+use crate::support::{Stack, spawn};
 
 /// cls-queue over the same queue, secrets and stand-ins.
 async fn consumer(stack: &Stack) -> EventSource {
@@ -81,16 +82,6 @@ fn requests(stack: &Stack) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
-}
-
-fn answer(request: &Value, n: u8) -> Option<String> {
-    let id = field(n);
-    request["requestTypeInfo"]["answeredFields"]
-        .as_array()?
-        .iter()
-        .find(|a| a["field"]["uuid"] == id.as_str() || a["fieldId"] == id.as_str())
-        .and_then(|a| a["simpleValue"].as_str().or(a["value"].as_str()))
-        .map(str::to_owned)
 }
 
 fn ticket_of<'a>(requests: &'a [Value], login: &str) -> &'a Value {

@@ -431,13 +431,7 @@ impl Stack {
     }
 
     pub(crate) fn answer(request: &Value, n: u8) -> Option<String> {
-        let id = field(n);
-        request["requestTypeInfo"]["answeredFields"]
-            .as_array()?
-            .iter()
-            .find(|a| a["field"]["uuid"] == id.as_str() || a["fieldId"] == id.as_str())
-            .and_then(|a| a["simpleValue"].as_str().or(a["value"].as_str()))
-            .map(str::to_owned)
+        cls_testkit::answer(request, n)
     }
 
     pub(crate) fn messages(&self, request_id: &str) -> Vec<String> {
