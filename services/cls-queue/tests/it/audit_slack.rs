@@ -62,16 +62,10 @@ async fn the_owner_and_a_different_adder_are_both_reminded_and_the_adder_may_let
     );
     assert_eq!(s.expires_on, Some(d("2027-05-12")), "the expiry stays");
     assert!(s.ext.is_empty());
-    let reminder = &stack.slack.dm_messages(BOB_SLACK)[0];
-    assert_eq!(reminder.edits, 1);
-    assert!(reminder.blocks.iter().all(|b| b["type"] != "actions"));
-    assert!(
-        reminder
-            .blocks
-            .iter()
-            .any(|b| b["elements"][0]["text"] == "Marked to expire on 2027-05-12 by <@U0BOB00001>"),
-        "{:?}",
-        reminder.blocks
+    assert_reminder_replaced_by(
+        &stack,
+        BOB_SLACK,
+        "Marked to expire on 2027-05-12 by <@U0BOB00001>",
     );
     assert!(
         stack

@@ -244,6 +244,21 @@ pub(crate) async fn response_url(stack: &Stack, channel: &str, ts: &str) -> Stri
     answer["responseUrl"].as_str().unwrap().to_owned()
 }
 
+/// The first reminder DM'd to `user` was edited once: its buttons replaced by a line reading `outcome`.
+pub(crate) fn assert_reminder_replaced_by(stack: &Stack, user: &str, outcome: &str) {
+    let reminder = &stack.slack.dm_messages(user)[0];
+    assert_eq!(reminder.edits, 1);
+    assert!(reminder.blocks.iter().all(|b| b["type"] != "actions"));
+    assert!(
+        reminder
+            .blocks
+            .iter()
+            .any(|b| b["elements"][0]["text"] == outcome),
+        "{:?}",
+        reminder.blocks
+    );
+}
+
 /// The DM channel id slack-fake opened for `user`.
 pub(crate) fn dm_channel(stack: &Stack, user: &str) -> String {
     stack.slack.state_json()["channels"]

@@ -61,16 +61,10 @@ async fn the_notified_adder_extends_and_the_reminder_shows_who_until_when() {
             .starts_with("Access extended to 2027-08-10 by alice via Slack."),
         "{messages:?}"
     );
-    let reminder = &stack.slack.dm_messages(ALICE_SLACK)[0];
-    assert_eq!(reminder.edits, 1);
-    assert!(reminder.blocks.iter().all(|b| b["type"] != "actions"));
-    assert!(
-        reminder
-            .blocks
-            .iter()
-            .any(|b| b["elements"][0]["text"] == "Extended to 2027-08-10 by <@U0ALICE001>"),
-        "{:?}",
-        reminder.blocks
+    assert_reminder_replaced_by(
+        &stack,
+        ALICE_SLACK,
+        "Extended to 2027-08-10 by <@U0ALICE001>",
     );
     assert_eq!(stack.metrics.total("ExtensionApplied"), 1.0);
 
