@@ -124,7 +124,7 @@ async fn a_record_that_keeps_failing_retryably_ends_in_the_dlq() {
     );
     stack.send(&Event::octocat_by_alice("widgets")).await;
     stack.drain(Duration::from_secs(60)).await;
-    let dlq = stack.dlq_depth().await;
+    let dlq = stack.dlq_depth_reaching(1).await;
     assert_eq!(
         dlq, 1,
         "the message is dead-lettered after maxReceiveCount receives"
@@ -203,7 +203,7 @@ async fn a_hidden_membership_fails_the_record_until_it_is_dead_lettered() {
     ));
     stack.send(&Event::octocat_by_alice("widgets")).await;
     stack.drain(Duration::from_secs(60)).await;
-    assert_eq!(stack.dlq_depth().await, 1);
+    assert_eq!(stack.dlq_depth_reaching(1).await, 1);
     assert!(stack.spoke.kit().journal().is_empty());
 }
 
@@ -229,7 +229,7 @@ async fn unknown_kinds_are_retried_and_kept_in_the_dlq_for_a_redrive() {
         .send_raw("gh-38302899-39652351", "review-x", &env.to_string())
         .await;
     stack.drain(Duration::from_secs(60)).await;
-    assert_eq!(stack.dlq_depth().await, 1, "kept for a redrive");
+    assert_eq!(stack.dlq_depth_reaching(1).await, 1, "kept for a redrive");
     let alerts = stack.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("RetriesExhausted") && alerts[0].contains("unknown_kind"));
@@ -409,7 +409,7 @@ async fn github_refusals_that_are_not_permanent_are_retried_dead_lettered_alerte
         stack.send(&Event::octocat_by_alice("widgets")).await;
         stack.drain(Duration::from_secs(60)).await;
         assert_eq!(
-            stack.dlq_depth().await,
+            stack.dlq_depth_reaching(1).await,
             1,
             "{case}: dead-lettered, not dropped"
         );

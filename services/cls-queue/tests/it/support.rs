@@ -422,6 +422,20 @@ impl Stack {
             .unwrap()
     }
 
+    /// The DLQ depth once it reaches `expected`, or after 5 s whatever it is then: moto moves a message to the
+    /// DLQ during a later receive, which a loaded machine may finish a moment after the source queue reads
+    /// empty.
+    pub(crate) async fn dlq_depth_reaching(&self, expected: u64) -> u64 {
+        let end = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let depth = self.dlq_depth().await;
+            if depth == expected || std::time::Instant::now() >= end {
+                return depth;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Every request in the fake's state.
     pub(crate) fn requests(&self) -> Vec<Value> {
         self.spoke.state_json()["requests"]
