@@ -256,29 +256,20 @@ async fn deliver(delivery: &Delivery<'_>, deps: &Deps) -> Reply {
         deps.alerts.alert(&alert).await;
         return Reply::error(413, "envelope_too_large");
     }
-    match deps.queue.send(&message).await {
-        Ok(()) => {
-            deps.count("Enqueued", &[("kind", "member_event")]);
-            tracing::info!(outcome = "queued", group_id = %message.group_id, "enqueued");
-            Reply::new(202, json!({"status": "queued", "delivery": delivery_id}))
-        }
-        Err(error) => {
-            // Rule 13: GitHub shows a failed delivery that can be redelivered (`cls-admin redeliver`).
-            deps.count("EnqueueFailed", &[]);
-            tracing::error!(outcome = "enqueue_failed", error = %error, error_class = "Retryable", upstream = "sqs", "enqueue failed");
-            let alert = Alert::new(
-                &deps.config.cls.stage,
-                COMPONENT,
-                "EnqueueFailed",
-                format!("{error}; GitHub shows the delivery as failed: redeliver it"),
-            )
-            .subject(&envelope.org.login, &envelope.collaborator.login)
-            .key(delivery_id)
-            .class("Retryable");
-            deps.alerts.alert(&alert).await;
-            Reply::error(503, "enqueue_failed")
-        }
-    }
+    // Rule 13: on a failure GitHub shows a failed delivery that can be redelivered (`cls-admin redeliver`).
+    crate::handler::enqueue(
+        deps,
+        &message,
+        crate::handler::Enqueue {
+            kind: "member_event",
+            subject: (&envelope.org.login, &envelope.collaborator.login),
+            key: delivery_id,
+            queued: "enqueued",
+            consequence: "GitHub shows the delivery as failed: redeliver it",
+        },
+        Reply::new(202, json!({"status": "queued", "delivery": delivery_id})),
+    )
+    .await
 }
 
 /// Metric `OrgRenamed{matched_by}` and one IT alert: the configured login (matched by id) or id (matched by

@@ -168,6 +168,52 @@ fn raw_body(event: &ApiGatewayV2httpRequest, cap: usize) -> Result<Vec<u8>, Repl
     }
 }
 
+/// What a route enqueues and how an enqueue failure is reported.
+pub(crate) struct Enqueue<'a> {
+    /// The envelope kind, the `Enqueued{kind}` dimension.
+    pub(crate) kind: &'static str,
+    /// Org and collaborator logins for the alert.
+    pub(crate) subject: (&'a str, &'a str),
+    /// The delivery or ticket id the alert names.
+    pub(crate) key: &'a str,
+    /// The log line of a success (`enqueued`, `click enqueued`).
+    pub(crate) queued: &'static str,
+    /// What the failure means for the sender, appended to the error in the alert.
+    pub(crate) consequence: &'static str,
+}
+
+/// Sends `message`; on success counts `Enqueued{kind}` and answers `ok`, on failure counts `EnqueueFailed`,
+/// alerts IT once and answers 503 (the sender shows a failed delivery or click).
+pub(crate) async fn enqueue(
+    deps: &Deps,
+    message: &crate::deps::OutgoingMessage,
+    what: Enqueue<'_>,
+    ok: Reply,
+) -> Reply {
+    match deps.queue.send(message).await {
+        Ok(()) => {
+            deps.count("Enqueued", &[("kind", what.kind)]);
+            tracing::info!(outcome = "queued", kind = what.kind, key = what.key, group_id = %message.group_id, "{}", what.queued);
+            ok
+        }
+        Err(error) => {
+            deps.count("EnqueueFailed", &[]);
+            tracing::error!(outcome = "enqueue_failed", error = %error, error_class = "Retryable", upstream = "sqs", "enqueue failed");
+            let alert = Alert::new(
+                &deps.config.cls.stage,
+                COMPONENT,
+                "EnqueueFailed",
+                format!("{error}; {}", what.consequence),
+            )
+            .subject(what.subject.0, what.subject.1)
+            .key(what.key)
+            .class("Retryable");
+            deps.alerts.alert(&alert).await;
+            Reply::error(503, "enqueue_failed")
+        }
+    }
+}
+
 /// A header's trimmed value, `None` when absent, blank or not text.
 pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -5,7 +5,7 @@
 
 use cls_core::button::{ButtonAction, ButtonValue};
 use cls_core::envelope::{SlackActionMsg, slack_dedup_id};
-use cls_core::{Alert, Envelope, Payload};
+use cls_core::{Envelope, Payload};
 use lambda_http::http::HeaderMap;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use slack_notify::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use slack_notify::{SignatureError, SignatureVerifier};
 
 use crate::deps::{Deps, OutgoingMessage};
-use crate::handler::{COMPONENT, Reply, header_str, webhook_settings};
+use crate::handler::{Reply, header_str, webhook_settings};
 
 /// The `block_actions` fields CLS reads (Slack's interaction payload; unknown fields ignored).
 #[derive(Debug, Deserialize)]
@@ -217,28 +217,19 @@ pub(crate) async fn interaction(headers: &HeaderMap, body: &[u8], deps: &Deps) -
             return Reply::error(400, "bad_payload");
         }
     };
-    match deps.queue.send(&message).await {
-        Ok(()) => {
-            deps.count("Enqueued", &[("kind", "slack_action")]);
-            tracing::info!(outcome = "queued", ticket_id = %value.ticket_id, group_id = %message.group_id, "click enqueued");
-            Reply::empty(200)
-        }
-        Err(error) => {
-            deps.count("EnqueueFailed", &[]);
-            tracing::error!(outcome = "enqueue_failed", error = %error, error_class = "Retryable", upstream = "sqs", "enqueue failed");
-            let alert = Alert::new(
-                &deps.config.cls.stage,
-                COMPONENT,
-                "EnqueueFailed",
-                format!("{error}; a Slack reminder click was not recorded (Slack showed the user an error)"),
-            )
-            .subject(&value.org_login, &value.user_login)
-            .key(&value.ticket_id)
-            .class("Retryable");
-            deps.alerts.alert(&alert).await;
-            Reply::error(503, "enqueue_failed")
-        }
-    }
+    crate::handler::enqueue(
+        deps,
+        &message,
+        crate::handler::Enqueue {
+            kind: "slack_action",
+            subject: (&value.org_login, &value.user_login),
+            key: &value.ticket_id,
+            queued: "click enqueued",
+            consequence: "a Slack reminder click was not recorded (Slack showed the user an error)",
+        },
+        Reply::empty(200),
+    )
+    .await
 }
 
 #[cfg(test)]
