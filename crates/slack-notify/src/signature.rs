@@ -123,6 +123,9 @@ impl SignatureVerifier {
         let tag = signature
             .trim()
             .strip_prefix("v0=")
+            // Slack compares the lower-case hex text: `V0=`, upper-case digits or any other spelling of the
+            // same bytes is a different signature.
+            .filter(|h| h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             .and_then(|h| hex::decode(h).ok())
             .ok_or(SignatureError::Mismatch)?;
         let matched = self.secrets.iter().any(|secret| {

@@ -3,4 +3,5 @@
 
 mod against_fake;
 mod against_wiremock;
+mod hostile;
 mod support;

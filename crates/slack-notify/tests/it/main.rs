@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod blocks;
+mod hostile;
 mod logs;
 mod signature;
 mod web_api;
