@@ -4,6 +4,7 @@
 // Helpers outside #[test] functions unwrap too; clippy.toml only exempts the test functions themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod hostile;
 mod org_binding;
 mod routes;
 mod secrets_ttl;
