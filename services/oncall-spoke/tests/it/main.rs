@@ -5,5 +5,6 @@
 
 mod acceptance;
 mod demo_events;
+mod hostile;
 mod secrets_moto;
 mod support;
