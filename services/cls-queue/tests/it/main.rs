@@ -9,6 +9,7 @@ mod audit_review;
 mod audit_slack;
 mod audit_start;
 mod batches;
+mod hostile;
 mod import;
 mod life;
 mod review;
