@@ -1,16 +1,19 @@
 //! Hostile input (issue 14): property tests of the EventBridge handoff event reader (`event::screen` and
 //! `event::context`, rows 1–9 of the decision table). Any JSON in any place of the event never panics;
 //! an event that proceeds always carries a non-blank Spoke team and a trimmed e-mail address; an event of
-//! another source or detail type is always skipped, whatever else it holds.
+//! another source or detail type is always skipped, whatever else it holds. The service's secret JSON
+//! (`OncallSecret::parse`) never panics, always routes the IT channel when it parses, and never echoes a
+//! credential in its error or `Debug`.
 
 use chrono::{DateTime, Utc};
 use oncall_spoke::Config;
 use oncall_spoke::HandoffResult;
 use oncall_spoke::event::{EXPECTED_DETAIL_TYPE, EXPECTED_SOURCE, Screening, context, screen};
+use oncall_spoke::secret::OncallSecret;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::baseline;
 
@@ -110,8 +113,81 @@ fn check(event: &Value) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A valid secret: the Spoke key, a default webhook and two channel webhooks.
+fn secret() -> Value {
+    json!({
+        "spokeApiKey": "test-only-hostile-spoke-key",
+        "slack": {
+            "defaultWebhookUrl": "https://hooks.slack.com/services/T0/B0/test-only-hostile-default",
+            "channelWebhooks": {
+                "#alerts_it": "https://hooks.slack.com/services/T0/B1/test-only-hostile-alerts",
+                "#it-team": "https://hooks.slack.com/services/T0/B2/test-only-hostile-it-team"
+            }
+        }
+    })
+}
+
+/// Every string leaf of `value` of 8 characters or more (keys excluded: channel names are not secret).
+fn long_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s.trim().len() >= 8 => out.push(s.trim().to_owned()),
+        Value::Array(items) => items.iter().for_each(|v| long_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| long_strings(v, out)),
+        _ => {}
+    }
+}
+
+/// Parses `value` as the secret and checks what must hold whatever it contains.
+fn check_secret(value: &Value) -> Result<(), TestCaseError> {
+    let mut credentials = Vec::new();
+    long_strings(value, &mut credentials);
+    let shown = match OncallSecret::parse(value, "#alerts_it") {
+        Ok(secret) => {
+            prop_assert!(secret.route("#alerts_it").is_some());
+            format!("{secret:?}")
+        }
+        Err(error) => error.reason,
+    };
+    for credential in &credentials {
+        prop_assert!(
+            !shown.contains(credential.as_str()),
+            "{shown:?} shows a credential"
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(proptest_config())]
+
+    #[test]
+    fn any_secret_json_parses_or_is_refused_without_showing_a_credential(
+        value in json_value(),
+        place in proptest::sample::select(vec![
+            "/spokeApiKey", "/slack", "/slack/defaultWebhookUrl", "/slack/channelWebhooks",
+            "/slack/channelWebhooks/#alerts_it",
+        ]),
+    ) {
+        check_secret(&value)?;
+        let mut placed = secret();
+        if let Some(slot) = placed.pointer_mut(place) {
+            *slot = value;
+        }
+        check_secret(&placed)?;
+    }
+
+    #[test]
+    fn every_single_byte_change_of_the_secret_text_parses_or_is_refused_without_showing_a_credential(
+        at in any::<Index>(),
+        delta in 1u8..=255,
+    ) {
+        let mut text = secret().to_string().into_bytes();
+        let i = at.index(text.len());
+        text[i] = text[i].wrapping_add(delta);
+        if let Ok(value) = serde_json::from_slice::<Value>(&text) {
+            check_secret(&value)?;
+        }
+    }
 
     #[test]
     fn any_json_event_is_screened_without_panicking(event in json_value()) {
