@@ -1,4 +1,5 @@
-//! The Slack side of the lifecycle (cls.md §8.3, `github-slack-api.md` §2.4): the reminder DM with its two
+//! The Slack side of the lifecycle (`docs/operations/cls.md`, "The lifecycle of one collaborator"; the Block
+//! Kit shape is pinned by `crates/slack-notify/tests/fixtures/reminder.json`): the reminder DM with its two
 //! buttons, the message that replaces the buttons after a click, and the short replies a clicker gets.
 //!
 //! Pure: builds [`Message`]s; `cls-queue` sends them.

@@ -1,5 +1,5 @@
-//! The GitHub-backed inactivity signals (cls.md §8.4, github-slack-api.md §1.5) behind
-//! [`cls_core::ActivitySource`], and the per-org choice.
+//! The GitHub-backed inactivity signals (`docs/operations/cls.md`, "The daily sweep"; the permissions they
+//! need: `docs/github-app-setup.md`) behind [`cls_core::ActivitySource`], and the per-org choice.
 
 use std::sync::Arc;
 
