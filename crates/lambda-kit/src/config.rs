@@ -39,6 +39,16 @@ pub fn map_lookup(map: HashMap<String, String>) -> impl Fn(&str) -> Option<Strin
     move |name| map.get(name).cloned()
 }
 
+/// A lookup from `(name, value)` pairs (a later pair wins), for tests.
+pub fn pairs_lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    map_lookup(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
 /// Typed getters over a lookup. Blank values count as unset.
 pub struct ConfigReader<F> {
     lookup: F,
@@ -145,11 +155,7 @@ mod tests {
     use super::*;
 
     fn reader(pairs: &[(&str, &str)]) -> ConfigReader<impl Fn(&str) -> Option<String>> {
-        let map = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        ConfigReader::new(map_lookup(map))
+        ConfigReader::new(pairs_lookup(pairs))
     }
 
     #[test]

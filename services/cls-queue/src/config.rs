@@ -58,19 +58,13 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
-    use lambda_kit::config::map_lookup;
+    use lambda_kit::config::pairs_lookup;
 
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(map_lookup(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect::<HashMap<_, _>>(),
-        ))
+        Config::from_lookup(pairs_lookup(pairs))
     }
 
     #[test]

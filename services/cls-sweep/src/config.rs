@@ -82,23 +82,17 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
-    use lambda_kit::config::map_lookup;
+    use lambda_kit::config::pairs_lookup;
 
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let mut map: HashMap<String, String> = [("CLS_QUEUE_URL", "http://q")]
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        let all: Vec<(&str, &str)> = [("CLS_QUEUE_URL", "http://q")]
+            .into_iter()
+            .chain(pairs.iter().copied())
             .collect();
-        map.extend(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        Config::from_lookup(map_lookup(map))
+        Config::from_lookup(pairs_lookup(&all))
     }
 
     #[test]

@@ -45,19 +45,13 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
-    use lambda_kit::config::map_lookup;
+    use lambda_kit::config::pairs_lookup;
 
     use super::*;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        map_lookup(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect::<HashMap<_, _>>(),
-        )
+        pairs_lookup(pairs)
     }
 
     #[test]
