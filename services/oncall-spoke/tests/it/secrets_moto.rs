@@ -12,7 +12,7 @@ use crate::support::{ALICE, API_KEY, IT, baseline, config_map, secret_for, uniqu
 
 #[tokio::test]
 async fn the_production_wiring_reads_the_secret_from_secrets_manager_and_updates_the_team() {
-    let moto = Moto::start().await.expect("moto (run: python3 -m venv .venv && .venv/bin/pip install -r crates/xtask/requirements/moto.txt)");
+    let moto = Moto::start().await.expect("moto (run: python3 -m venv .venv && .venv/bin/pip install -r tools/xtask/requirements/moto.txt)");
     let spoke = SpokeFake::new(crate::support::spoke_seed()).unwrap();
     let spoke_server = spoke.spawn().await.unwrap();
     let slack_seed =

@@ -1,7 +1,7 @@
 //! `cargo xtask cls-admin -- <args>`: the `cls-admin` operator CLI against the stack `cargo xtask up` runs.
 //!
 //! The stack writes its addresses to `target/devstack/endpoints.json`; this command turns them into the
-//! environment the CLS services get locally (`demo`'s `Wiring::env` plus the CLS settings of `crates/demo/src/cls.rs`:
+//! environment the CLS services get locally (`demo`'s `Wiring::env` plus the CLS settings of `tools/demo/src/cls.rs`:
 //! moto as `AWS_ENDPOINT_URL`, the fakes as base URLs, the queue, the secret ids) and runs
 //! `cargo run -p cls-admin -- <args>` with it.
 

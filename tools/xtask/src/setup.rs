@@ -23,13 +23,13 @@ pub(crate) const LAMBDAS: [&str; 5] = [
     "byods-extender",
 ];
 
-const MOTO_REQUIREMENTS: &str = "crates/xtask/requirements/moto.txt";
-const TOOLS_REQUIREMENTS: &str = "crates/xtask/requirements/tools.txt";
-const DENY_REQUIREMENTS: &str = "crates/xtask/requirements/deny.txt";
-const LAMBDA_REQUIREMENTS: &str = "crates/xtask/requirements/lambda.txt";
+const MOTO_REQUIREMENTS: &str = "tools/xtask/requirements/moto.txt";
+const TOOLS_REQUIREMENTS: &str = "tools/xtask/requirements/tools.txt";
+const DENY_REQUIREMENTS: &str = "tools/xtask/requirements/deny.txt";
+const LAMBDA_REQUIREMENTS: &str = "tools/xtask/requirements/lambda.txt";
 const MOTO_PATCH: [&str; 2] = [
-    "crates/xtask/moto/devstack_moto_fifo_fix.py",
-    "crates/xtask/moto/devstack_moto_fifo_fix.pth",
+    "tools/xtask/moto/devstack_moto_fifo_fix.py",
+    "tools/xtask/moto/devstack_moto_fifo_fix.pth",
 ];
 /// What `.venv-tools` is built from.
 const TOOLS_FILES: [&str; 2] = [DENY_REQUIREMENTS, TOOLS_REQUIREMENTS];

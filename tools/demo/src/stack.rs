@@ -387,11 +387,11 @@ pub fn endpoints_path() -> PathBuf {
 }
 
 /// The workspace root: the nearest directory at or above the current one that holds `Cargo.lock` and
-/// `crates/demo` (xtask runs the demo from the root), else the one two levels above this crate's sources.
+/// `tools/demo` (xtask runs the demo from the root), else the one two levels above this crate's sources.
 pub fn workspace_root() -> PathBuf {
     let from_cwd = std::env::current_dir().ok().and_then(|cwd| {
         cwd.ancestors()
-            .find(|dir| dir.join("Cargo.lock").is_file() && dir.join("crates/demo").is_dir())
+            .find(|dir| dir.join("Cargo.lock").is_file() && dir.join("tools/demo").is_dir())
             .map(Path::to_path_buf)
     });
     from_cwd.unwrap_or_else(|| {
