@@ -5,10 +5,12 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod service;
 pub mod tracing_init;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{ConfigError, ConfigReader, env_lookup};
 pub use error::{Classify, ErrorClass};
 pub use metrics::{Emf, MemorySink, MetricSink, StdoutSink};
+pub use service::{Invocation, Platform, aws_sdk_config, local_sdk_config, serve};
 pub use tracing_init::{init_tracing, invocation_span};

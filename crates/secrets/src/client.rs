@@ -11,28 +11,10 @@ use serde_json::Value;
 
 use crate::{BoxFuture, DEFAULT_TTL, SecretStore, SecretsError, VersionedValue};
 
-/// Loads the AWS SDK configuration once per process. `endpoint_override` (a moto URL in tests and the demo)
-/// wins over `AWS_ENDPOINT_URL`, which the SDK's default loader already honours.
-pub async fn aws_sdk_config(endpoint_override: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(endpoint) = endpoint_override {
-        loader = loader.endpoint_url(endpoint);
-    }
-    loader.load().await
-}
-
 /// A Secrets Manager client for a local endpoint (moto) with throw-away static credentials and `us-east-1`.
 /// For tests and the local stack only.
 pub fn local_sdk_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "testing", "testing", None, None, "local",
-        ))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    aws_sdk_secretsmanager::Client::new(&lambda_kit::local_sdk_config(endpoint))
 }
 
 #[derive(Clone)]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use client::{SecretsClient, aws_sdk_config, local_sdk_client};
+pub use client::{SecretsClient, local_sdk_client};
 pub use error::SecretsError;
 pub use memory::MemorySecretStore;
 pub use redact::{Redacted, fingerprint};

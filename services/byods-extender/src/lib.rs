@@ -58,7 +58,7 @@ pub async fn build_deps(
     config: Config,
     endpoint_override: Option<&str>,
 ) -> Result<Deps, WebexError> {
-    let sdk = secrets::aws_sdk_config(endpoint_override).await;
+    let sdk = lambda_kit::aws_sdk_config(endpoint_override).await;
     build_deps_from_sdk(config, &sdk, Arc::new(StdoutSink))
 }
 

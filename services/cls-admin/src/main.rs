@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
     lambda_kit::init_tracing();
     let json = cli.global.json;
     let result = async {
-        let sdk = secrets::aws_sdk_config(None).await;
+        let sdk = lambda_kit::aws_sdk_config(None).await;
         let http = lambda_kit::http::http_client(concat!("cls-admin/", env!("CARGO_PKG_VERSION")))
             .map_err(|e| AdminError::Usage(format!("HTTP client: {e}")))?;
         let env = Env::from_aws(&sdk, http)?;

@@ -9,7 +9,7 @@ use tracing::Instrument;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_kit::init_tracing();
     let config = Config::from_env()?;
-    let sdk = secrets::aws_sdk_config(None).await;
+    let sdk = lambda_kit::aws_sdk_config(None).await;
     let http = lambda_kit::http::http_client(concat!("cls-queue/", env!("CARGO_PKG_VERSION")))?;
     // A bad secret fails the cold start with a message naming the secret and key.
     let deps = Deps::from_aws(config, &sdk, http).await?;

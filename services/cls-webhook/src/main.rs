@@ -8,7 +8,7 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_kit::init_tracing();
     let config = Config::from_env()?;
-    let sdk = secrets::aws_sdk_config(None).await;
+    let sdk = lambda_kit::aws_sdk_config(None).await;
     let http = lambda_kit::http::http_client(concat!("cls-webhook/", env!("CARGO_PKG_VERSION")))?;
     let deps = Deps::from_aws(config, &sdk, http);
     let deps = &deps;

@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
         lambda_kit::http::http_client(oncall_spoke::adapters::USER_AGENT).context("HTTP client")?;
     let store: Option<Arc<dyn secrets::SecretStore>> = match &config.secret {
         SecretLocation::SecretsManager(_) => {
-            let sdk = secrets::aws_sdk_config(None).await;
+            let sdk = lambda_kit::aws_sdk_config(None).await;
             let client = aws_sdk_secretsmanager::Client::new(&sdk);
             Some(Arc::new(
                 secrets::SecretsClient::new(client, clock.clone()).with_ttl(config.secret_ttl),
