@@ -1,4 +1,4 @@
-// The one stack of the suite (platform.md §9): five Lambdas from prebuilt assets, the CLS HTTP API and FIFO
+// The one stack of the suite (infra/README.md, docs/architecture.md): five Lambdas from prebuilt assets, the CLS HTTP API and FIFO
 // queue, the on-call handoff bus, the EventBridge rules, least-privilege IAM with per-secret resource policies
 // (ADR 0013) and the alarms that page through one SNS topic. Every physical name derives from the stage, so two
 // stages fit in one account (`stageName`).
@@ -161,7 +161,7 @@ export const HANDOFF_DETAIL_TYPE = "On-call Handoff Event";
 export const SWEEP_SCHEDULE = "cron(0 16 * * ? *)";
 export const BYODS_SCHEDULE = "cron(0 * * * ? *)";
 
-/** Production base URLs (platform.md §5); the code has the same defaults, set here to be visible. */
+/** Production base URLs; the code has the same defaults, set here to be visible. */
 const SPOKE_BASE_URL = "https://api.askspoke.com/api/v1";
 const SLACK_API_BASE_URL = "https://slack.com/api";
 const SLACK_RESPONSE_URL_PREFIX = "https://hooks.slack.com/";
@@ -345,7 +345,7 @@ export class InfraStack extends Stack {
     this.queue = new sqs.Queue(this, "ClsEvents", {
       queueName: named("cls-events.fifo"),
       fifo: true,
-      // Every sender sets an explicit MessageDeduplicationId (cls.md §3.1).
+      // Every sender sets an explicit MessageDeduplicationId (services/cls-queue/README.md).
       contentBasedDeduplication: false,
       visibilityTimeout: Duration.seconds(360),
       retentionPeriod: Duration.days(14),
@@ -354,7 +354,7 @@ export class InfraStack extends Stack {
       deadLetterQueue: { queue: this.queueDlq, maxReceiveCount: 5 },
     });
     // Failed handoff deliveries: the oncall-spoke async-invoke DLQ and the EventBridge target DLQ
-    // (oncall-spoke.md §5.2), kept for replay.
+    // (services/oncall-spoke/README.md), kept for replay.
     this.handoffDlq = new sqs.Queue(this, "HandoffDlq", {
       queueName: named("oncall-spoke-dlq"),
       retentionPeriod: Duration.days(14),
@@ -476,7 +476,7 @@ export class InfraStack extends Stack {
         environment: baseEnv(fn),
         ...(fn === "oncall-spoke"
           ? {
-              // Asynchronous invoke: 2 retries within an hour, then the DLQ (oncall-spoke.md §5.2).
+              // Asynchronous invoke: 2 retries within an hour, then the DLQ (services/oncall-spoke/README.md).
               deadLetterQueue: this.handoffDlq,
               retryAttempts: 2,
               maxEventAge: Duration.hours(1),
@@ -512,7 +512,7 @@ export class InfraStack extends Stack {
         maxConcurrency: 2,
       }),
     );
-    // Continuations (cls.md §8.1): the sweep invokes itself, named by its constructed ARN.
+    // Continuations (services/cls-sweep/README.md): the sweep invokes itself, named by its constructed ARN.
     sweep.addToRolePolicy(
       new iam.PolicyStatement({
         sid: "InvokeItselfForContinuations",
@@ -523,7 +523,7 @@ export class InfraStack extends Stack {
 
     // ---- cls-admin: the operator CLI's role -------------------------------------------------------------
     // Assumable by principals of this account whose own policy allows sts:AssumeRole on it; it may read the
-    // secrets of its SECRET_ACCESS row, enqueue (every mutating command goes through the queue, cls.md §10)
+    // secrets of its SECRET_ACCESS row, enqueue (every mutating command goes through the queue, docs/operations/cls.md)
     // and run the sweep Lambda (`cls-admin sweep`).
     this.clsAdminRole = new iam.Role(this, "ClsAdminRole", {
       roleName: `${this.stackName}-cls-admin`,
@@ -791,7 +791,7 @@ export class InfraStack extends Stack {
       { threshold: 900 },
     );
 
-    // CLS EMF metrics (cls.md §12): namespace CLS, dimension Stage.
+    // CLS EMF metrics (docs/operations/cls.md): namespace CLS, dimension Stage.
     const clsMetric = (metricName: string, period = fiveMin) =>
       new cloudwatch.Metric({
         namespace: "CLS",
@@ -826,7 +826,7 @@ export class InfraStack extends Stack {
       missing: cloudwatch.TreatMissingData.BREACHING,
     });
 
-    // BYODS EMF metrics (byods.md §7): namespace WebexBYODS, dimension Service=byods-extender.
+    // BYODS EMF metrics (services/byods-extender/README.md): namespace WebexBYODS, dimension Service=byods-extender.
     const byodsMetric = (metricName: string, statistic: string, period: Duration) =>
       new cloudwatch.Metric({
         namespace: "WebexBYODS",
@@ -866,7 +866,7 @@ export class InfraStack extends Stack {
       missing: cloudwatch.TreatMissingData.BREACHING,
     });
 
-    // oncall-spoke EMF metrics (oncall-spoke.md §7): namespace OncallSpoke.
+    // oncall-spoke EMF metrics (services/oncall-spoke/README.md): namespace OncallSpoke.
     addAlarm(
       "oncall-permanent-error",
       "oncall-spoke: a handoff could not be applied (team and IT were alerted in Slack)",

@@ -1,4 +1,4 @@
-// Alarms of platform.md §9 and the service specs, all wired to the one SNS topic.
+// The alarms of infra/README.md and the services' READMEs, all wired to the one SNS topic.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Match } from "aws-cdk-lib/assertions";

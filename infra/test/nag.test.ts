@@ -1,4 +1,4 @@
-// cdk-nag (AwsSolutions) runs on every synth: no open finding, only the acknowledgements platform.md §9
+// cdk-nag (AwsSolutions) runs on every synth: no open finding, only the acknowledgements docs/decisions/0010
 // allows, and an unacknowledged resource fails the synth.
 import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Resource rows of platform.md §9: functions, HTTP API, queues, mapping, EventBridge, secrets, outputs.
+// The stack's resources (infra/README.md): functions, HTTP API, queues, mapping, EventBridge, secrets, outputs.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
