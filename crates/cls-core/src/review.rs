@@ -73,8 +73,16 @@ impl ReviewConfig {
     }
 }
 
+/// The stage in which the test clock (`CLS_FAKE_TODAY`, the sweep event's `today`) is refused.
+pub const PRODUCTION: &str = "production";
+
+/// True when `stage` is `production` (any case).
+pub fn is_production(stage: &str) -> bool {
+    stage.eq_ignore_ascii_case(PRODUCTION)
+}
+
 /// `CLS_FAKE_TODAY` (`YYYY-MM-DD`): the date the CLS functions act as of, for tests and the local stack.
-/// Refused when `stage` is `production` (cls.md §11).
+/// Refused when `stage` is `production`.
 pub fn fake_today<F: Fn(&str) -> Option<String>>(
     env: &ConfigReader<F>,
     stage: &str,
@@ -82,7 +90,7 @@ pub fn fake_today<F: Fn(&str) -> Option<String>>(
     let Some(raw) = env.optional("CLS_FAKE_TODAY") else {
         return Ok(None);
     };
-    if crate::config::is_production(stage) {
+    if is_production(stage) {
         return Err(ConfigError::new(
             "CLS_FAKE_TODAY",
             "is refused when CLS_STAGE is production",

@@ -1,7 +1,7 @@
 //! Configuration: the same environment variables as the CLS services (cls.md §11), read once.
 
 use chrono::NaiveDate;
-use cls_core::config::{ApiUrls, ClsConfig};
+use cls_wiring::config::{ApiUrls, ClsConfig};
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 
 /// What `cls-admin` reads from the environment. Ids and URLs only; secret values come from Secrets Manager.

@@ -6,21 +6,22 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cls_core::settings::{GithubSettings, IdentitySettings, OrgSettings, SpokeSettings};
-use cls_core::wiring::{ClientFactory, decode_github, decode_identity, decode_spoke};
+use cls_wiring::{ClientFactory, decode_github, decode_identity, decode_spoke};
 use github_app::GithubApi;
 use lambda_kit::Clock;
 use secrets::{SecretStore, SecretsError};
 use spoke_client::SpokeApi;
 
 use crate::config::Config;
-use cls_core::queue::{QueueSender, SqsQueueSender};
+use cls_core::queue::QueueSender;
+use cls_wiring::SqsQueueSender;
 use lambda_kit::config::ConfigError;
 
 /// The validated content of the secrets the commands use: `cls/github` (private keys required), `cls/spoke`
 /// (every field and tag id present), `cls/identity` (empty when the secret does not exist).
-pub use cls_core::wiring::ClsSettings as Settings;
+pub use cls_wiring::ClsSettings as Settings;
 /// The CLI cannot start: a secret is unreadable or invalid, or a client cannot be built.
-pub use cls_core::wiring::StartupError;
+pub use cls_wiring::StartupError;
 
 const USER_AGENT: &str = concat!("cls-admin/", env!("CARGO_PKG_VERSION"));
 

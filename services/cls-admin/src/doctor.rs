@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use cls_core::settings::{
-    GithubSettings, IdentitySettings, SlackSettings, SpokeSettings, load_alert_settings,
-};
+use cls_core::settings::{GithubSettings, IdentitySettings, SlackSettings, SpokeSettings};
 use cls_core::ticket::FieldKey;
+use cls_wiring::load_alert_settings;
 use github_app::{AUDIT_LOG_READ, GithubApi, MEMBERS_WRITE};
 use secrecy::ExposeSecret as _;
 use serde::Serialize;

@@ -32,7 +32,7 @@ pub enum AdminError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A secret is unreadable or invalid, or a client could not be built (the commands' or the sweep's:
-    /// both read the secrets through `cls_core::wiring`).
+    /// both read the secrets through `cls_wiring`).
     #[error("configuration is not usable")]
     Startup(#[from] StartupError),
     /// Spoke failed.

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use cls_core::ReviewConfig;
-use cls_core::config::{ApiUrls, ClsConfig};
+use cls_wiring::config::{ApiUrls, ClsConfig};
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 use slack_notify::SlackEndpoints;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use cls_core::Alert;
 use cls_core::identity::{IdentityDirectory, StaticDirectory};
 use cls_core::settings::IdentitySettings;
-use cls_core::wiring::{AlertSource, ClientFactory, RawSecrets, Reloader, SpokeKey};
+use cls_wiring::{AlertSource, ClientFactory, RawSecrets, Reloader, SpokeKey};
 use github_app::GithubApi;
 use lambda_kit::Clock;
 use lambda_kit::metrics::MetricSink;
@@ -19,11 +19,11 @@ use tokio::sync::OnceCell;
 
 use crate::config::Config;
 
-pub use cls_core::alerter::{Alerter, SlackAlerter};
 /// The validated content of the CLS secrets the consumer reads (`cls/github`, `cls/spoke`, `cls/identity`).
-pub use cls_core::wiring::ClsSettings as Settings;
+pub use cls_wiring::ClsSettings as Settings;
 /// Cold-start failures: the function refuses to start with a message naming the secret and key.
-pub use cls_core::wiring::StartupError;
+pub use cls_wiring::StartupError;
+pub use cls_wiring::alerter::{Alerter, SlackAlerter};
 
 /// What is built from the secrets; replaced when a secret's value changes.
 #[derive(Clone)]

@@ -2,10 +2,10 @@
 
 use chrono::NaiveDate;
 use cls_core::ReviewConfig;
-use cls_core::config::{ApiUrls, ClsConfig};
+use cls_wiring::config::{ApiUrls, ClsConfig};
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 
-pub use cls_core::config::PRODUCTION;
+pub use cls_wiring::config::PRODUCTION;
 
 /// The sweep's configuration: ids, URLs and limits; secret values come from Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq)]

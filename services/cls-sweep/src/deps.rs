@@ -6,9 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
-use cls_core::settings::{SecretIds, load_alert_settings};
-use cls_core::wiring::{AlertSource, ClientFactory, RawSecrets, Reloader};
-use cls_core::{ActivitySource, ActivitySourceKind, Alert, QueueSender, SqsQueueSender};
+use cls_core::settings::SecretIds;
+use cls_core::{ActivitySource, ActivitySourceKind, Alert, QueueSender};
+use cls_wiring::SqsQueueSender;
+use cls_wiring::load_alert_settings;
+use cls_wiring::{AlertSource, ClientFactory, RawSecrets, Reloader};
 use futures::future::BoxFuture;
 use github_app::GithubApi;
 use lambda_kit::Clock;
@@ -20,12 +22,12 @@ use spoke_client::SpokeApi;
 use crate::config::Config;
 use crate::continuation::{Continuation, LambdaContinuation, NoContinuation};
 
-pub use cls_core::alerter::{Alerter, SlackAlerter};
 /// The validated content of the secrets the sweep reads: `cls/github` and `cls/spoke` (`identity` stays
 /// empty: the sweep does not read `cls/identity`).
-pub use cls_core::wiring::ClsSettings as Settings;
+pub use cls_wiring::ClsSettings as Settings;
 /// Cold-start failures: the function refuses to start with a message naming the secret and key.
-pub use cls_core::wiring::StartupError;
+pub use cls_wiring::StartupError;
+pub use cls_wiring::alerter::{Alerter, SlackAlerter};
 
 /// The sweep's user agent.
 pub const USER_AGENT: &str = concat!("cls-sweep/", env!("CARGO_PKG_VERSION"));

@@ -1,6 +1,6 @@
 //! Configuration read once at cold start (cls.md §11, platform spec §5).
 
-use cls_core::config::ClsConfig;
+use cls_wiring::config::ClsConfig;
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
 
 /// Default body cap: 1 MiB.

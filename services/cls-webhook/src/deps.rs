@@ -9,9 +9,10 @@ use slack_notify::WebhookPoster;
 
 use crate::config::Config;
 
-pub use cls_core::queue::{EnqueueError, OutgoingMessage, QueueSender, SqsQueueSender};
+pub use cls_core::queue::{EnqueueError, OutgoingMessage, QueueSender};
+pub use cls_wiring::SqsQueueSender;
 
-pub use cls_core::alerter::{Alerter, SlackAlerter};
+pub use cls_wiring::alerter::{Alerter, SlackAlerter};
 
 /// Everything `handle` needs. Built once per process (`main`, the demo, tests).
 #[derive(Clone)]

@@ -5,7 +5,8 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use cls_core::Alert;
-use cls_core::settings::{SettingsLoadError, WebhookSettings, load_webhook_settings};
+use cls_core::settings::WebhookSettings;
+use cls_wiring::{SettingsLoadError, load_webhook_settings};
 use lambda_http::http::{HeaderMap, HeaderValue, Method, header};
 use serde_json::{Value, json};
 use tracing::Instrument;

@@ -53,7 +53,7 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
         wiring.secrets.clone(),
         Arc::clone(&clock),
     ));
-    let queue = Arc::new(cls_core::SqsQueueSender::new(
+    let queue = Arc::new(cls_wiring::SqsQueueSender::new(
         devstack::aws::sqs_client(&wiring.moto_endpoint),
         &wiring.queue_url,
     ));

@@ -16,7 +16,7 @@ use crate::support::*;
 
 /// Sends like the sweep's SQS sender but with a deduplication id SQS has not seen: what a rerun after the
 /// 5-minute FIFO window looks like to the queue.
-struct AfterDedupWindow(cls_core::SqsQueueSender);
+struct AfterDedupWindow(cls_wiring::SqsQueueSender);
 
 impl QueueSender for AfterDedupWindow {
     fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<(), EnqueueError>> {
@@ -54,7 +54,7 @@ async fn sweeper(stack: &Stack, late: bool) -> cls_sweep::Deps {
         secrets::local_sdk_client(&moto.endpoint()),
         Arc::clone(&clock),
     ));
-    let sqs = cls_core::SqsQueueSender::new(stack.sqs.clone(), &stack.queues.url);
+    let sqs = cls_wiring::SqsQueueSender::new(stack.sqs.clone(), &stack.queues.url);
     let queue: Arc<dyn QueueSender> = if late {
         Arc::new(AfterDedupWindow(sqs))
     } else {

@@ -224,7 +224,7 @@ impl Env {
             .with_ttl(self.config.cls.secrets_ttl),
         );
         let http = lambda_kit::http::http_client("cls-sweep-tests/0").unwrap();
-        let queue = Arc::new(cls_core::SqsQueueSender::new(
+        let queue = Arc::new(cls_wiring::SqsQueueSender::new(
             self.sqs.clone(),
             &self.queues.url,
         ));

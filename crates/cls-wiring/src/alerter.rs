@@ -10,8 +10,10 @@ use lambda_kit::Clock;
 use secrets::SecretStore;
 use slack_notify::{Message, WebhookPoster};
 
-use crate::Alert;
-use crate::settings::{SecretIds, legacy_alert_settings, load_alert_settings};
+use cls_core::Alert;
+use cls_core::settings::SecretIds;
+
+use crate::load::{legacy_alert_settings, load_alert_settings};
 
 /// Sends IT alerts. Failures are logged, never returned: an alert never fails a record or an HTTP answer.
 pub trait Alerter: Send + Sync {
@@ -20,7 +22,7 @@ pub trait Alerter: Send + Sync {
 }
 
 /// [`Alerter`] posting to the incoming webhook of the `cls/alerts` secret (`alert_webhook_url`), or of the old
-/// layout's `cls/slack` secret (see `settings::load_alert_settings`).
+/// layout's `cls/slack` secret (see [`load_alert_settings`]).
 pub struct SlackAlerter {
     poster: Arc<dyn WebhookPoster>,
     secrets: Arc<dyn SecretStore>,

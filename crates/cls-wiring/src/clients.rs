@@ -6,18 +6,18 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
+use cls_core::Alert;
+use cls_core::settings::{
+    GithubSettings, IdentitySettings, OrgSettings, SecretIds, SettingsError, SpokeSettings,
+};
 use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
 use lambda_kit::Clock;
 use secrecy::{ExposeSecret, SecretString};
 use secrets::{SecretStore, SecretsError};
 use spoke_client::{SpokeApi, SpokeClient};
 
-use crate::alert::Alert;
 use crate::alerter::Alerter;
 use crate::config::ApiUrls;
-use crate::settings::{
-    GithubSettings, IdentitySettings, OrgSettings, SecretIds, SettingsError, SpokeSettings,
-};
 
 /// A CLS binary cannot start (or keep) its settings: a secret is unreadable or invalid, or a client cannot
 /// be built. Names the secret and key, never a value.
@@ -140,19 +140,17 @@ pub fn decode_identity(
     Ok(identity)
 }
 
-impl OrgSettings {
-    /// The org's App installation for the GitHub client; `None` without a private key.
-    pub fn installation(&self) -> Option<OrgInstallation> {
-        Some(OrgInstallation {
-            org: self.org.clone(),
-            installation_id: self.installation_id,
-            app: AppCredentials {
-                app_id: self.app_id,
-                private_key_pem: self.private_key_pem.clone()?,
-                webhook_secrets: Vec::new(),
-            },
-        })
-    }
+/// The org's App installation for the GitHub client; `None` without a private key.
+pub fn installation(org: &OrgSettings) -> Option<OrgInstallation> {
+    Some(OrgInstallation {
+        org: org.org.clone(),
+        installation_id: org.installation_id,
+        app: AppCredentials {
+            app_id: org.app_id,
+            private_key_pem: org.private_key_pem.clone()?,
+            webhook_secrets: Vec::new(),
+        },
+    })
 }
 
 /// Builds the Spoke and GitHub clients over one shared HTTP client, clock and user agent.
@@ -191,7 +189,7 @@ impl ClientFactory {
         )
         .http_client(self.http.clone())
         .user_agent(self.user_agent)
-        .installations(settings.orgs.iter().filter_map(OrgSettings::installation))
+        .installations(settings.orgs.iter().filter_map(installation))
         .build()
         .map(|c| Arc::new(c) as Arc<dyn GithubApi>)
         .map_err(|e| StartupError::Client {
@@ -201,7 +199,7 @@ impl ClientFactory {
     }
 }
 
-/// The Spoke client, replaced when the key in `cls/spoke` changes (cls.md §11: key rotation): on a changed
+/// The Spoke client, replaced when the key in `cls/spoke` changes (key rotation): on a changed
 /// secret ([`SpokeKey::adopt`]) and after Spoke refused the key ([`SpokeKey::refresh_refused`]).
 pub struct SpokeKey {
     store: Arc<dyn SecretStore>,
@@ -284,7 +282,7 @@ fn fingerprint(key: &SecretString) -> String {
 }
 
 /// Re-reads the CLS secrets through the store's TTL cache (`CLS_SECRETS_TTL_SECONDS`) and rebuilds what a
-/// changed value feeds (cls.md §11: a rotated key or a new org needs no redeploy). `T` is what the binary
+/// changed value feeds (a rotated key or a new org needs no redeploy). `T` is what the binary
 /// builds from the settings (the settings and its clients).
 pub struct Reloader<T> {
     store: Arc<dyn SecretStore>,

@@ -1,19 +1,17 @@
-//! The environment every CLS binary reads the same way (cls.md §11): [`ClsConfig`] (stage, secret ids, secret
+//! The environment every CLS binary reads the same way (docs/architecture.md, "CLS secrets"): [`ClsConfig`] (stage, secret ids, secret
 //! cache TTL) for all four, [`ApiUrls`] (Spoke and GitHub base URLs) for the ones calling those APIs. Each
 //! service's `Config` embeds them and reads only its own variables besides.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use cls_core::settings::SecretIds;
 use lambda_kit::Clock;
 use lambda_kit::config::{ConfigError, ConfigReader};
 use secrets::SecretStore;
 use url::Url;
 
-use crate::settings::SecretIds;
-
-/// The stage in which the test clock (`CLS_FAKE_TODAY`, the sweep event's `today`) is refused.
-pub const PRODUCTION: &str = "production";
+pub use cls_core::review::{PRODUCTION, is_production};
 
 /// What every CLS binary reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,11 +55,6 @@ impl ClsConfig {
                 .with_ttl(self.secrets_ttl),
         )
     }
-}
-
-/// True when `stage` is `production` (any case).
-pub fn is_production(stage: &str) -> bool {
-    stage.eq_ignore_ascii_case(PRODUCTION)
 }
 
 /// The API base URLs of the binaries that call Spoke and GitHub (canonical names win over the `CLS_` aliases;
