@@ -2,7 +2,9 @@
 
 pub mod apigw;
 pub mod aws;
+pub mod function_process;
 pub mod lambda;
+pub mod runtime_api;
 mod server;
 pub mod sqs;
 
