@@ -1,4 +1,4 @@
-//! App credentials, the App JWT (RS256) and the installation-token cache (`github-slack-api.md` §1.3).
+//! App credentials, the App JWT (RS256) and the installation-token cache (see the crate README).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,7 +18,7 @@ pub const JWT_BACKDATE: Duration = Duration::seconds(60);
 /// The App JWT lifetime (GitHub allows at most 10 minutes).
 pub const JWT_LIFETIME: Duration = Duration::minutes(9);
 
-/// One GitHub App's credentials (from the GitHub secret, `cls.md` §11).
+/// One GitHub App's credentials (from the `cls/github` secret, docs/operations/deploy.md).
 #[derive(Clone)]
 pub struct AppCredentials {
     /// The App id (`iss` of the JWT; `X-GitHub-Hook-Installation-Target-ID` of deliveries).

@@ -5,7 +5,7 @@ use std::time::Duration;
 use lambda_kit::{Classify, ErrorClass};
 
 /// The endpoint template of the removal call (`DELETE /orgs/{org}/outside_collaborators/{username}`): the only
-/// GitHub call whose plain 403 is a permanent failure (`cls.md` §12).
+/// GitHub call whose plain 403 is a permanent failure (docs/operations/cls.md).
 pub const REMOVE_OUTSIDE_COLLABORATOR: &str = "DELETE /orgs/{org}/outside_collaborators/{username}";
 /// The endpoint template of the audit-log query; its plain 403 means the App lacks "Administration: read".
 pub const AUDIT_LOG: &str = "GET /orgs/{org}/audit-log";
@@ -137,7 +137,7 @@ impl GithubError {
 }
 
 impl Classify for GithubError {
-    /// Only what `cls.md` §12 calls permanent is [`ErrorClass::Permanent`]: a 403 without rate-limit signs on
+    /// Only what docs/operations/cls.md calls permanent is [`ErrorClass::Permanent`]: a 403 without rate-limit signs on
     /// the removal call. Everything else is retryable, so a work item is retried and dead-lettered (with an
     /// alert) instead of being dropped: a 401 after the token refresh, a plain 403 on the membership check, a
     /// suspended (403) or removed (404) installation on the token call, an unusable key or an unknown

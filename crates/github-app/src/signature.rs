@@ -1,4 +1,4 @@
-//! Webhook signature verification (`X-Hub-Signature-256`, `github-slack-api.md` §1.1).
+//! Webhook signature verification (`X-Hub-Signature-256`: HMAC-SHA256 of the raw body, lower-case hex, `sha256=` prefix; CLS-1 in docs/requirements/cls.md).
 
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};

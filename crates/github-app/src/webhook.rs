@@ -1,6 +1,6 @@
-//! Lenient models of the webhook payloads CLS reads (`github-slack-api.md` §1.2), shared by `cls-webhook`
+//! Lenient models of the webhook payloads CLS reads (GitHub's `member` and `ping` events), shared by `cls-webhook`
 //! and the fakes. Every field that GitHub may omit is optional and unknown keys are ignored, so that
-//! deciding what is "required" stays with the caller (`cls.md` §4 row 10).
+//! deciding what is "required" stays with the caller (services/cls-webhook/README.md).
 
 use serde::{Deserialize, Serialize};
 

@@ -120,7 +120,7 @@ impl<F: Fn(&str) -> Option<String>> ConfigReader<F> {
     }
 
     /// A base URL from the first set name of `vars`, or `default`. It must be `https://` unless its host is
-    /// loopback (platform spec §5). A trailing slash is removed.
+    /// loopback. A trailing slash is removed.
     pub fn base_url(&self, vars: &[&str], default: &str) -> Result<Url, ConfigError> {
         let var = vars.first().copied().unwrap_or("base URL");
         let raw = self.first_of(vars).unwrap_or_else(|| default.to_owned());

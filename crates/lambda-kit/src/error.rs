@@ -1,4 +1,4 @@
-//! The two error classes every service maps its failures into (platform spec §4).
+//! The two error classes every service maps its failures into (docs/architecture.md).
 
 use std::fmt;
 

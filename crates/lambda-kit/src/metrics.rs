@@ -1,4 +1,4 @@
-//! CloudWatch Embedded Metric Format: one JSON object per stdout line (platform spec §8).
+//! CloudWatch Embedded Metric Format: one JSON object per stdout line, which CloudWatch Logs turns into metrics.
 
 use std::sync::{Arc, Mutex};
 

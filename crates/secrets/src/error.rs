@@ -48,7 +48,7 @@ pub enum SecretsError {
 }
 
 impl SecretsError {
-    /// True when a later attempt may succeed (Secrets Manager errors are retryable per platform spec §4).
+    /// True when a later attempt may succeed (Secrets Manager errors are retryable, docs/architecture.md).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transient { .. })
     }
@@ -67,7 +67,7 @@ impl SecretsError {
 
 impl lambda_kit::Classify for SecretsError {
     fn class(&self) -> lambda_kit::ErrorClass {
-        // Platform spec §4: Secrets Manager errors are retryable, except a secret that can never parse.
+        // Secrets Manager errors are retryable, except a secret that can never parse.
         match self {
             Self::Malformed { .. } => lambda_kit::ErrorClass::Permanent,
             _ => lambda_kit::ErrorClass::Retryable,

@@ -21,7 +21,7 @@ pub use redact::{Redacted, fingerprint};
 /// A boxed future, so that [`SecretStore`] stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The default cache lifetime (platform spec: 5 minutes).
+/// The default cache lifetime (5 minutes: a rotated value is picked up within that time).
 pub const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A secret value together with the Secrets Manager version it came from.
