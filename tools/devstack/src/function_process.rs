@@ -271,3 +271,86 @@ pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
         rest.trim().strip_suffix("kB")?.trim().parse().ok()
     })
 }
+
+/// The cargo profile to build function binaries in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `dev` (tests: the same `main.rs`, quick to build).
+    Dev,
+    /// `release` (what is deployed; the benchmark).
+    Release,
+}
+
+/// Building the binaries failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// cargo could not be run.
+    #[error("running cargo")]
+    Run(#[source] std::io::Error),
+    /// cargo failed.
+    #[error("cargo build failed ({status}):\n{stderr}")]
+    Failed {
+        /// The exit status.
+        status: String,
+        /// cargo's stderr.
+        stderr: String,
+    },
+    /// cargo did not report one of the binaries.
+    #[error("cargo built no executable `{0}`")]
+    Missing(String),
+}
+
+/// Builds `binaries` (`(package, bin)` pairs) with `cargo build --locked` in `profile`, from the workspace
+/// at `root`, and returns each bin's executable path, as cargo reports it (so `CARGO_TARGET_DIR` and the
+/// profile directory are cargo's business). Up to date binaries make this a no-op of a second or two; it
+/// blocks, so call it from a blocking context or `spawn_blocking`.
+pub fn build_binaries(
+    root: &Path,
+    profile: Profile,
+    binaries: &[(&str, &str)],
+) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    let mut command = std::process::Command::new(cargo);
+    command.current_dir(root).args([
+        "build",
+        "--locked",
+        "--message-format=json-render-diagnostics",
+    ]);
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    for (package, bin) in binaries {
+        command.args(["--package", package, "--bin", bin]);
+    }
+    let output = command
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .output()
+        .map_err(BuildError::Run)?;
+    if !output.status.success() {
+        return Err(BuildError::Failed {
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    let mut built = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let (Some(name), Some(executable)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) else {
+            continue;
+        };
+        built.insert(name.to_owned(), PathBuf::from(executable));
+    }
+    for (_, bin) in binaries {
+        if !built.contains_key(*bin) {
+            return Err(BuildError::Missing((*bin).to_owned()));
+        }
+    }
+    Ok(built)
+}

@@ -302,3 +302,21 @@ async fn a_binary_that_cannot_start_is_reported_with_its_output() {
     assert!(matches!(error, ProcessError::Exited { .. }), "{error}");
     assert!(function.api().first_next().is_none());
 }
+
+#[test]
+fn build_binaries_reports_the_executable_cargo_built() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let built = devstack::function_process::build_binaries(
+        &root,
+        devstack::function_process::Profile::Dev,
+        &[("devstack", "hello-lambda")],
+    )
+    .unwrap();
+    let path = &built["hello-lambda"];
+    assert_eq!(
+        path.canonicalize().unwrap(),
+        std::path::Path::new(env!("CARGO_BIN_EXE_hello-lambda"))
+            .canonicalize()
+            .unwrap()
+    );
+}
