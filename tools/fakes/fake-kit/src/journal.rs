@@ -38,6 +38,15 @@ impl JournalEntry {
     }
 }
 
+/// The first 8 hex digits of the SHA-256 of `secret`: how a fake's state shows a token or key, enough to tell two
+/// apart without revealing either. (The fakes never depend on the project's client crates, so this is not
+/// `secrets::fingerprint`, though it computes the same value.)
+pub fn fingerprint(secret: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(secret.as_bytes());
+    hex::encode(&digest[..4])
+}
+
 /// Header names whose values are never journaled.
 pub(crate) fn is_credential_header(name: &str) -> bool {
     matches!(

@@ -6,9 +6,10 @@ mod journal;
 mod kit;
 pub mod moto;
 mod serve;
+pub mod testing;
 
 pub use control::{FakeState, fake_app};
 pub use faults::{ActiveFault, FaultRule};
-pub use journal::JournalEntry;
+pub use journal::{JournalEntry, fingerprint};
 pub use kit::{FakeKit, RateLimitConfig};
 pub use serve::{RunningServer, ServeError, serve, serve_ephemeral};

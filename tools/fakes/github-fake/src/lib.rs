@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod state;
 mod webhooks;
-mod world;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 pub use webhooks::{DeliveryOutcome, MemberSpec};
 
-use crate::world::World;
+use crate::state::World;
 
 /// The `minimal.json` seed: org `acme`, member `alice`, outside collaborator `octocat`, repo `widgets`.
 pub const MINIMAL_SEED: &str = include_str!("../fixtures/minimal.json");
@@ -25,7 +25,7 @@ pub const DEMO_SEED: &str = include_str!("../fixtures/demo.json");
 /// **TEST-ONLY** private key (PKCS#1 PEM) of the fake App. It protects nothing; never use it for a real App.
 pub const TEST_APP_PRIVATE_KEY_PEM: &str = include_str!("../fixtures/test-app-key.pem");
 /// The public half of [`TEST_APP_PRIVATE_KEY_PEM`], which the fake uses unless the seed names another key.
-pub const TEST_APP_PUBLIC_KEY_PEM: &str = world::TEST_APP_PUBLIC_KEY_PEM;
+pub const TEST_APP_PUBLIC_KEY_PEM: &str = state::TEST_APP_PUBLIC_KEY_PEM;
 
 /// A seed could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -254,7 +254,7 @@ impl GithubFake {
             .map_err(SeedError)
     }
 
-    fn apply_settings(&self, org: &str, settings: &world::OrgSettings) -> Result<(), SeedError> {
+    fn apply_settings(&self, org: &str, settings: &state::OrgSettings) -> Result<(), SeedError> {
         let now = self.shared.kit.now();
         self.shared
             .world()
@@ -266,7 +266,7 @@ impl GithubFake {
     pub fn set_membership_hidden(&self, org: &str, hidden: bool) -> Result<(), SeedError> {
         self.apply_settings(
             org,
-            &world::OrgSettings {
+            &state::OrgSettings {
                 membership_hidden: Some(hidden),
                 ..Default::default()
             },
@@ -277,7 +277,7 @@ impl GithubFake {
     pub fn set_enterprise(&self, org: &str, enterprise: bool) -> Result<(), SeedError> {
         self.apply_settings(
             org,
-            &world::OrgSettings {
+            &state::OrgSettings {
                 enterprise: Some(enterprise),
                 ..Default::default()
             },
@@ -295,7 +295,7 @@ impl GithubFake {
         let change = [(permission.to_owned(), Some(level.to_owned()))];
         self.apply_settings(
             org,
-            &world::OrgSettings {
+            &state::OrgSettings {
                 permissions: Some(change.into_iter().collect()),
                 ..Default::default()
             },
@@ -312,7 +312,7 @@ impl GithubFake {
     pub fn set_suspended(&self, org: &str, suspended: bool) -> Result<(), SeedError> {
         self.apply_settings(
             org,
-            &world::OrgSettings {
+            &state::OrgSettings {
                 suspended: Some(suspended),
                 ..Default::default()
             },
@@ -324,7 +324,7 @@ impl GithubFake {
     pub fn set_installed(&self, org: &str, installed: bool) -> Result<(), SeedError> {
         self.apply_settings(
             org,
-            &world::OrgSettings {
+            &state::OrgSettings {
                 installed: Some(installed),
                 ..Default::default()
             },

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::Shared;
-use crate::world::{Collaborator, World, legacy_permission};
+use crate::state::{Collaborator, World, legacy_permission};
 
 /// What `POST /__fake/webhooks/send` and `POST /__fake/webhooks/member` report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,7 +171,7 @@ async fn org_settings_route(
     Path(org): Path<String>,
     body: Bytes,
 ) -> Response {
-    match serde_json::from_slice::<crate::world::OrgSettings>(&body) {
+    match serde_json::from_slice::<crate::state::OrgSettings>(&body) {
         Ok(settings) => {
             let now = s.kit.now();
             outcome(s.world().apply_settings(&org, &settings, now))
@@ -199,7 +199,7 @@ async fn replace_permissions_route(
     let mut changes: std::collections::BTreeMap<String, Option<String>> =
         current.into_keys().map(|k| (k, None)).collect();
     changes.extend(wanted.into_iter().map(|(k, v)| (k, Some(v))));
-    let settings = crate::world::OrgSettings {
+    let settings = crate::state::OrgSettings {
         permissions: Some(changes),
         ..Default::default()
     };
@@ -355,7 +355,7 @@ pub(crate) async fn deliver(
     let now = s.kit.now();
     let mut world = s.world();
     let id = world.fresh_id();
-    world.deliveries.push(crate::world::Delivery {
+    world.deliveries.push(crate::state::Delivery {
         id,
         guid: guid.to_owned(),
         url: url.to_owned(),

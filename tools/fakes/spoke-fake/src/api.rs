@@ -1,4 +1,4 @@
-//! The `/api/v1` routes: HTTP parsing and rendering around the behaviour in `store.rs`.
+//! The `/api/v1` routes: HTTP parsing and rendering around the behaviour in `state`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -11,7 +11,7 @@ use fake_kit::ActiveFault;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::store::{ApiError, ApiResult, ListQuery, stamp};
+use crate::state::{ApiError, ApiResult, ListQuery, stamp};
 
 /// The user behind the request's API key.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
-mod store;
+mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 pub use fake_kit::RunningServer;
 
-use crate::store::Data;
+use crate::state::Data;
 
 /// The minimal seed used by tests (`fixtures/minimal.json`).
 pub const MINIMAL_SEED: &str = include_str!("../fixtures/minimal.json");

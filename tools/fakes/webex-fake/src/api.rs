@@ -13,7 +13,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::store::{
+use crate::state::{
     ClientKind, Code, Data, DataSourceRec, TokenKind, mint_jws, random_token, s256,
 };
 

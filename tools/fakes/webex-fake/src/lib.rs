@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
-mod store;
+mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -14,9 +14,9 @@ use fake_kit::{FakeKit, FakeState, ServeError};
 use serde_json::{Value, json};
 
 pub use fake_kit::RunningServer;
-pub use store::{Settings, derive_app_id};
+pub use state::{Settings, derive_app_id};
 
-use crate::store::{Data, TokenKind};
+use crate::state::{Data, TokenKind};
 
 /// The minimal seed used by tests (`fixtures/minimal.json`).
 pub const MINIMAL_SEED: &str = include_str!("../fixtures/minimal.json");

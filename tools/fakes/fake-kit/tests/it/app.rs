@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Extension, State};
 use axum::routing::{get, post};
+use fake_kit::testing::{Control, Reply, send};
 use fake_kit::{
     ActiveFault, FakeKit, FakeState, RunningServer, ServeError, fake_app, serve, serve_ephemeral,
 };
@@ -49,6 +50,7 @@ async fn list(
 
 struct Harness {
     server: RunningServer,
+    control: Control,
     kit: FakeKit,
     items: Arc<Items>,
     http: reqwest::Client,
@@ -73,6 +75,7 @@ impl Harness {
             .build()
             .unwrap();
         Self {
+            control: Control::new(&server.base_url()),
             server,
             kit,
             items,
@@ -84,13 +87,16 @@ impl Harness {
         format!("{}{path}", self.server.base_url())
     }
 
-    async fn control(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+    async fn get(&self, path: &str) -> Reply {
+        send(self.http.get(self.url(path))).await
+    }
+
+    async fn get_as(&self, path: &str, key: &str) -> Reply {
+        send(self.http.get(self.url(path)).header("Api-Key", key)).await
+    }
+
+    async fn post(&self, path: &str) -> Reply {
+        send(self.http.post(self.url(path))).await
     }
 }
 
@@ -115,15 +121,7 @@ async fn the_journal_records_calls_with_credentials_redacted() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 
-    let journal: Value = h
-        .http
-        .get(h.url("/__fake/journal"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal: Value = h.get("/__fake/journal").await.body;
     let entry = &journal[0];
     assert_eq!(entry["method"], "POST");
     assert_eq!(entry["path"], "/api/items");
@@ -133,48 +131,40 @@ async fn the_journal_records_calls_with_credentials_redacted() {
     assert_eq!(entry["headers"]["api-key"], "[REDACTED]");
     assert!(!journal.to_string().contains("s3cret"));
     assert_eq!(
-        journal.as_array().unwrap().len(),
+        journal.as_array().map(Vec::len).unwrap_or_default(),
         1,
         "control calls are not journaled"
     );
 
-    let cleared = h
-        .http
-        .delete(h.url("/__fake/journal"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cleared.status(), 204);
+    let cleared = h.control.delete("/journal").await;
+    assert_eq!(cleared.status, 204);
     assert!(h.kit.journal().is_empty());
 }
 
 #[tokio::test]
 async fn a_status_fault_applies_the_given_number_of_times() {
     let h = Harness::start().await;
-    let added = h
-        .control(
-            "/__fake/faults",
+    let added = h.control.post("/faults",
             json!({"method": "POST", "path": "/items", "times": 2, "action": {"status": 503, "retryAfter": 2}}),
         )
         .await;
-    assert_eq!(added.status(), 201);
+    assert_eq!(added.status, 201);
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let r = h.http.post(h.url("/api/items")).send().await.unwrap();
-        if r.status() == 503 {
-            assert_eq!(r.headers()["retry-after"], "2");
+        let r = h.post("/api/items").await;
+        if r.status == 503 {
+            assert_eq!(r.header("retry-after"), "2");
         }
-        statuses.push(r.status().as_u16());
+        statuses.push(r.status);
     }
     assert_eq!(statuses, vec![503, 503, 200]);
-    h.control(
-        "/__fake/faults",
+    h.control.post("/faults",
         json!({"path": "/items", "times": 1, "action": {"status": 403, "headers": {"x-ratelimit-remaining": "0"}}}),
     )
     .await;
-    let limited = h.http.post(h.url("/api/items")).send().await.unwrap();
+    let limited = h.post("/api/items").await;
     assert_eq!(
-        limited.headers()["x-ratelimit-remaining"],
+        limited.header("x-ratelimit-remaining"),
         "0",
         "fault headers win over the kit's"
     );
@@ -188,46 +178,33 @@ async fn a_status_fault_applies_the_given_number_of_times() {
 #[tokio::test]
 async fn a_rate_fault_affects_about_that_fraction_of_calls() {
     let h = Harness::start().await;
-    h.control(
-        "/__fake/faults",
-        json!({"path": "/items", "rate": 0.3, "action": {"status": 500}}),
-    )
-    .await;
+    h.control
+        .post(
+            "/faults",
+            json!({"path": "/items", "rate": 0.3, "action": {"status": 500}}),
+        )
+        .await;
     let mut failed = 0;
     for _ in 0..100 {
-        if h.http
-            .get(h.url("/api/items"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == 500
-        {
+        if h.get("/api/items").await.status == 500 {
             failed += 1;
         }
     }
     assert!((15..=45).contains(&failed), "{failed} of 100 failed");
-    let cleared = h.http.delete(h.url("/__fake/faults")).send().await.unwrap();
-    assert_eq!(cleared.status(), 204);
-    assert_eq!(
-        h.http
-            .get(h.url("/api/items"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let cleared = h.control.delete("/faults").await;
+    assert_eq!(cleared.status, 204);
+    assert_eq!(h.get("/api/items").await.status, 200);
 }
 
 #[tokio::test]
 async fn a_dropped_connection_is_a_transport_error_for_the_client() {
     let h = Harness::start().await;
-    h.control(
-        "/__fake/faults",
-        json!({"path": "/items", "times": 1, "action": {"drop": true}}),
-    )
-    .await;
+    h.control
+        .post(
+            "/faults",
+            json!({"path": "/items", "times": 1, "action": {"drop": true}}),
+        )
+        .await;
     let result = async {
         let resp = h.http.get(h.url("/api/items")).send().await?;
         resp.bytes().await
@@ -240,8 +217,7 @@ async fn a_dropped_connection_is_a_transport_error_for_the_client() {
 #[tokio::test]
 async fn commit_then_delay_applies_the_change_but_stalls_the_answer() {
     let h = Harness::start().await;
-    h.control(
-        "/__fake/faults",
+    h.control.post("/faults",
         json!({"method": "POST", "path": "/items", "times": 1, "action": {"commitThenDelayMs": 2000}}),
     )
     .await;
@@ -263,174 +239,109 @@ async fn commit_then_delay_applies_the_change_but_stalls_the_answer() {
 #[tokio::test]
 async fn handler_specific_actions_reach_the_handler() {
     let h = Harness::start().await;
-    h.control(
-        "/__fake/faults",
-        json!({"path": "/items", "times": 1, "action": {"capLimit": 40}}),
-    )
-    .await;
-    let body: Value = h
-        .http
-        .get(h.url("/api/items"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    h.control
+        .post(
+            "/faults",
+            json!({"path": "/items", "times": 1, "action": {"capLimit": 40}}),
+        )
+        .await;
+    let body: Value = h.get("/api/items").await.body;
     assert_eq!(body["cap"], 40);
-    let body: Value = h
-        .http
-        .get(h.url("/api/items"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = h.get("/api/items").await.body;
     assert_eq!(body["cap"], Value::Null);
 }
 
 #[tokio::test]
 async fn malformed_body_faults_answer_200_with_non_json() {
     let h = Harness::start().await;
-    h.control(
-        "/__fake/faults",
-        json!({"path": "/items", "times": 1, "action": {"malformedBody": true}}),
-    )
-    .await;
-    let r = h.http.get(h.url("/api/items")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.json::<Value>().await.is_err());
+    h.control
+        .post(
+            "/faults",
+            json!({"path": "/items", "times": 1, "action": {"malformedBody": true}}),
+        )
+        .await;
+    let r = h.get("/api/items").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_string(), "the body is not JSON: {:?}", r.body);
 }
 
 #[tokio::test]
 async fn reject_next_answers_429_with_reset_and_retry_after_headers() {
     let h = Harness::start().await;
     let r = h
-        .control(
-            "/__fake/rate-limit",
+        .control
+        .post(
+            "/rate-limit",
             json!({"rejectNext": 1, "resetInSecs": 7, "retryAfter": true}),
         )
         .await;
-    assert_eq!(r.status(), 204);
+    assert_eq!(r.status, 204);
     let now = h.kit.now().timestamp();
-    let limited = h.http.get(h.url("/api/items")).send().await.unwrap();
-    assert_eq!(limited.status(), 429);
-    assert_eq!(limited.headers()["retry-after"], "7");
-    let reset: i64 = limited.headers()["x-ratelimit-reset"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let limited = h.get("/api/items").await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("retry-after"), "7");
+    let reset: i64 = limited.header("x-ratelimit-reset").parse().unwrap();
     assert!((now + 6..=now + 8).contains(&reset));
-    let body: Value = limited.json().await.unwrap();
+    let body = &limited.body;
     assert_eq!(body["code"], 99429);
-    let ok = h.http.get(h.url("/api/items")).send().await.unwrap();
-    assert_eq!(ok.status(), 200);
-    assert!(ok.headers().contains_key("x-ratelimit-remaining"));
+    let ok = h.get("/api/items").await;
+    assert_eq!(ok.status, 200);
+    assert!(ok.headers.contains_key("x-ratelimit-remaining"));
 }
 
 #[tokio::test]
 async fn a_budget_per_key_refuses_calls_beyond_the_limit() {
     let h = Harness::start().await;
-    h.control(
-        "/__fake/rate-limit",
-        json!({"limit": 2, "windowSecs": 3600}),
-    )
-    .await;
+    h.control
+        .post("/rate-limit", json!({"limit": 2, "windowSecs": 3600}))
+        .await;
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let r = h
-            .http
-            .get(h.url("/api/items"))
-            .header("Api-Key", "k1")
-            .send()
-            .await
-            .unwrap();
-        statuses.push(r.status().as_u16());
+        let r = h.get_as("/api/items", "k1").await;
+        statuses.push(r.status);
     }
     assert_eq!(statuses, vec![200, 200, 429]);
-    let other_key = h
-        .http
-        .get(h.url("/api/items"))
-        .header("Api-Key", "k2")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other_key.status(), 200, "budgets are per key");
-    h.control("/__fake/rate-limit", json!({})).await;
-    let restored = h
-        .http
-        .get(h.url("/api/items"))
-        .header("Api-Key", "k1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(restored.status(), 200);
+    let other_key = h.get_as("/api/items", "k2").await;
+    assert_eq!(other_key.status, 200, "budgets are per key");
+    h.control.post("/rate-limit", json!({})).await;
+    let restored = h.get_as("/api/items", "k1").await;
+    assert_eq!(restored.status, 200);
 }
 
 #[tokio::test]
 async fn the_clock_can_be_set_and_advanced() {
     let h = Harness::start().await;
-    let set: Value = h
-        .control("/__fake/clock", json!({"set": "2030-05-01T00:00:00Z"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        set["now"]
-            .as_str()
-            .unwrap()
-            .starts_with("2030-05-01T00:00:0")
-    );
-    h.control("/__fake/clock", json!({"advanceSecs": 86400}))
-        .await;
+    let set = h.control.set_clock("2030-05-01T00:00:00Z").await;
+    assert!(set.starts_with("2030-05-01T00:00:0"), "{set}");
+    h.control.advance_clock(86400).await;
     assert_eq!(h.kit.now().date_naive().to_string(), "2030-05-02");
-    let bad = h
-        .control("/__fake/clock", json!({"set": "yesterday"}))
-        .await;
-    assert_eq!(bad.status(), 400);
+    let bad = h.control.post("/clock", json!({"set": "yesterday"})).await;
+    assert_eq!(bad.status, 400);
 }
 
 #[tokio::test]
 async fn reset_replaces_state_and_clears_faults_and_journal() {
     let h = Harness::start().await;
-    h.http.post(h.url("/api/items")).send().await.unwrap();
-    h.control(
-        "/__fake/faults",
-        json!({"path": "/items", "action": {"status": 500}}),
-    )
-    .await;
-    let r = h.control("/__fake/reset", json!({"seed": 1})).await;
-    assert_eq!(r.status(), 204);
+    h.post("/api/items").await;
+    h.control
+        .post(
+            "/faults",
+            json!({"path": "/items", "action": {"status": 500}}),
+        )
+        .await;
+    let r = h.control.post("/reset", json!({"seed": 1})).await;
+    assert_eq!(r.status, 204);
     assert_eq!(
         h.items.resets.lock().unwrap().last().cloned().flatten(),
         Some(json!({"seed": 1}))
     );
     assert!(h.kit.faults().is_empty());
     assert!(h.kit.journal().is_empty());
-    let state: Value = h
-        .http
-        .get(h.url("/__fake/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: Value = h.get("/__fake/state").await.body;
     assert_eq!(state["created"], 0);
-    let refused = h.control("/__fake/reset", json!({"bad": true})).await;
-    assert_eq!(refused.status(), 400);
-    let extra = h
-        .http
-        .get(h.url("/__fake/hello"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let refused = h.control.post("/reset", json!({"bad": true})).await;
+    assert_eq!(refused.status, 400);
+    let extra = h.get("/__fake/hello").await.text();
     assert_eq!(extra, "extra control route");
 }
 
@@ -438,18 +349,20 @@ async fn reset_replaces_state_and_clears_faults_and_journal() {
 async fn invalid_fault_rules_are_rejected() {
     let h = Harness::start().await;
     assert_eq!(
-        h.control("/__fake/faults", json!({"path": "/x"}))
+        h.control
+            .post("/faults", json!({"path": "/x"}))
             .await
-            .status(),
+            .status,
         400
     );
     assert_eq!(
-        h.control(
-            "/__fake/faults",
-            json!({"path": "/x", "rate": 2.0, "action": {"status": 500}})
-        )
-        .await
-        .status(),
+        h.control
+            .post(
+                "/faults",
+                json!({"path": "/x", "rate": 2.0, "action": {"status": 500}})
+            )
+            .await
+            .status,
         400
     );
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
+use fake_kit::fingerprint;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -120,17 +121,6 @@ pub(crate) struct Data {
     pub(crate) tokens: HashMap<String, Token>,
     pub(crate) codes: HashMap<String, Code>,
     pub(crate) data_sources: Vec<DataSourceRec>,
-}
-
-/// First 8 hex characters of the SHA-256 (what the state shows instead of a token).
-pub(crate) fn fp(value: &str) -> String {
-    let mut h = hex_lower(Sha256::digest(value.as_bytes()).as_slice());
-    h.truncate(8);
-    h
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn random_token(prefix: &str) -> String {
@@ -370,7 +360,7 @@ impl Data {
             .iter()
             .map(|(v, t)| {
                 json!({
-                    "fp": fp(v), "kind": t.kind, "clientId": t.client_id,
+                    "fp": fingerprint(v), "kind": t.kind, "clientId": t.client_id,
                     "expiresAt": t.expires_at.to_rfc3339(), "revoked": t.revoked,
                     "live": !t.revoked && t.expires_at > now, "orgId": t.org_id,
                 })
@@ -388,7 +378,7 @@ impl Data {
             "pendingCodes": self.codes.len(),
             "dataSources": self.data_sources.iter().map(|d| json!({
                 "id": d.id, "status": d.status, "url": d.url, "audience": d.audience, "subject": d.subject,
-                "nonceFp": fp(&d.nonce), "jwsToken": "[REDACTED]", "tokenLifetimeMinutes": d.token_lifetime_minutes,
+                "nonceFp": fingerprint(&d.nonce), "jwsToken": "[REDACTED]", "tokenLifetimeMinutes": d.token_lifetime_minutes,
                 "tokenExpiryTime": d.token_expiry.to_rfc3339(), "updates": d.updates,
             })).collect::<Vec<_>>(),
         })

@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use fake_kit::fingerprint;
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// The public half of the committed test-only App key.
 pub(crate) const TEST_APP_PUBLIC_KEY_PEM: &str = include_str!("../fixtures/test-app-key.pub.pem");
@@ -407,12 +407,6 @@ pub(crate) struct World {
     pub(crate) deliveries: Vec<Delivery>,
     pub(crate) tokens_issued: u64,
     pub(crate) next_id: u64,
-}
-
-/// 8 hex characters of SHA-256: how secrets appear in state and logs.
-pub(crate) fn fingerprint(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    hex::encode(&digest[..4])
 }
 
 /// Legacy permission of a role: `admin`, `write` (write, maintain), `read` (read, triage, custom).
