@@ -131,7 +131,7 @@ async fn spk4_an_address_with_a_plus_reaches_the_right_user_and_unknown_is_absen
 
 #[tokio::test]
 async fn spk5_paging_over_250_users_returns_all_without_duplicates_in_three_calls() {
-    let f = spawn_with(SpokeFake::new(seed_with_users(242)).unwrap()).await;
+    let f = spawn_with(SpokeFake::new(spoke_fake::minimal_seed_with_users(242)).unwrap()).await;
     let users = f.client.all_users(&UserQuery::default()).await.unwrap();
     assert_eq!(users.len(), 250);
     let mut ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
@@ -149,7 +149,7 @@ async fn spk5_paging_over_250_users_returns_all_without_duplicates_in_three_call
 
 #[tokio::test]
 async fn spk5_a_server_that_caps_the_limit_at_40_still_yields_all_250_users() {
-    let f = spawn_with(SpokeFake::new(seed_with_users(242)).unwrap()).await;
+    let f = spawn_with(SpokeFake::new(spoke_fake::minimal_seed_with_users(242)).unwrap()).await;
     f.fake
         .add_fault(Some("GET"), "/users", None, json!({"capLimit": 40}));
     let users = f.client.all_users(&UserQuery::default()).await.unwrap();

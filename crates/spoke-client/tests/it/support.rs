@@ -82,20 +82,6 @@ impl Fake {
     }
 }
 
-/// The minimal seed plus `n` users `user-NNN@example.com`.
-pub(crate) fn seed_with_users(n: usize) -> Value {
-    let mut seed: Value = serde_json::from_str(spoke_fake::MINIMAL_SEED).unwrap();
-    let users = seed["users"].as_array_mut().unwrap();
-    for i in 0..n {
-        users.push(serde_json::json!({
-            "id": format!("70000000000000000000{i:04x}"),
-            "email": format!("user-{i:03}@example.com"),
-            "displayName": format!("User {i:03}"),
-        }));
-    }
-    seed
-}
-
 /// Decoded query pairs of a raw query string.
 pub(crate) fn query_pairs(raw: &str) -> Vec<(String, String)> {
     raw.split('&')

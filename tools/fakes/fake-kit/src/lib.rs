@@ -5,6 +5,7 @@ mod faults;
 mod journal;
 mod kit;
 pub mod moto;
+mod seeded;
 mod serve;
 pub mod testing;
 
@@ -12,4 +13,5 @@ pub use control::{FakeState, fake_app};
 pub use faults::{ActiveFault, FaultRule};
 pub use journal::{JournalEntry, fingerprint};
 pub use kit::{FakeKit, RateLimitConfig};
+pub use seeded::{SeededState, SeededStore};
 pub use serve::{RunningServer, ServeError, serve, serve_ephemeral};

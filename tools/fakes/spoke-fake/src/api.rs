@@ -1,8 +1,8 @@
 //! The `/api/v1` routes: HTTP parsing and rendering around the behaviour in `state`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
@@ -11,7 +11,7 @@ use fake_kit::ActiveFault;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::state::{ApiError, ApiResult, ListQuery, stamp};
+use crate::state::{ApiError, ApiResult, ListQuery, Write, stamp};
 
 /// The user behind the request's API key.
 #[derive(Debug, Clone)]
@@ -45,10 +45,36 @@ fn cap(fault: &Fault) -> Option<u64> {
     fault.as_ref().and_then(|Extension(f)| f.number("capLimit"))
 }
 
-fn ignores_write(fault: &Fault) -> bool {
-    fault
-        .as_ref()
-        .is_some_and(|Extension(f)| f.flag("ignoreWrite"))
+/// A write call: the caller (set by [`authenticate`]), the JSON body (none on `DELETE`), the fake-clock time
+/// and whether an `ignoreWrite` fault applies.
+impl FromRequest<AppState> for Write {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, Response> {
+        let caller = req
+            .extensions()
+            .get::<Caller>()
+            .map(|Caller(c)| c.clone())
+            .ok_or_else(|| ApiError::InvalidKey.into_response())?;
+        let ignore = req
+            .extensions()
+            .get::<ActiveFault>()
+            .is_some_and(|f| f.flag("ignoreWrite"));
+        let body = if req.method() == Method::DELETE {
+            Value::Null
+        } else {
+            let bytes = Bytes::from_request(req, app)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            json_body(&bytes).map_err(IntoResponse::into_response)?
+        };
+        Ok(Self {
+            caller,
+            body,
+            now: stamp(app.kit.now()),
+            ignore,
+        })
+    }
 }
 
 fn list_query(raw: RawQuery) -> ApiResult<ListQuery> {
@@ -132,18 +158,8 @@ async fn get_team(State(app): State<AppState>, Path(id): Path<String>) -> Respon
     reply(app.data().get_team(&id))
 }
 
-async fn patch_team(
-    State(app): State<AppState>,
-    Extension(Caller(caller)): Extension<Caller>,
-    fault: Fault,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let now = stamp(app.kit.now());
-    reply(json_body(&body).and_then(|b| {
-        app.data()
-            .patch_team(&caller, &id, &b, &now, ignores_write(&fault))
-    }))
+async fn patch_team(State(app): State<AppState>, Path(id): Path<String>, w: Write) -> Response {
+    reply(app.data().patch_team(&id, &w))
 }
 
 async fn list_requests(
@@ -155,73 +171,32 @@ async fn list_requests(
     reply(list_query(query).and_then(|q| app.data().list_requests(&caller, &q, cap(&fault))))
 }
 
-async fn create_request(
-    State(app): State<AppState>,
-    Extension(Caller(caller)): Extension<Caller>,
-    fault: Fault,
-    body: Bytes,
-) -> Response {
-    let now = stamp(app.kit.now());
-    reply(json_body(&body).and_then(|b| {
-        app.data()
-            .create_request(&caller, &b, &now, ignores_write(&fault))
-    }))
+async fn create_request(State(app): State<AppState>, w: Write) -> Response {
+    reply(app.data().create_request(&w))
 }
 
 async fn get_request(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     reply(app.data().get_request(&id))
 }
 
-async fn patch_request(
-    State(app): State<AppState>,
-    Extension(Caller(caller)): Extension<Caller>,
-    fault: Fault,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let now = stamp(app.kit.now());
-    reply(json_body(&body).and_then(|b| {
-        app.data()
-            .patch_request(&caller, &id, &b, &now, ignores_write(&fault))
-    }))
+async fn patch_request(State(app): State<AppState>, Path(id): Path<String>, w: Write) -> Response {
+    reply(app.data().patch_request(&id, &w))
 }
 
-async fn post_message(
-    State(app): State<AppState>,
-    Extension(Caller(caller)): Extension<Caller>,
-    fault: Fault,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let now = stamp(app.kit.now());
-    reply(json_body(&body).and_then(|b| {
-        app.data()
-            .post_message(&caller, &id, &b, &now, ignores_write(&fault))
-    }))
+async fn post_message(State(app): State<AppState>, Path(id): Path<String>, w: Write) -> Response {
+    reply(app.data().post_message(&id, &w))
 }
 
-async fn add_tags(
-    State(app): State<AppState>,
-    fault: Fault,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let now = stamp(app.kit.now());
-    no_content(
-        json_body(&body).and_then(|b| app.data().add_tags(&id, &b, &now, ignores_write(&fault))),
-    )
+async fn add_tags(State(app): State<AppState>, Path(id): Path<String>, w: Write) -> Response {
+    no_content(app.data().add_tags(&id, &w))
 }
 
 async fn remove_tag(
     State(app): State<AppState>,
-    fault: Fault,
     Path((id, tag)): Path<(String, String)>,
+    w: Write,
 ) -> Response {
-    let now = stamp(app.kit.now());
-    no_content(
-        app.data()
-            .remove_tag(&id, &tag, &now, ignores_write(&fault)),
-    )
+    no_content(app.data().remove_tag(&id, &tag, &w))
 }
 
 async fn list_request_types(

@@ -3,10 +3,10 @@
 mod api;
 mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
-use fake_kit::{FakeKit, FakeState, FaultRule, RateLimitConfig, ServeError};
+use fake_kit::{FakeKit, FakeState, FaultRule, RateLimitConfig, SeededStore, ServeError};
 use serde_json::{Value, json};
 
 pub use fake_kit::RunningServer;
@@ -44,43 +44,15 @@ pub const ROUTES: &[(&str, &str)] = &[
 #[error("invalid Spoke seed: {0}")]
 pub struct SeedError(String);
 
-struct Store {
-    data: Mutex<Data>,
-    initial: Mutex<Value>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl FakeState for Store {
-    fn state_json(&self) -> Value {
-        lock(&self.data).state_json()
-    }
-
-    fn reset(&self, seed: Option<Value>) -> Result<(), String> {
-        let seed = match seed {
-            Some(seed) => {
-                *lock(&self.initial) = seed.clone();
-                seed
-            }
-            None => lock(&self.initial).clone(),
-        };
-        let data = Data::from_seed(&seed)?;
-        *lock(&self.data) = data;
-        Ok(())
-    }
-}
-
 #[derive(Clone)]
 pub(crate) struct AppState {
-    store: Arc<Store>,
+    store: Arc<SeededStore<Data>>,
     kit: FakeKit,
 }
 
 impl AppState {
     fn data(&self) -> MutexGuard<'_, Data> {
-        lock(&self.store.data)
+        self.store.lock()
     }
 }
 
@@ -100,18 +72,15 @@ impl std::fmt::Debug for SpokeFake {
 impl SpokeFake {
     /// A fake seeded with `seed` (spec §10.1).
     pub fn new(seed: Value) -> Result<Self, SeedError> {
-        let data = Data::from_seed(&seed).map_err(SeedError)?;
         let kit = FakeKit::with_rate_limit(
             "spoke",
             true,
             json!({"code": 99429, "message": "Too many requests"}),
         );
+        let store = SeededStore::new(seed, kit.clone()).map_err(SeedError)?;
         Ok(Self {
             state: AppState {
-                store: Arc::new(Store {
-                    data: Mutex::new(data),
-                    initial: Mutex::new(seed),
-                }),
+                store: Arc::new(store),
                 kit,
             },
         })
@@ -206,6 +175,21 @@ impl SpokeFake {
     pub fn set_rate_limit(&self, config: RateLimitConfig) {
         self.state.kit.set_rate_limit(config);
     }
+}
+
+/// The minimal seed plus `n` users `user-NNN@example.com` (ids `70000000000000000000NNNN`), for paging tests.
+pub fn minimal_seed_with_users(n: usize) -> Value {
+    let mut seed: Value = serde_json::from_str(MINIMAL_SEED).unwrap_or_default();
+    if let Some(users) = seed["users"].as_array_mut() {
+        users.extend((0..n).map(|i| {
+            json!({
+                "id": format!("70000000000000000000{i:04x}"),
+                "email": format!("user-{i:03}@example.com"),
+                "displayName": format!("User {i:03}"),
+            })
+        }));
+    }
+    seed
 }
 
 /// `<server>/api/v1`: what `SPOKE_BASE_URL` should be for a spawned fake.

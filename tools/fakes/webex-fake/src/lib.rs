@@ -3,14 +3,14 @@
 mod api;
 mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use fake_kit::{FakeKit, FakeState, ServeError};
+use fake_kit::{FakeKit, FakeState, SeededStore, ServeError};
 use serde_json::{Value, json};
 
 pub use fake_kit::RunningServer;
@@ -40,43 +40,15 @@ pub const ROUTES: &[(&str, &str)] = &[
 #[error("invalid Webex seed: {0}")]
 pub struct SeedError(String);
 
-struct Store {
-    data: Mutex<Data>,
-    initial: Mutex<Value>,
-    kit: FakeKit,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl FakeState for Store {
-    fn state_json(&self) -> Value {
-        lock(&self.data).state_json(self.kit.now())
-    }
-
-    fn reset(&self, seed: Option<Value>) -> Result<(), String> {
-        let seed = match seed {
-            Some(seed) => {
-                *lock(&self.initial) = seed.clone();
-                seed
-            }
-            None => lock(&self.initial).clone(),
-        };
-        *lock(&self.data) = Data::from_seed(&seed, self.kit.now())?;
-        Ok(())
-    }
-}
-
 #[derive(Clone)]
 pub(crate) struct AppState {
-    store: Arc<Store>,
+    store: Arc<SeededStore<Data>>,
     kit: FakeKit,
 }
 
 impl AppState {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Data> {
-        lock(&self.store.data)
+        self.store.lock()
     }
 }
 
@@ -91,12 +63,7 @@ impl WebexFake {
     /// (`expiresInSecs`, `tokenExpiresInMinutes`) count from the fake clock's current time.
     pub fn new(seed: Value) -> Result<Self, SeedError> {
         let kit = FakeKit::new("webex");
-        let data = Data::from_seed(&seed, kit.now()).map_err(SeedError)?;
-        let store = Arc::new(Store {
-            data: Mutex::new(data),
-            initial: Mutex::new(seed),
-            kit: kit.clone(),
-        });
+        let store = Arc::new(SeededStore::new(seed, kit.clone()).map_err(SeedError)?);
         Ok(Self {
             state: AppState { store, kit },
         })

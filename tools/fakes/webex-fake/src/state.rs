@@ -177,6 +177,16 @@ fn when(
         .map(|n| now + Duration::seconds(n * unit_secs))
 }
 
+impl fake_kit::SeededState for Data {
+    fn from_seed(seed: &Value, now: DateTime<Utc>) -> Result<Self, String> {
+        Data::from_seed(seed, now)
+    }
+
+    fn state_json(&self, now: DateTime<Utc>) -> Value {
+        Data::state_json(self, now)
+    }
+}
+
 impl Data {
     pub(crate) fn from_seed(seed: &Value, now: DateTime<Utc>) -> Result<Self, String> {
         let settings: Settings = match seed.get("settings") {

@@ -24,34 +24,32 @@ pub(super) async fn create_token(
     Path(installation_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     let now = s.kit.now();
     let mut world = s.world();
-    if let Err(r) = app_auth(&world, &headers, now) {
-        return r.into_response();
-    }
+    app_auth(&world, &headers, now)?;
     let Ok(installation_id) = installation_id.parse::<u64>() else {
-        return not_found();
+        return Ok(not_found());
     };
     let Some(org) = world
         .orgs
         .iter()
         .find(|o| o.installation_id == installation_id && o.installed)
     else {
-        return not_found();
+        return Ok(not_found());
     };
     if org.suspended_at.is_some() {
-        return error(
+        return Ok(error(
             StatusCode::FORBIDDEN,
             "This installation has been suspended",
-        );
+        ));
     }
     let request: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequest::default()
     } else {
         match serde_json::from_slice(&body) {
             Ok(r) => r,
-            Err(_) => return error(StatusCode::BAD_REQUEST, "Problems parsing JSON"),
+            Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "Problems parsing JSON")),
         }
     };
     let permissions = match request.permissions {
@@ -61,10 +59,10 @@ pub(super) async fn create_token(
                 .iter()
                 .all(|(name, level)| access_rank(level) > 0 && org.grants(name, level));
             if !granted {
-                return error(
+                return Ok(error(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "The permissions requested are not granted to this installation.",
-                );
+                ));
             }
             asked
         }
@@ -86,7 +84,7 @@ pub(super) async fn create_token(
         },
     );
     world.tokens_issued += 1;
-    (
+    Ok((
         StatusCode::CREATED,
         Json(json!({
             "token": token,
@@ -95,7 +93,7 @@ pub(super) async fn create_token(
             "repository_selection": "all",
         })),
     )
-        .into_response()
+        .into_response())
 }
 
 /// `GET /orgs/{org}/installation` (App JWT): the App's installation on `org`; 404 when it is not installed.

@@ -7,49 +7,44 @@ pub(super) async fn check_member(
     State(s): State<Shared>,
     Path((org, username)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_READ) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_READ)?;
     if org.membership_hidden {
         let location = format!("/orgs/{}/public_members/{username}", org.login);
         let mut resp = StatusCode::FOUND.into_response();
         if let Ok(v) = HeaderValue::from_str(&location) {
             resp.headers_mut().insert("location", v);
         }
-        return resp;
+        return Ok(resp);
     }
-    match world.user_by_login(&username) {
+    Ok(match world.user_by_login(&username) {
         Some(u) if org.is_member(u.id) => StatusCode::NO_CONTENT.into_response(),
         _ => error(
             StatusCode::NOT_FOUND,
             "User does not exist or is not a member of the organization",
         ),
-    }
+    })
 }
 
 pub(super) async fn remove_outside(
     State(s): State<Shared>,
     Path((org, username)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let mut world = s.world();
-    if let Err(r) = permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_WRITE) {
-        return r.into_response();
-    }
+    permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_WRITE)?;
     let Some(user_id) = world.user_by_login(&username).map(|u| u.id) else {
-        return not_found();
+        return Ok(not_found());
     };
     let Some(org) = world.org_mut(&org) else {
-        return not_found();
+        return Ok(not_found());
     };
     if org.is_member(user_id) {
-        return error(
+        return Ok(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "You cannot specify an organization member to remove as an outside collaborator.",
-        );
+        ));
     }
     let mut removed = false;
     for repo in &mut org.repos {
@@ -58,11 +53,11 @@ pub(super) async fn remove_outside(
         removed |= repo.collaborators.len() != before;
         repo.invitations.retain(|i| i.invitee != user_id);
     }
-    if removed {
+    Ok(if removed {
         StatusCode::NO_CONTENT.into_response()
     } else {
         not_found()
-    }
+    })
 }
 
 pub(super) async fn list_outside(
@@ -71,18 +66,15 @@ pub(super) async fn list_outside(
     Query(query): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_READ_LIST) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &org, MEMBERS_READ_LIST)?;
     let items = org
         .outside_collaborators()
         .into_iter()
         .filter_map(|id| world.users.get(&id).map(crate::state::User::simple_json))
         .collect();
-    paginate(items, &query, &uri, &headers)
+    Ok(paginate(items, &query, &uri, &headers))
 }
 
 pub(super) async fn list_repos(
@@ -91,14 +83,11 @@ pub(super) async fn list_repos(
     Query(query): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &org, METADATA_READ) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &org, METADATA_READ)?;
     let items = org.repos.iter().map(|r| org.repo_json(r)).collect();
-    paginate(items, &query, &uri, &headers)
+    Ok(paginate(items, &query, &uri, &headers))
 }
 
 pub(super) async fn list_collaborators(
@@ -107,14 +96,11 @@ pub(super) async fn list_collaborators(
     Query(query): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, METADATA_READ) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &owner, METADATA_READ)?;
     let Some(repo) = org.repo(&repo) else {
-        return not_found();
+        return Ok(not_found());
     };
     let affiliation = query.get("affiliation").map_or("all", String::as_str);
     let items = repo
@@ -128,24 +114,24 @@ pub(super) async fn list_collaborators(
             Some(v)
         })
         .collect();
-    paginate(items, &query, &uri, &headers)
+    Ok(paginate(items, &query, &uri, &headers))
 }
 
 pub(super) async fn permission(
     State(s): State<Shared>,
     Path((owner, repo, username)): Path<(String, String, String)>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, METADATA_READ) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &owner, METADATA_READ)?;
     let Some(repo) = org.repo(&repo) else {
-        return not_found();
+        return Ok(not_found());
     };
     let Some(user) = world.user_by_login(&username) else {
-        return error(StatusCode::NOT_FOUND, &format!("{username} is not a user"));
+        return Ok(error(
+            StatusCode::NOT_FOUND,
+            &format!("{username} is not a user"),
+        ));
     };
     let role = repo
         .collaborators
@@ -165,7 +151,7 @@ pub(super) async fn permission(
             json!({"pull": false, "triage": false, "push": false, "maintain": false, "admin": false})
         }
     };
-    Json(json!({"permission": permission, "role_name": role_name, "user": u})).into_response()
+    Ok(Json(json!({"permission": permission, "role_name": role_name, "user": u})).into_response())
 }
 
 pub(super) async fn list_invitations(
@@ -174,14 +160,11 @@ pub(super) async fn list_invitations(
     Query(query): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, ADMINISTRATION_READ) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &owner, ADMINISTRATION_READ)?;
     let Some(repo) = org.repo(&repo) else {
-        return not_found();
+        return Ok(not_found());
     };
     let items = repo
         .invitations
@@ -198,7 +181,7 @@ pub(super) async fn list_invitations(
             })
         })
         .collect();
-    paginate(items, &query, &uri, &headers)
+    Ok(paginate(items, &query, &uri, &headers))
 }
 
 /// Repository events, newest first (`created_at`), paginated; public events need only metadata read.
@@ -208,14 +191,11 @@ pub(super) async fn list_repo_events(
     Query(query): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &owner, REPO_EVENTS_READ) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &owner, REPO_EVENTS_READ)?;
     let Some(repo) = org.repo(&repo) else {
-        return not_found();
+        return Ok(not_found());
     };
     let mut items = repo.events.clone();
     items.sort_by(|a, b| {
@@ -227,7 +207,7 @@ pub(super) async fn list_repo_events(
         };
         at(b).cmp(&at(a))
     });
-    paginate(items, &query, &uri, &headers)
+    Ok(paginate(items, &query, &uri, &headers))
 }
 
 pub(super) async fn user_by_id(
@@ -272,14 +252,11 @@ pub(super) async fn audit_log(
     Query(query): Query<HashMap<String, String>>,
     uri: OriginalUri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Refusal> {
     let world = s.world();
-    let org = match permitted_org(&world, &headers, s.kit.now(), &org, ORG_ADMINISTRATION_READ) {
-        Ok(o) => o,
-        Err(r) => return r.into_response(),
-    };
+    let org = permitted_org(&world, &headers, s.kit.now(), &org, ORG_ADMINISTRATION_READ)?;
     if !org.enterprise {
-        return not_found();
+        return Ok(not_found());
     }
     let phrase = query.get("phrase").cloned().unwrap_or_default();
     let mut items: Vec<Value> = org
@@ -289,7 +266,7 @@ pub(super) async fn audit_log(
         .cloned()
         .collect();
     items.sort_by_key(|e| std::cmp::Reverse(event_millis(e)));
-    paginate(items, &query, &uri, &headers)
+    Ok(paginate(items, &query, &uri, &headers))
 }
 
 pub(super) fn event_millis(e: &Value) -> i64 {

@@ -47,6 +47,23 @@ impl ApiError {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
+/// One write call: who makes it, its JSON body, the fake-clock time, and whether an `ignoreWrite` fault applies
+/// (the change is validated but not applied).
+#[derive(Debug, Clone)]
+pub(crate) struct Write {
+    pub(crate) caller: String,
+    pub(crate) body: Value,
+    pub(crate) now: String,
+    pub(crate) ignore: bool,
+}
+
+impl Write {
+    /// `(caller, body, now, ignore)`.
+    fn parts(&self) -> (&str, &Value, &str, bool) {
+        (&self.caller, &self.body, &self.now, self.ignore)
+    }
+}
+
 mod catalog;
 mod query;
 mod requests;

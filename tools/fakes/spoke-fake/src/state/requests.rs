@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     AnswerRec, ApiError, ApiResult, Data, FILTERS, FormField, ListQuery, MessageRec, PRIVACY,
-    REQUEST_SORTS, REQUEST_STATUSES, RequestRec, is_id_like,
+    REQUEST_SORTS, REQUEST_STATUSES, RequestRec, Write, is_id_like,
 };
 
 impl Data {
@@ -219,13 +219,8 @@ impl Data {
     }
 
     /// E9 (F9, A4, A5).
-    pub(crate) fn create_request(
-        &mut self,
-        caller: &str,
-        body: &Value,
-        now: &str,
-        ignore: bool,
-    ) -> ApiResult<Value> {
+    pub(crate) fn create_request(&mut self, w: &Write) -> ApiResult<Value> {
+        let (caller, body, now, ignore) = w.parts();
         let body = body.as_object().ok_or(ApiError::BadRequest)?;
         let text = |k: &str| -> ApiResult<Option<String>> {
             match body.get(k) {
@@ -293,14 +288,8 @@ impl Data {
     }
 
     /// E11 (F10).
-    pub(crate) fn patch_request(
-        &mut self,
-        caller: &str,
-        id: &str,
-        body: &Value,
-        now: &str,
-        ignore: bool,
-    ) -> ApiResult<Value> {
+    pub(crate) fn patch_request(&mut self, id: &str, w: &Write) -> ApiResult<Value> {
+        let (caller, body, now, ignore) = w.parts();
         let body = body.as_object().ok_or(ApiError::BadRequest)?;
         let current = self
             .requests
@@ -377,14 +366,8 @@ impl Data {
     }
 
     /// E12 (F11).
-    pub(crate) fn post_message(
-        &mut self,
-        caller: &str,
-        id: &str,
-        body: &Value,
-        now: &str,
-        ignore: bool,
-    ) -> ApiResult<Value> {
+    pub(crate) fn post_message(&mut self, id: &str, w: &Write) -> ApiResult<Value> {
+        let (caller, body, now, ignore) = w.parts();
         let body = body.as_object().ok_or(ApiError::BadRequest)?;
         if !self.requests.iter().any(|r| r.id == id) {
             return Err(ApiError::NotFound);
@@ -436,13 +419,8 @@ impl Data {
     }
 
     /// E13 (F12, A7).
-    pub(crate) fn add_tags(
-        &mut self,
-        id: &str,
-        body: &Value,
-        now: &str,
-        ignore: bool,
-    ) -> ApiResult<()> {
+    pub(crate) fn add_tags(&mut self, id: &str, w: &Write) -> ApiResult<()> {
+        let (_, body, now, ignore) = w.parts();
         let tags = body
             .get("tags")
             .and_then(Value::as_array)
@@ -481,13 +459,8 @@ impl Data {
     }
 
     /// E14 (F12, A7).
-    pub(crate) fn remove_tag(
-        &mut self,
-        id: &str,
-        tag: &str,
-        now: &str,
-        ignore: bool,
-    ) -> ApiResult<()> {
+    pub(crate) fn remove_tag(&mut self, id: &str, tag: &str, w: &Write) -> ApiResult<()> {
+        let (now, ignore) = (w.now.as_str(), w.ignore);
         let r = self
             .requests
             .iter_mut()

@@ -1,5 +1,6 @@
 //! The seed document (`fixtures/*.json`) and how the state is built from it.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -155,6 +156,16 @@ struct SeedRequest {
 struct SeedAnswer {
     field_id: String,
     value: String,
+}
+
+impl fake_kit::SeededState for Data {
+    fn from_seed(seed: &Value, _now: DateTime<Utc>) -> Result<Self, String> {
+        Data::from_seed(seed)
+    }
+
+    fn state_json(&self, _now: DateTime<Utc>) -> Value {
+        Data::state_json(self)
+    }
 }
 
 impl Data {

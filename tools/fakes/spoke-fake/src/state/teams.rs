@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, ApiResult, Data, ListQuery, STRATEGIES, TeamRec};
+use super::{ApiError, ApiResult, Data, ListQuery, STRATEGIES, TeamRec, Write};
 
 impl Data {
     pub(super) fn render_team(&self, t: &TeamRec) -> Value {
@@ -93,14 +93,8 @@ impl Data {
     }
 
     /// E7 (F8, A2, A3). With `ignore` the change is validated but not applied (`ignoreWrite`).
-    pub(crate) fn patch_team(
-        &mut self,
-        caller: &str,
-        id: &str,
-        body: &Value,
-        now: &str,
-        ignore: bool,
-    ) -> ApiResult<Value> {
+    pub(crate) fn patch_team(&mut self, id: &str, w: &Write) -> ApiResult<Value> {
+        let (caller, body, now, ignore) = w.parts();
         let body = body.as_object().ok_or(ApiError::BadRequest)?;
         let admin = self.is_admin(caller);
         let team = self.team(id).ok_or(ApiError::NotFound)?;

@@ -1,7 +1,8 @@
 //! A fake per test, raw HTTP helpers.
 
-use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use fake_kit::testing::{Control, Reply, send};
+use reqwest::Method;
+use serde_json::{Value, json};
 use spoke_fake::{RunningServer, SpokeFake, api_base_url};
 
 pub(crate) const SVC_KEY: &str = "test-key-svc";
@@ -22,13 +23,8 @@ pub(crate) const SEEDED_REQUEST: &str = "62c000000000000000000042";
 pub(crate) struct Fake {
     pub(crate) fake: SpokeFake,
     pub(crate) server: RunningServer,
+    pub(crate) control: Control,
     pub(crate) http: reqwest::Client,
-}
-
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: reqwest::header::HeaderMap,
-    pub(crate) body: Value,
 }
 
 pub(crate) async fn spawn() -> Fake {
@@ -40,6 +36,7 @@ pub(crate) async fn spawn_with(fake: SpokeFake) -> Fake {
     let server = fake.spawn().await.expect("fake starts");
     Fake {
         fake,
+        control: Control::new(&server.base_url()),
         server,
         http: reqwest::Client::new(),
     }
@@ -64,20 +61,7 @@ impl Fake {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.expect("request reaches the fake");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send(req).await
     }
 
     pub(crate) async fn get(&self, path: &str) -> Reply {
@@ -88,36 +72,13 @@ impl Fake {
         self.call(method, path, Some(SVC_KEY), Some(body)).await
     }
 
-    pub(crate) async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let mut req = self
-            .http
-            .request(method, format!("{}/__fake{path}", self.server.base_url()));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("control call");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+    /// Hands the IT team to bob (`SPECIFIC_USER`) through the API.
+    pub(crate) async fn hand_it_to_bob(&self) -> Reply {
+        self.send(
+            Method::PATCH,
+            &format!("/teams/{IT}"),
+            json!({"settings": {"delegation": {"strategy": "SPECIFIC_USER", "specificUser": BOB}}}),
+        )
+        .await
     }
-}
-
-/// A seed with `n` extra users `user-NNN@example.com`.
-pub(crate) fn seed_with_users(n: usize) -> Value {
-    let mut seed: Value = serde_json::from_str(spoke_fake::MINIMAL_SEED).unwrap();
-    let users = seed["users"].as_array_mut().unwrap();
-    for i in 0..n {
-        users.push(serde_json::json!({
-            "id": format!("70000000000000000000{i:04x}"),
-            "email": format!("user-{i:03}@example.com"),
-            "displayName": format!("User {i:03}"),
-        }));
-    }
-    seed
 }
