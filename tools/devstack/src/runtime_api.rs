@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,7 @@ struct EmulatorState {
     in_flight: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     init_error: Mutex<Option<InvokeError>>,
     first_next: Mutex<Option<Instant>>,
+    handed_out: AtomicU64,
     changed: Notify,
 }
 
@@ -115,6 +117,7 @@ impl RuntimeApi {
             in_flight: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
             first_next: Mutex::new(None),
+            handed_out: AtomicU64::new(0),
             changed: Notify::new(),
         });
         let server = fake_kit::serve(
@@ -205,6 +208,11 @@ impl RuntimeApi {
         tokio::time::timeout(timeout, wait).await.ok().flatten()
     }
 
+    /// How many events the runtime has taken with `/next`.
+    pub fn invocations(&self) -> u64 {
+        self.state.handed_out.load(Ordering::Relaxed)
+    }
+
     /// The init error the runtime reported, if any.
     pub fn init_error(&self) -> Option<InvokeError> {
         lock(&self.state.init_error).clone()
@@ -281,6 +289,7 @@ async fn next(State(state): State<Arc<EmulatorState>>) -> Response {
         if !lock(&state.in_flight).contains_key(&queued.request_id) {
             continue;
         }
+        state.handed_out.fetch_add(1, Ordering::Relaxed);
         let deadline_ms = epoch_millis() + u64::try_from(state.timeout.as_millis()).unwrap_or(0);
         let mut headers = HeaderMap::new();
         let mut set = |name: &'static str, value: String| {

@@ -154,6 +154,7 @@ async fn events_are_handed_out_one_at_a_time_in_order() {
     };
     let ((a, b), seen) = tokio::join!(invokes, serve);
     assert_eq!(seen, vec![json!(1), json!(2)]);
+    assert_eq!(api.invocations(), 2);
     assert_eq!((a, b), (json!({"echo": 1}), json!({"echo": 2})));
 }
 
