@@ -6,7 +6,7 @@ pub mod config;
 pub mod load;
 pub mod queue;
 
-pub use alerter::{Alerter, SlackAlerter};
+pub use alerter::{AlertUrl, Alerter, SlackAlerter, to_it_alert};
 pub use clients::{
     AlertSource, ClientFactory, ClsSettings, RawSecrets, Reloader, SpokeKey, StartupError,
     decode_github, decode_identity, decode_spoke, installation,

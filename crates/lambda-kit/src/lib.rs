@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod redact;
 pub mod service;
 pub mod tracing_init;
 

@@ -12,7 +12,6 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::blocks::{Message, ResponseMessage};
@@ -75,12 +74,6 @@ pub trait WebhookPoster: Send + Sync {
         url: &'a SecretString,
         message: &'a Message,
     ) -> BoxFuture<'a, Result<(), SlackError>>;
-}
-
-/// The first 8 hex characters of the SHA-256 of a secret: safe to log, stable for correlation.
-pub fn fingerprint(secret: &SecretString) -> String {
-    let digest = Sha256::digest(secret.expose_secret().as_bytes());
-    hex::encode(digest).chars().take(8).collect()
 }
 
 /// Where the Slack Web API and `response_url`s live (platform spec §5).
@@ -331,7 +324,7 @@ impl WebhookClient {
         if !allowed {
             return Err(SlackError::InvalidWebhookUrl);
         }
-        let print = fingerprint(url);
+        let print = lambda_kit::redact::fingerprint(url.expose_secret());
         self.retrier
             .run("webhook", Some(&print), Retry::Webhook, || async {
                 let response = self
@@ -820,15 +813,6 @@ mod tests {
             SlackEndpoints::from_config(&ConfigReader::new(lambda_kit::config::map_lookup(map)))
                 .unwrap_err();
         assert_eq!(err.var, "SLACK_RESPONSE_URL_PREFIX");
-    }
-
-    #[test]
-    fn fingerprints_are_eight_hex_characters() {
-        let fp = fingerprint(&SecretString::from(
-            "https://hooks.slack.com/services/T/B/X".to_owned(),
-        ));
-        assert_eq!(fp.len(), 8);
-        assert!(fp.chars().all(|c| c.is_ascii_hexdigit()));
     }
 
     #[test]

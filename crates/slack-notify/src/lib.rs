@@ -11,8 +11,8 @@ pub use blocks::{
     escape,
 };
 pub use client::{
-    SlackApi, SlackClient, SlackEndpoints, WebhookClient, WebhookPoster, fingerprint,
-    post_message_body, update_message_body,
+    SlackApi, SlackClient, SlackEndpoints, WebhookClient, WebhookPoster, post_message_body,
+    update_message_body,
 };
 pub use error::SlackError;
 pub use models::{ChannelId, MessageTs, PostedMessage, UserId};
