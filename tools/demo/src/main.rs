@@ -2,14 +2,12 @@
 //! `cargo xtask`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod bench;
-
 use std::io::Read as _;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use demo::stack::endpoints_path;
 use demo::{Stack, StackOptions, flows, report};
+use devstack::stack::endpoints_path;
 use serde_json::Value;
 
 const USAGE: &str = "usage: demo up [--ephemeral] | demo demo [--keep-running] [--ephemeral] | demo invoke <function> <event.json|-|JSON>";
@@ -18,7 +16,7 @@ const USAGE: &str = "usage: demo up [--ephemeral] | demo demo [--keep-running] [
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // The demo provokes failures on purpose; its table is the output. `up` shows warnings. RUST_LOG wins.
-    init_logs(if args.first().is_some_and(|a| a == "demo") {
+    demo::init_logs(if args.first().is_some_and(|a| a == "demo") {
         "off"
     } else {
         "warn"
@@ -30,15 +28,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logs(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 async fn run(args: &[String]) -> Result<ExitCode> {
@@ -87,7 +76,6 @@ async fn run(args: &[String]) -> Result<ExitCode> {
             };
             invoke(function, source).await
         }
-        "bench" => bench::run(rest).await,
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
 }
@@ -98,7 +86,7 @@ async fn start(ephemeral: bool) -> Result<Stack> {
     } else {
         StackOptions::from_lookup(lambda_kit::env_lookup())?
     };
-    let stack = Stack::start(options).await?;
+    let stack = demo::start(options).await?;
     let path = endpoints_path();
     stack.write_endpoints(&path)?;
     println!("endpoints: {}", path.display());

@@ -1,9 +1,9 @@
 //! `cargo xtask cls-admin -- <args>`: the `cls-admin` operator CLI against the stack `cargo xtask up` runs.
 //!
 //! The stack writes its addresses to `target/devstack/endpoints.json`; this command turns them into the
-//! environment the CLS services get locally (`demo`'s `Wiring::env` plus the CLS settings of `tools/demo/src/cls.rs`:
-//! moto as `AWS_ENDPOINT_URL`, the fakes as base URLs, the queue, the secret ids) and runs
-//! `cargo run -p cls-admin -- <args>` with it.
+//! environment the CLS services get locally (`devstack::Wiring::env` plus `demo::services::cls_env`: moto as
+//! `AWS_ENDPOINT_URL`, the fakes as base URLs, the stage and the queue; the `CLS_*_SECRET_ID` names of the
+//! secrets the stack creates) and runs `cargo run -p cls-admin -- <args>` with it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -279,14 +279,8 @@ mod tests {
                 "CLS_QUEUE_URL",
                 "http://127.0.0.1:8810/123456789012/cls-events.fifo",
             ),
-            ("CLS_GITHUB_SECRET_ID", "cls/github"),
-            ("CLS_WEBHOOK_SECRET_ID", "cls/webhook"),
-            ("CLS_SLACK_SECRET_ID", "cls/slack"),
-            ("CLS_ALERTS_SECRET_ID", "cls/alerts"),
-            ("CLS_SPOKE_SECRET_ID", "cls/spoke"),
-            ("CLS_IDENTITY_SECRET_ID", "cls/identity"),
         ];
-        for (name, wanted) in expected {
+        for (name, wanted) in expected.into_iter().chain(SECRET_IDS) {
             assert_eq!(value(name), Some(OsStr::new(wanted)), "{name}");
         }
         // Operator credentials are removed, not passed on to the stand-ins.

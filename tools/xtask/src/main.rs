@@ -29,9 +29,10 @@ Commands:
                        `tests: N passed, N failed` and, last,
                        `ci: N tests passed, N failed; steps: N passed, N failed[, N not run]`.
   up [--ephemeral]     Checks rustc and installs moto into .venv when missing (demo and bench do too), then
-                       starts moto, devstack (all fakes), the API Gateway emulator and the SQS event source with
-                       the real service handlers; writes target/devstack/endpoints.json; runs until Ctrl-C /
-                       SIGTERM and then stops every child. --ephemeral picks free ports.
+                       (`cargo run -p demo -- up`) starts the local stack of tools/devstack (moto, devstack with
+                       all fakes, the API Gateway emulator, the SQS event source) with the real service handlers;
+                       writes target/devstack/endpoints.json; runs until Ctrl-C / SIGTERM and then stops every
+                       child. --ephemeral picks free ports.
   invoke <function> <event.json|-|JSON>
                        With `up` running: invokes one service's real handler with the event (file, stdin or an
                        inline JSON object, e.g. cls-sweep '{\"today\":\"2027-01-10\"}') as
@@ -40,7 +41,7 @@ Commands:
   demo [--keep-running] [--ephemeral]
                        `up`, then replays every flow that exists (handoff, CLS, BYODS) and prints a summary
                        table with evidence and the commands to inspect the stack. --keep-running stays up.
-  bench [--quick]      Starts the local stack on free ports and measures signature checks, init, the webhook
+  bench [--quick]      (`cargo run -p bench`) Starts the local stack on free ports and measures signature checks, init, the webhook
                        path, queue drain, handoff, the BYODS run, peak RSS, artifact sizes and (without
                        --quick) warm build cost; bounded, loopback only. Writes target/bench/results.json and
                        regenerates docs/performance.md. --quick takes well under 3 minutes.
@@ -89,23 +90,23 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "up" => {
             only_flags(rest, &["--ephemeral"])?;
             setup::setup_for_stack()?;
-            util::exec_demo(&prepend("up", rest))
+            util::exec_package("demo", &prepend("up", rest))
         }
         "demo" => {
             only_flags(rest, &["--keep-running", "--ephemeral"])?;
             setup::setup_for_stack()?;
-            util::exec_demo(&prepend("demo", rest))
+            util::exec_package("demo", &prepend("demo", rest))
         }
         "invoke" => {
             if rest.len() != 2 {
                 bail!("usage: cargo xtask invoke <function> <event.json|-|JSON>");
             }
-            util::exec_demo(&prepend("invoke", rest))
+            util::exec_package("demo", &prepend("invoke", rest))
         }
         "bench" => {
             only_flags(rest, &["--quick"])?;
             setup::setup_for_stack()?;
-            util::exec_demo(&prepend("bench", rest))
+            util::exec_package("bench", rest)
         }
         "cls-admin" => cls_admin::cls_admin(rest),
         "lambda-build" => {

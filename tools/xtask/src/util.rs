@@ -81,12 +81,13 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
     }
 }
 
-/// Replaces this process with `cargo run -p demo -- <args>` (so Ctrl-C and SIGTERM reach the demo binary,
-/// which stops its children), or runs it as a child where `exec` is unavailable.
-pub(crate) fn exec_demo(args: &[String]) -> Result<ExitCode> {
+/// Replaces this process with `cargo run -p <package> -- <args>` (so Ctrl-C and SIGTERM reach that binary,
+/// which stops its children), or runs it as a child where `exec` is unavailable. `demo` runs `up`, `demo`
+/// and `invoke`; `bench` the benchmark.
+pub(crate) fn exec_package(package: &str, args: &[String]) -> Result<ExitCode> {
     let mut command = Command::new("cargo");
     command
-        .args(["run", "--quiet", "--locked", "-p", "demo", "--"])
+        .args(["run", "--quiet", "--locked", "-p", package, "--"])
         .args(args)
         .current_dir(root());
     exec_or_run(&mut command)

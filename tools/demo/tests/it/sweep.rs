@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use demo::{Stack, StackOptions};
+use devstack::seed::{REQUEST_TYPE_ID, answer_of, has_tag};
 use github_fake::MemberSpec;
 use serde_json::{Value, json};
 
@@ -13,21 +14,9 @@ fn collaborator_tickets(stack: &Stack, login: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["requestType"] == demo::cls::REQUEST_TYPE_ID && r.to_string().contains(login))
+        .filter(|r| r["requestType"] == REQUEST_TYPE_ID && r.to_string().contains(login))
         .cloned()
         .collect()
-}
-
-fn answer(ticket: &Value, uuid_suffix: &str) -> Option<String> {
-    ticket["requestTypeInfo"]["answeredFields"]
-        .as_array()?
-        .iter()
-        .find(|f| {
-            f["field"]["uuid"]
-                .as_str()
-                .is_some_and(|u| u.ends_with(uuid_suffix))
-        })
-        .and_then(|f| f["simpleValue"].as_str().map(str::to_owned))
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -43,7 +32,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn a_sweep_invoked_by_name_expires_a_collaborator_through_the_queue_mapping() {
-    let stack = Stack::start(StackOptions::ephemeral())
+    let stack = demo::start(StackOptions::ephemeral())
         .await
         .expect("the stack starts (run `cargo xtask setup` when moto is missing)");
     assert!(stack.registry.names().contains(&"cls-sweep".to_owned()));
@@ -72,8 +61,7 @@ async fn a_sweep_invoked_by_name_expires_a_collaborator_through_the_queue_mappin
     .await;
     let ticket = collaborator_tickets(&stack, "mona").remove(0);
     let id = ticket["id"].as_str().unwrap().to_owned();
-    // Field 00 of the demo's request type is the expiry (`cls::FIELD_KEYS`).
-    let expiry = answer(&ticket, "c1500").expect("an expiry");
+    let expiry = answer_of(&ticket, "expires_on").expect("an expiry");
     assert!(github.is_outside_collaborator("acme", "mona"));
 
     // The sweep as of the expiry date, through the invoke endpoint.
@@ -95,10 +83,7 @@ async fn a_sweep_invoked_by_name_expires_a_collaborator_through_the_queue_mappin
     .await;
     wait_until("the ticket to be closed", || {
         let t = stack.fakes.spoke.request(&id).unwrap();
-        t["status"] == "RESOLVED"
-            && t["tags"]
-                .to_string()
-                .contains(&demo::cls::tag_id("expired"))
+        t["status"] == "RESOLVED" && has_tag(&t, "expired")
     })
     .await;
     stack.shutdown().await;

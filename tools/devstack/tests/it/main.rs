@@ -8,4 +8,5 @@ mod apigw;
 mod runtime_api;
 mod server;
 mod sqs;
+mod stack;
 mod support;

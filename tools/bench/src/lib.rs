@@ -1,9 +1,5 @@
-//! `demo bench [--quick] [--only <group>,…]`, run through `cargo xtask bench [--quick]` (platform spec §7).
-//!
-//! Starts the local stack on ephemeral ports (moto, devstack with the demo-seeded fakes, the real handlers),
-//! measures each path a bounded number of times on loopback only, writes `target/bench/results.json` and
-//! regenerates the marked part of `docs/performance.md`. Only numbers measured in this run are written;
-//! what cannot be measured yet is listed as not measured, with the reason.
+#![doc = include_str!("../README.md")]
+#![allow(clippy::print_stdout)]
 
 mod cls;
 mod crypto;
@@ -20,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::results::{Entry, Results};
-use demo::stack::workspace_root;
 use demo::{Stack, StackOptions};
+use devstack::stack::workspace_root;
+
+use crate::results::{Entry, Results};
 
 /// Every group, in run order.
 const GROUPS: &[&str] = &[
@@ -110,12 +107,12 @@ impl Plan {
     /// The command that reruns one group only.
     pub(crate) fn group_command(&self, group: &str) -> String {
         let quick = if self.quick { " --quick" } else { "" };
-        format!("cargo run -p demo -- bench{quick} --only {group}")
+        format!("cargo run -p bench --{quick} --only {group}")
     }
 }
 
 /// Runs the benchmarks. `args` are the words after `bench`.
-pub(crate) async fn run(args: &[String]) -> Result<ExitCode> {
+pub async fn run(args: &[String]) -> Result<ExitCode> {
     let mut quick = false;
     let mut only: Option<Vec<String>> = None;
     let mut words = args.iter();
@@ -130,9 +127,9 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode> {
                 }
                 only = Some(groups);
             }
-            other => bail!(
-                "unexpected argument `{other}`; usage: demo bench [--quick] [--only <group>,…]"
-            ),
+            other => {
+                bail!("unexpected argument `{other}`; usage: bench [--quick] [--only <group>,…]")
+            }
         }
     }
     let plan = Plan::new(quick);
@@ -163,7 +160,7 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode> {
     if needs_stack {
         println!("bench: starting the local stack (moto, devstack, handlers) on ephemeral ports…");
         let stack_started = Instant::now();
-        let mut stack = Stack::start(StackOptions::ephemeral())
+        let mut stack = demo::start(StackOptions::ephemeral())
             .await
             .context("starting the local stack (run `cargo xtask setup` if moto is missing)")?;
         let stack_secs = stack_started.elapsed().as_secs_f64();

@@ -1,24 +1,31 @@
-//! The flows the demo replays, each step reported as a summary row.
+//! The flows the demo replays on a stack started with [`crate::services::Handlers`], each step reported as a
+//! summary row. Each flow checks its effect in the stand-ins' state and in moto.
+
+pub mod byods;
+pub mod cls;
+pub mod cls_lifecycle;
+pub mod handoff;
 
 use std::sync::Arc;
 
+use anyhow::{Result, anyhow};
+use devstack::Stack;
 use lambda_kit::SystemClock;
 use secrecy::SecretString;
 use secrets::{SecretStore, SecretsClient};
-use serde_json::json;
+use serde_json::{Value, json};
 use spoke_client::{SpokeApi, SpokeClient, TeamQuery};
 
 use crate::report::Row;
-use crate::stack::Stack;
+use crate::services::{USER_AGENT, slack_webhook};
 
-/// The `User-Agent` of the demo's own calls.
-pub const USER_AGENT: &str = concat!("devstack-demo/", env!("CARGO_PKG_VERSION"));
-
-/// Replays every flow that exists and returns one row per step.
+/// Replays every flow and returns one row per step.
 pub async fn replay(stack: &Stack) -> Vec<Row> {
-    let mut rows = Vec::new();
-    rows.extend(platform(stack).await);
-    rows.extend(crate::services::replay(stack).await);
+    let mut rows = platform(stack).await;
+    rows.extend(handoff::replay(stack).await);
+    rows.extend(cls::replay(stack).await);
+    rows.extend(cls_lifecycle::replay(stack).await);
+    rows.extend(byods::replay(stack).await);
     rows
 }
 
@@ -55,12 +62,7 @@ async fn spoke_team_read(stack: &Stack) -> Row {
 async fn slack_webhook_post(stack: &Stack) -> Row {
     let step = "slack-notify posts to an incoming webhook";
     let result = async {
-        let path = stack
-            .fakes
-            .slack
-            .webhook_path("alerts_it")
-            .ok_or_else(|| anyhow::anyhow!("the slack demo seed has no alerts_it webhook"))?;
-        let url = SecretString::from(format!("{}/slack{path}", stack.devstack.base_url()));
+        let url = SecretString::from(slack_webhook(&stack.wiring(), "alerts_it")?);
         let before = stack.fakes.slack.messages("alerts_it").len();
         slack_notify::WebhookClient::new(lambda_kit::http::http_client(USER_AGENT)?)
             .post(
@@ -108,4 +110,13 @@ async fn secret_round_trip(stack: &Stack) -> Row {
 /// The first 8 characters of an id, for evidence columns.
 pub fn short(id: &str) -> String {
     id.chars().take(8).collect()
+}
+
+/// A function's response, or why there is none.
+fn invoked(result: Option<Result<Value, String>>) -> Result<Value> {
+    match result {
+        None => Err(anyhow!("the function is not registered")),
+        Some(Err(message)) => Err(anyhow!("function error: {message}")),
+        Some(Ok(response)) => Ok(response),
+    }
 }

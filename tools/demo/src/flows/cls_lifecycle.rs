@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use chrono::{Days, NaiveDate};
 use cls_core::dates::{format_date, parse_date};
+use devstack::Stack;
+use devstack::seed::{ORG, answer_of, has_tag};
 use github_fake::MemberSpec;
 use serde_json::{Value, json};
 
-use crate::cls::{ORG, has_tag};
 use crate::report::Row;
-use crate::stack::Stack;
 
 const FLOW: &str = "cls-lifecycle";
 /// An outside collaborator of the github-fake demo seed (acme/widgets).
@@ -349,8 +349,8 @@ fn open_ticket_of(stack: &Stack, login: &str) -> Option<(String, Value)> {
 }
 
 fn expiry(ticket: &Value) -> Result<NaiveDate> {
-    let state = crate::cls::answer_of(ticket, "expires_on")
-        .ok_or_else(|| anyhow!("the ticket has no expiry"))?;
+    let state =
+        answer_of(ticket, "expires_on").ok_or_else(|| anyhow!("the ticket has no expiry"))?;
     parse_date(&state).ok_or_else(|| anyhow!("the ticket's expiry {state:?} is not a date"))
 }
 

@@ -1,26 +1,29 @@
-//! The local stack: moto, devstack with the four fakes, the API Gateway emulator, the queue and the secrets,
-//! and the real service handlers registered by name.
+//! The local stack: moto, devstack with the four demo-seeded fakes, the API Gateway emulator, the CLS FIFO
+//! queue and its DLQ, the SQS event-source mapping, and whatever handlers a [`Services`] registers by name
+//! (the `demo` crate registers the real ones; devstack itself knows no service).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use axum::http::Method;
-use devstack::apigw::ApiGateway;
-use devstack::aws::{FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret};
-use devstack::lambda::{JsonHandler, Registry};
-use devstack::sqs::{EventSource, EventSourceHandle};
-use devstack::{Devstack, Moto};
 use fake_kit::RunningServer;
 use github_fake::GithubFake;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use slack_fake::SlackFake;
 use spoke_fake::SpokeFake;
 use webex_fake::WebexFake;
 
-/// The queue the CLS functions share (platform spec §9).
+use crate::apigw::ApiGateway;
+use crate::aws::{FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret};
+use crate::lambda::{JsonHandler, Registry};
+use crate::sqs::{EventSource, EventSourceHandle};
+use crate::{Devstack, Moto};
+
+/// The queue the CLS functions share (`cls-events.fifo` and `cls-events-dlq.fifo`, docs/architecture.md).
 pub const QUEUE_NAME: &str = "cls-events";
 /// The local visibility timeout: shorter than the deployed 360 s so a failed batch comes back quickly.
 pub const LOCAL_VISIBILITY_SECS: u32 = 30;
@@ -56,7 +59,7 @@ impl std::fmt::Debug for DevSecrets {
     }
 }
 
-/// Ports of the three servers (platform spec §6) and, optionally, pinned dev-only credentials.
+/// Ports of the three servers and, optionally, pinned dev-only credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackOptions {
     /// devstack (`DEVSTACK_PORT`, default 8800).
@@ -72,7 +75,7 @@ pub struct StackOptions {
 impl Default for StackOptions {
     fn default() -> Self {
         Self {
-            devstack_port: devstack::DEFAULT_PORT,
+            devstack_port: crate::DEFAULT_PORT,
             moto_port: 8810,
             api_port: 8820,
             dev_secrets: None,
@@ -136,26 +139,32 @@ impl Fakes {
         let mut slack = slack_fake::Seed::demo();
         slack.signing_secret = secrets.slack_signing_secret.clone();
         Ok(Self {
-            spoke: SpokeFake::new(crate::cls::spoke_seed(&secrets.spoke_api_key)?)
+            spoke: SpokeFake::new(crate::seed::spoke_seed(&secrets.spoke_api_key)?)
                 .map_err(|e| anyhow!("spoke-fake seed: {e}"))?,
             slack: SlackFake::new(slack),
-            github: GithubFake::new(github_seed(&secrets.github_webhook_secret)?)
+            github: GithubFake::new(crate::seed::github_seed(&secrets.github_webhook_secret)?)
                 .map_err(|e| anyhow!("github-fake seed: {e}"))?,
             webex: WebexFake::demo().map_err(|e| anyhow!("webex-fake seed: {e}"))?,
         })
     }
 }
 
-/// The github-fake demo seed with the App's webhook secret replaced by `webhook_secret`.
-fn github_seed(webhook_secret: &str) -> Result<Value> {
-    let mut seed: Value =
-        serde_json::from_str(github_fake::DEMO_SEED).context("github-fake demo seed")?;
-    let app = seed
-        .get_mut("app")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| anyhow!("the github-fake demo seed has no app"))?;
-    app.insert("webhook_secret".to_owned(), json!(webhook_secret));
-    Ok(seed)
+/// What registers handlers in the stack. devstack depends on no service; the `demo` crate implements this
+/// with the real handlers. `()` registers none.
+pub trait Services {
+    /// Creates the services' secrets through `wiring`, registers their handlers in `registry` under their
+    /// function names and returns extra `endpoints.json` entries.
+    fn register(
+        &self,
+        wiring: &Wiring<'_>,
+        registry: &Registry,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>>> + Send;
+}
+
+impl Services for () {
+    async fn register(&self, _: &Wiring<'_>, _: &Registry) -> Result<BTreeMap<String, String>> {
+        Ok(BTreeMap::new())
+    }
 }
 
 /// A running local stack. Dropping it stops every server and moto.
@@ -196,9 +205,11 @@ impl std::fmt::Debug for Stack {
 }
 
 impl Stack {
-    /// Starts moto, devstack with the demo-seeded fakes and the API emulator; creates the queue and the
-    /// secrets; registers every service handler that exists; starts the `cls-queue` mapping.
-    pub async fn start(options: StackOptions) -> Result<Self> {
+    /// Starts moto, devstack with the demo-seeded fakes and the API emulator; creates the queue; lets
+    /// `services` create their secrets and register their handlers; routes `POST /github/webhook` and
+    /// `POST /slack/interactions` to `cls-webhook` and starts the queue's mapping to `cls-queue` when those
+    /// are registered. `&()` starts the stack with no handler.
+    pub async fn start(options: StackOptions, services: &impl Services) -> Result<Self> {
         let moto = Moto::start_on(options.moto_port)
             .await
             .context("starting moto")?;
@@ -214,8 +225,8 @@ impl Stack {
             .serve_on_port(options.devstack_port)
             .await
             .context("starting devstack")?;
-        let sqs = devstack::aws::sqs_client(&moto.endpoint());
-        let secrets = devstack::aws::secrets_client(&moto.endpoint());
+        let sqs = crate::aws::sqs_client(&moto.endpoint());
+        let secrets = crate::aws::secrets_client(&moto.endpoint());
         let queues = create_fifo_queue_with_dlq(
             &sqs,
             &FifoQueueSpec::new(QUEUE_NAME).visibility_timeout_secs(LOCAL_VISIBILITY_SECS),
@@ -242,6 +253,15 @@ impl Stack {
         put("webex_control", devstack.control_url("webex"));
         put("queue_url", queues.url.clone());
         put("dlq_url", queues.dlq_url.clone());
+        put("spoke_api_key", dev_secrets.spoke_api_key.clone());
+        put(
+            "github_webhook_secret",
+            dev_secrets.github_webhook_secret.clone(),
+        );
+        put(
+            "slack_signing_secret",
+            dev_secrets.slack_signing_secret.clone(),
+        );
 
         let wiring = Wiring {
             moto_endpoint: moto.endpoint(),
@@ -251,10 +271,7 @@ impl Stack {
             fakes: &fakes,
             dev_secrets: &dev_secrets,
         };
-        let services = crate::services::register_all(&wiring, &registry).await?;
-        for (key, value) in services.endpoints {
-            endpoints.insert(key, value);
-        }
+        endpoints.extend(services.register(&wiring, &registry).await?);
 
         let mut api = ApiGateway::new();
         if let Some(webhook) = registry.get("cls-webhook") {
@@ -307,6 +324,19 @@ impl Stack {
         })
     }
 
+    /// What the service wiring uses, for building a service's dependencies against this stack again (the
+    /// bench builds them many times).
+    pub fn wiring(&self) -> Wiring<'_> {
+        Wiring {
+            moto_endpoint: self.moto.endpoint(),
+            devstack_url: self.devstack.base_url(),
+            queue_url: self.queues.url.clone(),
+            secrets: self.secrets.clone(),
+            fakes: &self.fakes,
+            dev_secrets: &self.dev_secrets,
+        }
+    }
+
     /// Writes `endpoints.json` (a flat JSON object) to `path`, creating its directory.
     pub fn write_endpoints(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
@@ -356,12 +386,13 @@ impl Wiring<'_> {
             .with_context(|| format!("creating the secret {name}"))
     }
 
-    /// The environment a service's `Config::from_lookup` sees locally (platform spec §5), plus `extra`.
+    /// The environment a service's configuration sees locally (moto as `AWS_ENDPOINT_URL`, dev AWS keys, the
+    /// fakes as the vendors' base URLs, text logs), plus `extra`.
     pub fn env(&self, extra: &[(&str, String)]) -> BTreeMap<String, String> {
         let base = &self.devstack_url;
         let mut env: BTreeMap<String, String> = [
             ("AWS_ENDPOINT_URL", self.moto_endpoint.clone()),
-            ("AWS_REGION", devstack::aws::REGION.to_owned()),
+            ("AWS_REGION", crate::aws::REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
             ("SPOKE_BASE_URL", format!("{base}/spoke/api/v1")),
@@ -387,21 +418,16 @@ pub fn endpoints_path() -> PathBuf {
 }
 
 /// The workspace root: the nearest directory at or above the current one that holds `Cargo.lock` and
-/// `tools/demo` (xtask runs the demo from the root), else the one two levels above this crate's sources.
+/// `tools/devstack` (xtask runs the stack from the root), else the one two levels above this crate.
 pub fn workspace_root() -> PathBuf {
-    let from_cwd = std::env::current_dir().ok().and_then(|cwd| {
-        cwd.ancestors()
-            .find(|dir| dir.join("Cargo.lock").is_file() && dir.join("tools/demo").is_dir())
-            .map(Path::to_path_buf)
-    });
-    from_cwd.unwrap_or_else(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        manifest
-            .ancestors()
-            .nth(2)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| manifest.to_path_buf())
-    })
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            cwd.ancestors()
+                .find(|dir| dir.join("Cargo.lock").is_file() && dir.join("tools/devstack").is_dir())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
 }
 
 #[cfg(test)]
@@ -446,18 +472,5 @@ mod tests {
         let fakes = Fakes::demo(&secrets).unwrap();
         assert_eq!(fakes.github.webhook_secret(), secrets.github_webhook_secret);
         assert_eq!(fakes.slack.signing_secret(), secrets.slack_signing_secret);
-        let seed = crate::cls::spoke_seed(&secrets.spoke_api_key).unwrap();
-        let keys: Vec<&str> = seed["apiKeys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|k| k["key"].as_str())
-            .collect();
-        assert_eq!(keys.first().copied(), Some(secrets.spoke_api_key.as_str()));
-        assert!(
-            keys.iter()
-                .all(|k| k.starts_with(secrets.spoke_api_key.as_str())),
-            "{keys:?}"
-        );
     }
 }

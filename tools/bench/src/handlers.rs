@@ -1,15 +1,12 @@
 //! `oncall-spoke` and `byods-extender` against the fakes.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use demo::Stack;
-use demo::services::{HANDOFF_TEAM, byods_secret, handoff_event, secret_names};
-use demo::stack::Wiring;
-use lambda_kit::{Clock, MemorySink, SystemClock};
-use secrets::{SecretStore, SecretsClient};
+use demo::flows::handoff::{HANDOFF_TEAM, handoff_event};
+use demo::services::byods;
 use serde_json::{Value, json};
 
 use super::Plan;
@@ -135,17 +132,10 @@ pub(crate) async fn byods(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
         .get("webex_control")
         .ok_or_else(|| anyhow!("endpoints has no webex_control"))?
         .clone();
-    let http = lambda_kit::http::http_client(demo::flows::USER_AGENT)?;
+    let http = lambda_kit::http::http_client(demo::services::USER_AGENT)?;
     let secret_name = format!("bench/byods-{}", uuid::Uuid::new_v4());
-    let wiring = wiring(stack);
-    let env = wiring.env(&[
-        ("BYODS_SECRET_ID", secret_name.clone()),
-        (
-            "BYODS_SLACK_SECRET_ID",
-            secret_names::BYODS_SLACK.to_owned(),
-        ),
-        ("BYODS_MAX_RETRY_AFTER_SECONDS", "2".to_owned()),
-    ]);
+    let wiring = stack.wiring();
+    let env = byods::env(&wiring, &secret_name);
     let mut runs = Vec::new();
     let mut puts = 0u64;
     for i in 0..plan.byods_runs {
@@ -161,10 +151,10 @@ pub(crate) async fn byods(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
         devstack::aws::put_secret(
             &stack.secrets,
             &secret_name,
-            &byods_secret("demo-int-refresh"),
+            &byods::secret("demo-int-refresh"),
         )
         .await?;
-        let deps = byods_deps(&wiring, &env)?;
+        let deps = byods::deps(&wiring, &env)?;
         let started = Instant::now();
         let summary = byods_extender::handle(json!({}), &deps)
             .await
@@ -202,50 +192,6 @@ pub(crate) async fn byods(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
             Summary::of_millis(&per_source),
         ),
     ])
-}
-
-/// What the service wiring of the demo uses, rebuilt from the running stack.
-pub(crate) fn wiring(stack: &Stack) -> Wiring<'_> {
-    Wiring {
-        moto_endpoint: stack.moto.endpoint(),
-        devstack_url: stack.devstack.base_url(),
-        queue_url: stack.queues.url.clone(),
-        secrets: stack.secrets.clone(),
-        fakes: &stack.fakes,
-        dev_secrets: &stack.dev_secrets,
-    }
-}
-
-/// `byods-extender`'s dependencies as the demo builds them, over `env`.
-pub(crate) fn byods_deps(
-    wiring: &Wiring<'_>,
-    env: &BTreeMap<String, String>,
-) -> Result<byods_extender::Deps> {
-    let env = env.clone();
-    let config = byods_extender::Config::from_lookup(move |name| env.get(name).cloned())
-        .context("byods-extender config")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn SecretStore> = Arc::new(SecretsClient::new(
-        wiring.secrets.clone(),
-        Arc::clone(&clock),
-    ));
-    let poster: Arc<dyn slack_notify::WebhookPoster> = Arc::new(slack_notify::WebhookClient::new(
-        lambda_kit::http::http_client(demo::flows::USER_AGENT)?,
-    ));
-    let alerter: Arc<dyn byods_extender::Alerter> = Arc::new(byods_extender::SlackAlerter::new(
-        poster,
-        Arc::clone(&store),
-        secret_names::BYODS_SLACK,
-    ));
-    byods_extender::Deps::with_webex_client(
-        config,
-        store,
-        alerter,
-        clock,
-        Arc::new(MemorySink::default()),
-        Arc::new(byods_extender::TokioSleeper),
-    )
-    .map_err(|e| anyhow!("byods-extender dependencies: {e}"))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use lambda_kit::{Clock, SystemClock};
 
 use super::results::{Entry, Machine};
 use super::stats::Summary;
-use demo::stack::workspace_root;
+use devstack::stack::workspace_root;
 
 /// The Lambda functions of platform spec §1, as `cargo xtask lambda-build` names their artifacts.
 pub(crate) const FUNCTIONS: &[&str] = &[
@@ -41,7 +41,7 @@ pub(crate) fn machine() -> Machine {
         rustc: output(Command::new("rustc").arg("--version").current_dir(&root))
             .unwrap_or_else(|| "unknown".to_owned()),
         profile: if cfg!(debug_assertions) {
-            "dev (unoptimised, debug assertions on): `cargo run -p demo`".to_owned()
+            "dev (unoptimised, debug assertions on): `cargo run -p bench`".to_owned()
         } else {
             "optimised (debug assertions off)".to_owned()
         },

@@ -6,13 +6,12 @@
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
+use devstack::Wiring;
 use devstack::lambda::{Registry, json_handler};
 use futures::future::BoxFuture;
 use lambda_kit::{Clock, MemorySink, SystemClock};
-use secrets::SecretsClient;
 
-use crate::flows::USER_AGENT;
-use crate::stack::Wiring;
+use super::{USER_AGENT, lookup, secret_store};
 
 /// The function name.
 pub const FUNCTION: &str = "cls-sweep";
@@ -40,19 +39,12 @@ impl cls_sweep::Continuation for RegistryContinuation {
     }
 }
 
-/// Registers `cls-sweep` (after [`crate::cls::register`], which creates the CLS secrets it reads).
+/// Registers `cls-sweep` (after [`super::cls::register`], which creates the CLS secrets it reads).
 pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
-    let env = wiring.env(&[
-        ("CLS_STAGE", "testing".to_owned()),
-        ("CLS_QUEUE_URL", wiring.queue_url.clone()),
-    ]);
-    let config = cls_sweep::Config::from_lookup(move |name: &str| env.get(name).cloned())
+    let config = cls_sweep::Config::from_lookup(lookup(&super::cls_env(wiring)))
         .map_err(|e| anyhow!("cls-sweep config: {e}"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(SecretsClient::new(
-        wiring.secrets.clone(),
-        Arc::clone(&clock),
-    ));
+    let store = secret_store(wiring, Arc::clone(&clock));
     let queue = Arc::new(cls_wiring::SqsQueueSender::new(
         devstack::aws::sqs_client(&wiring.moto_endpoint),
         &wiring.queue_url,

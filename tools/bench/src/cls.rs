@@ -266,7 +266,7 @@ async fn memory_webhook_deps(stack: &Stack) -> Result<(cls_webhook::Deps, Arc<Me
     .context("cls-webhook config")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let poster: Arc<dyn slack_notify::WebhookPoster> = Arc::new(slack_notify::WebhookClient::new(
-        lambda_kit::http::http_client(demo::flows::USER_AGENT)?,
+        lambda_kit::http::http_client(demo::services::USER_AGENT)?,
     ));
     let queue = Arc::new(MemoryQueue::default());
     let deps = cls_webhook::Deps::new(

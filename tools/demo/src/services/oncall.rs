@@ -1,0 +1,80 @@
+//! `oncall-spoke`: its secret (the run's Spoke key, slack-fake's webhooks) and its handler.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use devstack::Wiring;
+use devstack::lambda::{Registry, json_handler};
+use lambda_kit::{Clock, MemorySink, MetricSink, SystemClock};
+use serde_json::json;
+
+use super::{lookup, secret_names, secret_store, slack_webhook};
+
+/// The function name.
+pub const FUNCTION: &str = "oncall-spoke";
+
+/// The environment `oncall-spoke` gets locally.
+pub fn env(wiring: &Wiring<'_>) -> BTreeMap<String, String> {
+    wiring.env(&[
+        ("ONCALL_SECRET_ID", secret_names::ONCALL.to_owned()),
+        ("ONCALL_SPOKE_ORG", "example".to_owned()),
+        // The demo's events are replayed long after their `time`; the staleness guard is tested in the service.
+        ("ONCALL_MAX_EVENT_AGE_SECS", "0".to_owned()),
+    ])
+}
+
+/// `oncall-spoke`'s dependencies over `env`, as the demo builds them.
+pub fn deps(wiring: &Wiring<'_>, env: &BTreeMap<String, String>) -> Result<oncall_spoke::Deps> {
+    let config = oncall_spoke::Config::from_lookup(lookup(env)).context("oncall-spoke config")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics: Arc<dyn MetricSink> = Arc::new(MemorySink::default());
+    oncall_spoke::build_deps(
+        config,
+        lambda_kit::http::http_client(oncall_spoke::adapters::USER_AGENT)?,
+        Some(secret_store(wiring, Arc::clone(&clock))),
+        clock,
+        metrics,
+    )
+    .context("oncall-spoke dependencies")
+}
+
+/// Creates the `oncall-spoke` secret and registers the handler.
+pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
+    let legacy = wiring
+        .fakes
+        .slack
+        .default_webhook_path()
+        .map(|p| format!("{}/slack{p}", wiring.devstack_url))
+        .ok_or_else(|| anyhow!("the slack demo seed has no legacy webhook"))?;
+    wiring
+        .secret(
+            secret_names::ONCALL,
+            &json!({
+                "spokeApiKey": wiring.dev_secrets.spoke_api_key,
+                "slack": {
+                    "defaultWebhookUrl": legacy,
+                    "channelWebhooks": {
+                        "#alerts_it": slack_webhook(wiring, "alerts_it")?,
+                        "#it-team": slack_webhook(wiring, "it-team")?,
+                    }
+                }
+            }),
+        )
+        .await?;
+    let deps = Arc::new(deps(wiring, &env(wiring))?);
+    registry.register(
+        FUNCTION,
+        json_handler(move |event, ctx| {
+            let deps = Arc::clone(&deps);
+            async move {
+                let invocation = oncall_spoke::Invocation::new(ctx.request_id.clone());
+                let response = oncall_spoke::handle(event, &invocation, &deps)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                serde_json::to_value(response).map_err(|e| e.to_string())
+            }
+        }),
+    );
+    Ok(())
+}
