@@ -1,6 +1,7 @@
 //! `SpokeClient`: the HTTP implementation of [`SpokeApi`].
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -173,6 +174,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     max_pages: u32,
     rate: Mutex<Option<RateLimitStatus>>,
+    retries: AtomicU32,
 }
 
 /// The Spoke REST client. Build once per process; clones share the connection pool and settings.
@@ -274,6 +276,7 @@ impl SpokeClientBuilder {
                 clock: self.clock,
                 max_pages: self.max_pages,
                 rate: Mutex::new(None),
+                retries: AtomicU32::new(0),
             }),
             deadline: None,
         })
@@ -313,6 +316,12 @@ impl SpokeClient {
     /// The base URL without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.inner.base
+    }
+
+    /// Retries made so far (429 waits and transient failures), by this client and every clone sharing its
+    /// settings: a service that reports its retry count per invocation builds one client per invocation.
+    pub fn retries(&self) -> u32 {
+        self.inner.retries.load(Ordering::Relaxed)
     }
 
     /// The latest rate-limit headers seen, if any.
@@ -526,6 +535,7 @@ impl SpokeClient {
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 "retrying Spoke call"
             );
+            self.inner.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(wait).await;
             last = Some(error);
         }

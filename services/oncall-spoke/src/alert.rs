@@ -1,16 +1,17 @@
-//! Slack alerts (spec §6) and their de-duplication (spec §5.6): rendering, channel routing, delivery.
+//! Slack alerts and their de-duplication (README, "Behaviour" and "Alarms"): rendering, channel routing,
+//! delivery.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use secrecy::SecretString;
+use slack_notify::{SlackError, WebhookPoster};
 
 use crate::config::Config;
 use crate::event::EventContext;
 use crate::outcome::{Alert, AlertKind, Facts};
-use crate::ports::WebhookPoster;
 use crate::secret::{OncallSecret, Route, normalise_channel};
 
 /// `username` of every alert.
@@ -61,14 +62,15 @@ pub struct Message {
 }
 
 impl Message {
-    /// The incoming-webhook payload for this message over `route`.
-    pub fn payload(&self, route: &Route) -> Value {
-        let mut payload =
-            json!({"username": USERNAME, "icon_emoji": ICON_EMOJI, "text": self.text});
+    /// The incoming-webhook message over `route`: `channel` only through the default webhook.
+    pub fn to_slack(&self, route: &Route) -> slack_notify::Message {
+        let mut message = slack_notify::Message::text(self.text.clone())
+            .username(USERNAME)
+            .icon_emoji(ICON_EMOJI);
         if matches!(route, Route::Default(_)) {
-            payload["channel"] = json!(self.channel);
+            message.channel = Some(self.channel.clone());
         }
-        payload
+        message
     }
 }
 
@@ -179,8 +181,8 @@ fn it_wording(kind: AlertKind) -> &'static str {
     }
 }
 
-/// Renders the messages of one alert: team + IT, or IT only (spec §6, §5.6: one message per channel; when the
-/// team channel is the IT channel, only the IT message is sent).
+/// Renders the messages of one alert: team + IT, or IT only (one message per channel; when the team channel is
+/// the IT channel, only the IT message is sent).
 pub fn render(alert: &Alert, ctx: &AlertContext<'_>) -> Vec<Message> {
     let team = ctx.team_name();
     let link = ctx.link();
@@ -264,7 +266,7 @@ pub fn render(alert: &Alert, ctx: &AlertContext<'_>) -> Vec<Message> {
 /// (de-dup key, normalised channel) → (delivered at, was a retryable alert).
 type AlertEntries = HashMap<(String, String), (DateTime<Utc>, bool)>;
 
-/// Delivered alerts remembered per environment for `ONCALL_ALERT_DEDUP_TTL_SECS` (spec §5.6). Holds no secrets.
+/// Delivered alerts remembered per environment for `ONCALL_ALERT_DEDUP_TTL_SECS`. Holds no secrets.
 #[derive(Debug)]
 pub struct AlertLog {
     ttl: Duration,
@@ -330,6 +332,15 @@ impl AlertLog {
     }
 }
 
+/// Why a webhook post failed. Never carries the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PostFailure {
+    /// 429, 5xx, timeout or transport still failing after the retry.
+    transient: bool,
+    /// Short reason, e.g. `no_service`, `server`, `timeout`.
+    reason: String,
+}
+
 /// The result of delivering one alert.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Delivery {
@@ -358,6 +369,34 @@ pub struct Deliverer<'a> {
 }
 
 impl Deliverer<'_> {
+    /// One webhook post, cut off at the deadline. The poster retries 429 and 5xx once; a timeout is
+    /// retried once here (a duplicated alert is acceptable, a lost one is not).
+    async fn post(
+        &self,
+        url: &SecretString,
+        message: &slack_notify::Message,
+    ) -> Result<(), PostFailure> {
+        let attempts = async {
+            match self.poster.post_webhook(url, message).await {
+                Err(SlackError::Timeout) => {
+                    tracing::warn!(reason = "timeout", "Slack webhook timed out; retrying once");
+                    self.poster.post_webhook(url, message).await
+                }
+                other => other,
+            }
+        };
+        let result = match self.deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, attempts)
+                .await
+                .unwrap_or(Err(SlackError::Timeout)),
+            None => attempts.await,
+        };
+        result.map_err(|e| PostFailure {
+            transient: e.is_transient(),
+            reason: e.kind().to_owned(),
+        })
+    }
+
     /// Sends each message unless already delivered for `key`; records deliveries.
     pub async fn deliver(&self, key: &str, kind: AlertKind, messages: &[Message]) -> Delivery {
         let mut report = Delivery::default();
@@ -372,19 +411,7 @@ impl Deliverer<'_> {
                 report.failures += 1;
                 continue;
             };
-            let payload = message.payload(&route);
-            let post = self.poster.post(route.url(), &payload);
-            let result = match self.deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, post)
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(crate::ports::PostFailure {
-                            transient: true,
-                            reason: "deadline reached".to_owned(),
-                        })
-                    }),
-                None => post.await,
-            };
+            let result = self.post(route.url(), &message.to_slack(&route)).await;
             match result {
                 Ok(()) => {
                     tracing::info!(alert = kind.code(), channel = %message.channel, route = route.kind(), "alert sent");

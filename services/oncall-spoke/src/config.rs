@@ -1,7 +1,6 @@
-//! Configuration, read and validated once per execution environment (spec §3).
+//! Configuration, read and validated once per execution environment (README, "Configuration").
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
@@ -10,16 +9,7 @@ use url::Url;
 /// The production Spoke API base URL.
 pub const DEFAULT_SPOKE_BASE_URL: &str = "https://api.askspoke.com/api/v1";
 
-/// Where the JSON secret is read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretLocation {
-    /// `ONCALL_SECRET_ID`: a Secrets Manager name or ARN.
-    SecretsManager(String),
-    /// `ONCALL_SECRET_FILE`: a local file with the same JSON (local runs only).
-    File(PathBuf),
-}
-
-/// What to do with teams whose delegation is not `SPECIFIC_USER` (spec §5.4).
+/// What to do with teams whose delegation is not `SPECIFIC_USER` (README, "Behaviour").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StrategyPolicy {
     /// Leave `ROUND_ROBIN`, `SMART_ASSIGNMENT` and unknown strategies alone (default).
@@ -31,8 +21,8 @@ pub enum StrategyPolicy {
 /// The service configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `ONCALL_SECRET_ID` or `ONCALL_SECRET_FILE` (exactly one is required).
-    pub secret: SecretLocation,
+    /// `ONCALL_SECRET_ID` (required): the Secrets Manager name or ARN of the service's JSON secret.
+    pub secret_id: String,
     /// `SPOKE_BASE_URL`, default `https://api.askspoke.com/api/v1`; https unless loopback.
     pub spoke_base_url: Url,
     /// `ONCALL_SPOKE_ORG` (required): org subdomain used in team links.
@@ -66,25 +56,7 @@ impl Config {
     /// Reads the configuration from any lookup (tests and the demo pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let r = ConfigReader::new(lookup);
-        let secret = match (
-            r.optional("ONCALL_SECRET_ID"),
-            r.optional("ONCALL_SECRET_FILE"),
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "ONCALL_SECRET_FILE",
-                    "is mutually exclusive with ONCALL_SECRET_ID",
-                ));
-            }
-            (Some(id), None) => SecretLocation::SecretsManager(id),
-            (None, Some(path)) => SecretLocation::File(PathBuf::from(path)),
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "ONCALL_SECRET_ID",
-                    "is required (or ONCALL_SECRET_FILE for local runs)",
-                ));
-            }
-        };
+        let secret_id = r.required("ONCALL_SECRET_ID")?;
         let spoke_base_url = r.base_url(&["SPOKE_BASE_URL"], DEFAULT_SPOKE_BASE_URL)?;
         let spoke_org = r.required("ONCALL_SPOKE_ORG")?;
         if !spoke_org
@@ -125,7 +97,7 @@ impl Config {
         };
         let max_event_age = r.secs_or("ONCALL_MAX_EVENT_AGE_SECS", 7200)?;
         Ok(Self {
-            secret,
+            secret_id,
             spoke_base_url,
             spoke_org,
             it_channel,
@@ -180,16 +152,12 @@ fn parse_team_ids(raw: &str) -> Result<BTreeMap<String, String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use lambda_kit::config::pairs_lookup;
 
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(move |k| map.get(k).cloned())
+        Config::from_lookup(pairs_lookup(pairs))
     }
 
     #[test]
@@ -199,10 +167,7 @@ mod tests {
             ("ONCALL_SPOKE_ORG", "example"),
         ])
         .unwrap();
-        assert_eq!(
-            c.secret,
-            SecretLocation::SecretsManager("oncall-spoke".into())
-        );
+        assert_eq!(c.secret_id, "oncall-spoke");
         assert_eq!(c.spoke_base_url.as_str(), "https://api.askspoke.com/api/v1");
         assert_eq!(c.it_channel, "#alerts_it");
         assert!(c.bot_emails.is_empty());
@@ -218,7 +183,10 @@ mod tests {
     #[test]
     fn every_variable_is_parsed_into_its_type() {
         let c = config(&[
-            ("ONCALL_SECRET_FILE", "/tmp/secret.json"),
+            (
+                "ONCALL_SECRET_ID",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:oncall-spoke",
+            ),
             ("ONCALL_SPOKE_ORG", "example"),
             ("SPOKE_BASE_URL", "http://127.0.0.1:8800/spoke/api/v1/"),
             ("ONCALL_IT_CHANNEL", "#it-ops"),
@@ -229,7 +197,7 @@ mod tests {
             ("ONCALL_MAX_EVENT_AGE_SECS", "0"),
         ])
         .unwrap();
-        assert_eq!(c.secret, SecretLocation::File("/tmp/secret.json".into()));
+        assert!(c.secret_id.ends_with(":secret:oncall-spoke"));
         assert_eq!(
             c.spoke_base_url.as_str(),
             "http://127.0.0.1:8800/spoke/api/v1"
@@ -264,16 +232,6 @@ mod tests {
         assert_eq!(
             config(&[("ONCALL_SPOKE_ORG", "example")]).unwrap_err().var,
             "ONCALL_SECRET_ID"
-        );
-        assert_eq!(
-            config(&[
-                ("ONCALL_SECRET_ID", "s"),
-                ("ONCALL_SECRET_FILE", "f"),
-                ("ONCALL_SPOKE_ORG", "e")
-            ])
-            .unwrap_err()
-            .var,
-            "ONCALL_SECRET_FILE"
         );
         assert_eq!(
             config(&[("ONCALL_SECRET_ID", "s")]).unwrap_err().var,

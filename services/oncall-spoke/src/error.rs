@@ -1,4 +1,4 @@
-//! The service error: the one place where a failed invocation is classified (platform spec §4).
+//! The service error: the one place where a failed invocation is classified (docs/architecture.md).
 
 use lambda_kit::{Classify, ErrorClass};
 use lambda_runtime::Diagnostic;
@@ -6,7 +6,7 @@ use lambda_runtime::Diagnostic;
 use crate::handler::HandoffResponse;
 
 /// Why the invocation failed. Only retryable failures fail an invocation: permanent data errors are alerted
-/// and acknowledged with `Ok` (spec §5.2).
+/// and acknowledged with `Ok` (README, "Behaviour").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
     /// Spoke, Slack or the secret is unavailable, the key is refused or the change was not applied: the

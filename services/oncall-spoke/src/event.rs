@@ -1,4 +1,5 @@
-//! Parsing and screening of the handoff event: rows 1–9 of the decision table (spec §2, §5.1).
+//! Parsing and screening of the handoff event: the decision table's rows up to the staleness guard (README,
+//! "Behaviour").
 //!
 //! The event is read leniently from JSON so that every malformed shape maps to a row instead of a decode
 //! error. The whole event is never logged.

@@ -1,21 +1,20 @@
 #![doc = include_str!("../README.md")]
 
-pub mod adapters;
 pub mod alert;
 pub mod config;
+pub mod deps;
 pub mod error;
 pub mod event;
 pub mod handler;
 pub mod handoff;
 pub mod outcome;
-pub mod ports;
 pub mod secret;
 
-#[cfg(test)]
-mod testing;
-
-pub use adapters::build_deps;
-pub use config::{Config, SecretLocation, StrategyPolicy};
+pub use config::{Config, StrategyPolicy};
+pub use deps::{Deps, StartupError};
 pub use error::ServiceError;
-pub use handler::{Deps, HandoffResponse, Invocation, handle};
+pub use handler::{HandoffResponse, handle};
 pub use outcome::{AlertKind, HandoffResult};
+
+/// The `User-Agent` of every outbound call.
+pub const USER_AGENT: &str = concat!("oncall-spoke/", env!("CARGO_PKG_VERSION"));

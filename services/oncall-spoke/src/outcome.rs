@@ -1,6 +1,9 @@
-//! The vocabulary of the decision table (spec §5.1): results, reasons, alert kinds and the decision record.
+//! The vocabulary of the decision table (README, "Behaviour"): results, reasons, alert kinds and the decision
+//! record.
 
 use std::fmt;
+
+use spoke_client::{TeamId, UserId};
 
 /// The `result` field of the summary line and the `Result` metric dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,7 +42,7 @@ impl fmt::Display for HandoffResult {
     }
 }
 
-/// The reason code of an alert (spec §6).
+/// The reason code of an alert (README, "Alarms: what each alert means and what to do").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertKind {
     /// `Team.spoke` present but empty.
@@ -130,17 +133,17 @@ impl Alert {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     /// The resolved Spoke team id.
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     /// The resolved Spoke team's name.
     pub team_name: Option<String>,
     /// The resolved Spoke team's settings page (`permalink`, else built from the org and slug).
     pub team_link: Option<String>,
     /// The resolved Spoke user id of the on-call person.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The team's delegation strategy before any change.
     pub previous_strategy: Option<String>,
     /// The team's specific user before any change.
-    pub previous_user_id: Option<String>,
+    pub previous_user_id: Option<UserId>,
 }
 
 /// The outcome of one row of the decision table.

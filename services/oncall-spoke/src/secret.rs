@@ -1,17 +1,29 @@
-//! The service's JSON secret (spec §3): the Spoke API key and the Slack webhook routes, parsed into
-//! redacted types and cached for `ONCALL_SECRET_TTL_SECS`.
+//! The service's JSON secret (README, "Secret"): the Spoke API key and the Slack webhook routes, parsed into
+//! redacted types. Caching is the `secrets` crate's (`ONCALL_SECRET_TTL_SECS`).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
+use secrets::{SecretStore, fingerprint};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::ports::{Redacted, SecretReadError, SecretSource};
+/// Why the secret could not be read or is invalid. Never carries a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("secret unavailable: {reason}")]
+pub struct SecretReadError {
+    /// What went wrong, without the value.
+    pub reason: String,
+}
+
+/// Prints `[REDACTED]` in the `Debug` output of types that hold credentials.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
 
 /// The parsed secret. `Debug` never prints a value.
 #[derive(Clone)]
@@ -84,12 +96,6 @@ pub fn normalise_channel(channel: &str) -> String {
     channel.trim().trim_start_matches('#').to_lowercase()
 }
 
-/// The first 8 hex digits of the SHA-256 of `value`: how credentials are referred to in logs.
-pub fn fingerprint(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    hex::encode(&digest[..4])
-}
-
 impl OncallSecret {
     /// Parses the secret JSON. The IT channel must be routable. Errors never contain values.
     pub fn parse(value: &Value, it_channel: &str) -> Result<Self, SecretReadError> {
@@ -149,84 +155,31 @@ impl OncallSecret {
             .map(|url| Route::Own(url.clone()))
             .or_else(|| self.default_webhook.clone().map(Route::Default))
     }
-
-    /// Every credential in the secret, for redaction of error text.
-    pub fn credentials(&self) -> Vec<&str> {
-        let mut all = vec![self.spoke_api_key.expose_secret()];
-        all.extend(self.default_webhook.iter().map(ExposeSecret::expose_secret));
-        all.extend(
-            self.channel_webhooks
-                .values()
-                .map(ExposeSecret::expose_secret),
-        );
-        all
-    }
 }
 
-/// A TTL cache of the parsed secret over a [`SecretSource`], kept for the life of the execution environment.
-pub struct SecretCache {
-    source: Arc<dyn SecretSource>,
-    ttl: Duration,
-    it_channel: String,
-    cached: Mutex<Option<(Arc<OncallSecret>, DateTime<Utc>)>>,
-}
-
-impl fmt::Debug for SecretCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretCache")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
+/// Reads and parses the secret `id` from `store`: from the store's TTL cache, or straight from Secrets
+/// Manager when `fresh` (after Spoke refused the cached key). Errors never contain a value.
+pub async fn load(
+    store: &dyn SecretStore,
+    id: &str,
+    it_channel: &str,
+    fresh: bool,
+) -> Result<OncallSecret, SecretReadError> {
+    let value = if fresh {
+        store.get_fresh(id).await.map(|v| v.value)
+    } else {
+        store.get_value(id).await
     }
-}
-
-impl SecretCache {
-    /// A cache over `source`.
-    pub fn new(source: Arc<dyn SecretSource>, ttl: Duration, it_channel: &str) -> Self {
-        Self {
-            source,
-            ttl,
-            it_channel: it_channel.to_owned(),
-            cached: Mutex::new(None),
-        }
-    }
-
-    /// The secret, read from the source only when the cached copy is older than the TTL.
-    pub async fn get(&self, now: DateTime<Utc>) -> Result<Arc<OncallSecret>, SecretReadError> {
-        if let Some((secret, read_at)) = self.lock().clone() {
-            let age = now.signed_duration_since(read_at);
-            if age >= chrono::Duration::zero() && age.to_std().is_ok_and(|a| a < self.ttl) {
-                return Ok(secret);
-            }
-        }
-        self.load(false, now).await
-    }
-
-    /// Re-reads the secret from the source, bypassing every cache (after Spoke refused the key).
-    pub async fn refresh(&self, now: DateTime<Utc>) -> Result<Arc<OncallSecret>, SecretReadError> {
-        self.load(true, now).await
-    }
-
-    async fn load(
-        &self,
-        fresh: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Arc<OncallSecret>, SecretReadError> {
-        let value = self.source.read(fresh).await?;
-        let secret = Arc::new(OncallSecret::parse(&value, &self.it_channel)?);
-        tracing::debug!(
-            spoke_key_sha256 = %fingerprint(secret.spoke_api_key.expose_secret()),
-            fresh,
-            "secret loaded"
-        );
-        *self.lock() = Some((secret.clone(), now));
-        Ok(secret)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Arc<OncallSecret>, DateTime<Utc>)>> {
-        self.cached
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+    .map_err(|e| SecretReadError {
+        reason: e.to_string(),
+    })?;
+    let secret = OncallSecret::parse(&value, it_channel)?;
+    tracing::debug!(
+        spoke_key_sha256 = %fingerprint(secret.spoke_api_key.expose_secret()),
+        fresh,
+        "secret loaded"
+    );
+    Ok(secret)
 }
 
 #[cfg(test)]

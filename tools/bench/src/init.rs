@@ -31,7 +31,7 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
     let mut first = Vec::new();
     for i in 0..plan.init {
         let started = Instant::now();
-        let deps = oncall::deps(&fresh(), &oncall_env)?;
+        let deps = oncall::deps(&fresh(), &oncall_env).await?;
         build.push(started.elapsed());
         let event = handoff_event(
             &format!("bench-init-{i}-{}", uuid::Uuid::new_v4()),
@@ -41,7 +41,7 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
         let started = Instant::now();
         let response = oncall_spoke::handle(
             event,
-            &oncall_spoke::Invocation::new(format!("bench-init-{i}")),
+            &lambda_kit::Invocation::new(format!("bench-init-{i}")),
             &deps,
         )
         .await

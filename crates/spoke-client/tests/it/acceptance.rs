@@ -183,6 +183,12 @@ async fn spk7_two_503s_then_200_succeed_after_three_attempts() {
     let team = f.client.get_team(&TeamId::new(IT)).await.unwrap().unwrap();
     assert!(team.has_name(" it "));
     assert_eq!(f.calls("GET", "/teams/*"), 3);
+    assert_eq!(f.client.retries(), 2, "the retries are counted");
+    assert_eq!(
+        f.client.with_deadline(Instant::now()).retries(),
+        2,
+        "clones share the count"
+    );
 }
 
 #[tokio::test]

@@ -1,10 +1,9 @@
-//! ONC-1 … ONC-32 (spec §9) against spoke-fake and slack-fake over HTTP.
+//! The acceptance items ONC-1 … ONC-32 (one test or more each) against spoke-fake and slack-fake over HTTP.
 
 use std::time::{Duration, Instant};
 
 use fake_kit::RateLimitConfig;
 use lambda_kit::tracing_init::capture_logs;
-use oncall_spoke::{Invocation, handle};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -14,7 +13,7 @@ async fn onc_1_the_spec_sample_event_updates_the_seeded_team_with_exactly_the_de
     let logs = capture_logs();
     let stack = spawn().await;
     let event = event();
-    let id = event["id"].as_str().unwrap().to_owned();
+    let id = id_of(&event);
     let response = stack.invoke(event).await.unwrap();
     assert_eq!((response.result, response.reason), ("updated", "updated"));
     let patches = stack.patches();
@@ -37,7 +36,7 @@ async fn onc_2_a_second_identical_event_makes_no_patch() {
     let logs = capture_logs();
     let stack = spawn().await;
     let event = event();
-    let id = event["id"].as_str().unwrap().to_owned();
+    let id = id_of(&event);
     stack.invoke(event.clone()).await.unwrap();
     let again = stack.invoke(event).await.unwrap();
     assert_eq!((again.result, again.reason), ("noop", "already_assigned"));
@@ -124,14 +123,8 @@ async fn onc_7_a_missing_empty_or_invalid_email_alerts_once_per_channel() {
             ("permanent_error", "on_call_email_missing")
         );
         assert_eq!(stack.spoke_call_count(), 0);
-        assert_eq!(
-            (
-                stack.posts_to("#it-team").len(),
-                stack.posts_to("#alerts_it").len()
-            ),
-            (1, 1)
-        );
-        assert!(text(&stack.posts_to("#alerts_it")[0]).contains("`malformed_event`"));
+        assert_eq!(stack.post_counts(), (1, 1));
+        assert!(stack.it_text(0).contains("`malformed_event`"));
     }
 }
 
@@ -184,11 +177,7 @@ async fn onc_11_teams_are_paged_at_one_hundred_to_find_a_team_on_the_second_page
             "status": "ACTIVE", "agents": [], "settings": {"delegation": {"strategy": "ROUND_ROBIN"}}
         }));
     }
-    let stack = spawn_with(Options {
-        spoke_seed: seed,
-        ..Options::default()
-    })
-    .await;
+    let stack = spawn_with(Options::default().seed(seed)).await;
     let r = stack.invoke(event()).await.unwrap();
     assert_eq!(r.result, "updated");
     let lists = stack.spoke_calls("GET", "/teams");
@@ -244,7 +233,7 @@ async fn onc_12_a_cached_id_that_became_stale_falls_back_to_the_list() {
     stack.spoke.reset(Some(seed)).unwrap();
     let r = stack.invoke(event()).await.unwrap();
     assert_eq!(r.result, "updated");
-    assert_eq!(r.team_id.as_deref(), Some("5cb65407f38ee4000743e999"));
+    assert_eq!(r.team_id.unwrap().as_str(), "5cb65407f38ee4000743e999");
     assert_eq!(stack.spoke_calls("GET", &format!("/teams/{IT}")).len(), 1);
 }
 
@@ -257,26 +246,20 @@ async fn onc_13_an_unknown_team_alerts_both_channels_without_patch() {
         .unwrap();
     assert_eq!((r.result, r.reason), ("permanent_error", "team_not_found"));
     assert!(stack.patches().is_empty());
-    assert_eq!(
-        (
-            stack.posts_to("#it-team").len(),
-            stack.posts_to("#alerts_it").len()
-        ),
-        (1, 1)
-    );
-    assert!(text(&stack.posts_to("#alerts_it")[0]).contains("`team_not_found`"));
+    assert_eq!(stack.post_counts(), (1, 1));
+    assert!(stack.it_text(0).contains("`team_not_found`"));
 }
 
 #[tokio::test]
 async fn onc_14_the_search_fallback_uses_only_the_exact_email_match() {
     let stack = spawn().await;
-    stack.spoke.add_fault(Some("GET"), "/users/email/*", Some(1), json!({"status": 404, "body": {"code": 11003, "message": "The requested item could not be found."}}));
+    stack.spoke_fault("GET", "/users/email/*", Some(1), json!({"status": 404, "body": {"code": 11003, "message": "The requested item could not be found."}}));
     let r = stack
         .invoke(event_for("ann@example.com", "Helpdesk"))
         .await
         .unwrap();
     assert_eq!(r.result, "updated");
-    assert_eq!(r.user_id.as_deref(), Some(ANN));
+    assert_eq!(r.user_id.unwrap().as_str(), ANN);
     assert_eq!(stack.team_delegation(HELPDESK)["specificUser"], ANN);
     let searches = stack.spoke_calls("GET", "/users");
     assert_eq!(searches.len(), 1);
@@ -298,13 +281,7 @@ async fn onc_15_a_search_without_exact_match_alerts_user_not_found() {
         .unwrap();
     assert_eq!((r.result, r.reason), ("permanent_error", "user_not_found"));
     assert!(stack.patches().is_empty());
-    assert_eq!(
-        (
-            stack.posts_to("#it-team").len(),
-            stack.posts_to("#alerts_it").len()
-        ),
-        (1, 1)
-    );
+    assert_eq!(stack.post_counts(), (1, 1));
 }
 
 #[tokio::test]
@@ -350,7 +327,7 @@ async fn onc_18_a_dry_run_reads_logs_the_body_and_writes_nothing() {
     let logs = capture_logs();
     let stack = spawn_with(Options::default().env("ONCALL_DRY_RUN", "true")).await;
     let e = event();
-    let id = e["id"].as_str().unwrap().to_owned();
+    let id = id_of(&e);
     let r = stack.invoke(e).await.unwrap();
     assert_eq!((r.result, r.reason), ("dry_run", "would_update"));
     assert!(!stack.spoke_calls("GET", "/teams").is_empty());
@@ -378,11 +355,9 @@ async fn onc_18_a_dry_run_reads_logs_the_body_and_writes_nothing() {
 async fn onc_19_a_patch_answered_503_twice_then_200_succeeds_in_one_invocation() {
     let logs = capture_logs();
     let stack = spawn().await;
-    stack
-        .spoke
-        .add_fault(Some("PATCH"), "/teams/*", Some(2), json!({"status": 503}));
+    stack.spoke_fault("PATCH", "/teams/*", Some(2), json!({"status": 503}));
     let e = event();
-    let id = e["id"].as_str().unwrap().to_owned();
+    let id = id_of(&e);
     let r = stack.invoke(e).await.unwrap();
     assert_eq!(r.result, "updated");
     assert_eq!(stack.patches().len(), 3);
@@ -394,9 +369,7 @@ async fn onc_19_a_patch_answered_503_twice_then_200_succeeds_in_one_invocation()
 #[tokio::test]
 async fn onc_20_spoke_down_fails_the_invocation_and_sends_exactly_one_alert_per_channel() {
     let stack = spawn().await;
-    stack
-        .spoke
-        .add_fault(Some("PATCH"), "/teams/*", None, json!({"status": 503}));
+    stack.spoke_fault("PATCH", "/teams/*", None, json!({"status": 503}));
     let err = stack.invoke(event()).await.unwrap_err();
     assert_eq!(err.response().reason, "spoke_unavailable");
     assert_eq!(
@@ -411,9 +384,7 @@ async fn onc_20_spoke_down_fails_the_invocation_and_sends_exactly_one_alert_per_
 #[tokio::test]
 async fn onc_21_replays_do_not_repeat_the_alert_and_the_recovery_is_noted_once() {
     let stack = spawn().await;
-    stack
-        .spoke
-        .add_fault(Some("PATCH"), "/teams/*", None, json!({"status": 503}));
+    stack.spoke_fault("PATCH", "/teams/*", None, json!({"status": 503}));
     let e = event();
     stack.invoke(e.clone()).await.unwrap_err();
     stack.invoke(e.clone()).await.unwrap_err();
@@ -463,34 +434,55 @@ async fn onc_22_a_rate_limit_resetting_in_a_minute_fails_the_invocation_at_once(
 }
 
 #[tokio::test]
-async fn onc_23_an_invalid_key_is_reread_once_and_a_rotated_key_then_works() {
+async fn onc_23_a_refused_key_is_reread_once_and_a_rotated_key_is_used_at_once() {
+    // Two keys of the service account: the cached one is revoked, the secret already holds the new one.
+    let mut seed = spoke_seed();
+    seed["apiKeys"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"key": "test-key-rotated", "user": "5f0c3a9e2b7d4c0012ab34cd"}));
+    let stack = spawn_with(Options::default().seed(seed.clone())).await;
+    assert_eq!(stack.invoke(event()).await.unwrap().result, "updated");
+    seed["apiKeys"].as_array_mut().unwrap().remove(0);
+    stack.spoke.reset(Some(seed)).unwrap();
+    stack.put_key("test-key-rotated").await;
+    let r = stack.invoke(event()).await.unwrap();
+    assert_eq!(
+        r.result, "updated",
+        "the re-read key works in the same invocation"
+    );
+    assert_eq!(refused_calls(&stack), 1);
+    assert!(stack.slack_posts().is_empty());
+}
+
+#[tokio::test]
+async fn onc_23_a_key_refused_again_after_the_reread_alerts_spoke_auth() {
     let stack = spawn().await;
-    stack
-        .store
-        .insert(&stack.secret_id, secret_for(&stack.slack, "not-the-key"));
-    let reads_before = stack.store.reads();
+    stack.put_key("not-the-key").await;
     let err = stack.invoke(event()).await.unwrap_err();
     assert_eq!(err.response().reason, "spoke_auth");
     assert_eq!(
-        stack.store.reads() - reads_before,
+        refused_calls(&stack),
         2,
-        "read, then re-read once"
+        "one call per key read: read, then re-read once"
     );
-    assert_eq!(
-        (
-            stack.posts_to("#it-team").len(),
-            stack.posts_to("#alerts_it").len()
-        ),
-        (1, 1)
-    );
-    assert!(text(&stack.posts_to("#alerts_it")[0]).contains("`spoke_auth`"));
+    assert_eq!(stack.post_counts(), (1, 1));
+    assert!(stack.it_text(0).contains("`spoke_auth`"));
 
-    stack
-        .store
-        .insert(&stack.secret_id, secret_for(&stack.slack, API_KEY));
+    stack.put_key(API_KEY).await;
     let r = stack.invoke(event()).await.unwrap();
     assert_eq!(r.result, "updated");
-    assert_eq!(stack.store.reads() - reads_before, 3);
+}
+
+/// Spoke calls refused for the key (403, code 11038).
+fn refused_calls(stack: &Stack) -> usize {
+    stack
+        .spoke
+        .kit()
+        .journal()
+        .iter()
+        .filter(|e| e.status == 403)
+        .count()
 }
 
 #[tokio::test]
@@ -515,33 +507,17 @@ async fn onc_24_a_patch_refused_because_the_account_is_not_in_the_team_alerts_th
 #[tokio::test]
 async fn onc_25_a_patch_that_changes_nothing_is_retryable_and_alerted() {
     let stack = spawn().await;
-    stack.spoke.add_fault(
-        Some("PATCH"),
-        "/teams/*",
-        None,
-        json!({"ignoreWrite": true}),
-    );
+    stack.spoke_fault("PATCH", "/teams/*", None, json!({"ignoreWrite": true}));
     let err = stack.invoke(event()).await.unwrap_err();
     assert_eq!(err.response().reason, "update_not_applied");
-    assert_eq!(
-        (
-            stack.posts_to("#it-team").len(),
-            stack.posts_to("#alerts_it").len()
-        ),
-        (1, 1)
-    );
-    assert!(text(&stack.posts_to("#alerts_it")[0]).contains("`update_not_applied`"));
+    assert_eq!(stack.post_counts(), (1, 1));
+    assert!(stack.it_text(0).contains("`update_not_applied`"));
 }
 
 #[tokio::test]
 async fn onc_26_slack_failing_fails_a_permanent_outcome_and_the_retry_delivers_once() {
     let stack = spawn().await;
-    stack.slack.fake.kit().add_fault(fake_kit::FaultRule::new(
-        Some("POST"),
-        "/services/**",
-        None,
-        json!({"status": 500}),
-    ));
+    stack.slack_fault(None, json!({"status": 500}));
     let e = event_for("carol@example.com", "IT");
     let err = stack.invoke(e.clone()).await.unwrap_err();
     assert_eq!(
@@ -552,13 +528,24 @@ async fn onc_26_slack_failing_fails_a_permanent_outcome_and_the_retry_delivers_o
     stack.slack.fake.kit().clear_faults();
     let r = stack.invoke(e).await.unwrap();
     assert_eq!(r.result, "permanent_error");
+    assert_eq!(stack.post_counts(), (1, 1));
+}
+
+#[tokio::test]
+async fn onc_26_a_webhook_that_times_out_once_is_retried_and_delivered() {
+    let stack = spawn_with(Options::default().request_timeout(Duration::from_millis(500))).await;
+    stack.slack_fault(Some(1), json!({"delayMs": 2000}));
+    let r = stack
+        .invoke(event_for("carol@example.com", "IT"))
+        .await
+        .unwrap();
+    assert_eq!((r.result, r.reason), ("permanent_error", "not_team_member"));
     assert_eq!(
-        (
-            stack.posts_to("#it-team").len(),
-            stack.posts_to("#alerts_it").len()
-        ),
-        (1, 1)
+        stack.post_counts(),
+        (1, 1),
+        "the timed-out post was sent again"
     );
+    assert_eq!(r.alerts_sent, 2);
 }
 
 #[tokio::test]
@@ -569,7 +556,7 @@ async fn onc_27_a_webhook_answering_no_service_leaves_the_outcome_and_counts_a_f
         "{}/services/T0TEST0001/B0GONE/gone",
         stack.slack.base_url()
     ));
-    stack.store.insert(&stack.secret_id, secret);
+    stack.put_secret(secret).await;
     let r = stack
         .invoke(event_for("carol@example.com", "IT"))
         .await
@@ -607,7 +594,7 @@ async fn onc_28_channels_are_routed_by_own_webhook_default_webhook_or_merged() {
     let mut secret = secret_for(&shared.slack, API_KEY);
     secret["slack"]["channelWebhooks"] =
         json!({"#it-team": shared.slack.webhook_url("#it-team").unwrap()});
-    shared.store.insert(&shared.secret_id, secret);
+    shared.put_secret(secret).await;
     shared
         .invoke(event_for("carol@example.com", "IT"))
         .await
@@ -620,11 +607,9 @@ async fn onc_29_alerts_carry_link_team_and_person_and_nothing_secret_is_logged_o
     let logs = capture_logs();
     let stack = spawn().await;
     let e = event_for("carol@example.com", "IT");
-    let id = e["id"].as_str().unwrap().to_owned();
+    let id = id_of(&e);
     stack.invoke(e).await.unwrap();
-    stack
-        .spoke
-        .add_fault(Some("PATCH"), "/teams/*", None, json!({"status": 503}));
+    stack.spoke_fault("PATCH", "/teams/*", None, json!({"status": 503}));
     stack.invoke(event()).await.unwrap_err();
     for post in stack
         .slack_posts()
@@ -661,7 +646,7 @@ async fn onc_30_every_invocation_writes_one_summary_line_and_one_handoffs_metric
     let mut skipped = event();
     skipped["detail"]["Team"]["spoke"] = Value::Null;
     for e in [event(), skipped, event_for("carol@example.com", "IT")] {
-        ids.push(e["id"].as_str().unwrap().to_owned());
+        ids.push(id_of(&e));
         stack.invoke(e).await.unwrap();
     }
     let expected = ["updated", "skipped", "permanent_error"];
@@ -681,14 +666,20 @@ async fn onc_30_every_invocation_writes_one_summary_line_and_one_handoffs_metric
 #[tokio::test]
 async fn onc_31_the_secret_is_read_at_most_once_across_ten_invocations() {
     let stack = spawn().await;
-    let before = stack.store.reads();
-    for _ in 0..10 {
+    stack.invoke(event()).await.unwrap();
+    // A new version that Spoke would refuse: unseen while the cached value is younger than the TTL.
+    stack.put_key("not-the-key").await;
+    for _ in 0..9 {
         stack.invoke(event()).await.unwrap();
     }
-    assert_eq!(stack.store.reads() - before, 1);
+    assert_eq!(refused_calls(&stack), 0, "the cached key was used");
     stack.clock.advance(chrono::Duration::seconds(901));
-    stack.invoke(event()).await.unwrap();
-    assert_eq!(stack.store.reads() - before, 2);
+    let err = stack.invoke(event()).await.unwrap_err();
+    assert_eq!(err.response().reason, "spoke_auth");
+    assert!(
+        refused_calls(&stack) > 0,
+        "after the TTL the new version is read"
+    );
 }
 
 #[tokio::test]
@@ -697,20 +688,16 @@ async fn onc_32_a_spoke_slower_than_the_deadline_still_leaves_time_to_alert() {
     stack
         .spoke
         .add_fault(None, "/**", None, json!({"delayMs": 8000}));
-    let invocation = Invocation::with_remaining("req-deadline", Duration::from_secs(5));
     let started = Instant::now();
-    let err = handle(event(), &invocation, &stack.deps).await.unwrap_err();
+    let err = stack
+        .invoke_within(event(), Some(Duration::from_secs(5)))
+        .await
+        .unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
     assert_eq!(err.response().reason, "spoke_unavailable");
-    assert_eq!(
-        (
-            stack.posts_to("#it-team").len(),
-            stack.posts_to("#alerts_it").len()
-        ),
-        (1, 1)
-    );
+    assert_eq!(stack.post_counts(), (1, 1));
 }

@@ -1,4 +1,4 @@
-//! Integration tests: the real handler against spoke-fake and slack-fake over HTTP (and moto).
+//! Integration tests: the real handler against spoke-fake and slack-fake over HTTP, with the secret in moto.
 
 // Test helpers outside `#[test]` functions panic on broken fixtures on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -6,5 +6,7 @@
 mod acceptance;
 mod demo_events;
 mod hostile;
-mod secrets_moto;
+mod paging;
+mod secret;
+mod spoke_steps;
 mod support;

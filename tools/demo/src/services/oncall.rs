@@ -6,10 +6,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow};
 use devstack::Wiring;
 use devstack::lambda::{Registry, json_handler};
-use lambda_kit::{Clock, MemorySink, MetricSink, SystemClock};
+use lambda_kit::{MemorySink, SystemClock};
 use serde_json::json;
 
-use super::{lookup, secret_names, secret_store, slack_webhook};
+use super::{lookup, secret_names, slack_webhook};
 
 /// The function name.
 pub const FUNCTION: &str = "oncall-spoke";
@@ -24,19 +24,21 @@ pub fn env(wiring: &Wiring<'_>) -> BTreeMap<String, String> {
     ])
 }
 
-/// `oncall-spoke`'s dependencies over `env`, as the demo builds them.
-pub fn deps(wiring: &Wiring<'_>, env: &BTreeMap<String, String>) -> Result<oncall_spoke::Deps> {
+/// `oncall-spoke`'s dependencies over `env`, through its one constructor with the local platform (moto).
+pub async fn deps(
+    wiring: &Wiring<'_>,
+    env: &BTreeMap<String, String>,
+) -> Result<oncall_spoke::Deps> {
     let config = oncall_spoke::Config::from_lookup(lookup(env)).context("oncall-spoke config")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let metrics: Arc<dyn MetricSink> = Arc::new(MemorySink::default());
-    oncall_spoke::build_deps(
-        config,
-        lambda_kit::http::http_client(oncall_spoke::adapters::USER_AGENT)?,
-        Some(secret_store(wiring, Arc::clone(&clock))),
-        clock,
-        metrics,
-    )
-    .context("oncall-spoke dependencies")
+    let platform = lambda_kit::Platform::local(
+        &wiring.moto_endpoint,
+        oncall_spoke::USER_AGENT,
+        Arc::new(SystemClock),
+        Arc::new(MemorySink::default()),
+    )?;
+    oncall_spoke::Deps::new(config, &platform)
+        .await
+        .context("oncall-spoke dependencies")
 }
 
 /// Creates the `oncall-spoke` secret and registers the handler.
@@ -62,13 +64,13 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
             }),
         )
         .await?;
-    let deps = Arc::new(deps(wiring, &env(wiring))?);
+    let deps = Arc::new(deps(wiring, &env(wiring)).await?);
     registry.register(
         FUNCTION,
         json_handler(move |event, ctx| {
             let deps = Arc::clone(&deps);
             async move {
-                let invocation = oncall_spoke::Invocation::new(ctx.request_id.clone());
+                let invocation = lambda_kit::Invocation::new(ctx.request_id.clone());
                 let response = oncall_spoke::handle(event, &invocation, &deps)
                     .await
                     .map_err(|e| e.to_string())?;
