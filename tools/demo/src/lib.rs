@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod binaries;
 pub mod flows;
 pub mod report;
 pub mod services;
@@ -10,6 +11,18 @@ pub use report::Row;
 /// Starts the local stack ([`devstack::Stack`]) with every service's real handler ([`services::Handlers`]).
 pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
     Stack::start(options, &services::Handlers).await
+}
+
+/// Starts the local stack with every service as its real binary ([`binaries::Binaries`], built in
+/// `profile`) behind a Runtime API emulator; the processes live as long as the returned [`binaries::Binaries`].
+pub async fn start_binaries(
+    options: StackOptions,
+    profile: devstack::function_process::Profile,
+    output: devstack::function_process::Output,
+) -> anyhow::Result<(Stack, binaries::Binaries)> {
+    let binaries = binaries::Binaries::build(profile, output).await?;
+    let stack = Stack::start(options, &binaries).await?;
+    Ok((stack, binaries))
 }
 
 /// Logs to stderr through `tracing`, filtered by `RUST_LOG` or else by `default` (`off`, `warn`, …).

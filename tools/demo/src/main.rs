@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use demo::{Stack, StackOptions, flows, report};
+use devstack::function_process::{Output, Profile};
 use devstack::stack::endpoints_path;
 use serde_json::Value;
 
-const USAGE: &str = "usage: demo up [--ephemeral] | demo demo [--keep-running] [--ephemeral] | demo invoke <function> <event.json|-|JSON>";
+const USAGE: &str = "usage: demo up [--ephemeral] [--binaries] | demo demo [--keep-running] [--ephemeral] | demo invoke <function> <event.json|-|JSON>";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,11 +38,32 @@ async fn run(args: &[String]) -> Result<ExitCode> {
     let flag = |name: &str| rest.iter().any(|a| a == name);
     match command.as_str() {
         "up" => {
-            let stack = start(flag("--ephemeral")).await?;
+            let (stack, binaries) = if flag("--binaries") {
+                println!("up: building the release binaries (the first build takes minutes)…");
+                let (stack, binaries) = demo::start_binaries(
+                    options(flag("--ephemeral"))?,
+                    Profile::Release,
+                    Output::Inherit,
+                )
+                .await?;
+                (stack, Some(binaries))
+            } else {
+                (demo::start(options(flag("--ephemeral"))?).await?, None)
+            };
+            write_endpoints(&stack)?;
             print_endpoints(&stack);
+            if binaries.is_some() {
+                println!(
+                    "  {:<22} each its release binary behind a Runtime API emulator",
+                    "mode"
+                );
+            }
             println!("\nup: running; Ctrl-C or SIGTERM stops every process");
             wait_for_signal().await?;
             stack.shutdown().await;
+            if let Some(binaries) = binaries {
+                binaries.stop().await;
+            }
             println!("up: stopped");
             Ok(ExitCode::SUCCESS)
         }
@@ -81,16 +103,24 @@ async fn run(args: &[String]) -> Result<ExitCode> {
 }
 
 async fn start(ephemeral: bool) -> Result<Stack> {
-    let options = if ephemeral {
-        StackOptions::ephemeral()
+    let stack = demo::start(options(ephemeral)?).await?;
+    write_endpoints(&stack)?;
+    Ok(stack)
+}
+
+fn options(ephemeral: bool) -> Result<StackOptions> {
+    if ephemeral {
+        Ok(StackOptions::ephemeral())
     } else {
-        StackOptions::from_lookup(lambda_kit::env_lookup())?
-    };
-    let stack = demo::start(options).await?;
+        StackOptions::from_lookup(lambda_kit::env_lookup())
+    }
+}
+
+fn write_endpoints(stack: &Stack) -> Result<()> {
     let path = endpoints_path();
     stack.write_endpoints(&path)?;
     println!("endpoints: {}", path.display());
-    Ok(stack)
+    Ok(())
 }
 
 fn print_endpoints(stack: &Stack) {

@@ -28,11 +28,15 @@ Commands:
                        run build, npm test, cdk synth with fake assets, cfn-lint, checkov. Ends with
                        `tests: N passed, N failed` and, last,
                        `ci: N tests passed, N failed; steps: N passed, N failed[, N not run]`.
-  up [--ephemeral]     Checks rustc and installs moto into .venv when missing (demo and bench do too), then
+  up [--ephemeral] [--binaries]
+                       Checks rustc and installs moto into .venv when missing (demo and bench do too), then
                        (`cargo run -p demo -- up`) starts the local stack of tools/devstack (moto, devstack with
                        all fakes, the API Gateway emulator, the SQS event source) with the real service handlers;
                        writes target/devstack/endpoints.json; runs until Ctrl-C / SIGTERM and then stops every
-                       child. --ephemeral picks free ports.
+                       child. --ephemeral picks free ports. --binaries runs each Lambda as its real release
+                       binary (built first) in its own process behind a Lambda Runtime API emulator, with the
+                       environment the in-process handler gets; `invoke`, the API Gateway emulator and the SQS
+                       event source then drive the binaries.
   invoke <function> <event.json|-|JSON>
                        With `up` running: invokes one service's real handler with the event (file, stdin or an
                        inline JSON object, e.g. cls-sweep '{\"today\":\"2027-01-10\"}') as
@@ -88,7 +92,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             ci::ci()
         }
         "up" => {
-            only_flags(rest, &["--ephemeral"])?;
+            only_flags(rest, &["--ephemeral", "--binaries"])?;
             setup::setup_for_stack()?;
             util::exec_package("demo", &prepend("up", rest))
         }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binaries;
 mod sweep;
 
 use demo::flows::handoff::{HANDOFF_ON_CALL_USER_ID, HANDOFF_TEAM_ID};
