@@ -8,7 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{api, spawn};
+use crate::{api, bot_api, spawn};
 
 type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
@@ -45,11 +45,9 @@ fn reminder_blocks() -> Value {
 async fn sends_a_signed_block_actions_click_on_a_stored_button() {
     let fake = spawn().await;
     let (target, received) = receiver().await;
-    let token = fake.fake.bot_token();
-    let posted = api(
+    let posted = bot_api(
         &fake,
         "chat.postMessage",
-        Some(&token),
         json!({"channel": "U0ALICE001", "text": "reminder", "blocks": reminder_blocks()}),
     )
     .await;
@@ -105,11 +103,9 @@ async fn sends_a_signed_block_actions_click_on_a_stored_button() {
 #[tokio::test]
 async fn a_response_url_accepts_five_posts_and_replaces_the_original_on_request() {
     let fake = spawn().await;
-    let token = fake.fake.bot_token();
-    let posted = api(
+    let posted = bot_api(
         &fake,
         "chat.postMessage",
-        Some(&token),
         json!({"channel": "#it-team", "text": "reminder", "blocks": reminder_blocks()}),
     )
     .await;
@@ -167,11 +163,9 @@ async fn a_response_url_accepts_five_posts_and_replaces_the_original_on_request(
 #[tokio::test]
 async fn refuses_to_click_a_button_the_message_does_not_have() {
     let fake = spawn().await;
-    let token = fake.fake.bot_token();
-    let posted = api(
+    let posted = bot_api(
         &fake,
         "chat.postMessage",
-        Some(&token),
         json!({"channel": "#it-team", "text": "plain"}),
     )
     .await;

@@ -29,3 +29,8 @@ pub(crate) async fn api(
     assert_eq!(resp.status(), 200, "Slack answers API errors with HTTP 200");
     resp.json().await.expect("JSON answer")
 }
+
+/// Calls Web API `method` with the seeded bot token.
+pub(crate) async fn bot_api(fake: &SpawnedSlackFake, method: &str, body: Value) -> Value {
+    api(fake, method, Some(&fake.fake.bot_token()), body).await
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{api, spawn};
+use crate::{bot_api, spawn};
 
 async fn control(fake: &slack_fake::SpawnedSlackFake, path: &str) -> reqwest::Response {
     reqwest::Client::new()
@@ -15,9 +15,8 @@ async fn control(fake: &slack_fake::SpawnedSlackFake, path: &str) -> reqwest::Re
 #[tokio::test]
 async fn posting_to_a_channel_the_bot_is_not_in_fails_until_it_joins() {
     let fake = spawn().await;
-    let token = fake.fake.bot_token();
     let post = json!({"channel": "#random", "text": "hello"});
-    let refused = api(&fake, "chat.postMessage", Some(&token), post.clone()).await;
+    let refused = bot_api(&fake, "chat.postMessage", post.clone()).await;
     assert_eq!(refused, json!({"ok": false, "error": "not_in_channel"}));
     assert!(fake.fake.messages("random").is_empty());
     assert_eq!(fake.fake.is_bot_member("random"), Some(false));
@@ -28,7 +27,7 @@ async fn posting_to_a_channel_the_bot_is_not_in_fails_until_it_joins() {
         joined.json::<Value>().await.unwrap(),
         json!({"channel": "C0RANDOM01", "botMember": true})
     );
-    let posted = api(&fake, "chat.postMessage", Some(&token), post.clone()).await;
+    let posted = bot_api(&fake, "chat.postMessage", post.clone()).await;
     assert_eq!(posted["ok"], true);
     assert_eq!(fake.fake.messages("random").len(), 1);
 
@@ -36,26 +35,18 @@ async fn posting_to_a_channel_the_bot_is_not_in_fails_until_it_joins() {
         control(&fake, "/channels/C0RANDOM01/leave").await.status(),
         200
     );
-    let again = api(&fake, "chat.postMessage", Some(&token), post).await;
+    let again = bot_api(&fake, "chat.postMessage", post).await;
     assert_eq!(again["error"], "not_in_channel");
 }
 
 #[tokio::test]
 async fn dms_need_no_membership_and_unknown_or_archived_channels_cannot_be_joined() {
     let fake = spawn().await;
-    let token = fake.fake.bot_token();
-    let dm = api(
-        &fake,
-        "conversations.open",
-        Some(&token),
-        json!({"users": "U0BOB00001"}),
-    )
-    .await;
+    let dm = bot_api(&fake, "conversations.open", json!({"users": "U0BOB00001"})).await;
     let dm_id = dm["channel"]["id"].as_str().unwrap();
-    let posted = api(
+    let posted = bot_api(
         &fake,
         "chat.postMessage",
-        Some(&token),
         json!({"channel": dm_id, "text": "reminder"}),
     )
     .await;

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::{api, spawn};
+use crate::{api, bot_api, spawn};
 
 #[tokio::test]
 async fn a_wrong_token_is_invalid_auth_and_a_missing_one_not_authed() {
@@ -56,37 +56,22 @@ async fn looks_users_up_by_email_case_insensitively_and_hides_deactivated_ones()
 #[tokio::test]
 async fn opens_a_stable_dm_and_stores_posted_messages_with_unique_ts() {
     let fake = spawn().await;
-    let token = fake.fake.bot_token();
-    let open = api(
-        &fake,
-        "conversations.open",
-        Some(&token),
-        json!({"users": "U0BOB00001"}),
-    )
-    .await;
+    let open = bot_api(&fake, "conversations.open", json!({"users": "U0BOB00001"})).await;
     let dm = open["channel"]["id"].as_str().unwrap().to_owned();
     assert!(dm.starts_with('D'));
-    let again = api(
-        &fake,
-        "conversations.open",
-        Some(&token),
-        json!({"users": "U0BOB00001"}),
-    )
-    .await;
+    let again = bot_api(&fake, "conversations.open", json!({"users": "U0BOB00001"})).await;
     assert_eq!(again["channel"]["id"], dm.as_str());
     assert_eq!(again["already_open"], true);
 
-    let first = api(
+    let first = bot_api(
         &fake,
         "chat.postMessage",
-        Some(&token),
         json!({"channel": dm, "text": "one"}),
     )
     .await;
-    let second = api(
+    let second = bot_api(
         &fake,
         "chat.postMessage",
-        Some(&token),
         json!({"channel": dm, "text": "two"}),
     )
     .await;
@@ -98,20 +83,13 @@ async fn opens_a_stable_dm_and_stores_posted_messages_with_unique_ts() {
         stored.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
         ["one", "two"]
     );
-    let unknown = api(
-        &fake,
-        "conversations.open",
-        Some(&token),
-        json!({"users": "U0NOBODY00"}),
-    )
-    .await;
+    let unknown = bot_api(&fake, "conversations.open", json!({"users": "U0NOBODY00"})).await;
     assert_eq!(unknown["error"], "user_not_found");
 }
 
 #[tokio::test]
 async fn post_message_reports_slack_errors_for_bad_channels_and_blocks() {
     let fake = spawn().await;
-    let token = fake.fake.bot_token();
     let cases = [
         (
             json!({"channel": "C0NOWHERE0", "text": "x"}),
@@ -127,7 +105,7 @@ async fn post_message_reports_slack_errors_for_bad_channels_and_blocks() {
         ),
     ];
     for (body, error) in cases {
-        let answer = api(&fake, "chat.postMessage", Some(&token), body).await;
+        let answer = bot_api(&fake, "chat.postMessage", body).await;
         assert_eq!(answer["ok"], false);
         assert_eq!(answer["error"], error);
     }
@@ -137,19 +115,13 @@ async fn post_message_reports_slack_errors_for_bad_channels_and_blocks() {
 #[tokio::test]
 async fn updates_a_stored_message_and_rejects_an_unknown_ts() {
     let fake = spawn().await;
-    let token = fake.fake.bot_token();
-    let posted = api(
-        &fake,
-        "chat.postMessage",
-        Some(&token),
-        json!({"channel": "#it-team", "text": "before", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "b"}}]}),
+    let posted = bot_api(&fake, "chat.postMessage", json!({"channel": "#it-team", "text": "before", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "b"}}]}),
     )
     .await;
     let ts = posted["ts"].as_str().unwrap();
-    let updated = api(
+    let updated = bot_api(
         &fake,
         "chat.update",
-        Some(&token),
         json!({"channel": "C0ITTEAM01", "ts": ts, "text": "after", "blocks": []}),
     )
     .await;
@@ -158,10 +130,9 @@ async fn updates_a_stored_message_and_rejects_an_unknown_ts() {
     assert_eq!(stored[0].text, "after");
     assert!(stored[0].blocks.is_empty());
     assert_eq!(stored[0].edits, 1);
-    let missing = api(
+    let missing = bot_api(
         &fake,
         "chat.update",
-        Some(&token),
         json!({"channel": "C0ITTEAM01", "ts": "1.000001", "text": "x"}),
     )
     .await;
@@ -194,10 +165,9 @@ async fn a_fault_rule_answers_429_with_retry_after_then_recovers() {
         limited.json::<serde_json::Value>().await.unwrap()["error"],
         "ratelimited"
     );
-    let ok = api(
+    let ok = bot_api(
         &fake,
         "chat.postMessage",
-        Some(&token),
         json!({"channel": "#it-team", "text": "x"}),
     )
     .await;
