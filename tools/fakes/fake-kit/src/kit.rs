@@ -71,6 +71,7 @@ impl Default for RateLimitConfig {
 struct Inner {
     name: String,
     rate_limit_headers: bool,
+    retry_after_on_429: bool,
     rate_limited_body: Value,
     journal: Mutex<Vec<JournalEntry>>,
     seq: AtomicU64,
@@ -101,6 +102,7 @@ impl FakeKit {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 rate_limit_headers: false,
+                retry_after_on_429: false,
                 rate_limited_body: json!({"message": "Too many requests"}),
                 journal: Mutex::default(),
                 seq: AtomicU64::new(0),
@@ -122,6 +124,15 @@ impl FakeKit {
             inner.rate_limited_body = rate_limited_body;
         }
         kit
+    }
+
+    /// Every 429 this kit answers (a rate limit or a fault rule) carries `Retry-After`, as Slack's do: the rule's
+    /// own value, else the seconds until the advertised reset (at least 1).
+    pub fn with_retry_after_on_every_429(mut self) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.retry_after_on_429 = true;
+        }
+        self
     }
 
     /// The fake's name.
@@ -264,6 +275,45 @@ impl FakeKit {
         (h, refused)
     }
 
+    /// The headers every answer gets: the rate-limit headers (always on a 429, with `remaining` 0, so a
+    /// refusal names its reset; on every answer when the fake asks for them), `Retry-After` on a 429 when the
+    /// fake asks for it, and a `Date` from the fake clock, which clients measure `x-ratelimit-reset` against.
+    /// Headers a fault rule or the fake itself set win over the rate-limit defaults.
+    fn finish(&self, mut resp: Response, rate_headers: &[(&'static str, String)]) -> Response {
+        let limited = resp.status() == StatusCode::TOO_MANY_REQUESTS;
+        let now = self.now();
+        if self.inner.rate_limit_headers || limited {
+            for (name, value) in rate_headers {
+                let value = if limited && *name == "x-ratelimit-remaining" {
+                    "0"
+                } else {
+                    value.as_str()
+                };
+                if let Ok(v) = HeaderValue::from_str(value) {
+                    resp.headers_mut()
+                        .entry(HeaderName::from_static(name))
+                        .or_insert(v);
+                }
+            }
+        }
+        if limited && self.inner.retry_after_on_429 && !resp.headers().contains_key("retry-after") {
+            let reset = rate_headers
+                .iter()
+                .find(|(name, _)| *name == "x-ratelimit-reset")
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .unwrap_or_default();
+            let secs = (reset - now.timestamp()).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert("retry-after", v);
+            }
+        }
+        let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        if let Ok(v) = HeaderValue::from_str(&date) {
+            resp.headers_mut().insert("date", v);
+        }
+        resp
+    }
+
     fn record(&self, parts: &axum::http::request::Parts, body: &[u8], status: u16, faulted: bool) {
         let seq = self.inner.seq.fetch_add(1, Ordering::SeqCst) + 1;
         let mut headers = serde_json::Map::new();
@@ -308,19 +358,6 @@ pub(crate) async fn kit_middleware(
     let path = parts.uri.path().to_owned();
 
     let (rate_headers, refused) = kit.rate_check(&parts.headers);
-    let with_rate_headers = |mut resp: Response, always: bool| {
-        if kit.inner.rate_limit_headers || always {
-            for (name, value) in &rate_headers {
-                // Headers set by a fault rule or by the fake itself win over the kit's defaults.
-                if let Ok(v) = HeaderValue::from_str(value) {
-                    resp.headers_mut()
-                        .entry(HeaderName::from_static(name))
-                        .or_insert(v);
-                }
-            }
-        }
-        resp
-    };
     if refused {
         kit.record(&parts, &bytes, 429, true);
         let resp = (
@@ -328,7 +365,7 @@ pub(crate) async fn kit_middleware(
             axum::Json(kit.inner.rate_limited_body.clone()),
         )
             .into_response();
-        return with_rate_headers(resp, true);
+        return kit.finish(resp, &rate_headers);
     }
 
     let fault = kit.take_fault(&method, &path).map(ActiveFault);
@@ -346,7 +383,7 @@ pub(crate) async fn kit_middleware(
                 .and_then(|s| StatusCode::from_u16(s).ok())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             kit.record(&parts, &bytes, status.as_u16(), true);
-            return with_rate_headers(fault_response(status, &f.0), false);
+            return kit.finish(fault_response(status, &f.0), &rate_headers);
         }
     }
 
@@ -369,7 +406,7 @@ pub(crate) async fn kit_middleware(
         }
     }
     kit.record(&parts, &bytes, resp.status().as_u16(), fault.is_some());
-    with_rate_headers(resp, false)
+    kit.finish(resp, &rate_headers)
 }
 
 fn fault_response(status: StatusCode, action: &Value) -> Response {

@@ -31,15 +31,10 @@ fn params(
             out.insert(k.into_owned(), Value::String(v.into_owned()));
         }
     }
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(out);
     }
-    if content_type.starts_with("application/json") {
+    if is_json(headers) {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => out.extend(map),
             _ => return Err("invalid_json"),
@@ -59,7 +54,19 @@ fn string_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a st
         .filter(|s| !s.is_empty())
 }
 
-/// Checks the bot token: `not_authed` when absent, `invalid_auth` when wrong.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+}
+
+/// Checks the bot token: `not_authed` when absent, `invalid_auth` when wrong. A JSON body is authenticated by
+/// the `Authorization` header only: Slack ignores a `token` field in JSON (README, "Authentication").
 fn check_token(
     fake: &SlackFake,
     headers: &HeaderMap,
@@ -70,7 +77,11 @@ fn check_token(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let token = from_header.or_else(|| string_param(params, "token"));
+    let token = if is_json(headers) {
+        from_header
+    } else {
+        from_header.or_else(|| string_param(params, "token"))
+    };
     match token {
         None => Err("not_authed"),
         Some(t) if t == fake.lock().seed.bot_token => Ok(()),

@@ -42,7 +42,8 @@ impl SlackFake {
                 "slack",
                 false,
                 json!({"ok": false, "error": "ratelimited"}),
-            ),
+            )
+            .with_retry_after_on_every_429(),
             state: Arc::new(Mutex::new(state::State::new(seed.clone()))),
             initial: Arc::new(seed),
         }

@@ -58,11 +58,15 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Self {
-        let kit = FakeKit::with_rate_limit(
+        Self::with_kit(FakeKit::with_rate_limit(
             "items",
             true,
             json!({"code": 99429, "message": "Too many requests"}),
-        );
+        ))
+        .await
+    }
+
+    async fn with_kit(kit: FakeKit) -> Self {
         let items = Arc::new(Items::default());
         let api = Router::new()
             .route("/api/items", post(create).get(list))
@@ -365,4 +369,55 @@ async fn invalid_fault_rules_are_rejected() {
             .status,
         400
     );
+}
+
+#[tokio::test]
+async fn a_faulted_429_names_its_reset_and_every_answer_is_dated_by_the_fake_clock() {
+    let h = Harness::start().await;
+    h.control.set_clock("2030-05-01T00:00:00Z").await;
+    h.control
+        .fault("GET", "/items", 1, json!({"status": 429}))
+        .await;
+    let limited = h.get("/api/items").await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("x-ratelimit-remaining"), "0");
+    let reset: i64 = limited.header("x-ratelimit-reset").parse().unwrap();
+    assert!(reset > h.kit.now().timestamp(), "the reset lies ahead");
+    assert_eq!(limited.header("date"), "Wed, 01 May 2030 00:00:00 GMT");
+    let ok = h.get("/api/items").await;
+    assert!(
+        ok.header("date").ends_with("2030 00:00:00 GMT"),
+        "{}",
+        ok.header("date")
+    );
+}
+
+#[tokio::test]
+async fn a_kit_that_asks_for_it_puts_retry_after_on_every_429() {
+    let plain = Harness::with_kit(FakeKit::new("plain")).await;
+    plain
+        .control
+        .fault("GET", "/items", 1, json!({"status": 429}))
+        .await;
+    assert_eq!(plain.get("/api/items").await.header("retry-after"), "");
+
+    let h = Harness::with_kit(FakeKit::new("slack-like").with_retry_after_on_every_429()).await;
+    h.control
+        .fault("GET", "/items", 1, json!({"status": 429}))
+        .await;
+    let secs: i64 = h
+        .get("/api/items")
+        .await
+        .header("retry-after")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+    h.control
+        .fault("GET", "/items", 1, json!({"status": 429, "retryAfter": 9}))
+        .await;
+    assert_eq!(h.get("/api/items").await.header("retry-after"), "9");
+    h.control
+        .rate_limit(json!({"rejectNext": 1, "resetInSecs": 4}))
+        .await;
+    assert_eq!(h.get("/api/items").await.header("retry-after"), "4");
 }

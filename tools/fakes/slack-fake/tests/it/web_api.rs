@@ -217,3 +217,52 @@ async fn the_state_redacts_tokens_and_webhook_secrets() {
         .unwrap();
     assert_eq!(journal.status(), 200);
 }
+
+#[tokio::test]
+async fn a_json_body_is_authenticated_by_the_authorization_header_only() {
+    let fake = spawn().await;
+    let token = fake.fake.bot_token();
+    let in_json = api(
+        &fake,
+        "auth.test",
+        None,
+        json!({"token": token, "channel": "#it-team"}),
+    )
+    .await;
+    assert_eq!(in_json, json!({"ok": false, "error": "not_authed"}));
+    let form = reqwest::Client::new()
+        .post(format!("{}/auth.test", fake.api_base_url()))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(form["ok"], true, "a form body may carry the token: {form}");
+    assert_eq!(bot_api(&fake, "auth.test", json!({})).await["ok"], true);
+}
+
+#[tokio::test]
+async fn every_429_carries_retry_after() {
+    let fake = spawn().await;
+    let control = fake_kit::testing::Control::new(&fake.base_url());
+    control
+        .fault(
+            "POST",
+            "/api/chat.postMessage",
+            1,
+            json!({"status": 429, "body": {"ok": false, "error": "ratelimited"}}),
+        )
+        .await;
+    let limited = fake_kit::testing::send(
+        reqwest::Client::new()
+            .post(format!("{}/chat.postMessage", fake.api_base_url()))
+            .bearer_auth(fake.fake.bot_token())
+            .json(&json!({"channel": "#it-team", "text": "hi"})),
+    )
+    .await;
+    assert_eq!(limited.status, 429);
+    let secs: u64 = limited.header("retry-after").parse().unwrap();
+    assert!(secs >= 1, "{secs}");
+}
