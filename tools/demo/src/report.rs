@@ -45,6 +45,26 @@ impl Row {
     }
 }
 
+/// Records a step whose value the later steps need: pushes its row to `rows` and returns the value, or `None`
+/// when the step failed (the flow then stops).
+pub fn record<T>(
+    rows: &mut Vec<Row>,
+    flow: &str,
+    step: &str,
+    result: anyhow::Result<(T, String)>,
+) -> Option<T> {
+    match result {
+        Ok((value, evidence)) => {
+            rows.push(Row::ok(flow, step, evidence));
+            Some(value)
+        }
+        Err(error) => {
+            rows.push(Row::failed(flow, step, format!("{error:#}")));
+            None
+        }
+    }
+}
+
 /// The rows as an aligned text table.
 pub fn table(rows: &[Row]) -> String {
     let headers = ["flow", "step", "result", "evidence"];

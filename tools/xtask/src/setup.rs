@@ -607,19 +607,13 @@ mod tests {
             .filter(|n| !n.present)
             .map(|n| n.tool)
             .collect();
-        for tool in [
+        let named = [
             "rustfmt",
             "clippy",
             "moto (.venv/bin/moto_server)",
-            "cargo-deny",
-            "cfn-lint",
-            "checkov",
-            "actionlint",
-            "shellcheck",
-            "zizmor",
-            "check-jsonschema",
             "infra/node_modules (npm ci)",
-        ] {
+        ];
+        for tool in named.into_iter().chain(VENV_TOOLS) {
             assert!(
                 missing.contains(&tool),
                 "{tool} not detected as missing: {missing:?}"

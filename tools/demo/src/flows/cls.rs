@@ -9,7 +9,7 @@ use devstack::seed::{ORG, answer_of, has_tag};
 use github_fake::MemberSpec;
 use serde_json::Value;
 
-use crate::report::Row;
+use crate::report::{Row, record};
 
 /// The CLS flow: signed `member` deliveries from github-fake through the API emulator, the FIFO queue and
 /// `cls-queue` to one Spoke ticket.
@@ -31,32 +31,12 @@ pub async fn replay(stack: &Stack) -> Vec<Row> {
         )];
     };
     let spoke = &stack.fakes.spoke;
-    let github = &stack.fakes.github;
-    let spec = |action: &str, login: &str, role: Option<&str>| MemberSpec {
-        action: action.to_owned(),
-        org: ORG.to_owned(),
-        login: login.to_owned(),
-        repo: "widgets".to_owned(),
-        role_name: role.map(str::to_owned),
-        sender: Some("alice".to_owned()),
-        apply: Some(true),
-    };
+    let spec = |action: &str, login: &str, role: Option<&str>| member(action, login, role, "alice");
     let deliver = |spec: MemberSpec, guid: &'static str| {
         let url = url.clone();
         async move {
-            let payload = github
-                .member_payload(&spec)
-                .map_err(|e| anyhow!("member payload: {e}"))?;
             let before = source.outcomes().len();
-            let outcome = github
-                .send_webhook(&url, "member", Some(guid), &payload)
-                .await
-                .map_err(|e| anyhow!("delivery: {e}"))?;
-            anyhow::ensure!(
-                outcome.status == 202,
-                "cls-webhook answered {}",
-                outcome.status
-            );
+            deliver_member(stack, &url, &spec, guid).await?;
             wait_for_batches(source, before + 1).await?;
             anyhow::Ok(())
         }
@@ -83,23 +63,9 @@ pub async fn replay(stack: &Stack) -> Vec<Row> {
         Ok((id.clone(), format!("ticket {id}, expires {expires}")))
     }
     .await;
-    let ticket_id = match added {
-        Ok((id, evidence)) => {
-            rows.push(Row::ok(
-                flow,
-                "signed member.added creates one ticket with an expiry",
-                evidence,
-            ));
-            id
-        }
-        Err(error) => {
-            rows.push(Row::failed(
-                flow,
-                "signed member.added creates one ticket with an expiry",
-                format!("{error:#}"),
-            ));
-            return rows;
-        }
+    let step = "signed member.added creates one ticket with an expiry";
+    let Some(ticket_id) = record(&mut rows, flow, step, added) else {
+        return rows;
     };
 
     let duplicate = async {
@@ -176,6 +142,41 @@ pub async fn replay(stack: &Stack) -> Vec<Row> {
         member,
     ));
     rows
+}
+
+/// A `member` event about `login` on acme/widgets with the role `role`, sent by `sender`.
+pub(crate) fn member(action: &str, login: &str, role: Option<&str>, sender: &str) -> MemberSpec {
+    MemberSpec {
+        action: action.to_owned(),
+        org: ORG.to_owned(),
+        login: login.to_owned(),
+        repo: "widgets".to_owned(),
+        role_name: role.map(str::to_owned),
+        sender: Some(sender.to_owned()),
+        apply: Some(true),
+    }
+}
+
+/// Sends `spec` as the signed `member` delivery `guid` from github-fake to `cls-webhook` at `url`; the webhook
+/// must accept it (202).
+pub(crate) async fn deliver_member(
+    stack: &Stack,
+    url: &str,
+    spec: &MemberSpec,
+    guid: &str,
+) -> Result<()> {
+    let outcome = stack
+        .fakes
+        .github
+        .send_member_event(url, spec, Some(guid))
+        .await
+        .map_err(|e| anyhow!("delivery: {e}"))?;
+    anyhow::ensure!(
+        outcome.status == 202,
+        "cls-webhook answered {}",
+        outcome.status
+    );
+    Ok(())
 }
 
 /// Waits until the event source has handled `count` batches in total and the queue is empty.

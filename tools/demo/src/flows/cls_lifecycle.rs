@@ -9,10 +9,10 @@ use chrono::{Days, NaiveDate};
 use cls_core::dates::{format_date, parse_date};
 use devstack::Stack;
 use devstack::seed::{ORG, answer_of, has_tag};
-use github_fake::MemberSpec;
 use serde_json::{Value, json};
 
-use crate::report::Row;
+use super::cls::{deliver_member, member};
+use crate::report::{Row, record};
 
 const FLOW: &str = "cls-lifecycle";
 /// An outside collaborator of the github-fake demo seed (acme/widgets).
@@ -32,23 +32,9 @@ struct Followed {
 /// Replays the lifecycle; stops at the first failed step (the later ones need its effect).
 pub async fn replay(stack: &Stack) -> Vec<Row> {
     let mut rows = Vec::new();
-    let ticket = match added(stack).await {
-        Ok((ticket, evidence)) => {
-            rows.push(Row::ok(
-                FLOW,
-                "octocat added by alice: one ticket, one year",
-                evidence,
-            ));
-            ticket
-        }
-        Err(error) => {
-            rows.push(Row::failed(
-                FLOW,
-                "octocat added by alice: one ticket, one year",
-                format!("{error:#}"),
-            ));
-            return rows;
-        }
+    let step = "octocat added by alice: one ticket, one year";
+    let Some(ticket) = record(&mut rows, FLOW, step, added(stack).await) else {
+        return rows;
     };
     let steps: [(&str, StepFn); 4] = [
         (
@@ -90,26 +76,8 @@ async fn added(stack: &Stack) -> Result<(Followed, String)> {
         .endpoints
         .get("cls_webhook")
         .ok_or_else(|| anyhow!("cls-webhook is not behind the API emulator"))?;
-    let spec = MemberSpec {
-        action: "added".to_owned(),
-        org: ORG.to_owned(),
-        login: LOGIN.to_owned(),
-        repo: "widgets".to_owned(),
-        role_name: Some("maintain".to_owned()),
-        sender: Some(ADDER.to_owned()),
-        apply: Some(true),
-    };
-    let outcome = stack
-        .fakes
-        .github
-        .send_member_event(url, &spec, Some("demo-lifecycle-added"))
-        .await
-        .map_err(|e| anyhow!("delivery: {e}"))?;
-    anyhow::ensure!(
-        outcome.status == 202,
-        "cls-webhook answered {}",
-        outcome.status
-    );
+    let spec = member("added", LOGIN, Some("maintain"), ADDER);
+    deliver_member(stack, url, &spec, "demo-lifecycle-added").await?;
     let (id, ticket) = wait_for("a ticket for octocat", || open_ticket_of(stack, LOGIN)).await?;
     let expires_on = expiry(&ticket)?;
     let evidence = format!("ticket {id}, expires {}", format_date(expires_on));

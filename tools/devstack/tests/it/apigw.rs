@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use devstack::apigw::ApiGateway;
 use devstack::lambda::{JsonHandler, json_handler};
 use fake_kit::RunningServer;
+use fake_kit::testing::{Reply, send};
 use serde_json::{Value, json};
 
 fn fixed_time() -> DateTime<Utc> {
@@ -32,6 +33,21 @@ async fn serve(api: ApiGateway) -> RunningServer {
         .serve("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
+}
+
+/// The emulator with only `POST /github/webhook` → `handler`.
+async fn serve_webhook(handler: JsonHandler) -> RunningServer {
+    serve(ApiGateway::new().route(Method::POST, "/github/webhook", "f", handler)).await
+}
+
+/// POSTs `{}` to the emulator's `/github/webhook`.
+async fn post_webhook(server: &RunningServer) -> Reply {
+    send(
+        reqwest::Client::new()
+            .post(format!("{}/github/webhook", server.base_url()))
+            .body("{}"),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -129,48 +145,29 @@ async fn passes_a_form_body_as_text_and_a_binary_body_as_base64() {
 #[tokio::test]
 async fn sends_a_response_without_status_code_as_a_200_json_body() {
     let captured = Arc::default();
-    let handler = capturing(&captured, json!({"ok": true}));
-    let server =
-        serve(ApiGateway::new().route(Method::POST, "/github/webhook", "f", handler)).await;
+    let server = serve_webhook(capturing(&captured, json!({"ok": true}))).await;
 
-    let response = reqwest::Client::new()
-        .post(format!("{}/github/webhook", server.base_url()))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = post_webhook(&server).await;
 
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"ok": true}));
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), "application/json");
+    assert_eq!(response.body, json!({"ok": true}));
 }
 
 #[tokio::test]
 async fn answers_502_when_the_function_fails() {
-    let handler = json_handler(|_, _| async { Err("boom".to_owned()) });
-    let server =
-        serve(ApiGateway::new().route(Method::POST, "/github/webhook", "f", handler)).await;
+    let server = serve_webhook(json_handler(|_, _| async { Err("boom".to_owned()) })).await;
 
-    let response = reqwest::Client::new()
-        .post(format!("{}/github/webhook", server.base_url()))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = post_webhook(&server).await;
 
-    assert_eq!(response.status(), 502);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"message": "Internal Server Error"})
-    );
+    assert_eq!(response.status, 502);
+    assert_eq!(response.body, json!({"message": "Internal Server Error"}));
 }
 
 #[tokio::test]
 async fn answers_404_for_a_route_that_is_not_configured() {
     let captured: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let handler = capturing(&captured, json!({}));
-    let server =
-        serve(ApiGateway::new().route(Method::POST, "/github/webhook", "f", handler)).await;
+    let server = serve_webhook(capturing(&captured, json!({}))).await;
     let client = reqwest::Client::new();
 
     let wrong_path = client

@@ -6,6 +6,7 @@ use axum::Router;
 use axum::routing::post;
 use devstack::Devstack;
 use devstack::lambda::{Registry, json_handler};
+use fake_kit::testing::{Control, send};
 use fake_kit::{FakeKit, FakeState, fake_app};
 use serde_json::{Value, json};
 
@@ -62,21 +63,16 @@ async fn routes_each_prefix_to_its_fake_and_aggregates_their_state_with_secrets_
     let stack = devstack(Registry::new()).await;
     let client = reqwest::Client::new();
 
-    let posted = client
-        .post(format!("{}/items", stack.fake_url("spoke")))
-        .body("team-1")
-        .send()
+    let posted = send(
+        client
+            .post(format!("{}/items", stack.fake_url("spoke")))
+            .body("team-1"),
+    )
+    .await;
+    assert_eq!(posted.status, 200);
+    let state = send(client.get(format!("{}/state", stack.admin_url())))
         .await
-        .unwrap();
-    assert_eq!(posted.status(), 200);
-    let state: Value = client
-        .get(format!("{}/state", stack.admin_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
 
     assert_eq!(state["spoke"]["items"], json!(["team-1"]));
     assert_eq!(state["slack"]["items"], json!([]));
@@ -86,14 +82,7 @@ async fn routes_each_prefix_to_its_fake_and_aggregates_their_state_with_secrets_
         2,
         "keyed by fake name only"
     );
-    let journal: Value = client
-        .get(format!("{}/journal", stack.control_url("spoke")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal = Control::new(&stack.fake_url("spoke")).journal().await;
     assert_eq!(journal[0]["path"], "/items", "the fake sees its own paths");
 }
 
@@ -117,14 +106,9 @@ async fn reset_clears_every_fake() {
         .unwrap();
     assert_eq!(reset.status(), 200);
 
-    let state: Value = client
-        .get(format!("{}/state", stack.admin_url()))
-        .send()
+    let state = send(client.get(format!("{}/state", stack.admin_url())))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     assert_eq!(state["spoke"]["items"], json!([]));
     assert_eq!(state["slack"]["items"], json!([]));
 }
@@ -152,37 +136,21 @@ async fn invokes_a_registered_function_and_reports_function_errors() {
     let client = reqwest::Client::new();
     let invoke = |name: &str| format!("{}/invoke/{name}", stack.admin_url());
 
-    let ok = client
-        .post(invoke("echo"))
-        .body("{\"a\":1}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
-    assert_eq!(ok.json::<Value>().await.unwrap(), json!({"got": {"a": 1}}));
+    let ok = send(client.post(invoke("echo")).body("{\"a\":1}")).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, json!({"got": {"a": 1}}));
     assert_eq!(*seen.lock().unwrap(), ["echo"]);
 
-    let failed = client
-        .post(invoke("broken"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(failed.status(), 500);
-    assert_eq!(
-        failed.json::<Value>().await.unwrap()["errorMessage"],
-        "it broke"
-    );
+    let failed = send(client.post(invoke("broken")).body("{}")).await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(failed.body["errorMessage"], "it broke");
 
-    let unknown = client.post(invoke("nope")).body("{}").send().await.unwrap();
-    assert_eq!(unknown.status(), 404);
-    assert_eq!(
-        unknown.json::<Value>().await.unwrap()["functions"],
-        json!(["broken", "echo"])
-    );
+    let unknown = send(client.post(invoke("nope")).body("{}")).await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.body["functions"], json!(["broken", "echo"]));
 
-    let not_json = client.post(invoke("echo")).body("{").send().await.unwrap();
-    assert_eq!(not_json.status(), 400);
+    let not_json = send(client.post(invoke("echo")).body("{")).await;
+    assert_eq!(not_json.status, 400);
 }
 
 #[tokio::test]

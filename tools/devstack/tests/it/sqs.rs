@@ -125,6 +125,16 @@ fn bodies(seen: &Seen, call: usize) -> Vec<String> {
         .collect()
 }
 
+/// Every body the handler saw, across calls, in order.
+fn all_bodies(seen: &Seen) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(|(b, _)| b.clone())
+        .collect()
+}
+
 #[tokio::test]
 async fn delivers_the_messages_of_a_fifo_group_in_order_and_deletes_them() {
     let f = fifo(30, 5).await;
@@ -135,14 +145,10 @@ async fn delivers_the_messages_of_a_fifo_group_in_order_and_deletes_them() {
 
     let outcomes = source.run_until_idle().await.unwrap();
 
-    let all: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .flatten()
-        .map(|(b, _)| b.clone())
-        .collect();
-    assert_eq!(all, ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
+    assert_eq!(
+        all_bodies(&seen),
+        ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]
+    );
     assert!(outcomes.iter().all(|o| o.is_success()));
     assert_eq!(f.depth().await, 0);
 }
@@ -409,13 +415,6 @@ async fn the_background_mapping_drains_messages_sent_while_it_runs() {
     .await;
     handle.stop().await;
 
-    let all: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .flatten()
-        .map(|(b, _)| b.clone())
-        .collect();
-    assert_eq!(all, ["s0", "s1", "s2"]);
+    assert_eq!(all_bodies(&seen), ["s0", "s1", "s2"]);
     assert_eq!(f.depth().await, 0);
 }
