@@ -49,6 +49,40 @@ pub fn pairs_lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> +
     )
 }
 
+/// The reader a service's `Config::from_reader` is given by [`config_entry_points!`].
+pub type EnvReader<'a> = ConfigReader<&'a dyn Fn(&str) -> Option<String>>;
+
+/// Gives a service's `Config` its entry points from the one function it writes,
+/// `fn from_reader(env: &EnvReader<'_>) -> Result<Self, ConfigError>`:
+/// `from_env()` (the process environment, read once at cold start), `from_lookup(lookup)` (the demo and the
+/// benchmark pass a map) and `from_pairs(&[(name, value)])` (tests).
+#[macro_export]
+macro_rules! config_entry_points {
+    ($config:ty) => {
+        impl $config {
+            /// Reads the process environment.
+            pub fn from_env() -> ::core::result::Result<Self, $crate::config::ConfigError> {
+                Self::from_lookup($crate::config::env_lookup())
+            }
+
+            /// Reads any lookup (the demo and the benchmark pass a map).
+            pub fn from_lookup<F: Fn(&str) -> Option<String>>(
+                lookup: F,
+            ) -> ::core::result::Result<Self, $crate::config::ConfigError> {
+                let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
+                Self::from_reader(&$crate::config::ConfigReader::new(lookup))
+            }
+
+            /// Reads `(name, value)` pairs, a later pair winning (tests).
+            pub fn from_pairs(
+                pairs: &[(&str, &str)],
+            ) -> ::core::result::Result<Self, $crate::config::ConfigError> {
+                Self::from_lookup($crate::config::pairs_lookup(pairs))
+            }
+        }
+    };
+}
+
 /// Typed getters over a lookup. Blank values count as unset.
 pub struct ConfigReader<F> {
     lookup: F,
@@ -156,6 +190,47 @@ mod tests {
 
     fn reader(pairs: &[(&str, &str)]) -> ConfigReader<impl Fn(&str) -> Option<String>> {
         ConfigReader::new(pairs_lookup(pairs))
+    }
+
+    // The macro's functions are `pub`, as a service's are; here they are reachable from this module only.
+    #[allow(unreachable_pub)]
+    mod sample {
+        use crate::config::{ConfigError, EnvReader};
+
+        #[derive(Debug, PartialEq)]
+        pub struct Sample {
+            pub org: String,
+        }
+
+        impl Sample {
+            fn from_reader(env: &EnvReader<'_>) -> Result<Self, ConfigError> {
+                Ok(Self {
+                    org: env.required("LAMBDA_KIT_SAMPLE_ORG")?,
+                })
+            }
+        }
+
+        crate::config_entry_points!(Sample);
+    }
+
+    #[test]
+    fn the_entry_points_read_through_from_reader() {
+        use sample::Sample;
+        let read = Sample::from_pairs(&[
+            ("LAMBDA_KIT_SAMPLE_ORG", "acme"),
+            ("LAMBDA_KIT_SAMPLE_ORG", "globex"),
+        ])
+        .unwrap();
+        assert_eq!(read.org, "globex", "a later pair wins");
+        let from_map =
+            Sample::from_lookup(|name| (name == "LAMBDA_KIT_SAMPLE_ORG").then(|| "a".to_owned()));
+        assert_eq!(from_map.unwrap().org, "a");
+        assert_eq!(
+            Sample::from_pairs(&[]).unwrap_err().var,
+            "LAMBDA_KIT_SAMPLE_ORG"
+        );
+        // Nothing sets this variable: the process environment is read and the missing value named.
+        assert_eq!(Sample::from_env().unwrap_err().var, "LAMBDA_KIT_SAMPLE_ORG");
     }
 
     #[test]

@@ -885,30 +885,22 @@ mod tests {
             login: "octocat".into(),
             ..User::default()
         };
-        let repos = || {
-            vec![ImportRepo {
+        let plan = || {
+            let repos = vec![ImportRepo {
                 full_name: "acme/widgets".into(),
                 permission: "write".into(),
-            }]
+            }];
+            PlannedImport::new(
+                &org,
+                &user,
+                ImportSource::GithubApi,
+                repos,
+                None,
+                None,
+                None,
+            )
         };
-        let a = PlannedImport::new(
-            &org,
-            &user,
-            ImportSource::GithubApi,
-            repos(),
-            None,
-            None,
-            None,
-        );
-        let b = PlannedImport::new(
-            &org,
-            &user,
-            ImportSource::GithubApi,
-            repos(),
-            None,
-            None,
-            None,
-        );
+        let (a, b) = (plan(), plan());
         assert_eq!(a.import.command_id, b.import.command_id);
         assert!(a.import.command_id.starts_with("import-7-9-"));
         let env = a.envelope(DateTime::UNIX_EPOCH);

@@ -1,8 +1,8 @@
-//! Configuration: the same environment variables as the CLS services (cls.md §11), read once.
+//! Configuration read once at cold start; the variables are listed in the README's "Environment" table.
 
 use chrono::NaiveDate;
 use cls_wiring::config::{ApiUrls, ClsConfig};
-use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
+use lambda_kit::config::{ConfigError, EnvReader};
 
 /// What `cls-admin` reads from the environment. Ids and URLs only; secret values come from Secrets Manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,20 +24,17 @@ pub struct Config {
     pub operator: Option<String>,
 }
 
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(env_lookup())
-    }
+lambda_kit::config_entry_points!(Config);
 
-    /// Reads any lookup (tests pass a map). Canonical names win over the `CLS_` aliases.
-    pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
-        let env = ConfigReader::new(lookup);
-        let cls = ClsConfig::from_reader(&env)?;
+impl Config {
+    /// Reads the stage, the secret ids and TTL, the queue URL, the API base URLs, the test clock and the
+    /// operator.
+    fn from_reader(env: &EnvReader<'_>) -> Result<Self, ConfigError> {
+        let cls = ClsConfig::from_reader(env)?;
         Ok(Self {
-            fake_today: cls_core::review::fake_today(&env, &cls.stage)?,
+            fake_today: cls_core::review::fake_today(env, &cls.stage)?,
             queue_url: env.required("CLS_QUEUE_URL")?,
-            api: ApiUrls::from_reader(&env)?,
+            api: ApiUrls::from_reader(env)?,
             operator: env
                 .first_of(&["CLS_OPERATOR", "USER", "USERNAME"])
                 .filter(|s| !s.trim().is_empty()),
@@ -49,22 +46,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
 
-    use lambda_kit::config::pairs_lookup;
-
     use super::*;
-
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(pairs_lookup(pairs))
-    }
 
     #[test]
     fn stage_and_queue_are_required_and_defaults_apply() {
-        assert_eq!(config(&[]).unwrap_err().var, "CLS_STAGE");
+        assert_eq!(Config::from_pairs(&[]).unwrap_err().var, "CLS_STAGE");
         assert_eq!(
-            config(&[("CLS_STAGE", "testing")]).unwrap_err().var,
+            Config::from_pairs(&[("CLS_STAGE", "testing")])
+                .unwrap_err()
+                .var,
             "CLS_QUEUE_URL"
         );
-        let c = config(&[
+        let c = Config::from_pairs(&[
             ("CLS_STAGE", "testing"),
             ("CLS_QUEUE_URL", "http://q"),
             ("CLS_OPERATOR", "jane"),
@@ -79,14 +72,14 @@ mod tests {
 
     #[test]
     fn a_fake_today_is_refused_in_production() {
-        let c = config(&[
+        let c = Config::from_pairs(&[
             ("CLS_STAGE", "testing"),
             ("CLS_QUEUE_URL", "q"),
             ("CLS_FAKE_TODAY", "2027-01-02"),
         ])
         .unwrap();
         assert_eq!(c.fake_today, NaiveDate::from_ymd_opt(2027, 1, 2));
-        let err = config(&[
+        let err = Config::from_pairs(&[
             ("CLS_STAGE", "production"),
             ("CLS_QUEUE_URL", "q"),
             ("CLS_FAKE_TODAY", "2027-01-02"),

@@ -1,6 +1,6 @@
-//! The CLI's outside world: what it needs before reading secrets ([`Env`]) and the clients built from the
-//! secrets ([`Deps`]). Tests build both over moto and the stand-ins; nothing here reads the process
-//! environment.
+//! The CLI's outside world: what it needs before reading secrets ([`Env`], built from the configuration
+//! variables and a [`Platform`] as the services' `Deps` are) and the clients built from the secrets
+//! ([`Deps`]). Tests build both over moto and the stand-ins with `Platform::local`.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use cls_core::settings::{GithubSettings, IdentitySettings, OrgSettings, SpokeSettings};
 use cls_wiring::{ClientFactory, decode_github, decode_identity, decode_spoke};
 use github_app::GithubApi;
-use lambda_kit::Clock;
+use lambda_kit::{Clock, MemorySink, Platform};
 use secrets::{SecretStore, SecretsError};
 use spoke_client::SpokeApi;
 
@@ -23,7 +23,8 @@ pub use cls_wiring::ClsSettings as Settings;
 /// The CLI cannot start: a secret is unreadable or invalid, or a client cannot be built.
 pub use cls_wiring::StartupError;
 
-const USER_AGENT: &str = concat!("cls-admin/", env!("CARGO_PKG_VERSION"));
+/// The `User-Agent` of every HTTP call the CLI makes.
+pub const USER_AGENT: &str = concat!("cls-admin/", env!("CARGO_PKG_VERSION"));
 
 /// `cls/github`, validated with private keys required (`doctor` checks each secret on its own).
 pub async fn load_github(
@@ -55,11 +56,12 @@ pub async fn load_identity(
     }
 }
 
-/// The Spoke and GitHub clients' factory for `config` (one App installation per configured org).
-pub fn clients(config: &Config, http: &reqwest::Client, clock: &Arc<dyn Clock>) -> ClientFactory {
+/// The Spoke and GitHub clients' factory for `config` over `platform` (one App installation per configured
+/// org).
+pub fn clients(config: &Config, platform: &Platform) -> ClientFactory {
     ClientFactory {
-        http: http.clone(),
-        clock: Arc::clone(clock),
+        http: platform.http.clone(),
+        clock: Arc::clone(&platform.clock),
         user_agent: USER_AGENT,
         urls: config.api.clone(),
     }
@@ -75,39 +77,52 @@ pub struct Env {
     pub config: Arc<Config>,
     /// The variables the configuration was read from (`sweep` reads cls-sweep's configuration from them).
     pub lookup: Lookup,
-    /// Secrets Manager (TTL-cached).
+    /// The AWS SDK configuration, HTTP client, clock and metric sink every client is built from (`sweep`
+    /// builds cls-sweep's `Deps` from it).
+    pub platform: Platform,
+    /// Secrets Manager, cached for `CLS_SECRETS_TTL_SECONDS`.
     pub secrets: Arc<dyn SecretStore>,
     /// SQS (`doctor` reads the queue's attributes).
     pub sqs: aws_sdk_sqs::Client,
     /// The FIFO queue the commands send to (`CLS_QUEUE_URL` over `sqs`).
     pub queue: Arc<dyn QueueSender>,
-    /// The HTTP client every API client shares.
-    pub http: reqwest::Client,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
 }
 
 impl Env {
-    /// Reads the configuration from `lookup` and assembles the environment from injected clients.
-    pub fn new(
-        lookup: Lookup,
-        secrets: Arc<dyn SecretStore>,
-        sqs: aws_sdk_sqs::Client,
-        http: reqwest::Client,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, ConfigError> {
+    /// Reads the configuration from `lookup` and builds Secrets Manager and SQS from `platform`.
+    pub fn new(lookup: Lookup, platform: Platform) -> Result<Self, ConfigError> {
         let config = Config::from_lookup(|name| lookup(name))?;
+        let secrets = config
+            .cls
+            .secret_store(&platform.sdk, Arc::clone(&platform.clock));
+        let sqs = aws_sdk_sqs::Client::new(&platform.sdk);
         let queue: Arc<dyn QueueSender> =
             Arc::new(SqsQueueSender::new(sqs.clone(), &config.queue_url));
         Ok(Self {
             config: Arc::new(config),
             lookup,
+            platform,
             secrets,
             sqs,
             queue,
-            http,
-            clock,
         })
+    }
+
+    /// The operator's environment: the process environment's variables and the AWS SDK's default chain
+    /// (which honours `AWS_ENDPOINT_URL`). Metrics are not published from an operator's run (stdout holds
+    /// the command's output; the heartbeat alarm watches the scheduled Lambda), so they are kept in memory.
+    pub async fn from_env() -> Result<Self, crate::AdminError> {
+        let platform = Platform::from_env(USER_AGENT)
+            .await
+            .map_err(|e| crate::AdminError::Usage(format!("HTTP client: {e}")))?;
+        let platform = Platform {
+            metrics: Arc::new(MemorySink::default()),
+            ..platform
+        };
+        Ok(Self::new(
+            Arc::new(lambda_kit::config::env_lookup()),
+            platform,
+        )?)
     }
 
     /// Replaces the queue sender (tests).
@@ -116,25 +131,11 @@ impl Env {
         self
     }
 
-    /// The real clients over the process environment: Secrets Manager and SQS from `sdk` (which honours
-    /// `AWS_ENDPOINT_URL`), the system clock.
-    pub fn from_aws(
-        sdk: &aws_config::SdkConfig,
-        http: reqwest::Client,
-    ) -> Result<Self, ConfigError> {
-        let lookup: Lookup = Arc::new(lambda_kit::config::env_lookup());
-        let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let secrets = Config::from_lookup(|name| lookup(name))?
-            .cls
-            .secret_store(sdk, Arc::clone(&clock));
-        Self::new(lookup, secrets, aws_sdk_sqs::Client::new(sdk), http, clock)
-    }
-
     /// Loads the secrets and builds the API clients.
     pub async fn deps(&self) -> Result<Deps, StartupError> {
         let settings =
             Settings::load(self.secrets.as_ref(), &self.config.cls.secrets, true).await?;
-        let clients = clients(&self.config, &self.http, &self.clock);
+        let clients = clients(&self.config, &self.platform);
         let spoke: Arc<dyn SpokeApi> = clients.spoke(settings.spoke.api_key.clone())?;
         let github = clients.github(&settings.github)?;
         Ok(Deps {
@@ -143,13 +144,13 @@ impl Env {
             spoke,
             github,
             queue: Arc::clone(&self.queue),
-            clock: Arc::clone(&self.clock),
+            clock: Arc::clone(&self.platform.clock),
         })
     }
 
     /// Today (UTC), or `CLS_FAKE_TODAY`.
     pub fn today(&self) -> NaiveDate {
-        today(&self.config, self.clock.as_ref())
+        today(&self.config, self.platform.clock.as_ref())
     }
 }
 

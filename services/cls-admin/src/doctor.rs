@@ -244,7 +244,7 @@ pub async fn run(env: &Env, progress: &Progress) -> Result<Outcome, AdminError> 
     queue_check(env, &mut checks).await;
     bar.inc(1);
     if let Some(settings) = &spoke {
-        match deps::clients(&env.config, &env.http, &env.clock).spoke(settings.api_key.clone()) {
+        match deps::clients(&env.config, &env.platform).spoke(settings.api_key.clone()) {
             Ok(client) => spoke_checks(client.as_ref(), settings, &mut checks).await,
             Err(e) => {
                 checks.push("spoke client", Err(chain(&e)));
@@ -278,7 +278,7 @@ pub async fn run(env: &Env, progress: &Progress) -> Result<Outcome, AdminError> 
 /// organization administration: read (the audit log).
 async fn github_checks(env: &Env, settings: &GithubSettings, checks: &mut Checks) {
     let client: Arc<dyn GithubApi> =
-        match deps::clients(&env.config, &env.http, &env.clock).github(settings) {
+        match deps::clients(&env.config, &env.platform).github(settings) {
             Ok(c) => c,
             Err(e) => {
                 checks.push("github client", Err(chain(&e)));

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use cls_admin::{AdminError, Cli, Env, Progress, exit, run};
+use cls_admin::{Cli, Env, Progress, exit, run};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -13,10 +13,7 @@ async fn main() -> ExitCode {
     lambda_kit::init_tracing();
     let json = cli.global.json;
     let result = async {
-        let sdk = lambda_kit::aws_sdk_config(None).await;
-        let http = lambda_kit::http::http_client(concat!("cls-admin/", env!("CARGO_PKG_VERSION")))
-            .map_err(|e| AdminError::Usage(format!("HTTP client: {e}")))?;
-        let env = Env::from_aws(&sdk, http)?;
+        let env = Env::from_env().await?;
         run(&cli, &env, &Progress::for_terminal(json)).await
     };
     match result.await {

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use cls_core::dates::format_date;
-use cls_sweep::{NoContinuation, SweepEvent};
-use lambda_kit::MemorySink;
+use cls_sweep::SweepEvent;
 use serde_json::json;
 
 use crate::deps::Env;
@@ -22,17 +21,8 @@ pub async fn run(
     let lookup = Arc::clone(&env.lookup);
     let config = cls_sweep::Config::from_lookup(move |name| lookup(name))?;
     let stage = config.cls.stage.clone();
-    // Metrics of an operator's run are not published: the heartbeat alarm watches the scheduled Lambda.
-    let deps = cls_sweep::Deps::build(
-        config,
-        Arc::clone(&env.secrets),
-        Arc::clone(&env.queue),
-        Arc::new(NoContinuation),
-        env.http.clone(),
-        Arc::clone(&env.clock),
-        Arc::new(MemorySink::default()),
-    )
-    .await?;
+    // Built as the Lambda builds it, over the operator's platform; every continuation runs inline.
+    let deps = cls_sweep::Deps::new(config, &env.platform).await?;
     let event = SweepEvent {
         dry_run: dry_run.then_some(true),
         allow_removals,

@@ -1,9 +1,9 @@
-//! Configuration read once at cold start (cls.md §11, platform spec §5/§13).
+//! Configuration read once at cold start; the variables are listed in the README's "Environment" table.
 
 use chrono::NaiveDate;
 use cls_core::ReviewConfig;
 use cls_wiring::config::{ApiUrls, ClsConfig};
-use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
+use lambda_kit::config::{ConfigError, EnvReader};
 use slack_notify::SlackEndpoints;
 
 /// The consumer's configuration: ids and URLs only; secret values come from Secrets Manager.
@@ -34,22 +34,19 @@ pub struct Config {
     pub fake_today: Option<NaiveDate>,
 }
 
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(env_lookup())
-    }
+lambda_kit::config_entry_points!(Config);
 
-    /// Reads any lookup (tests and the demo pass a map). Canonical names win over the `CLS_` aliases.
-    pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
-        let env = ConfigReader::new(lookup);
-        let cls = ClsConfig::from_reader(&env)?;
+impl Config {
+    /// Reads the stage, the secret ids and TTL, the API base URLs, the review thresholds, the Slack endpoints and
+    /// the test clock.
+    fn from_reader(env: &EnvReader<'_>) -> Result<Self, ConfigError> {
+        let cls = ClsConfig::from_reader(env)?;
         Ok(Self {
-            fake_today: cls_core::review::fake_today(&env, &cls.stage)?,
-            review: ReviewConfig::from_reader(&env)?,
+            fake_today: cls_core::review::fake_today(env, &cls.stage)?,
+            review: ReviewConfig::from_reader(env)?,
             extension_days: env.parse_or("CLS_EXTENSION_DAYS", 90)?,
-            slack: SlackEndpoints::from_config(&env)?,
-            api: ApiUrls::from_reader(&env)?,
+            slack: SlackEndpoints::from_config(env)?,
+            api: ApiUrls::from_reader(env)?,
             max_receives: env.parse_or("CLS_QUEUE_MAX_RECEIVES", 5)?,
             cls,
         })
@@ -59,17 +56,11 @@ impl Config {
 #[cfg(test)]
 mod tests {
 
-    use lambda_kit::config::pairs_lookup;
-
     use super::*;
-
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(pairs_lookup(pairs))
-    }
 
     #[test]
     fn canonical_base_urls_win_over_the_cls_aliases() {
-        let c = config(&[
+        let c = Config::from_pairs(&[
             ("CLS_STAGE", "testing"),
             ("SPOKE_BASE_URL", "http://127.0.0.1:1/spoke/api/v1"),
             ("CLS_SPOKE_API_URL", "http://127.0.0.1:2/other"),
@@ -85,7 +76,8 @@ mod tests {
 
     #[test]
     fn lifecycle_settings_have_defaults_and_the_fake_clock_is_refused_in_production() {
-        let c = config(&[("CLS_STAGE", "testing"), ("CLS_FAKE_TODAY", "2027-04-21")]).unwrap();
+        let c = Config::from_pairs(&[("CLS_STAGE", "testing"), ("CLS_FAKE_TODAY", "2027-04-21")])
+            .unwrap();
         assert_eq!(c.review.notify_days, vec![21, 7, 3]);
         assert_eq!(c.extension_days, 90);
         assert_eq!(c.slack.response_url_prefix, "https://hooks.slack.com/");
@@ -93,7 +85,7 @@ mod tests {
             c.fake_today.map(cls_core::dates::format_date).as_deref(),
             Some("2027-04-21")
         );
-        let err = config(&[
+        let err = Config::from_pairs(&[
             ("CLS_STAGE", "production"),
             ("CLS_FAKE_TODAY", "2027-04-21"),
         ])
@@ -103,8 +95,8 @@ mod tests {
 
     #[test]
     fn a_plain_http_remote_base_url_and_a_missing_stage_are_refused() {
-        assert_eq!(config(&[]).unwrap_err().var, "CLS_STAGE");
-        let err = config(&[
+        assert_eq!(Config::from_pairs(&[]).unwrap_err().var, "CLS_STAGE");
+        let err = Config::from_pairs(&[
             ("CLS_STAGE", "t"),
             ("GITHUB_API_BASE_URL", "http://example.com"),
         ])

@@ -1,7 +1,8 @@
-//! The consumer's outside world: Spoke, GitHub, IT alerts, clock, metrics, and the settings built from the CLS
-//! secrets it reads (`cls/github`, `cls/spoke`, `cls/identity`; `cls/alerts` through the alerter). The secrets
-//! are validated at cold start and re-read through the store's TTL cache before every batch
-//! ([`Deps::refreshed`]): a rotated App key, a new org or a changed identity map needs no redeploy.
+//! The consumer's outside world: Spoke, GitHub, Slack, IT alerts, clock, metrics, and the settings built from the
+//! CLS secrets it reads (`cls/github`, `cls/spoke`, `cls/identity`; `cls/slack` for the bot and `cls/alerts`
+//! through the alerter). [`Deps::new`] validates the secrets at cold start; they are re-read through the
+//! store's TTL cache before every batch ([`Deps::refreshed`]): a rotated App key, a new org or a changed
+//! identity map needs no redeploy.
 
 use std::sync::Arc;
 
@@ -10,14 +11,14 @@ use cls_core::identity::{IdentityDirectory, StaticDirectory};
 use cls_core::settings::IdentitySettings;
 use cls_wiring::{AlertSource, ClientFactory, RawSecrets, Reloader, SpokeKey};
 use github_app::GithubApi;
-use lambda_kit::Clock;
 use lambda_kit::metrics::MetricSink;
-use secrets::SecretStore;
+use lambda_kit::{Clock, Platform};
 use slack_notify::WebhookPoster;
 use spoke_client::{SpokeApi, UserId};
 use tokio::sync::OnceCell;
 
 use crate::config::Config;
+use crate::slack::SlackAccess;
 
 /// The validated content of the CLS secrets the consumer reads (`cls/github`, `cls/spoke`, `cls/identity`).
 pub use cls_wiring::ClsSettings as Settings;
@@ -31,16 +32,6 @@ struct Loaded {
     settings: Arc<Settings>,
     github: Arc<dyn GithubApi>,
     identity: Arc<dyn IdentityDirectory>,
-}
-
-/// The consumer's user agent.
-const USER_AGENT: &str = concat!("cls-queue/", env!("CARGO_PKG_VERSION"));
-
-/// The Spoke client: fixed ([`Deps::new`]) or following the key in the secret ([`Deps::build`]).
-#[derive(Clone)]
-enum Spoke {
-    Fixed(Arc<dyn SpokeApi>),
-    Rotating(Arc<SpokeKey>),
 }
 
 /// The secrets' re-read and the factory a changed value's clients are built with.
@@ -65,85 +56,49 @@ fn identity_directory(
         })
 }
 
-/// Everything `handle` needs. Built once per process.
+/// Everything `handle` needs. Built once per process by [`Deps::new`] (`main`, the demo, the benchmark and
+/// the tests alike).
 #[derive(Clone)]
 pub struct Deps {
     /// Configuration.
     pub config: Arc<Config>,
     /// Validated secrets content.
     pub settings: Arc<Settings>,
-    spoke: Spoke,
+    spoke: Arc<SpokeKey>,
     /// GitHub (per-org App installations).
     pub github: Arc<dyn GithubApi>,
     /// IT alerts.
     pub alerts: Arc<dyn Alerter>,
-    /// The identity directory (static from the identity secret unless replaced with [`Deps::with_identity`]).
+    /// The identity directory (static from the identity secret, or its `http` source).
     pub identity: Arc<dyn IdentityDirectory>,
-    identity_pinned: bool,
-    reloader: Option<Arc<Reload>>,
+    reloader: Arc<Reload>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// EMF metrics.
     pub metrics: Arc<dyn MetricSink>,
     service_user: Arc<OnceCell<UserId>>,
-    /// The Slack bot (reminders, click replies); `None` unless built by [`Deps::build`] or set with
-    /// [`Deps::with_slack`].
-    pub(crate) slack: Option<Arc<crate::slack::SlackAccess>>,
+    /// The Slack bot (reminders, click replies).
+    pub(crate) slack: Arc<SlackAccess>,
 }
 
 impl Deps {
-    /// Assembles the dependencies.
-    pub fn new(
-        config: Config,
-        settings: Settings,
-        spoke: Arc<dyn SpokeApi>,
-        github: Arc<dyn GithubApi>,
-        alerts: Arc<dyn Alerter>,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<dyn MetricSink>,
-    ) -> Self {
-        let identity: Arc<dyn IdentityDirectory> =
-            Arc::new(StaticDirectory::new(settings.identity.clone()));
-        Self {
-            identity,
-            identity_pinned: false,
-            reloader: None,
-            config: Arc::new(config),
-            settings: Arc::new(settings),
-            spoke: Spoke::Fixed(spoke),
-            github,
-            alerts,
-            clock,
-            metrics,
-            service_user: Arc::new(OnceCell::new()),
-            slack: None,
-        }
-    }
-
-    /// Sets the Slack bot access.
-    pub fn with_slack(mut self, slack: crate::slack::SlackAccess) -> Self {
-        self.slack = Some(Arc::new(slack));
-        self
-    }
-
-    /// The real clients over `secrets`: loads and validates the settings, builds the Spoke client (key from
-    /// `cls/spoke`), the GitHub client (one installation per configured org), the identity directory and the
-    /// IT alerter (`cls/alerts`, falling back to `alert_webhook_url` of the old `cls/slack`). The secrets are
-    /// re-read on their TTL by [`Deps::refreshed`].
-    pub async fn build(
-        config: Config,
-        secrets: Arc<dyn SecretStore>,
-        http: reqwest::Client,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<dyn MetricSink>,
-    ) -> Result<Self, StartupError> {
+    /// The consumer's clients over `platform`: reads and validates the secrets through Secrets Manager
+    /// (cached for `CLS_SECRETS_TTL_SECONDS`), then builds the Spoke client (key from `cls/spoke`, re-read
+    /// when Spoke refuses it), the GitHub client (one installation per configured org), the identity
+    /// directory, the Slack bot access (`cls/slack`) and the IT alerter (`cls/alerts`, falling back to
+    /// `alert_webhook_url` of the old `cls/slack`). A missing or invalid secret fails the start with a
+    /// message naming the secret and key. The secrets are re-read on their TTL by [`Deps::refreshed`].
+    pub async fn new(config: Config, platform: &Platform) -> Result<Self, StartupError> {
+        let clock = Arc::clone(&platform.clock);
+        let http = platform.http.clone();
+        let secrets = config.cls.secret_store(&platform.sdk, Arc::clone(&clock));
         let ids = config.cls.secrets.clone();
         let raw = RawSecrets::read(secrets.as_ref(), &ids, true).await?;
         let settings = Settings::decode(&raw, &ids)?;
         let clients = ClientFactory {
             http: http.clone(),
             clock: Arc::clone(&clock),
-            user_agent: USER_AGENT,
+            user_agent: crate::USER_AGENT,
             urls: config.api.clone(),
         };
         let spoke = Arc::new(SpokeKey::new(
@@ -156,41 +111,47 @@ impl Deps {
         let identity = identity_directory(&settings.identity, &http)?;
         let poster: Arc<dyn WebhookPoster> =
             Arc::new(slack_notify::WebhookClient::new(http.clone()).with_clock(Arc::clone(&clock)));
-        let slack = crate::slack::SlackAccess::new(
+        let slack = SlackAccess::new(
             Arc::clone(&secrets),
-            &config.cls.secrets.slack,
-            http.clone(),
+            &ids.slack,
+            http,
             config.slack.clone(),
             Arc::clone(&clock),
         );
-        let alerts = Arc::new(SlackAlerter::from_ids(
+        let alerts: Arc<dyn Alerter> = Arc::new(SlackAlerter::from_ids(
             poster,
             Arc::clone(&secrets),
             &ids,
             Arc::clone(&clock),
         ));
-        let mut deps = Self::new(
-            config,
+        let settings = Arc::new(settings);
+        let loaded = Loaded {
+            settings: Arc::clone(&settings),
+            github: Arc::clone(&github),
+            identity: Arc::clone(&identity),
+        };
+        let alert = AlertSource {
+            alerts: Arc::clone(&alerts),
+            stage: config.cls.stage.clone(),
+            component: crate::COMPONENT,
+        };
+        let reloader = Arc::new(Reload {
+            secrets: Reloader::new(secrets, &ids, true, alert, raw, loaded),
+            clients,
+        });
+        Ok(Self {
+            config: Arc::new(config),
             settings,
-            spoke.client(),
+            spoke,
             github,
             alerts,
-            clock,
-            metrics,
-        );
-        deps.spoke = Spoke::Rotating(spoke);
-        deps.slack = Some(Arc::new(slack));
-        deps.identity = Arc::clone(&identity);
-        let loaded = Loaded {
-            settings: Arc::clone(&deps.settings),
-            github: Arc::clone(&deps.github),
             identity,
-        };
-        deps.reloader = Some(Arc::new(Reload {
-            secrets: Reloader::new(secrets, &ids, true, deps.alert_source(), raw, loaded),
-            clients,
-        }));
-        Ok(deps)
+            reloader,
+            clock,
+            metrics: Arc::clone(&platform.metrics),
+            service_user: Arc::new(OnceCell::new()),
+            slack: Arc::new(slack),
+        })
     }
 
     /// These dependencies with the current secrets: each secret is read through the store's TTL cache
@@ -198,12 +159,9 @@ impl Deps {
     /// client (a rotated App key, a new or removed org), the Spoke client (a new `api_key`) and the identity
     /// directory. Called once per batch by [`crate::handle`]. A read that fails keeps the last good settings
     /// (logged; the next batch reads again); a changed secret that does not validate keeps them too, with one
-    /// IT alert `SettingsInvalid` naming the secret and key ([`Reloader::current`]). Deps assembled with
-    /// [`Deps::new`] never change.
+    /// IT alert `SettingsInvalid` naming the secret and key ([`Reloader::current`]).
     pub async fn refreshed(&self) -> Self {
-        let Some(reloader) = &self.reloader else {
-            return self.clone();
-        };
+        let reloader = &self.reloader;
         let loaded = reloader
             .secrets
             .current(|raw, old, loaded| self.rebuild(&reloader.clients, raw, old, loaded))
@@ -211,9 +169,7 @@ impl Deps {
         let mut deps = self.clone();
         deps.settings = loaded.settings;
         deps.github = loaded.github;
-        if !self.identity_pinned {
-            deps.identity = loaded.identity;
-        }
+        deps.identity = loaded.identity;
         deps
     }
 
@@ -235,9 +191,7 @@ impl Deps {
         } else {
             identity_directory(&settings.identity, &clients.http)?
         };
-        if let Spoke::Rotating(key) = &self.spoke
-            && key.adopt(&settings.spoke)?
-        {
+        if self.spoke.adopt(&settings.spoke)? {
             tracing::warn!(
                 outcome = "spoke_key_rotated",
                 "the Spoke secret holds a new key; it is in use"
@@ -250,47 +204,16 @@ impl Deps {
         })
     }
 
-    /// The production wiring: Secrets Manager from `sdk` (honours `AWS_ENDPOINT_URL`), system clock, stdout EMF.
-    pub async fn from_aws(
-        config: Config,
-        sdk: &aws_config::SdkConfig,
-        http: reqwest::Client,
-    ) -> Result<Self, StartupError> {
-        let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let secrets = config.cls.secret_store(sdk, Arc::clone(&clock));
-        Self::build(
-            config,
-            secrets,
-            http,
-            clock,
-            Arc::new(lambda_kit::metrics::StdoutSink),
-        )
-        .await
-    }
-
-    /// Replaces the identity directory (kept across [`Deps::refreshed`]).
-    pub fn with_identity(mut self, identity: Arc<dyn IdentityDirectory>) -> Self {
-        self.identity = identity;
-        self.identity_pinned = true;
-        self
-    }
-
     /// The current Spoke client.
     pub fn spoke(&self) -> Arc<dyn SpokeApi> {
-        match &self.spoke {
-            Spoke::Fixed(client) => Arc::clone(client),
-            Spoke::Rotating(key) => key.client(),
-        }
+        self.spoke.client()
     }
 
     /// After Spoke refused the API key: re-reads the Spoke secret (bypassing the cache) and, when `api_key`
     /// changed (a rotation), swaps in a client with the new key ([`SpokeKey::refresh_refused`]). True when
-    /// the key changed. Deps assembled with [`Deps::new`] have no rotation source and return false.
+    /// the key changed.
     pub async fn refresh_spoke_key(&self) -> bool {
-        match &self.spoke {
-            Spoke::Fixed(_) => false,
-            Spoke::Rotating(key) => key.refresh_refused().await,
-        }
+        self.spoke.refresh_refused().await
     }
 
     /// The Spoke service user (configured, else `GET /whoami` once per process).
@@ -320,15 +243,6 @@ impl Deps {
             name,
             dims,
         );
-    }
-
-    /// Where a `SettingsInvalid` alert of the secrets' re-read goes.
-    fn alert_source(&self) -> AlertSource {
-        AlertSource {
-            alerts: Arc::clone(&self.alerts),
-            stage: self.config.cls.stage.clone(),
-            component: crate::COMPONENT,
-        }
     }
 
     /// An alert from this component.

@@ -2,10 +2,11 @@
 //! permanent failures alerted once and acknowledged.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use cls_core::{Envelope, Payload};
-use lambda_kit::{Classify, ErrorClass};
+use lambda_kit::{Classify, ErrorClass, Invocation};
 use tracing::Instrument;
 
 use crate::deps::Deps;
@@ -13,8 +14,13 @@ use crate::error::{Failure, RecordError};
 use crate::{extend, import, member, review, slack_action};
 
 /// Handles one batch. Never fails as a whole: every problem is reported per record, so one bad message
-/// cannot hold back the other collaborators' groups.
-pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
+/// cannot hold back the other collaborators' groups. The invocation's span (request id, cold
+/// start) is entered by `lambda_kit::serve`; the deadline is not consulted.
+pub async fn handle(
+    event: SqsEvent,
+    _invocation: &Invocation,
+    deps: &Deps,
+) -> Result<SqsBatchResponse, Infallible> {
     // Secrets and the org settings re-read on their TTL (a rotated App key or a new org needs no redeploy).
     let deps = &deps.refreshed().await;
     let mut failed_groups: HashSet<String> = HashSet::new();
@@ -83,7 +89,7 @@ pub async fn handle(event: SqsEvent, deps: &Deps) -> SqsBatchResponse {
     }
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures;
-    response
+    Ok(response)
 }
 
 fn failure(message_id: &str) -> BatchItemFailure {

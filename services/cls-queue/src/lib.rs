@@ -22,3 +22,6 @@ pub use handler::handle;
 
 /// This function's name in alerts.
 pub const COMPONENT: &str = "cls-queue";
+
+/// The `User-Agent` of every HTTP call the consumer makes.
+pub const USER_AGENT: &str = concat!("cls-queue/", env!("CARGO_PKG_VERSION"));

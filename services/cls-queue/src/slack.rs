@@ -103,14 +103,9 @@ impl SlackBot {
 }
 
 impl Deps {
-    /// The Slack bot; an error when this `Deps` has no Slack access (built with [`Deps::new`]).
+    /// The Slack bot as the Slack secret currently says.
     pub async fn slack_bot(&self) -> Result<SlackBot, RecordError> {
-        match &self.slack {
-            Some(access) => access.bot().await,
-            None => Err(RecordError::SlackUnavailable(
-                "no Slack access configured".to_owned(),
-            )),
-        }
+        self.slack.bot().await
     }
 
     /// Today: `CLS_FAKE_TODAY` when set (never in production), else the clock's UTC date.

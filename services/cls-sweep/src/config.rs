@@ -1,9 +1,9 @@
-//! Configuration read once at cold start (cls.md §11).
+//! Configuration read once at cold start; the variables are listed in the README's "Environment" table.
 
 use chrono::NaiveDate;
 use cls_core::ReviewConfig;
 use cls_wiring::config::{ApiUrls, ClsConfig};
-use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
+use lambda_kit::config::{ConfigError, EnvReader};
 
 pub use cls_wiring::config::PRODUCTION;
 
@@ -40,18 +40,15 @@ pub struct Config {
     pub function_name: Option<String>,
 }
 
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(env_lookup())
-    }
+lambda_kit::config_entry_points!(Config);
 
-    /// Reads any lookup (tests, the demo and `cls-admin` pass a map).
-    pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
-        let env = ConfigReader::new(lookup);
-        let cls = ClsConfig::from_reader(&env)?;
-        let fake_today = cls_core::review::fake_today(&env, &cls.stage)?;
-        let review = ReviewConfig::from_reader(&env)?;
+impl Config {
+    /// Reads the stage, the secret ids and TTL, the queue URL, the API base URLs, the review thresholds, the
+    /// sweep's limits and the test clock.
+    fn from_reader(env: &EnvReader<'_>) -> Result<Self, ConfigError> {
+        let cls = ClsConfig::from_reader(env)?;
+        let fake_today = cls_core::review::fake_today(env, &cls.stage)?;
+        let review = ReviewConfig::from_reader(env)?;
         let max_actions: usize = env.parse_or("CLS_SWEEP_MAX_ACTIONS", 500)?;
         if max_actions == 0 {
             return Err(ConfigError::new(
@@ -61,7 +58,7 @@ impl Config {
         }
         Ok(Self {
             queue_url: env.required("CLS_QUEUE_URL")?,
-            api: ApiUrls::from_reader(&env)?,
+            api: ApiUrls::from_reader(env)?,
             review,
             max_actions,
             max_continuations: env.parse_or("CLS_SWEEP_MAX_CONTINUATIONS", 5)?,
@@ -83,8 +80,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
 
-    use lambda_kit::config::pairs_lookup;
-
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -92,7 +87,7 @@ mod tests {
             .into_iter()
             .chain(pairs.iter().copied())
             .collect();
-        Config::from_lookup(pairs_lookup(&all))
+        Config::from_pairs(&all)
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The sweep's outside world: Spoke (read-only), GitHub (activity), the FIFO queue, the continuation, IT
 //! alerts and the alert channel, clock and metrics; and the settings loaded from the CLS secrets at cold
-//! start.
+//! start and re-read on their TTL. [`Deps::new`] builds them all from the configuration and the [`Platform`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
@@ -13,8 +13,8 @@ use cls_wiring::load_alert_settings;
 use cls_wiring::{AlertSource, ClientFactory, RawSecrets, Reloader};
 use futures::future::BoxFuture;
 use github_app::GithubApi;
-use lambda_kit::Clock;
 use lambda_kit::metrics::{MetricSink, Unit};
+use lambda_kit::{Clock, Platform};
 use secrets::SecretStore;
 use slack_notify::{Message, WebhookPoster};
 use spoke_client::SpokeApi;
@@ -28,9 +28,6 @@ pub use cls_wiring::ClsSettings as Settings;
 /// Cold-start failures: the function refuses to start with a message naming the secret and key.
 pub use cls_wiring::StartupError;
 pub use cls_wiring::alerter::{Alerter, SlackAlerter};
-
-/// The sweep's user agent.
-pub const USER_AGENT: &str = concat!("cls-sweep/", env!("CARGO_PKG_VERSION"));
 
 /// What was built from the last good secret values.
 #[derive(Clone)]
@@ -118,12 +115,13 @@ impl AlertChannel for WebhookChannel {
     }
 }
 
-/// Everything a sweep needs. Built once per process (`main`, the demo, `cls-admin`, tests).
+/// Everything a sweep needs. Built once per process by [`Deps::new`] (`main`, the demo, `cls-admin` and the
+/// tests alike).
 #[derive(Clone)]
 pub struct Deps {
     /// Configuration.
     pub config: Arc<Config>,
-    /// Validated secrets content (read at cold start).
+    /// Validated secrets content (read at cold start, re-read on the TTL).
     pub settings: Arc<Settings>,
     /// Spoke (read-only use).
     pub spoke: Arc<dyn SpokeApi>,
@@ -141,79 +139,43 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// EMF metrics.
     pub metrics: Arc<dyn MetricSink>,
-    injected_sources: Arc<Mutex<HashMap<ActivitySourceKind, Arc<dyn ActivitySource>>>>,
     alerted: Arc<Mutex<HashSet<String>>>,
-    reloader: Option<Arc<Reload>>,
-}
-
-/// The outside systems [`Deps::new`] assembles (one field per system, so call sites name what they pass).
-pub struct Systems {
-    /// Spoke.
-    pub spoke: Arc<dyn SpokeApi>,
-    /// GitHub.
-    pub github: Arc<dyn GithubApi>,
-    /// The FIFO queue.
-    pub queue: Arc<dyn QueueSender>,
-    /// Self-invocation.
-    pub continuation: Arc<dyn Continuation>,
-    /// IT alerts.
-    pub alerts: Arc<dyn Alerter>,
-    /// The alert channel.
-    pub channel: Arc<dyn AlertChannel>,
+    reloader: Arc<Reload>,
 }
 
 impl Deps {
-    /// Assembles the dependencies.
-    pub fn new(
-        config: Config,
-        settings: Settings,
-        systems: Systems,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<dyn MetricSink>,
-    ) -> Self {
-        Self {
-            config: Arc::new(config),
-            settings: Arc::new(settings),
-            spoke: systems.spoke,
-            github: systems.github,
-            queue: systems.queue,
-            continuation: systems.continuation,
-            alerts: systems.alerts,
-            channel: systems.channel,
-            clock,
-            metrics,
-            injected_sources: Arc::new(Mutex::new(HashMap::new())),
-            alerted: Arc::new(Mutex::new(HashSet::new())),
-            reloader: None,
-        }
-    }
-
-    /// The real clients over `secrets`: loads and validates the settings, builds the Spoke client (key from
-    /// `cls/spoke`), the GitHub client (one installation per configured org), the alerter and the channel.
-    /// `queue` and `continuation` come from the caller (SQS and Lambda in production, moto and the local
-    /// stack's invoke in the demo).
-    pub async fn build(
-        config: Config,
-        secrets: Arc<dyn SecretStore>,
-        queue: Arc<dyn QueueSender>,
-        continuation: Arc<dyn Continuation>,
-        http: reqwest::Client,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<dyn MetricSink>,
-    ) -> Result<Self, StartupError> {
+    /// The sweep's clients over `platform`: reads and validates `cls/github` and `cls/spoke` through Secrets
+    /// Manager (cached for `CLS_SECRETS_TTL_SECONDS`), builds the Spoke and GitHub clients (one installation
+    /// per configured org), SQS on `CLS_QUEUE_URL`, the continuation (Lambda `Invoke` of
+    /// `AWS_LAMBDA_FUNCTION_NAME`; without it a run cannot continue and says so), the IT alerter and the alert
+    /// channel (`cls/alerts`, falling back to the old `cls/slack`). A missing or invalid secret fails the start
+    /// with a message naming the secret and key.
+    pub async fn new(config: Config, platform: &Platform) -> Result<Self, StartupError> {
+        let clock = Arc::clone(&platform.clock);
+        let secrets = config.cls.secret_store(&platform.sdk, Arc::clone(&clock));
         let raw = RawSecrets::read(secrets.as_ref(), &config.cls.secrets, false).await?;
         let clients = ClientFactory {
-            http: http.clone(),
+            http: platform.http.clone(),
             clock: Arc::clone(&clock),
-            user_agent: USER_AGENT,
+            user_agent: crate::USER_AGENT,
             urls: config.api.clone(),
         };
         let loaded = load(&clients, &config.cls.secrets, &raw)?;
-        let settings = loaded.settings.as_ref().clone();
-        let (spoke, github) = (Arc::clone(&loaded.spoke), Arc::clone(&loaded.github));
-        let poster: Arc<dyn WebhookPoster> =
-            Arc::new(slack_notify::WebhookClient::new(http).with_clock(Arc::clone(&clock)));
-        let alerts = Arc::new(SlackAlerter::from_ids(
+        let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(
+            aws_sdk_sqs::Client::new(&platform.sdk),
+            &config.queue_url,
+        ));
+        let continuation: Arc<dyn Continuation> = match &config.function_name {
+            Some(name) => Arc::new(LambdaContinuation::new(
+                aws_sdk_lambda::Client::new(&platform.sdk),
+                name,
+            )),
+            None => Arc::new(NoContinuation),
+        };
+        let poster: Arc<dyn WebhookPoster> = Arc::new(
+            slack_notify::WebhookClient::new(platform.http.clone()).with_clock(Arc::clone(&clock)),
+        );
+        let alerts: Arc<dyn Alerter> = Arc::new(SlackAlerter::from_ids(
             Arc::clone(&poster),
             Arc::clone(&secrets),
             &config.cls.secrets,
@@ -224,90 +186,58 @@ impl Deps {
             Arc::clone(&secrets),
             &config.cls.secrets,
         ));
-        let systems = Systems {
-            spoke,
-            github,
+        let alert = AlertSource {
+            alerts: Arc::clone(&alerts),
+            stage: config.cls.stage.clone(),
+            component: crate::COMPONENT,
+        };
+        let reloader = Arc::new(Reload {
+            secrets: Reloader::new(
+                secrets,
+                &config.cls.secrets,
+                false,
+                alert,
+                raw,
+                loaded.clone(),
+            ),
+            clients,
+        });
+        Ok(Self {
+            config: Arc::new(config),
+            settings: loaded.settings,
+            spoke: loaded.spoke,
+            github: loaded.github,
             queue,
             continuation,
             alerts,
             channel,
-        };
-        let mut deps = Self::new(config, settings, systems, clock, metrics);
-        let alert = AlertSource {
-            alerts: Arc::clone(&deps.alerts),
-            stage: deps.config.cls.stage.clone(),
-            component: crate::COMPONENT,
-        };
-        let ids = &deps.config.cls.secrets;
-        deps.reloader = Some(Arc::new(Reload {
-            secrets: Reloader::new(secrets, ids, false, alert, raw, loaded),
-            clients,
-        }));
-        Ok(deps)
-    }
-
-    /// The production wiring: Secrets Manager, SQS and Lambda clients from `sdk` (honours
-    /// `AWS_ENDPOINT_URL`), the system clock, stdout EMF.
-    pub async fn from_aws(
-        config: Config,
-        sdk: &aws_config::SdkConfig,
-        http: reqwest::Client,
-    ) -> Result<Self, StartupError> {
-        let clock: Arc<dyn Clock> = Arc::new(lambda_kit::SystemClock);
-        let secrets = config.cls.secret_store(sdk, Arc::clone(&clock));
-        let queue: Arc<dyn QueueSender> = Arc::new(SqsQueueSender::new(
-            aws_sdk_sqs::Client::new(sdk),
-            &config.queue_url,
-        ));
-        let continuation: Arc<dyn Continuation> = match &config.function_name {
-            Some(name) => Arc::new(LambdaContinuation::new(
-                aws_sdk_lambda::Client::new(sdk),
-                name,
-            )),
-            None => Arc::new(NoContinuation),
-        };
-        Self::build(
-            config,
-            secrets,
-            queue,
-            continuation,
-            http,
             clock,
-            Arc::new(lambda_kit::metrics::StdoutSink),
-        )
-        .await
+            metrics: Arc::clone(&platform.metrics),
+            alerted: Arc::new(Mutex::new(HashSet::new())),
+            reloader,
+        })
     }
 
-    /// Replaces the source used for orgs of its kind (tests).
-    pub fn with_activity_source(self, source: Arc<dyn ActivitySource>) -> Self {
-        self.injected_sources
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(source.kind(), source);
+    /// Replaces the continuation. Lambda's self-invocation cannot be reached outside AWS (moto does not run
+    /// functions), so the local stack routes it through its own registry and the tests record the events
+    /// and run them themselves; everything else comes from the configuration.
+    pub fn with_continuation(mut self, continuation: Arc<dyn Continuation>) -> Self {
+        self.continuation = continuation;
         self
     }
 
     /// The activity source for orgs of `kind`, over the current GitHub client.
     pub fn activity_source(&self, kind: ActivitySourceKind) -> Arc<dyn ActivitySource> {
-        let injected = self
-            .injected_sources
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&kind)
-            .cloned();
-        injected.unwrap_or_else(|| crate::activity::source_for(kind, &self.github))
+        crate::activity::source_for(kind, &self.github)
     }
 
     /// These dependencies with the current secrets: `cls/github` and `cls/spoke` are read through the TTL
     /// cache (`CLS_SECRETS_TTL_SECONDS`); when a value changed, the settings and both clients are rebuilt (a
     /// rotated App key or Spoke key, a new org). A read that fails keeps the last good settings (logged); a
     /// changed secret that does not validate keeps them too, with one `SettingsInvalid` alert naming the
-    /// secret and key, once per bad value ([`Reloader::current`]). Deps assembled with [`Deps::new`] never
-    /// change.
+    /// secret and key, once per bad value ([`Reloader::current`]).
     pub async fn refreshed(&self) -> Self {
-        let Some(reloader) = &self.reloader else {
-            return self.clone();
-        };
+        let reloader = &self.reloader;
         let loaded = reloader
             .secrets
             .current(|raw, _, _| load(&reloader.clients, &self.config.cls.secrets, raw))

@@ -99,18 +99,15 @@ impl RunOptions {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
+    use cls_testkit::hostile::{json_value, proptest_config};
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
+    use crate::plan::Cursor;
 
     fn config(stage: &str) -> Config {
-        Config::from_lookup(lambda_kit::config::map_lookup(HashMap::from([
-            ("CLS_STAGE".to_owned(), stage.to_owned()),
-            ("CLS_QUEUE_URL".to_owned(), "http://q".to_owned()),
-        ])))
-        .unwrap()
+        Config::from_pairs(&[("CLS_STAGE", stage), ("CLS_QUEUE_URL", "http://q")]).unwrap()
     }
 
     fn now() -> DateTime<Utc> {
@@ -172,5 +169,77 @@ mod tests {
         let wire = serde_json::to_value(&next).unwrap();
         assert_eq!(wire["continuation"], 1);
         assert_eq!(wire["after"]["id"], "t1");
+    }
+
+    // Hostile input (issue 14): any JSON never panics: a non-object is the schedule's event, an object of
+    // the wrong shape is `BadEvent`; `today` is honoured outside production and refused in it; a
+    // continuation carries the run's options.
+    proptest! {
+        #![proptest_config(proptest_config(256))]
+
+        #[test]
+        fn any_json_event_is_read_or_refused_and_resolved_without_panicking(event in json_value(&[
+                "continuation", "after", "created_at", "id", "dry_run", "allow_removals", "today", "detail-type",
+            ])) {
+            let read = SweepEvent::from_value(&event);
+            if !event.is_object() {
+                prop_assert_eq!(read.as_ref().ok(), Some(&SweepEvent::default()));
+            }
+            let Ok(read) = read else { return Ok(()) };
+            let resolved = RunOptions::resolve(read.clone(), &config("testing"), now());
+            match read.today.as_deref() {
+                None => prop_assert_eq!(resolved.unwrap().run_date, now().date_naive()),
+                Some(raw) => match cls_core::dates::parse_date(raw) {
+                    Some(date) => prop_assert_eq!(resolved.unwrap().run_date, date),
+                    None => prop_assert!(matches!(resolved, Err(SweepError::BadEvent(_)))),
+                },
+            }
+            let production = RunOptions::resolve(read.clone(), &config("production"), now());
+            if read.today.is_some() {
+                prop_assert!(matches!(production, Err(SweepError::TestClockRefused)));
+            } else {
+                prop_assert!(production.is_ok());
+            }
+        }
+
+        #[test]
+        fn an_event_round_trips_and_its_continuation_keeps_the_options(
+            continuation in 0u32..u32::MAX,
+            dry_run in proptest::option::of(any::<bool>()),
+            allow_removals in proptest::option::of(any::<usize>()),
+            today in proptest::option::of(".{0,12}"),
+            created_at in ".{0,30}",
+            id in ".{0,30}",
+        ) {
+            let event = SweepEvent { continuation, after: None, dry_run, allow_removals, today };
+            let value = serde_json::to_value(&event).unwrap();
+            prop_assert_eq!(SweepEvent::from_value(&value).unwrap(), event.clone());
+            let cursor = Cursor { created_at, id };
+            let next = event.next(cursor.clone());
+            prop_assert_eq!(next.continuation, continuation + 1);
+            prop_assert_eq!(next.after.as_ref(), Some(&cursor));
+            prop_assert_eq!(
+                (next.dry_run, next.allow_removals, next.today.as_ref()),
+                (event.dry_run, event.allow_removals, event.today.as_ref())
+            );
+            let again = SweepEvent::from_value(&serde_json::to_value(&next).unwrap()).unwrap();
+            prop_assert_eq!(again, next);
+        }
+    }
+
+    /// A field of the wrong type is refused rather than defaulted (an operator's typo must not start a real run).
+    #[test]
+    fn wrongly_typed_fields_are_refused() {
+        for bad in [
+            json!({"dry_run": "yes"}),
+            json!({"continuation": -1}),
+            json!({"allow_removals": 1.5}),
+            json!({"after": {"id": 1}}),
+        ] {
+            assert!(
+                matches!(SweepEvent::from_value(&bad), Err(SweepError::BadEvent(_))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! alerted and returned as the Lambda error (Lambda retries the asynchronous invocation; the run is
 //! idempotent).
 
-use lambda_kit::Classify;
+use lambda_kit::{Classify, Invocation};
 use serde_json::Value;
 
 use crate::deps::Deps;
@@ -11,8 +11,14 @@ use crate::event::{RunOptions, SweepEvent};
 use crate::report::SweepReport;
 use crate::sweep::run;
 
-/// Handles one invocation (the daily schedule, an operator event or a continuation).
-pub async fn handle(event: Value, deps: &Deps) -> Result<SweepReport, SweepError> {
+/// Handles one invocation (the daily schedule, an operator event or a continuation). The invocation's span
+/// is entered by `lambda_kit::serve`; the work of one invocation is bounded by `CLS_SWEEP_MAX_ACTIONS`, not
+/// by the deadline.
+pub async fn handle(
+    event: Value,
+    _invocation: &Invocation,
+    deps: &Deps,
+) -> Result<SweepReport, SweepError> {
     let deps = &deps.refreshed().await;
     let result: Result<SweepReport, SweepError> = async {
         let event = SweepEvent::from_value(&event)?;

@@ -14,7 +14,7 @@ pub mod sweep;
 
 pub use config::Config;
 pub use continuation::{Continuation, LambdaContinuation, NoContinuation};
-pub use deps::{AlertChannel, Deps, Settings, StartupError, Systems, WebhookChannel};
+pub use deps::{AlertChannel, Deps, Settings, StartupError, WebhookChannel};
 pub use error::SweepError;
 pub use event::{RunOptions, SweepEvent};
 pub use handler::handle;
@@ -24,3 +24,6 @@ pub use sweep::{run, run_to_completion};
 
 /// This function's name in alerts.
 pub const COMPONENT: &str = "cls-sweep";
+
+/// The `User-Agent` of every HTTP call the sweep makes.
+pub const USER_AGENT: &str = concat!("cls-sweep/", env!("CARGO_PKG_VERSION"));

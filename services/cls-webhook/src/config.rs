@@ -1,7 +1,7 @@
-//! Configuration read once at cold start (cls.md §11, platform spec §5).
+//! Configuration read once at cold start; the variables are listed in the README's "Environment" table.
 
 use cls_wiring::config::ClsConfig;
-use lambda_kit::config::{ConfigError, ConfigReader, env_lookup};
+use lambda_kit::config::{ConfigError, EnvReader};
 
 /// Default body cap: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -21,16 +21,12 @@ pub struct Config {
     pub max_body_bytes: usize,
 }
 
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(env_lookup())
-    }
+lambda_kit::config_entry_points!(Config);
 
-    /// Reads any lookup (tests and the demo pass a map).
-    pub fn from_lookup<F: Fn(&str) -> Option<String>>(lookup: F) -> Result<Self, ConfigError> {
-        let env = ConfigReader::new(lookup);
-        let cls = ClsConfig::from_reader(&env)?;
+impl Config {
+    /// Reads the stage, the secret ids and TTL, the queue URL and the body cap.
+    fn from_reader(env: &EnvReader<'_>) -> Result<Self, ConfigError> {
+        let cls = ClsConfig::from_reader(env)?;
         let max_body_bytes: usize = env.parse_or("CLS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?;
         if max_body_bytes == 0 {
             return Err(ConfigError::new("CLS_MAX_BODY_BYTES", "must be positive"));
@@ -46,32 +42,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
 
-    use lambda_kit::config::pairs_lookup;
-
     use super::*;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        pairs_lookup(pairs)
-    }
 
     #[test]
     fn defaults_apply_and_required_values_are_named() {
-        let c = Config::from_lookup(lookup(&[
-            ("CLS_STAGE", "testing"),
-            ("CLS_QUEUE_URL", "http://q"),
-        ]))
-        .unwrap();
+        let c =
+            Config::from_pairs(&[("CLS_STAGE", "testing"), ("CLS_QUEUE_URL", "http://q")]).unwrap();
         assert_eq!(c.max_body_bytes, 1_048_576);
         assert_eq!(c.cls.secrets.webhook, "cls/webhook");
         assert_eq!(c.cls.secrets.alerts, "cls/alerts");
         assert_eq!(c.cls.secrets_ttl, std::time::Duration::from_secs(300));
-        let err = Config::from_lookup(lookup(&[("CLS_STAGE", "testing")])).unwrap_err();
+        let err = Config::from_pairs(&[("CLS_STAGE", "testing")]).unwrap_err();
         assert_eq!(err.var, "CLS_QUEUE_URL");
-        let err = Config::from_lookup(lookup(&[
+        let err = Config::from_pairs(&[
             ("CLS_STAGE", "t"),
             ("CLS_QUEUE_URL", "q"),
             ("CLS_MAX_BODY_BYTES", "lots"),
-        ]))
+        ])
         .unwrap_err();
         assert_eq!(err.var, "CLS_MAX_BODY_BYTES");
     }

@@ -1,6 +1,8 @@
 //! The route table, the raw body and the reply shape shared by both routes. Every outcome is an HTTP
 //! answer: a handler error would reach GitHub or Slack as a bare 502, so `handle` never fails.
 
+use std::convert::Infallible;
+
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
@@ -8,8 +10,8 @@ use cls_core::Alert;
 use cls_core::settings::WebhookSettings;
 use cls_wiring::{SettingsLoadError, load_webhook_settings};
 use lambda_http::http::{HeaderMap, HeaderValue, Method, header};
+use lambda_kit::Invocation;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 use crate::deps::Deps;
 
@@ -64,13 +66,18 @@ impl Reply {
     }
 }
 
-/// Handles one API Gateway HTTP API (payload 2.0) event. Never fails.
-pub async fn handle(event: ApiGatewayV2httpRequest, deps: &Deps) -> ApiGatewayV2httpResponse {
-    let request_id = event.request_context.request_id.clone().unwrap_or_default();
-    let span = lambda_kit::invocation_span(&request_id);
-    let reply = route(event, deps).instrument(span.clone()).await;
-    span.in_scope(|| tracing::info!(http_status = reply.status, "answered"));
-    reply.into_response()
+/// Handles one API Gateway HTTP API (payload 2.0) event. Never fails: every outcome is an HTTP answer. The
+/// invocation's span (request id, cold start) is entered by `lambda_kit::serve`; the webhook's work is a few
+/// short calls, so it does not consult the deadline.
+pub async fn handle(
+    event: ApiGatewayV2httpRequest,
+    _invocation: &Invocation,
+    deps: &Deps,
+) -> Result<ApiGatewayV2httpResponse, Infallible> {
+    let apigw_request_id = event.request_context.request_id.clone().unwrap_or_default();
+    let reply = route(event, deps).await;
+    tracing::info!(http_status = reply.status, apigw_request_id = %apigw_request_id, "answered");
+    Ok(reply.into_response())
 }
 
 async fn route(event: ApiGatewayV2httpRequest, deps: &Deps) -> Reply {

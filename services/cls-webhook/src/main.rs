@@ -1,21 +1,17 @@
-//! `cls-webhook` Lambda entry point: wiring only.
+//! The `cls-webhook` Lambda: wiring only (docs/architecture.md, "One service shape").
 
-use cls_webhook::{Config, Deps, handle};
-use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use cls_webhook::{Config, Deps, USER_AGENT, handle};
+use lambda_kit::Platform;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_kit::init_tracing();
     let config = Config::from_env()?;
-    let sdk = lambda_kit::aws_sdk_config(None).await;
-    let http = lambda_kit::http::http_client(concat!("cls-webhook/", env!("CARGO_PKG_VERSION")))?;
-    let deps = Deps::from_aws(config, &sdk, http);
+    let platform = Platform::from_env(USER_AGENT).await?;
+    let deps = Deps::new(config, &platform).await?;
     let deps = &deps;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, std::convert::Infallible>(handle(event.payload, deps).await)
-        },
-    ))
+    lambda_kit::serve(
+        move |event, invocation| async move { handle(event, &invocation, deps).await },
+    )
     .await
 }

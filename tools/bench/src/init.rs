@@ -118,7 +118,7 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
     let mut queue = Vec::new();
     for _ in 0..plan.init {
         let started = Instant::now();
-        let deps = cls::webhook_deps(&fresh(), &cls_env)?;
+        let deps = cls::webhook_deps(&fresh(), &cls_env).await?;
         webhook.push(started.elapsed());
         drop(deps);
         let started = Instant::now();
@@ -139,7 +139,7 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
             "`cls-queue` Config + Deps (reads and validates 3 secrets from moto)",
             Summary::of_millis(&queue),
         )
-        .note("Deps::build loads cls/github, cls/spoke, cls/identity at cold start"),
+        .note("Deps::new loads cls/github, cls/spoke, cls/identity at cold start"),
     );
     Ok(entries)
 }

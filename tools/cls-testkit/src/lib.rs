@@ -2,6 +2,8 @@
 // Set-up for tests: a failure here is a broken test environment, reported by the panic's message.
 #![allow(clippy::expect_used)]
 
+pub mod hostile;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +13,8 @@ use devstack::aws::{FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_s
 use fake_kit::RunningServer;
 use fake_kit::moto::Moto;
 use github_fake::GithubFake;
-use lambda_kit::Clock;
+use lambda_kit::metrics::MetricSink;
+use lambda_kit::{Clock, Platform};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
 use spoke_fake::SpokeFake;
@@ -198,17 +201,15 @@ impl TestAws {
         }
     }
 
-    /// The `secrets` crate's client over moto (with `ttl`, or its default).
-    pub fn secret_store(
+    /// The platform a service's `Deps::new` is built from in tests: AWS calls go to this moto, HTTP with
+    /// `user_agent`, the given clock and metric sink.
+    pub fn platform(
         &self,
+        user_agent: &str,
         clock: Arc<dyn Clock>,
-        ttl: Option<Duration>,
-    ) -> Arc<dyn secrets::SecretStore> {
-        let client = secrets::SecretsClient::new(secrets::local_sdk_client(&self.endpoint), clock);
-        Arc::new(match ttl {
-            Some(ttl) => client.with_ttl(ttl),
-            None => client,
-        })
+        metrics: Arc<dyn MetricSink>,
+    ) -> Platform {
+        Platform::local(&self.endpoint, user_agent, clock, metrics).expect("platform")
     }
 }
 

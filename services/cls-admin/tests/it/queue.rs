@@ -1,7 +1,6 @@
 //! End to end: what `cls-admin` enqueues, processed by cls-queue's real handler behind the devstack
 //! event-source emulator (CLS-33, CLS-34).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,27 +10,21 @@ use cls_testkit::answer;
 use devstack::lambda::typed_handler;
 use devstack::sqs::EventSource;
 use futures::future::BoxFuture;
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::Invocation;
 use serde_json::Value;
 
 use crate::support::{Stack, spawn};
 
-/// cls-queue over the same queue, secrets and stand-ins.
+/// cls-queue over the same queue, secrets and stand-ins, built as its `main` builds it.
 async fn consumer(stack: &Stack) -> EventSource {
     let config = cls_queue::Config::from_lookup(lambda_kit::config::map_lookup(stack.vars.clone()))
         .expect("cls-queue config");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
-        secrets::local_sdk_client(&stack.moto_endpoint),
-        Arc::clone(&clock),
-    ));
-    let http = lambda_kit::http::http_client("cls-admin-tests/0").unwrap();
-    let deps = cls_queue::Deps::build(config, store, http, clock, Arc::new(MemorySink::default()))
+    let deps = cls_queue::Deps::new(config, &stack.env.platform)
         .await
         .expect("cls-queue deps");
-    let handler = typed_handler(move |event: SqsEvent, _ctx| {
+    let handler = typed_handler(move |event: SqsEvent, ctx| {
         let deps = deps.clone();
-        async move { Ok::<_, Infallible>(cls_queue::handle(event, &deps).await) }
+        async move { cls_queue::handle(event, &Invocation::new(ctx.request_id), &deps).await }
     });
     EventSource::new(stack.sqs.clone(), &stack.queues.url, "cls-queue", handler)
 }

@@ -15,7 +15,7 @@ pub(crate) use cls_testkit::{
 use devstack::aws::FifoQueues;
 use fake_kit::RunningServer;
 use github_fake::GithubFake;
-use lambda_kit::{Clock, SystemClock};
+use lambda_kit::{MemorySink, SystemClock};
 use serde_json::{Value, json};
 use spoke_fake::SpokeFake;
 
@@ -181,11 +181,13 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         .into_iter()
         .chain(options.vars.iter().cloned()),
     );
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = aws.secret_store(Arc::clone(&clock), None);
-    let http = lambda_kit::http::http_client("cls-admin-tests/0").expect("http");
+    let platform = aws.platform(
+        cls_admin::deps::USER_AGENT,
+        Arc::new(SystemClock),
+        Arc::new(MemorySink::default()),
+    );
     let lookup: Lookup = Arc::new(lambda_kit::config::map_lookup(vars.clone()));
-    let env = Env::new(lookup, store, aws.sqs.clone(), http, clock).expect("config");
+    let env = Env::new(lookup, platform).expect("config");
     Stack {
         env,
         sqs: aws.sqs.clone(),

@@ -2,75 +2,53 @@
 //! same moto FIFO queue that cls-queue's handler drains, so reminders, removals and reruns are seen end to end
 //! — not only each side against hand-made messages.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use cls_core::queue::{EnqueueError, OutgoingMessage, QueueSender};
 use cls_core::ticket::{Access, RemovalReason};
-use futures::future::BoxFuture;
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::{Invocation, MemorySink, Platform};
 use serde_json::json;
 
 use crate::life::*;
 use crate::support::*;
 
-/// Sends like the sweep's SQS sender but with a deduplication id SQS has not seen: what a rerun after the
-/// 5-minute FIFO window looks like to the queue.
-struct AfterDedupWindow(cls_wiring::SqsQueueSender);
-
-impl QueueSender for AfterDedupWindow {
-    fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<(), EnqueueError>> {
-        Box::pin(async move {
-            let late = OutgoingMessage {
-                dedup_id: format!("{}-late", message.dedup_id),
-                ..message.clone()
-            };
-            self.0.send(&late).await
-        })
-    }
+/// `cls-sweep` over this stack's queue, secrets and stand-ins, built as its `main` builds it (its metrics
+/// kept apart from the consumer's).
+async fn sweeper(stack: &Stack) -> cls_sweep::Deps {
+    let mut vars = stack.vars.clone();
+    vars.insert("CLS_QUEUE_URL".to_owned(), stack.queues.url.clone());
+    let config = cls_sweep::Config::from_lookup(lambda_kit::config::map_lookup(vars)).unwrap();
+    let platform = Platform {
+        metrics: Arc::new(MemorySink::default()),
+        ..stack.platform.clone()
+    };
+    cls_sweep::Deps::new(config, &platform).await.unwrap()
 }
 
-/// The sweep over this stack's queue, secrets and stand-ins (`late`: every message bypasses FIFO dedup).
-async fn sweeper(stack: &Stack, late: bool) -> cls_sweep::Deps {
-    let moto = fake_kit::moto::Moto::shared().await.unwrap();
-    let c = &stack.deps.config;
-    let url = |u: &url::Url| u.as_str().trim_end_matches('/').to_owned();
-    let vars: HashMap<String, String> = [
-        ("CLS_STAGE", "testing".to_owned()),
-        ("CLS_QUEUE_URL", stack.queues.url.clone()),
-        ("CLS_GITHUB_SECRET_ID", c.cls.secrets.github.clone()),
-        ("CLS_SPOKE_SECRET_ID", c.cls.secrets.spoke.clone()),
-        ("CLS_ALERTS_SECRET_ID", c.cls.secrets.alerts.clone()),
-        ("CLS_SLACK_SECRET_ID", c.cls.secrets.slack.clone()),
-        ("SPOKE_BASE_URL", url(&c.api.spoke)),
-        ("GITHUB_API_BASE_URL", url(&c.api.github)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let config = cls_sweep::Config::from_lookup(lambda_kit::config::map_lookup(vars)).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn secrets::SecretStore> = Arc::new(secrets::SecretsClient::new(
-        secrets::local_sdk_client(&moto.endpoint()),
-        Arc::clone(&clock),
-    ));
-    let sqs = cls_wiring::SqsQueueSender::new(stack.sqs.clone(), &stack.queues.url);
-    let queue: Arc<dyn QueueSender> = if late {
-        Arc::new(AfterDedupWindow(sqs))
-    } else {
-        Arc::new(sqs)
-    };
-    cls_sweep::Deps::build(
-        config,
-        store,
-        queue,
-        Arc::new(cls_sweep::NoContinuation),
-        lambda_kit::http::http_client("cls-queue-audit/0").unwrap(),
-        clock,
-        Arc::new(MemorySink::default()),
-    )
-    .await
-    .unwrap()
+/// What a rerun of the sweep after the 5-minute FIFO deduplication window looks like to the queue: a copy of
+/// every queued message under a deduplication id SQS has not seen.
+async fn copy_past_the_dedup_window(stack: &Stack) {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as Attr;
+    let page = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queues.url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .message_system_attribute_names(Attr::All)
+        .send()
+        .await
+        .unwrap();
+    for message in page.messages.unwrap_or_default() {
+        let attrs = message.attributes.clone().unwrap_or_default();
+        let dedup = format!("{}-late", attrs[&Attr::MessageDeduplicationId]);
+        stack
+            .send_raw(
+                &attrs[&Attr::MessageGroupId],
+                &dedup,
+                message.body().unwrap_or_default(),
+            )
+            .await;
+    }
 }
 
 /// A stack with octocat's ticket (granted 2026-05-12, expiring 2027-05-12, owned by alice). `audit_log`:
@@ -104,7 +82,7 @@ async fn depth(stack: &Stack) -> u64 {
 }
 
 async fn sweep(deps: &cls_sweep::Deps, today: &str) -> cls_sweep::SweepReport {
-    cls_sweep::handle(json!({"today": today}), deps)
+    cls_sweep::handle(json!({"today": today}), &Invocation::new("sweep"), deps)
         .await
         .unwrap()
 }
@@ -124,7 +102,7 @@ fn reminders(stack: &Stack) -> Vec<String> {
 async fn reminders_go_out_once_each_at_21_7_3_days_and_a_second_sweep_after_the_consumer_finds_nothing()
  {
     let (stack, id) = stack_with_ticket().await;
-    let deps = sweeper(&stack, false).await;
+    let deps = sweeper(&stack).await;
     // Daily runs around each threshold; the expected reminder count after each day.
     let days = [
         ("2027-04-20", 0),
@@ -191,13 +169,12 @@ async fn reminders_go_out_once_each_at_21_7_3_days_and_a_second_sweep_after_the_
 #[tokio::test]
 async fn a_rerun_after_the_dedup_window_is_absorbed_by_the_consumers_recheck() {
     let (stack, id) = stack_with_ticket().await;
-    let deps = sweeper(&stack, false).await;
-    let late = sweeper(&stack, true).await;
+    let deps = sweeper(&stack).await;
 
     // The 21-day reminder: the scheduled run and a rerun whose copy the queue does not deduplicate, both
     // queued before cls-queue runs.
     sweep(&deps, "2027-04-21").await;
-    sweep(&late, "2027-04-21").await;
+    copy_past_the_dedup_window(&stack).await;
     assert_eq!(depth(&stack).await, 2, "the copy got past FIFO dedup");
     stack.drain(std::time::Duration::from_secs(30)).await;
     assert_eq!(reminders(&stack).len(), 1, "one DM");
@@ -206,7 +183,7 @@ async fn a_rerun_after_the_dedup_window_is_absorbed_by_the_consumers_recheck() {
 
     // The expiry day, the same way: one DELETE, one removal message.
     sweep(&deps, "2027-05-12").await;
-    sweep(&late, "2027-05-12").await;
+    copy_past_the_dedup_window(&stack).await;
     assert_eq!(depth(&stack).await, 2);
     stack.drain(std::time::Duration::from_secs(30)).await;
     assert_eq!(
@@ -227,7 +204,7 @@ async fn a_rerun_after_the_dedup_window_is_absorbed_by_the_consumers_recheck() {
 async fn inactivity_through_the_sweep_records_activity_warns_and_removes_only_with_a_working_audit_log()
  {
     let (stack, id) = stack_with_ticket_and(true).await;
-    let deps = sweeper(&stack, false).await;
+    let deps = sweeper(&stack).await;
     let drain = || stack.drain(std::time::Duration::from_secs(30));
     // octocat fetched on 2026-06-01: the next day's sweep carries it and cls-queue records it, silently.
     let at = chrono::NaiveDate::from_ymd_opt(2026, 6, 1)

@@ -30,7 +30,7 @@ fn the_binary_refuses_cls_fake_today_in_production_at_start() {
     assert!(!text.contains("CLS_FAKE_TODAY"), "{text}");
 }
 
-/// `Deps::build` (what `main` runs at cold start) over moto, after the Spoke secret lost an id.
+/// `Deps::new` (what `main` runs at cold start) over moto, after the Spoke secret lost an id.
 async fn start_with_spoke_secret(edit: impl Fn(&mut serde_json::Value)) -> String {
     let stack = crate::support::spawn().await;
     let mut secret = stack.spoke_secret.clone();
@@ -38,22 +38,10 @@ async fn start_with_spoke_secret(edit: impl Fn(&mut serde_json::Value)) -> Strin
     devstack::aws::put_secret(&stack.secrets_sdk, &stack.spoke_secret_id, &secret)
         .await
         .unwrap();
-    let moto = fake_kit::moto::Moto::shared().await.unwrap();
-    let clock: std::sync::Arc<dyn lambda_kit::Clock> = std::sync::Arc::new(lambda_kit::SystemClock);
-    let store = std::sync::Arc::new(secrets::SecretsClient::new(
-        secrets::local_sdk_client(&moto.endpoint()),
-        std::sync::Arc::clone(&clock),
-    ));
-    let err = cls_queue::Deps::build(
-        stack.deps.config.as_ref().clone(),
-        store,
-        lambda_kit::http::http_client("cls-queue-audit/0").unwrap(),
-        clock,
-        std::sync::Arc::new(lambda_kit::MemorySink::default()),
-    )
-    .await
-    .err()
-    .expect("the start must fail");
+    let err = cls_queue::Deps::new(stack.deps.config.as_ref().clone(), &stack.platform)
+        .await
+        .err()
+        .expect("the start must fail");
     err.to_string()
 }
 

@@ -240,7 +240,7 @@ async fn a_real_sqs_event_fixture_is_handled_record_by_record() {
     let stack = spawn().await;
     let event: aws_lambda_events::sqs::SqsEvent =
         serde_json::from_str(include_str!("../fixtures/sqs-member-added-and-bad.json")).unwrap();
-    let response = cls_queue::handle(event, &stack.deps).await;
+    let response = stack.handle(event).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "the good record applied, the bad one acknowledged"

@@ -9,7 +9,6 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use cls_core::{Envelope, EnvelopeError};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
 
 use crate::support::*;
 
@@ -101,11 +100,7 @@ fn hostile_bodies_are_acknowledged_or_retried_by_class_and_never_reach_spoke() {
         1u32..=6,
         hostile_body(valid),
     );
-    let mut runner = TestRunner::new(Config {
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(14),
-        ..Config::with_cases(64)
-    });
+    let mut runner = cls_testkit::hostile::runner(64);
     let classes = std::sync::Mutex::new(HashSet::new());
     runner
         .run(&proptest::collection::vec(record, 1..6), |records| {
@@ -114,7 +109,7 @@ fn hostile_bodies_are_acknowledged_or_retried_by_class_and_never_reach_spoke() {
                     classes.lock().unwrap().insert(e.reason());
                 }
             }
-            let response = rt.block_on(cls_queue::handle(sqs_event(&records), &stack.deps));
+            let response = rt.block_on(stack.handle(sqs_event(&records)));
             let failed: Vec<String> = response
                 .batch_item_failures
                 .iter()

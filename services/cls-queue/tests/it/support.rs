@@ -1,7 +1,7 @@
-//! `spawn()`: moto queues and secrets with unique names, the three stand-ins, real clients, the handler
-//! behind the event-source emulator.
+//! `spawn()`: moto queues and secrets with unique names, the three stand-ins, `Deps::new` over the local
+//! `Platform` as `main` builds it, the handler behind the event-source emulator.
 
-use std::convert::Infallible;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use cls_core::envelope::{MemberEventMsg, RepositoryRef, SenderRef};
 use cls_core::{AccountRef, Envelope, MemberAction, OrgRef};
-use cls_queue::{Config, Deps, handle};
+use cls_queue::{Config, Deps, USER_AGENT, handle};
 use cls_testkit::TestAws;
 pub(crate) use cls_testkit::{
     ALICE, DEFAULT_OWNER, ORG, SERVICE_USER, SPOKE_KEY, TAG_ATTENTION, TAG_EXPIRED, TAG_GRANTED,
@@ -20,7 +20,7 @@ use devstack::lambda::typed_handler;
 use devstack::sqs::EventSource;
 use fake_kit::RunningServer;
 use github_fake::GithubFake;
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::{Invocation, MemorySink, Platform, SystemClock};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
 use spoke_fake::SpokeFake;
@@ -34,6 +34,10 @@ pub(crate) struct Stack {
     pub(crate) slack_server: SpawnedSlackFake,
     pub(crate) metrics: MemorySink,
     pub(crate) deps: Deps,
+    /// What `deps` was built from (moto, the system clock, `metrics`).
+    pub(crate) platform: Platform,
+    /// The configuration variables `deps` was built from.
+    pub(crate) vars: HashMap<String, String>,
     pub(crate) source: EventSource,
     pub(crate) secret_values: Vec<String>,
     pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
@@ -163,19 +167,15 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         .into_iter()
         .chain(options.env.iter().cloned()),
     );
-    let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = aws.secret_store(Arc::clone(&clock), Some(config.cls.secrets_ttl));
+    let config = Config::from_lookup(lambda_kit::config::map_lookup(env.clone())).expect("config");
     let metrics = MemorySink::default();
-    let http = lambda_kit::http::http_client("cls-queue-tests/0").unwrap();
-    let deps = Deps::build(config, store, http, clock, Arc::new(metrics.clone()))
-        .await
-        .expect("deps");
+    let platform = aws.platform(USER_AGENT, Arc::new(SystemClock), Arc::new(metrics.clone()));
+    let deps = Deps::new(config, &platform).await.expect("deps");
 
     let handler_deps = deps.clone();
-    let handler = typed_handler(move |event: SqsEvent, _ctx| {
+    let handler = typed_handler(move |event: SqsEvent, ctx| {
         let deps = handler_deps.clone();
-        async move { Ok::<_, Infallible>(handle(event, &deps).await) }
+        async move { handle(event, &Invocation::new(ctx.request_id), &deps).await }
     });
     let source = EventSource::new(aws.sqs.clone(), &queues.url, "cls-queue", handler);
     let secret_values = vec![
@@ -192,6 +192,8 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         slack_server,
         metrics,
         deps,
+        platform,
+        vars: env,
         source,
         secret_values,
         secrets_sdk: aws.secrets_sdk.clone(),
@@ -287,6 +289,12 @@ impl Event {
 }
 
 impl Stack {
+    /// One batch straight into the handler (no event source).
+    pub(crate) async fn handle(&self, event: SqsEvent) -> aws_lambda_events::sqs::SqsBatchResponse {
+        let Ok(response) = handle(event, &Invocation::new("test"), &self.deps).await;
+        response
+    }
+
     pub(crate) fn user_id(&self, login: &str) -> u64 {
         if let Some(id) = self.github.user_id(login) {
             return id;

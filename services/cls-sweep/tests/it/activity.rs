@@ -9,10 +9,7 @@ use crate::support::{Options, Ticket, spawn_with};
 const MONA_LISA: u64 = 7_000_001;
 
 fn audit_log() -> Options {
-    Options {
-        activity_source: "audit_log",
-        ..Options::default()
-    }
+    Options::default().activity_source("audit_log")
 }
 
 #[tokio::test]
@@ -21,9 +18,7 @@ async fn audit_log_activity_is_carried_in_a_review() {
     let ticket = Ticket::new(1, "2028-01-01")
         .login("mona-lisa", MONA_LISA)
         .state("last_activity", json!("2026-02-01"));
-    stack
-        .seed_tickets(&[ticket.clone(), Ticket::new(2, "2028-01-01")])
-        .await;
+    stack.seed_tickets(&[ticket.clone(), Ticket::new(2, "2028-01-01")]);
     let at = Utc
         .with_ymd_and_hms(2026, 3, 9, 12, 0, 0)
         .unwrap()
@@ -40,7 +35,7 @@ async fn audit_log_activity_is_carried_in_a_review() {
         )
         .unwrap();
 
-    let report = stack.invoke(json!({"today": "2026-03-10"})).await.unwrap();
+    let report = stack.sweep("2026-03-10").await;
 
     assert_eq!(
         report.activity.get("acme").map(String::as_str),
@@ -73,11 +68,11 @@ async fn audit_log_activity_is_carried_in_a_review() {
 async fn an_unavailable_audit_log_gives_no_inactivity_action_and_one_alert() {
     let stack = spawn_with(audit_log()).await;
     // Granted 2026-01-01 and never seen since: 151 days later an answering source warns.
-    stack.seed_tickets(&[Ticket::new(1, "2028-01-01")]).await;
+    stack.seed_tickets(&[Ticket::new(1, "2028-01-01")]);
     stack.env.github.set_enterprise("acme", false).unwrap();
 
-    let report = stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
-    stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
+    let report = stack.sweep("2026-06-01").await;
+    stack.sweep("2026-06-01").await;
 
     assert!(report.due.is_empty(), "{:?}", report.due);
     assert_eq!(stack.depth().await, 0);
@@ -92,7 +87,7 @@ async fn an_unavailable_audit_log_gives_no_inactivity_action_and_one_alert() {
 
     // The same ticket with the audit log answering gets the inactivity warning: the test above is not vacuous.
     stack.env.github.set_enterprise("acme", true).unwrap();
-    stack.invoke(json!({"today": "2026-06-02"})).await.unwrap();
+    stack.sweep("2026-06-02").await;
     let reviews = stack.reviews().await;
     assert_eq!(reviews.len(), 1);
     assert_eq!(reviews[0].2.activity_source.as_deref(), Some("audit_log"));
@@ -101,14 +96,14 @@ async fn an_unavailable_audit_log_gives_no_inactivity_action_and_one_alert() {
 #[tokio::test]
 async fn an_app_without_audit_log_permission_is_alerted_and_removes_nobody() {
     let stack = spawn_with(audit_log()).await;
-    stack.seed_tickets(&[Ticket::new(1, "2028-01-01")]).await;
+    stack.seed_tickets(&[Ticket::new(1, "2028-01-01")]);
     stack
         .env
         .github
         .set_permission("acme", "organization_administration", "none")
         .unwrap();
 
-    let report = stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
+    let report = stack.sweep("2026-06-01").await;
 
     assert!(report.due.is_empty(), "{:?}", report.due);
     assert_eq!(stack.depth().await, 0);
@@ -119,14 +114,10 @@ async fn an_app_without_audit_log_permission_is_alerted_and_removes_nobody() {
 
 #[tokio::test]
 async fn repository_events_are_an_activity_source_too() {
-    let stack = spawn_with(Options {
-        activity_source: "repo_events",
-        ..Options::default()
-    })
-    .await;
+    let stack = spawn_with(Options::default().activity_source("repo_events")).await;
     let pusher = Ticket::new(1, "2028-01-01").state("last_activity", json!("2026-02-01"));
     let quiet = Ticket::new(2, "2028-01-01");
-    stack.seed_tickets(&[pusher.clone(), quiet.clone()]).await;
+    stack.seed_tickets(&[pusher.clone(), quiet.clone()]);
     stack
         .env
         .github
@@ -142,7 +133,7 @@ async fn repository_events_are_an_activity_source_too() {
         )
         .unwrap();
 
-    let report = stack.invoke(json!({"today": "2026-06-02"})).await.unwrap();
+    let report = stack.sweep("2026-06-02").await;
 
     assert_eq!(report.activity["acme"], "repo_events");
     let mut reviews: Vec<_> = stack
@@ -180,22 +171,14 @@ async fn repository_events_are_an_activity_source_too() {
 
 #[tokio::test]
 async fn a_continuation_on_another_instance_does_not_alert_the_unavailable_source_again() {
-    let stack = spawn_with(Options {
-        env: vec![("CLS_SWEEP_MAX_ACTIONS", "1".into())],
-        ..audit_log()
-    })
-    .await;
-    stack
-        .seed_tickets(&[Ticket::new(1, "2026-05-30"), Ticket::new(2, "2026-05-31")])
-        .await;
+    let stack = spawn_with(audit_log().var("CLS_SWEEP_MAX_ACTIONS", "1")).await;
+    stack.seed_tickets(&[Ticket::new(1, "2026-05-30"), Ticket::new(2, "2026-05-31")]);
     stack.env.github.set_enterprise("acme", false).unwrap();
-    let first = stack.invoke(json!({"today": "2026-06-01"})).await.unwrap();
+    let first = stack.sweep("2026-06-01").await;
     assert!(first.continued);
     assert_eq!(stack.alerts_of("ActivitySourceUnavailable").len(), 1);
 
-    let other_instance = stack.env.build().await.unwrap();
-    let event = serde_json::to_value(&stack.env.continuations.events()[0]).unwrap();
-    let second = cls_sweep::handle(event, &other_instance).await.unwrap();
+    let second = stack.continue_on_another_instance(0).await;
     assert!(second.activity["acme"].starts_with("unavailable"));
     assert_eq!(second.enqueued, 1);
     assert_eq!(

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod activity;
-mod hostile;
 mod start;
 mod support;
 mod sweep;

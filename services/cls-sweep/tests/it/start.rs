@@ -18,28 +18,25 @@ fn the_binary_refuses_cls_fake_today_in_production_at_start() {
             .output()
             .unwrap()
     };
-    let out = run("production");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{text}");
+    // Both starts fail; what they print says why.
+    let text = |stage: &str| {
+        let out = run(stage);
+        let text = [out.stdout.as_slice(), out.stderr.as_slice()]
+            .map(String::from_utf8_lossy)
+            .concat();
+        assert!(!out.status.success(), "{text}");
+        text
+    };
+    let text_production = text("production");
     assert!(
-        text.contains("CLS_FAKE_TODAY") && text.contains("production"),
-        "{text}"
+        text_production.contains("CLS_FAKE_TODAY") && text_production.contains("production"),
+        "{text_production}"
     );
     // Outside production the clock is accepted and the start fails on the next bad setting instead: the
     // refusal above is the stage's, not a parse error.
-    let out = run("staging");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{text}");
+    let text_staging = text("staging");
     assert!(
-        text.contains("CLS_SWEEP_MAX_ACTIONS") && !text.contains("CLS_FAKE_TODAY"),
-        "{text}"
+        text_staging.contains("CLS_SWEEP_MAX_ACTIONS") && !text_staging.contains("CLS_FAKE_TODAY"),
+        "{text_staging}"
     );
 }

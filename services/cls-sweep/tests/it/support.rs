@@ -1,33 +1,32 @@
-//! `spawn()`: a unique FIFO queue and secrets in moto, the three stand-ins, `Deps::build` as production
-//! builds it (real clients over HTTP), a recording continuation.
+//! `spawn()`: a unique FIFO queue and secrets in moto, the three stand-ins (`cls-testkit`), `Deps::new` over
+//! the local `Platform` as `main` builds it, with a continuation that records the events (Lambda's
+//! self-invocation cannot run outside AWS; the tests run the recorded events themselves).
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use cls_core::Envelope;
 use cls_core::envelope::ReviewMsg;
-use cls_sweep::{Config, Continuation, Deps, StartupError, SweepError, SweepEvent, SweepReport};
-use devstack::aws::{
-    FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret, sqs_client,
+use cls_sweep::{
+    Config, Continuation, Deps, StartupError, SweepError, SweepEvent, SweepReport, USER_AGENT,
 };
+use cls_testkit::TestAws;
+pub(crate) use cls_testkit::{
+    ORG, REQUEST_TYPE, SERVICE_USER, SPOKE_KEY, TAG_GRANTED, TEAM, field,
+};
+use devstack::aws::{FifoQueues, put_secret};
+use fake_kit::JournalEntry;
 use fake_kit::RunningServer;
-use fake_kit::moto::Moto;
 use futures::future::BoxFuture;
 use github_fake::GithubFake;
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::{Invocation, MemorySink, Platform, SystemClock};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
 use spoke_fake::SpokeFake;
 
-pub(crate) const ORG: &str = "acme";
-pub(crate) const SPOKE_KEY: &str = "cls-test-key";
-pub(crate) const TEAM: &str = "5cb65407f38ee4000743e001";
-pub(crate) const REQUESTER: &str = "5f0c3a9e2b7d4c0012ab0001";
-
-pub(crate) fn field(n: u8) -> String {
-    format!("00000000-0000-4000-8000-00000000000{n}")
-}
+/// A request type of the CLS team that is not CLS's (a laptop request).
+pub(crate) const OTHER_REQUEST_TYPE: &str = "61b000000000000000000002";
 
 pub(crate) fn d(s: &str) -> NaiveDate {
     cls_core::dates::parse_date(s).unwrap()
@@ -72,54 +71,44 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Sets the configuration variable `name`.
+    pub(crate) fn var(mut self, name: &'static str, value: &str) -> Self {
+        self.env.push((name, value.to_owned()));
+        self
+    }
+
+    /// `acme`'s activity source.
+    pub(crate) fn activity_source(mut self, source: &'static str) -> Self {
+        self.activity_source = source;
+        self
+    }
+}
+
+/// `cls/spoke` over the seed.
 pub(crate) fn spoke_secret() -> Value {
-    // The eight form fields are numbered 1..=8 in `cls_core::FieldKey::ALL` order (see the seed).
-    let fields: serde_json::Map<String, Value> = cls_core::FieldKey::ALL
-        .iter()
-        .zip(1u8..)
-        .map(|(key, n)| (key.as_str().to_owned(), Value::String(field(n))))
-        .collect();
-    let tags: serde_json::Map<String, Value> = [
-        "access_granted",
-        "access_removed",
-        "expired",
-        "inactive",
-        "needs_attention",
-    ]
-    .iter()
-    .zip(1u8..)
-    .map(|(key, n)| {
-        (
-            (*key).to_owned(),
-            Value::String(format!("63d0000000000000000000{n:02}")),
-        )
-    })
-    .collect();
-    json!({
-        "api_key": SPOKE_KEY, "service_user_id": REQUESTER, "team_id": TEAM,
-        "request_type_id": "61b000000000000000000001", "list_filter": null,
-        "fields": fields, "tags": tags,
-    })
+    cls_testkit::spoke_secret(SPOKE_KEY)
 }
 
 /// The `cls/github` secret for `orgs` (`acme` with `acme_source`, the others `off`).
 pub(crate) fn github_secret(github: &GithubFake, orgs: &[&str], acme_source: &str) -> Value {
-    let orgs: Vec<Value> = orgs
-        .iter()
-        .map(|org| {
-            json!({
-                "org": org, "org_id": github.org_id(org).unwrap(), "app_id": github.app_id(),
-                "installation_id": github.installation_id(org).unwrap(),
-                "private_key_pem": github_fake::TEST_APP_PRIVATE_KEY_PEM,
-                "default_owner": {"github_login": "it-admin", "spoke_user_id": "5f0c3a9e2b7d4c0012ab0002"},
-                "activity_source": if *org == ORG { acme_source } else { "off" }
-            })
-        })
-        .collect();
-    json!({"orgs": orgs, "legacy_org": ORG})
+    cls_testkit::github_secret(github, orgs, |org, entry| {
+        entry["activity_source"] = json!(if org == ORG { acme_source } else { "off" });
+    })
 }
 
-/// The stand-ins, the queue and the secrets of one test, before `Deps::build`.
+/// The CLS seed with a second request type in the team, and `requests`.
+fn spoke_seed(requests: Vec<Value>) -> Value {
+    let mut seed = cls_testkit::spoke_seed();
+    seed["requestTypes"].as_array_mut().unwrap().push(json!({
+        "id": OTHER_REQUEST_TYPE, "title": "Laptop request", "team": TEAM,
+        "form": {"fields": [{"uuid": "00000000-0000-4000-8000-000000000101", "type": "TEXT", "label": "Laptop model"}]}
+    }));
+    seed["requests"] = Value::Array(requests);
+    seed
+}
+
+/// The stand-ins, the queue and the secrets of one test, before `Deps::new`.
 pub(crate) struct Env {
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) queues: FifoQueues,
@@ -128,9 +117,8 @@ pub(crate) struct Env {
     pub(crate) slack: SlackFake,
     pub(crate) metrics: MemorySink,
     pub(crate) continuations: RecordedContinuations,
-    pub(crate) spoke_control: String,
     config: Config,
-    moto_endpoint: String,
+    platform: Platform,
     pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
     pub(crate) github_secret_id: String,
     _slack_server: SpawnedSlackFake,
@@ -139,73 +127,50 @@ pub(crate) struct Env {
 }
 
 pub(crate) async fn prepare(options: Options) -> Env {
-    let moto = Moto::shared()
-        .await
-        .expect("moto is missing: run `cargo xtask setup`");
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let sqs = sqs_client(&moto.endpoint());
-    let queues = create_fifo_queue_with_dlq(
-        &sqs,
-        &FifoQueueSpec::new(&format!("sweep-{}", &unique[..12])).visibility_timeout_secs(30),
-    )
-    .await
-    .expect("queues");
-    let spoke =
-        SpokeFake::from_json(include_str!("../fixtures/spoke-seed.json")).expect("spoke seed");
-    let spoke_server = spoke.spawn().await.expect("spoke fake");
-    let github = GithubFake::demo().expect("github seed");
-    let github_server = github.spawn().await.expect("github fake");
-    let slack = SlackFake::minimal();
-    let slack_server = slack.spawn().await.expect("slack fake");
-    let alert_url = slack_server
-        .webhook_url("alerts_it")
-        .expect("alerts webhook");
+    let aws = TestAws::new("cls-sweep").await;
+    let queues = aws.fifo_queues(30, 5).await;
+    let (spoke, spoke_server) = cls_testkit::spawn_spoke(spoke_seed(Vec::new())).await;
+    let (github, github_server) =
+        cls_testkit::spawn_github(GithubFake::demo().expect("github seed")).await;
+    let (slack, slack_server, alert_url) = cls_testkit::spawn_slack().await;
 
-    let secrets_sdk = devstack::aws::secrets_client(&moto.endpoint());
-    let ids = |name: &str| format!("cls-sweep-test/{unique}/{name}");
     let github_secret = github_secret(&github, &options.orgs, options.activity_source);
-    for (name, value) in [
-        ("github", github_secret),
-        (
-            "spoke",
-            options.spoke_secret.clone().unwrap_or_else(spoke_secret),
-        ),
-        ("alerts", json!({"alert_webhook_url": alert_url})),
-    ] {
-        put_secret(&secrets_sdk, &ids(name), &value)
-            .await
-            .expect("secret");
-    }
-    let mut env: HashMap<String, String> = [
-        ("CLS_STAGE", "testing".to_owned()),
-        ("CLS_QUEUE_URL", queues.url.clone()),
-        ("CLS_GITHUB_SECRET_ID", ids("github")),
-        ("CLS_SPOKE_SECRET_ID", ids("spoke")),
-        ("CLS_ALERTS_SECRET_ID", ids("alerts")),
-        ("CLS_SLACK_SECRET_ID", ids("slack")),
-        ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
-        ("GITHUB_API_BASE_URL", github_server.base_url()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for (k, v) in options.env {
-        env.insert(k.to_owned(), v);
-    }
+    let spoke_secret = options.spoke_secret.clone().unwrap_or_else(spoke_secret);
+    aws.put_secrets([
+        ("github", &github_secret),
+        ("spoke", &spoke_secret),
+        ("alerts", &json!({"alert_webhook_url": alert_url})),
+    ])
+    .await;
+    let env = cls_testkit::vars(
+        [
+            ("CLS_STAGE", "testing".to_owned()),
+            ("CLS_QUEUE_URL", queues.url.clone()),
+            ("CLS_GITHUB_SECRET_ID", aws.secret_id("github")),
+            ("CLS_SPOKE_SECRET_ID", aws.secret_id("spoke")),
+            ("CLS_ALERTS_SECRET_ID", aws.secret_id("alerts")),
+            ("CLS_SLACK_SECRET_ID", aws.secret_id("slack")),
+            ("SPOKE_BASE_URL", spoke_fake::api_base_url(&spoke_server)),
+            ("GITHUB_API_BASE_URL", github_server.base_url()),
+        ]
+        .into_iter()
+        .chain(options.env),
+    );
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
+    let metrics = MemorySink::default();
+    let platform = aws.platform(USER_AGENT, Arc::new(SystemClock), Arc::new(metrics.clone()));
     Env {
-        sqs,
+        sqs: aws.sqs.clone(),
         queues,
         spoke,
         github,
         slack,
-        metrics: MemorySink::default(),
+        metrics,
         continuations: RecordedContinuations::default(),
-        spoke_control: format!("{}/__fake", spoke_server.base_url()),
         config,
-        moto_endpoint: moto.endpoint(),
-        secrets_sdk: secrets_sdk.clone(),
-        github_secret_id: ids("github"),
+        platform,
+        secrets_sdk: aws.secrets_sdk.clone(),
+        github_secret_id: aws.secret_id("github"),
         _slack_server: slack_server,
         _spoke_server: spoke_server,
         _github_server: github_server,
@@ -213,31 +178,11 @@ pub(crate) async fn prepare(options: Options) -> Env {
 }
 
 impl Env {
-    /// `Deps::build` as `from_aws` calls it, over moto and the stand-ins.
+    /// `Deps::new` as `main` calls it (a fresh instance: nothing remembered), with the recording
+    /// continuation.
     pub(crate) async fn build(&self) -> Result<Deps, StartupError> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let store: Arc<dyn secrets::SecretStore> = Arc::new(
-            secrets::SecretsClient::new(
-                secrets::local_sdk_client(&self.moto_endpoint),
-                Arc::clone(&clock),
-            )
-            .with_ttl(self.config.cls.secrets_ttl),
-        );
-        let http = lambda_kit::http::http_client("cls-sweep-tests/0").unwrap();
-        let queue = Arc::new(cls_wiring::SqsQueueSender::new(
-            self.sqs.clone(),
-            &self.queues.url,
-        ));
-        Deps::build(
-            self.config.clone(),
-            store,
-            queue,
-            Arc::new(self.continuations.clone()),
-            http,
-            clock,
-            Arc::new(self.metrics.clone()),
-        )
-        .await
+        let deps = Deps::new(self.config.clone(), &self.platform).await?;
+        Ok(deps.with_continuation(Arc::new(self.continuations.clone())))
     }
 }
 
@@ -322,9 +267,9 @@ impl Ticket {
             answers.push(json!({"fieldId": field(3), "value": id.to_string()}));
         }
         json!({
-            "id": self.id(), "subject": format!("GitHub access: {}", self.login), "requester": REQUESTER,
-            "team": TEAM, "requestType": "61b000000000000000000001", "status": "OPEN",
-            "tags": ["63d000000000000000000001"], "answers": answers,
+            "id": self.id(), "subject": format!("GitHub access: {}", self.login), "requester": SERVICE_USER,
+            "team": TEAM, "requestType": REQUEST_TYPE, "status": "OPEN",
+            "tags": [TAG_GRANTED], "answers": answers,
             "createdAt": cls_core::dates::format_instant(created),
         })
     }
@@ -338,29 +283,50 @@ impl Stack {
             .expect("secret");
     }
 
-    /// Replaces spoke-fake's tickets through its control API (`POST /__fake/reset` with the seed).
-    pub(crate) async fn seed_tickets(&self, tickets: &[Ticket]) {
-        self.seed_requests(tickets.iter().map(Ticket::seed).collect())
-            .await;
+    /// Replaces spoke-fake's tickets.
+    pub(crate) fn seed_tickets(&self, tickets: &[Ticket]) {
+        self.seed_requests(tickets.iter().map(Ticket::seed).collect());
     }
 
     /// Replaces spoke-fake's tickets with `requests` in its seed shape.
-    pub(crate) async fn seed_requests(&self, requests: Vec<Value>) {
-        let mut seed: Value =
-            serde_json::from_str(include_str!("../fixtures/spoke-seed.json")).unwrap();
-        seed["requests"] = Value::Array(requests);
-        let resp = reqwest::Client::new()
-            .post(format!("{}/reset", self.env.spoke_control))
-            .json(&seed)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "reset: {}", resp.status());
+    pub(crate) fn seed_requests(&self, requests: Vec<Value>) {
+        self.env
+            .spoke
+            .reset(Some(spoke_seed(requests)))
+            .expect("seed");
     }
 
     /// Runs one invocation with `event` through the Lambda handler.
     pub(crate) async fn invoke(&self, event: Value) -> Result<SweepReport, SweepError> {
-        cls_sweep::handle(event, &self.deps).await
+        cls_sweep::handle(event, &Invocation::new("test"), &self.deps).await
+    }
+
+    /// The scheduled run as of `today`, which must succeed.
+    pub(crate) async fn sweep(&self, today: &str) -> SweepReport {
+        self.invoke(json!({"today": today})).await.unwrap()
+    }
+
+    /// Runs the `n`th recorded continuation on a fresh instance (nothing remembered in memory), as Lambda
+    /// may.
+    pub(crate) async fn continue_on_another_instance(&self, n: usize) -> SweepReport {
+        let other_instance = self.env.build().await.unwrap();
+        let event = serde_json::to_value(&self.env.continuations.events()[n]).unwrap();
+        cls_sweep::handle(
+            event,
+            &Invocation::new("test-continuation"),
+            &other_instance,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The ticket ids of every review on the queue (received once, as [`Stack::reviews`]).
+    pub(crate) async fn reviewed_tickets(&self) -> BTreeSet<String> {
+        self.reviews()
+            .await
+            .into_iter()
+            .map(|(_, _, r)| r.ticket_id)
+            .collect()
     }
 
     /// Every review message on the queue as (group, dedup id, review); each is received once (long
@@ -436,4 +402,14 @@ impl Stack {
             .filter(|t| t.starts_with("CLS sweep ["))
             .collect()
     }
+}
+
+/// The journal entries of a fake whose method is not `GET`, as `METHOD path` (what a read-only run must not
+/// send), leaving out `except` paths.
+pub(crate) fn writes(journal: &[JournalEntry], except: &str) -> Vec<String> {
+    journal
+        .iter()
+        .filter(|e| e.method != "GET" && (except.is_empty() || !e.path.ends_with(except)))
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect()
 }

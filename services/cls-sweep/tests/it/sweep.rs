@@ -5,13 +5,23 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::support::{
-    ORG, Options, Ticket, d, github_secret, prepare, spawn, spawn_with, spoke_secret,
+    ORG, OTHER_REQUEST_TYPE, Options, Ticket, d, github_secret, prepare, spawn, spawn_with,
+    spoke_secret, writes,
 };
 
 const TODAY: &str = "2027-01-10";
 
 fn far(n: u32) -> Ticket {
     Ticket::new(n, "2028-06-01")
+}
+
+/// collab1 expired before [`TODAY`], collab2 21 days from it (a reminder), collab3 far away.
+fn one_expired_one_reminder_one_far() -> [Ticket; 3] {
+    [
+        Ticket::new(1, "2027-01-01"),
+        Ticket::new(2, "2027-01-20"),
+        far(3),
+    ]
 }
 
 #[tokio::test]
@@ -25,9 +35,9 @@ async fn every_page_of_250_tickets_is_read_and_expiries_up_to_today_are_enqueued
         tickets[*n as usize] = Ticket::new(*n, expiry);
     }
     tickets[249] = Ticket::new(249, "2027-02-15"); // 36 days: no reminder yet
-    stack.seed_tickets(&tickets).await;
+    stack.seed_tickets(&tickets);
 
-    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let report = stack.sweep(TODAY).await;
 
     assert_eq!(report.scanned, 250);
     assert_eq!(report.reviewable, 250);
@@ -96,14 +106,9 @@ async fn a_sweep_after_three_skipped_days_expires_every_ticket_that_came_due() {
         Ticket::new(4, TODAY),
         far(5),
     ];
-    stack.seed_tickets(&tickets).await;
-    stack.invoke(json!({"today": TODAY})).await.unwrap();
-    let sent: BTreeSet<String> = stack
-        .reviews()
-        .await
-        .into_iter()
-        .map(|(_, _, r)| r.ticket_id)
-        .collect();
+    stack.seed_tickets(&tickets);
+    stack.sweep(TODAY).await;
+    let sent = stack.reviewed_tickets().await;
     let expected: BTreeSet<String> = tickets[..4].iter().map(Ticket::id).collect();
     assert_eq!(sent, expected);
 }
@@ -111,16 +116,10 @@ async fn a_sweep_after_three_skipped_days_expires_every_ticket_that_came_due() {
 #[tokio::test]
 async fn a_second_sweep_the_same_day_adds_nothing_to_the_queue() {
     let stack = spawn().await;
-    stack
-        .seed_tickets(&[
-            Ticket::new(1, "2027-01-01"),
-            Ticket::new(2, "2027-01-20"),
-            far(3),
-        ])
-        .await;
-    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    stack.seed_tickets(&one_expired_one_reminder_one_far());
+    stack.sweep(TODAY).await;
     assert_eq!(stack.depth().await, 2, "one expire and one 21-day reminder");
-    let again = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let again = stack.sweep(TODAY).await;
     assert_eq!(
         again.due.values().sum::<usize>(),
         2,
@@ -136,13 +135,7 @@ async fn a_second_sweep_the_same_day_adds_nothing_to_the_queue() {
 #[tokio::test]
 async fn a_dry_run_sends_nothing_and_posts_the_plan() {
     let stack = spawn().await;
-    stack
-        .seed_tickets(&[
-            Ticket::new(1, "2027-01-01"),
-            Ticket::new(2, "2027-01-20"),
-            far(3),
-        ])
-        .await;
+    stack.seed_tickets(&one_expired_one_reminder_one_far());
     let report = stack
         .invoke(json!({"today": TODAY, "dry_run": true}))
         .await
@@ -169,25 +162,9 @@ async fn a_dry_run_sends_nothing_and_posts_the_plan() {
     assert!(!plan[0].contains("collab3"));
     // CLS-25: no Spoke write and no GitHub call that changes anything (the sweep is read-only; the plan is
     // all a dry run produces).
-    let writes: Vec<String> = stack
-        .env
-        .spoke
-        .kit()
-        .journal()
-        .iter()
-        .filter(|e| e.method != "GET")
-        .map(|e| format!("{} {}", e.method, e.path))
-        .collect();
-    assert!(writes.is_empty(), "{writes:?}");
-    let github_writes: Vec<String> = stack
-        .env
-        .github
-        .kit()
-        .journal()
-        .iter()
-        .filter(|e| e.method != "GET" && !e.path.ends_with("/access_tokens"))
-        .map(|e| format!("{} {}", e.method, e.path))
-        .collect();
+    let spoke_writes = writes(&stack.env.spoke.kit().journal(), "");
+    assert!(spoke_writes.is_empty(), "{spoke_writes:?}");
+    let github_writes = writes(&stack.env.github.kit().journal(), "/access_tokens");
     assert!(github_writes.is_empty(), "{github_writes:?}");
     for metric in ["SweepDue", "SweepCompleted", "Enqueued"] {
         assert_eq!(
@@ -197,13 +174,9 @@ async fn a_dry_run_sends_nothing_and_posts_the_plan() {
         );
     }
     // The configuration switch does the same.
-    let stack = spawn_with(Options {
-        env: vec![("CLS_DRY_RUN", "true".into())],
-        ..Options::default()
-    })
-    .await;
-    stack.seed_tickets(&[Ticket::new(1, "2027-01-01")]).await;
-    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let stack = spawn_with(Options::default().var("CLS_DRY_RUN", "true")).await;
+    stack.seed_tickets(&[Ticket::new(1, "2027-01-01")]);
+    stack.sweep(TODAY).await;
     assert_eq!(stack.depth().await, 0);
 }
 
@@ -212,9 +185,9 @@ async fn thirty_due_removals_with_a_brake_of_25_enqueue_no_removal_and_alert_onc
     let stack = spawn().await;
     let mut tickets: Vec<Ticket> = (0..30).map(|n| Ticket::new(n, "2027-01-02")).collect();
     tickets.push(Ticket::new(30, "2027-01-25")); // a 21-day reminder still goes
-    stack.seed_tickets(&tickets).await;
+    stack.seed_tickets(&tickets);
 
-    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let report = stack.sweep(TODAY).await;
 
     assert!(report.brake_tripped);
     assert_eq!(report.held_removals.len(), 30);
@@ -245,15 +218,11 @@ async fn thirty_due_removals_with_a_brake_of_25_enqueue_no_removal_and_alert_onc
 
 #[tokio::test]
 async fn more_actions_than_the_limit_trigger_exactly_one_continuation_that_sends_the_rest() {
-    let stack = spawn_with(Options {
-        env: vec![("CLS_SWEEP_MAX_ACTIONS", "10".into())],
-        ..Options::default()
-    })
-    .await;
+    let stack = spawn_with(Options::default().var("CLS_SWEEP_MAX_ACTIONS", "10")).await;
     let tickets: Vec<Ticket> = (0..15).map(|n| Ticket::new(n, "2027-01-05")).collect();
-    stack.seed_tickets(&tickets).await;
+    stack.seed_tickets(&tickets);
 
-    let first = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let first = stack.sweep(TODAY).await;
     assert_eq!(first.enqueued, 10);
     assert_eq!(first.remaining, 5);
     assert!(first.continued);
@@ -268,12 +237,7 @@ async fn more_actions_than_the_limit_trigger_exactly_one_continuation_that_sends
     assert_eq!(second.enqueued, 5);
     assert_eq!(second.remaining, 0);
     assert_eq!(stack.env.continuations.events().len(), 1);
-    let sent: BTreeSet<String> = stack
-        .reviews()
-        .await
-        .into_iter()
-        .map(|(_, _, r)| r.ticket_id)
-        .collect();
+    let sent = stack.reviewed_tickets().await;
     assert_eq!(sent, tickets.iter().map(Ticket::id).collect());
     assert_eq!(
         stack.env.metrics.total("SweepDue"),
@@ -284,12 +248,8 @@ async fn more_actions_than_the_limit_trigger_exactly_one_continuation_that_sends
 
 #[tokio::test]
 async fn the_run_date_override_is_refused_in_production() {
-    let stack = spawn_with(Options {
-        env: vec![("CLS_STAGE", "production".into())],
-        ..Options::default()
-    })
-    .await;
-    stack.seed_tickets(&[Ticket::new(1, "2020-01-01")]).await;
+    let stack = spawn_with(Options::default().var("CLS_STAGE", "production")).await;
+    stack.seed_tickets(&[Ticket::new(1, "2020-01-01")]);
     let err = stack.invoke(json!({"today": TODAY})).await.unwrap_err();
     assert!(
         matches!(err, cls_sweep::SweepError::TestClockRefused),
@@ -299,30 +259,31 @@ async fn the_run_date_override_is_refused_in_production() {
     assert_eq!(stack.alerts_of("TestClockRefused").len(), 1);
 }
 
+/// Why `Deps::new` (what `main` runs at cold start) refuses the Spoke secret after `edit`.
+async fn start_error(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut secret = spoke_secret();
+    edit(&mut secret);
+    let env = prepare(Options {
+        spoke_secret: Some(secret),
+        ..Options::default()
+    })
+    .await;
+    let err = env.build().await.err().expect("the start must fail");
+    err.to_string()
+}
+
 #[tokio::test]
 async fn a_missing_spoke_field_or_tag_id_fails_the_start_naming_the_key() {
-    let mut secret = spoke_secret();
-    secret["fields"]
-        .as_object_mut()
-        .unwrap()
-        .remove("cls_state");
-    let env = prepare(Options {
-        spoke_secret: Some(secret),
-        ..Options::default()
+    let err = start_error(|secret| {
+        secret["fields"]
+            .as_object_mut()
+            .unwrap()
+            .remove("cls_state");
     })
     .await;
-    let err = env.build().await.err().expect("the start must fail");
-    assert!(err.to_string().contains("fields.cls_state"), "{err}");
-
-    let mut secret = spoke_secret();
-    secret["tags"]["expired"] = json!("");
-    let env = prepare(Options {
-        spoke_secret: Some(secret),
-        ..Options::default()
-    })
-    .await;
-    let err = env.build().await.err().expect("the start must fail");
-    assert!(err.to_string().contains("tags.expired"), "{err}");
+    assert!(err.contains("fields.cls_state"), "{err}");
+    let err = start_error(|secret| secret["tags"]["expired"] = json!("")).await;
+    assert!(err.contains("tags.expired"), "{err}");
 }
 
 #[tokio::test]
@@ -332,12 +293,10 @@ async fn unreadable_tickets_are_skipped_listed_and_alerted_once_per_day() {
     bad_expiry.state["expires_on"] = json!(null);
     let bad_state = Ticket::new(2, "2027-01-01").raw_state("{not json");
     let good = Ticket::new(3, "2027-01-01");
-    stack
-        .seed_tickets(&[bad_expiry.clone(), bad_state.clone(), good.clone()])
-        .await;
+    stack.seed_tickets(&[bad_expiry.clone(), bad_state.clone(), good.clone()]);
 
-    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
-    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let report = stack.sweep(TODAY).await;
+    stack.sweep(TODAY).await;
 
     let skipped: Vec<(String, String)> = report
         .skipped
@@ -367,36 +326,28 @@ async fn unreadable_tickets_are_skipped_listed_and_alerted_once_per_day() {
 async fn a_new_org_in_the_github_secret_is_swept_without_a_restart() {
     let stack = spawn_with(Options {
         orgs: vec![ORG],
-        env: vec![("CLS_SECRETS_TTL_SECONDS", "0".into())],
-        ..Options::default()
+        ..Options::default().var("CLS_SECRETS_TTL_SECONDS", "0")
     })
     .await;
     let mut globex = Ticket::new(2, "2027-01-01");
     globex.org = "globex".into();
-    stack
-        .seed_tickets(&[Ticket::new(1, "2027-01-01"), globex.clone()])
-        .await;
+    stack.seed_tickets(&[Ticket::new(1, "2027-01-01"), globex.clone()]);
 
-    let before = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let before = stack.sweep(TODAY).await;
     assert_eq!(before.skipped.len(), 1);
     assert_eq!(before.skipped[0].reason, "org globex is not configured");
 
     stack
         .put_github_secret(&github_secret(&stack.env.github, &[ORG, "globex"], "off"))
         .await;
-    let after = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let after = stack.sweep(TODAY).await;
     assert!(after.skipped.is_empty(), "{:?}", after.skipped);
-    let sent: BTreeSet<String> = stack
-        .reviews()
-        .await
-        .into_iter()
-        .map(|(_, _, r)| r.ticket_id)
-        .collect();
+    let sent = stack.reviewed_tickets().await;
     assert!(sent.contains(&globex.id()));
 
     // A changed secret that does not validate keeps the last good settings, with one alert.
     stack.put_github_secret(&json!({"orgs": []})).await;
-    let kept = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let kept = stack.sweep(TODAY).await;
     assert!(kept.skipped.is_empty());
     let alerts = stack.alerts_of("SettingsInvalid");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -405,18 +356,16 @@ async fn a_new_org_in_the_github_secret_is_swept_without_a_restart() {
 
 #[tokio::test]
 async fn after_the_last_continuation_the_rest_waits_for_the_next_run_with_one_alert() {
-    let stack = spawn_with(Options {
-        env: vec![
-            ("CLS_SWEEP_MAX_ACTIONS", "2".into()),
-            ("CLS_SWEEP_MAX_CONTINUATIONS", "1".into()),
-        ],
-        ..Options::default()
-    })
+    let stack = spawn_with(
+        Options::default()
+            .var("CLS_SWEEP_MAX_ACTIONS", "2")
+            .var("CLS_SWEEP_MAX_CONTINUATIONS", "1"),
+    )
     .await;
     let tickets: Vec<Ticket> = (0..5).map(|n| Ticket::new(n, "2027-01-05")).collect();
-    stack.seed_tickets(&tickets).await;
+    stack.seed_tickets(&tickets);
 
-    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    stack.sweep(TODAY).await;
     let event = serde_json::to_value(&stack.env.continuations.events()[0]).unwrap();
     let last = stack.invoke(event).await.unwrap();
 
@@ -442,9 +391,7 @@ async fn after_the_last_continuation_the_rest_waits_for_the_next_run_with_one_al
 #[tokio::test]
 async fn a_failed_send_fails_the_invocation_for_a_retry_and_alerts() {
     let stack = spawn().await;
-    stack
-        .seed_tickets(&[Ticket::new(1, "2027-01-01"), far(2)])
-        .await;
+    stack.seed_tickets(&[Ticket::new(1, "2027-01-01"), far(2)]);
     stack
         .env
         .sqs
@@ -479,20 +426,18 @@ async fn tickets_of_other_request_types_in_the_cls_team_are_ignored_silently() {
     let due = Ticket::new(1, "2027-01-01");
     // A laptop request in the same team: none of the CLS fields.
     let laptop = json!({
-        "id": "62c00000000000000000f001", "subject": "New laptop", "requester": crate::support::REQUESTER,
-        "team": crate::support::TEAM, "requestType": "61b000000000000000000002", "status": "OPEN",
+        "id": "62c00000000000000000f001", "subject": "New laptop", "requester": crate::support::SERVICE_USER,
+        "team": crate::support::TEAM, "requestType": OTHER_REQUEST_TYPE, "status": "OPEN",
         "answers": [{"fieldId": "00000000-0000-4000-8000-000000000101", "value": "X1 Carbon"}],
         "createdAt": "2026-01-01T00:00:00.000Z",
     });
     // Another type whose answers happen to use the CLS field ids and an expiry in the past: still not CLS's.
     let mut lookalike = Ticket::new(2, "2026-12-01").seed();
-    lookalike["requestType"] = json!("61b000000000000000000002");
-    stack
-        .seed_requests(vec![laptop, lookalike, due.seed()])
-        .await;
+    lookalike["requestType"] = json!(OTHER_REQUEST_TYPE);
+    stack.seed_requests(vec![laptop, lookalike, due.seed()]);
 
-    let report = stack.invoke(json!({"today": TODAY})).await.unwrap();
-    stack.invoke(json!({"today": TODAY})).await.unwrap();
+    let report = stack.sweep(TODAY).await;
+    stack.sweep(TODAY).await;
 
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     assert_eq!(report.reviewable, 1);
@@ -513,27 +458,18 @@ async fn tickets_of_other_request_types_in_the_cls_team_are_ignored_silently() {
 
 #[tokio::test]
 async fn a_continuation_on_another_instance_does_not_alert_a_skipped_ticket_again() {
-    let stack = spawn_with(Options {
-        env: vec![("CLS_SWEEP_MAX_ACTIONS", "1".into())],
-        ..Options::default()
-    })
-    .await;
+    let stack = spawn_with(Options::default().var("CLS_SWEEP_MAX_ACTIONS", "1")).await;
     let bad = Ticket::new(3, "2027-01-01").raw_state("{not json");
-    stack
-        .seed_tickets(&[
-            Ticket::new(1, "2027-01-01"),
-            Ticket::new(2, "2027-01-02"),
-            bad.clone(),
-        ])
-        .await;
-    let first = stack.invoke(json!({"today": TODAY})).await.unwrap();
+    stack.seed_tickets(&[
+        Ticket::new(1, "2027-01-01"),
+        Ticket::new(2, "2027-01-02"),
+        bad.clone(),
+    ]);
+    let first = stack.sweep(TODAY).await;
     assert!(first.continued);
     assert_eq!(stack.alerts_of("TicketSkipped").len(), 1);
 
-    // Lambda runs the continuation on a fresh instance (nothing remembered in memory).
-    let other_instance = stack.env.build().await.unwrap();
-    let event = serde_json::to_value(&stack.env.continuations.events()[0]).unwrap();
-    let second = cls_sweep::handle(event, &other_instance).await.unwrap();
+    let second = stack.continue_on_another_instance(0).await;
     assert_eq!(second.enqueued, 1);
     assert_eq!(second.skipped.len(), 1, "still listed in the report");
     assert_eq!(

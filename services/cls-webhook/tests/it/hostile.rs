@@ -9,11 +9,11 @@ use std::sync::Mutex;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::Engine;
+use cls_testkit::hostile::runner;
 use cls_webhook::{GITHUB_ROUTE, SLACK_ROUTE};
 use lambda_http::http::{HeaderName, HeaderValue, Method};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
 use tokio::runtime::Runtime;
 
 use crate::support::*;
@@ -21,21 +21,37 @@ use crate::support::*;
 /// `CLS_MAX_BODY_BYTES` of the size properties.
 const CAP: usize = 1024;
 
-/// Few, reproducible cases: each one is a full handler call.
-fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(14),
-        ..Config::with_cases(cases)
-    })
-}
-
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// Runs 128 cases of `strategy` through the handler, each as the event `make` builds; every answer must be
+/// one of `allowed`. The statuses seen.
+fn answers<S: Strategy>(
+    rt: &Runtime,
+    stack: &Stack,
+    strategy: &S,
+    allowed: &[i64],
+    make: impl Fn(S::Value) -> ApiGatewayV2httpRequest,
+) -> BTreeSet<i64> {
+    let seen = Mutex::new(BTreeSet::new());
+    runner(128)
+        .run(strategy, |value| {
+            let response = rt.block_on(stack.call(make(value)));
+            prop_assert!(
+                allowed.contains(&status(&response)),
+                "{} for a signed body",
+                status(&response)
+            );
+            seen.lock().unwrap().insert(status(&response));
+            Ok(())
+        })
+        .unwrap();
+    seen.into_inner().unwrap()
 }
 
 /// `event` carrying `body` base64-encoded (any bytes, as API Gateway passes a binary body).
@@ -190,26 +206,21 @@ fn any_validly_signed_github_body_gets_2xx_or_400_never_a_panic_or_5xx() {
         proptest::sample::select(vec!["member", "ping", "push", "membership", ""]),
         "[0-9a-f-]{0,60}",
     );
-    let seen = Mutex::new(BTreeSet::new());
-    runner(128)
-        .run(&strategy, |(body, event_name, delivery)| {
+    let seen = answers(
+        &rt,
+        &stack,
+        &strategy,
+        &[200, 202, 400],
+        |(body, event_name, delivery)| {
             let mut event = with_body(signed(b"", SECRET, "member", "x"), &body);
             let signature = github_app::sign_webhook_body(&SECRET.to_owned().into(), &body);
             set_header(&mut event, "x-hub-signature-256", signature.as_bytes());
             set_header(&mut event, "x-github-event", event_name.as_bytes());
             set_header(&mut event, "x-github-delivery", delivery.as_bytes());
-            let response = rt.block_on(stack.call(event));
-            prop_assert!(
-                [200, 202, 400].contains(&status(&response)),
-                "{} for a signed body",
-                status(&response)
-            );
-            seen.lock().unwrap().insert(status(&response));
-            Ok(())
-        })
-        .unwrap();
+            event
+        },
+    );
     // Bodies got past the signature into the JSON and payload checks (ignored events answer 200).
-    let seen = seen.into_inner().unwrap();
     assert!(seen.contains(&200) && seen.contains(&400), "{seen:?}");
 }
 
@@ -231,22 +242,13 @@ fn any_validly_signed_slack_body_gets_200_or_400_never_a_panic_or_5xx() {
                 slack_form(&payload).into_bytes()
             }),
     ];
-    let seen = Mutex::new(BTreeSet::new());
-    runner(128)
-        .run(&strategy, |body| {
-            let text = String::from_utf8_lossy(&body).into_owned();
-            let event = slack_signed(&text, SLACK_SECRET, stack.now());
-            let response = rt.block_on(stack.call(with_body(event, text.as_bytes())));
-            prop_assert!(
-                [200, 400].contains(&status(&response)),
-                "{} for a signed body",
-                status(&response)
-            );
-            seen.lock().unwrap().insert(status(&response));
-            Ok(())
-        })
-        .unwrap();
-    let seen = seen.into_inner().unwrap();
+    let seen = answers(&rt, &stack, &strategy, &[200, 400], |body| {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        with_body(
+            slack_signed(&text, SLACK_SECRET, stack.now()),
+            text.as_bytes(),
+        )
+    });
     assert!(seen.contains(&200) && seen.contains(&400), "{seen:?}");
     assert_eq!(rt.block_on(stack.depth()), 0);
 }

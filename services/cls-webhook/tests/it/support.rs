@@ -1,5 +1,5 @@
 //! `spawn()`: a FIFO queue and secrets with unique names in the shared moto, slack-fake for alerts, a fixed
-//! clock, `Deps`.
+//! clock, and `Deps::new` over the local `Platform` as `main` builds it.
 
 use std::sync::Arc;
 
@@ -7,9 +7,9 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use cls_core::settings::SecretIds;
 use cls_testkit::TestAws;
-use cls_webhook::{Config, Deps, QueueSender, SlackAlerter, SqsQueueSender, handle};
+use cls_webhook::{Config, Deps, USER_AGENT, handle};
 use devstack::aws::put_secret;
-use lambda_kit::{Clock, FixedClock, MemorySink, SystemClock};
+use lambda_kit::{Clock, FixedClock, Invocation, MemorySink, SystemClock};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
 
@@ -104,30 +104,11 @@ pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]
     let config = Config::from_lookup(lambda_kit::config::map_lookup(env)).expect("config");
     // Fixed at the real time: slack-fake signs with its own clock, which must fall in the window.
     let fixed = Arc::new(FixedClock::new(SystemClock.now()));
-    let clock: Arc<dyn Clock> = fixed.clone();
-    let store = aws.secret_store(Arc::clone(&clock), Some(config.cls.secrets_ttl));
-    let queue: Arc<dyn QueueSender> =
-        Arc::new(SqsQueueSender::new(aws.sqs.clone(), &config.queue_url));
-    let http = lambda_kit::http::http_client("cls-webhook-tests/0").unwrap();
-    let poster: Arc<dyn slack_notify::WebhookPoster> =
-        Arc::new(slack_notify::WebhookClient::new(http));
-    let alerts = Arc::new(SlackAlerter::from_ids(
-        poster,
-        Arc::clone(&store),
-        &config.cls.secrets,
-        Arc::clone(&clock),
-    ));
     let metrics = MemorySink::default();
+    let platform = aws.platform(USER_AGENT, fixed.clone(), Arc::new(metrics.clone()));
     let queue_url = config.queue_url.clone();
     let ids = config.cls.secrets.clone();
-    let deps = Deps::new(
-        config,
-        store,
-        queue,
-        alerts,
-        clock,
-        Arc::new(metrics.clone()),
-    );
+    let Ok(deps) = Deps::new(config, &platform).await;
     Stack {
         sqs: aws.sqs.clone(),
         secrets_sdk: aws.secrets_sdk.clone(),
@@ -251,7 +232,8 @@ impl Stack {
     }
 
     pub(crate) async fn call(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        handle(event, &self.deps).await
+        let Ok(response) = handle(event, &Invocation::new("test"), &self.deps).await;
+        response
     }
 
     /// The handler behind the devstack API Gateway emulator at `POST route`; returns the route's URL and
@@ -262,9 +244,9 @@ impl Stack {
     ) -> (String, fake_kit::RunningServer) {
         let deps = self.deps.clone();
         let handler =
-            devstack::lambda::typed_handler(move |event: ApiGatewayV2httpRequest, _ctx| {
+            devstack::lambda::typed_handler(move |event: ApiGatewayV2httpRequest, ctx| {
                 let deps = deps.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(event, &deps).await) }
+                async move { handle(event, &Invocation::new(ctx.request_id), &deps).await }
             });
         let api = devstack::apigw::ApiGateway::new()
             .route(axum::http::Method::POST, route, "cls-webhook", handler)

@@ -2,7 +2,6 @@
 //! and `cls-queue` (behind the SQS event source).
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -13,10 +12,10 @@ use devstack::lambda::{Registry, typed_handler};
 use devstack::seed::{
     DEFAULT_OWNER, FIELD_KEYS, ORG, REQUEST_TYPE_ID, TAG_KEYS, TEAM_ID, field_uuid, tag_id,
 };
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::{Invocation, MemorySink, Platform, SystemClock};
 use serde_json::{Value, json};
 
-use super::{USER_AGENT, lookup, secret_store};
+use super::lookup;
 
 /// Creates the CLS secrets and registers `cls-webhook` and `cls-queue`. Returns the `endpoints.json` entries.
 pub async fn register(
@@ -25,71 +24,60 @@ pub async fn register(
 ) -> Result<BTreeMap<String, String>> {
     create_secrets(wiring).await?;
     let env = super::cls_env(wiring);
-    let webhook_deps = Arc::new(webhook_deps(wiring, &env)?);
+    let webhook_deps = Arc::new(webhook_deps(wiring, &env).await?);
     registry.register(
         "cls-webhook",
-        typed_handler(move |event: ApiGatewayV2httpRequest, _ctx| {
+        typed_handler(move |event: ApiGatewayV2httpRequest, ctx| {
             let deps = Arc::clone(&webhook_deps);
-            async move { Ok::<_, Infallible>(cls_webhook::handle(event, &deps).await) }
+            async move { cls_webhook::handle(event, &Invocation::new(ctx.request_id), &deps).await }
         }),
     );
     let queue_deps = Arc::new(queue_deps(wiring, &env).await?);
     registry.register(
         "cls-queue",
-        typed_handler(move |event: SqsEvent, _ctx| {
+        typed_handler(move |event: SqsEvent, ctx| {
             let deps = Arc::clone(&queue_deps);
-            async move { Ok::<_, Infallible>(cls_queue::handle(event, &deps).await) }
+            async move { cls_queue::handle(event, &Invocation::new(ctx.request_id), &deps).await }
         }),
     );
     Ok(BTreeMap::from([("cls_orgs".to_owned(), ORG.to_owned())]))
 }
 
-/// `cls-webhook`'s dependencies over `env` ([`super::cls_env`]), as the demo builds them.
-pub fn webhook_deps(
+/// The platform a CLS function's `Deps::new` is built from locally: moto, the function's user agent, the
+/// system clock, metrics kept in memory.
+pub fn platform(wiring: &Wiring<'_>, user_agent: &str) -> Result<Platform> {
+    let platform = Platform::local(
+        &wiring.moto_endpoint,
+        user_agent,
+        Arc::new(SystemClock),
+        Arc::new(MemorySink::default()),
+    )?;
+    Ok(platform)
+}
+
+/// `cls-webhook`'s dependencies over `env` ([`super::cls_env`]), through its one constructor with the local
+/// platform: the secrets cached with the production TTL, SQS on the stack's queue.
+pub async fn webhook_deps(
     wiring: &Wiring<'_>,
     env: &BTreeMap<String, String>,
 ) -> Result<cls_webhook::Deps> {
     let config = cls_webhook::Config::from_lookup(lookup(env)).context("cls-webhook config")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = secret_store(wiring, Arc::clone(&clock));
-    let poster: Arc<dyn slack_notify::WebhookPoster> = Arc::new(slack_notify::WebhookClient::new(
-        lambda_kit::http::http_client(USER_AGENT)?,
-    ));
-    Ok(cls_webhook::Deps::new(
-        config,
-        Arc::clone(&store),
-        Arc::new(cls_webhook::SqsQueueSender::new(
-            devstack::aws::sqs_client(&wiring.moto_endpoint),
-            &wiring.queue_url,
-        )),
-        Arc::new(cls_webhook::SlackAlerter::from_ids(
-            poster,
-            Arc::clone(&store),
-            &cls_core::settings::SecretIds::default(),
-            Arc::clone(&clock),
-        )),
-        clock,
-        Arc::new(MemorySink::default()),
-    ))
+    let platform = platform(wiring, cls_webhook::USER_AGENT)?;
+    let Ok(deps) = cls_webhook::Deps::new(config, &platform).await;
+    Ok(deps)
 }
 
-/// `cls-queue`'s dependencies over `env` ([`super::cls_env`]), as the demo builds them: reads and validates
-/// its secrets.
+/// `cls-queue`'s dependencies over `env` ([`super::cls_env`]), through its one constructor with the local
+/// platform: reads and validates its secrets.
 pub async fn queue_deps(
     wiring: &Wiring<'_>,
     env: &BTreeMap<String, String>,
 ) -> Result<cls_queue::Deps> {
     let config = cls_queue::Config::from_lookup(lookup(env)).context("cls-queue config")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    cls_queue::Deps::build(
-        config,
-        secret_store(wiring, Arc::clone(&clock)),
-        lambda_kit::http::http_client(USER_AGENT)?,
-        clock,
-        Arc::new(MemorySink::default()),
-    )
-    .await
-    .map_err(|e| anyhow!("cls-queue start-up: {e}"))
+    let platform = platform(wiring, cls_queue::USER_AGENT)?;
+    cls_queue::Deps::new(config, &platform)
+        .await
+        .map_err(|e| anyhow!("cls-queue start-up: {e}"))
 }
 
 /// Creates the CLS secrets in moto.

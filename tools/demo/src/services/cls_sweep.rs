@@ -9,9 +9,9 @@ use anyhow::{Result, anyhow};
 use devstack::Wiring;
 use devstack::lambda::{Registry, json_handler};
 use futures::future::BoxFuture;
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::Invocation;
 
-use super::{USER_AGENT, lookup, secret_store};
+use super::lookup;
 
 /// The function name.
 pub const FUNCTION: &str = "cls-sweep";
@@ -43,33 +43,24 @@ impl cls_sweep::Continuation for RegistryContinuation {
 pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
     let config = cls_sweep::Config::from_lookup(lookup(&super::cls_env(wiring)))
         .map_err(|e| anyhow!("cls-sweep config: {e}"))?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = secret_store(wiring, Arc::clone(&clock));
-    let queue = Arc::new(cls_wiring::SqsQueueSender::new(
-        devstack::aws::sqs_client(&wiring.moto_endpoint),
-        &wiring.queue_url,
-    ));
     let continuation = Arc::new(RegistryContinuation {
         registry: registry.clone(),
     });
-    let deps = cls_sweep::Deps::build(
+    // Lambda's self-invocation cannot reach the stack's registry: the one client replaced.
+    let deps = cls_sweep::Deps::new(
         config,
-        store,
-        queue,
-        continuation,
-        lambda_kit::http::http_client(USER_AGENT)?,
-        clock,
-        Arc::new(MemorySink::default()),
+        &super::cls::platform(wiring, cls_sweep::USER_AGENT)?,
     )
     .await
-    .map_err(|e| anyhow!("cls-sweep start-up: {e}"))?;
+    .map_err(|e| anyhow!("cls-sweep start-up: {e}"))?
+    .with_continuation(continuation);
     let deps = Arc::new(deps);
     registry.register(
         FUNCTION,
-        json_handler(move |event, _ctx| {
+        json_handler(move |event, ctx| {
             let deps = Arc::clone(&deps);
             async move {
-                let report = cls_sweep::handle(event, &deps)
+                let report = cls_sweep::handle(event, &Invocation::new(ctx.request_id), &deps)
                     .await
                     .map_err(|e| e.chain())?;
                 serde_json::to_value(report).map_err(|e| e.to_string())
