@@ -2,7 +2,6 @@
 //! the local `Platform` as `main` builds it, with a continuation that records the events (Lambda's
 //! self-invocation cannot run outside AWS; the tests run the recorded events themselves).
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
@@ -320,13 +319,17 @@ impl Stack {
         .unwrap()
     }
 
-    /// The ticket ids of every review on the queue (received once, as [`Stack::reviews`]).
-    pub(crate) async fn reviewed_tickets(&self) -> BTreeSet<String> {
-        self.reviews()
+    /// The ticket ids of every review on the queue, sorted, a repeat kept (received once, as
+    /// [`Stack::reviews`]).
+    pub(crate) async fn reviewed_tickets(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .reviews()
             .await
             .into_iter()
             .map(|(_, _, r)| r.ticket_id)
-            .collect()
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// Every review message on the queue as (group, dedup id, review); each is received once (long
