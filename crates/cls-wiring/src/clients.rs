@@ -4,7 +4,7 @@
 //! secrets on their TTL with one `SettingsInvalid` alert per bad value ([`Reloader`]), and the Spoke key that
 //! is re-read when Spoke refuses it ([`SpokeKey`]) — docs/architecture.md, "CLS secrets".
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use cls_core::Alert;
 use cls_core::settings::{
@@ -12,9 +12,9 @@ use cls_core::settings::{
 };
 use github_app::{AppCredentials, GithubApi, GithubClient, OrgInstallation};
 use lambda_kit::Clock;
-use secrecy::{ExposeSecret, SecretString};
-use secrets::{SecretStore, SecretsError};
-use spoke_client::{SpokeApi, SpokeClient};
+use secrecy::SecretString;
+use secrets::{SecretField, SecretStore, SecretsError};
+use spoke_client::{BuildClient, BuildError, RotatingSpoke, SpokeApi, SpokeClient};
 
 use crate::alerter::Alerter;
 use crate::config::ApiUrls;
@@ -169,16 +169,22 @@ pub struct ClientFactory {
 impl ClientFactory {
     /// A Spoke client with `api_key`.
     pub fn spoke(&self, api_key: SecretString) -> Result<Arc<dyn SpokeApi>, StartupError> {
+        self.try_spoke(api_key).map_err(spoke_build_error)
+    }
+
+    fn try_spoke(&self, api_key: SecretString) -> Result<Arc<dyn SpokeApi>, BuildError> {
         SpokeClient::builder(self.http.clone(), api_key)
             .base_url(self.urls.spoke.as_str())
             .user_agent(self.user_agent)
             .clock(Arc::clone(&self.clock))
             .build()
             .map(|c| Arc::new(c) as Arc<dyn SpokeApi>)
-            .map_err(|e| StartupError::Client {
-                client: "spoke",
-                reason: e.to_string(),
-            })
+    }
+
+    /// Builds Spoke clients for a key, for [`RotatingSpoke`].
+    pub fn spoke_builder(&self) -> BuildClient {
+        let factory = self.clone();
+        Arc::new(move |key| factory.try_spoke(key))
     }
 
     /// The GitHub client with one App installation per configured org that has a private key.
@@ -199,14 +205,10 @@ impl ClientFactory {
     }
 }
 
-/// The Spoke client, replaced when the key in `cls/spoke` changes (key rotation): on a changed
-/// secret ([`SpokeKey::adopt`]) and after Spoke refused the key ([`SpokeKey::refresh_refused`]).
-pub struct SpokeKey {
-    store: Arc<dyn SecretStore>,
-    secret_id: String,
-    clients: ClientFactory,
-    current: RwLock<(String, Arc<dyn SpokeApi>)>,
-}
+/// The Spoke client, replaced when `api_key` in `cls/spoke` changes (key rotation): on a changed secret
+/// ([`SpokeKey::adopt`]) and after Spoke refused the key ([`SpokeKey::refresh_refused`]) — the shared
+/// [`spoke_client::RotatingSpoke`] over `api_key` of the secret ([`secrets::SecretField`]).
+pub struct SpokeKey(RotatingSpoke);
 
 impl SpokeKey {
     /// The client for `settings.api_key` (read from `secret_id` in `store`).
@@ -216,69 +218,45 @@ impl SpokeKey {
         clients: ClientFactory,
         settings: &SpokeSettings,
     ) -> Result<Self, StartupError> {
-        let client = clients.spoke(settings.api_key.clone())?;
-        Ok(Self {
-            store,
-            secret_id: secret_id.to_owned(),
-            clients,
-            current: RwLock::new((fingerprint(&settings.api_key), client)),
-        })
+        let source = Arc::new(SecretField::new(store, secret_id, "api_key").reader());
+        RotatingSpoke::with_key(source, clients.spoke_builder(), &settings.api_key)
+            .map(Self)
+            .map_err(spoke_build_error)
     }
 
     /// The client in use.
     pub fn client(&self) -> Arc<dyn SpokeApi> {
-        Arc::clone(
-            &self
-                .current
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .1,
-        )
+        self.0.client()
     }
 
     /// Switches to `settings.api_key` when it differs from the key in use; true when it did.
     pub fn adopt(&self, settings: &SpokeSettings) -> Result<bool, StartupError> {
-        let fingerprint = fingerprint(&settings.api_key);
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        if current.0 == fingerprint {
-            return Ok(false);
-        }
-        *current = (fingerprint, self.clients.spoke(settings.api_key.clone())?);
-        Ok(true)
+        self.0.adopt(&settings.api_key).map_err(spoke_build_error)
     }
 
-    /// After Spoke refused the key: re-reads the secret bypassing the cache and switches to its `api_key`
-    /// when it changed (a rotation). True when the key changed; a failed read is logged and false.
+    /// After Spoke refused the key: re-reads `api_key` bypassing the cache and switches to it when it changed
+    /// (a rotation). True when the key changed; a failed read is logged and false.
     pub async fn refresh_refused(&self) -> bool {
-        let fresh = match self.store.get_fresh(&self.secret_id).await {
-            Ok(fresh) => fresh,
-            Err(error) => {
-                tracing::error!(error = %error, upstream = "secretsmanager", "could not re-read the Spoke secret");
-                return false;
-            }
-        };
-        let adopted = secrets::decode::<SpokeSettings>(&self.secret_id, &fresh.value)
-            .map_err(StartupError::from)
-            .and_then(|settings| self.adopt(&settings));
-        match adopted {
-            Ok(true) => {
-                tracing::warn!(
-                    outcome = "spoke_key_rotated",
-                    "Spoke refused the key; a new key from the secret is in use"
-                );
-                true
-            }
-            Ok(false) => false,
-            Err(error) => {
-                tracing::error!(error = %lambda_kit::error::chain(&error), upstream = "secretsmanager", "could not re-read the Spoke secret");
-                false
-            }
-        }
+        self.0.refresh_refused().await
+    }
+
+    /// The shared rotating client ([`RotatingSpoke::call`] repeats a refused call once after a rotation).
+    pub fn rotating(&self) -> &RotatingSpoke {
+        &self.0
+    }
+
+    /// The client as a [`SpokeApi`] whose every call re-reads the key once after a refusal and repeats the
+    /// call with a rotated key (for `cls-admin`, whose commands have no record to retry).
+    pub fn into_api(self) -> Arc<dyn SpokeApi> {
+        Arc::new(self.0)
     }
 }
 
-fn fingerprint(key: &SecretString) -> String {
-    secrets::fingerprint(key.expose_secret())
+fn spoke_build_error(e: BuildError) -> StartupError {
+    StartupError::Client {
+        client: "spoke",
+        reason: e.to_string(),
+    }
 }
 
 /// Re-reads the CLS secrets through the store's TTL cache (`CLS_SECRETS_TTL_SECONDS`) and rebuilds what a

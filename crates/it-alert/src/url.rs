@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use secrecy::SecretString;
-use secrets::SecretStore;
+use secrets::{SecretField, SecretStore};
 
 /// The webhook URL could not be had. Names the secret and keys, never a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,48 +38,24 @@ impl WebhookUrlSource for FixedUrl {
     }
 }
 
-/// The first of `keys` present as a string in the JSON secret `secret_id`, read through the store on every
-/// alert: the store's TTL cache decides when a rotated URL is picked up.
-pub struct SecretUrl {
-    store: Arc<dyn SecretStore>,
-    secret_id: String,
-    keys: Vec<String>,
-}
+/// The first of `keys` present as a string in the JSON secret `secret_id` ([`secrets::SecretField`]), read
+/// through the store on every alert: the store's TTL cache decides when a rotated URL is picked up.
+pub struct SecretUrl(SecretField);
 
 impl SecretUrl {
     /// The URL under the first of `keys` (e.g. `["webhookUrl", "webhook_url"]`) of secret `secret_id`.
     pub fn new(store: Arc<dyn SecretStore>, secret_id: &str, keys: &[&str]) -> Self {
-        Self {
-            store,
-            secret_id: secret_id.to_owned(),
-            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-        }
+        Self(SecretField::any_of(store, secret_id, keys))
     }
 }
 
 impl WebhookUrlSource for SecretUrl {
     fn webhook_url(&self) -> BoxFuture<'_, Result<SecretString, UrlUnavailable>> {
         Box::pin(async move {
-            let value =
-                self.store
-                    .get_value(&self.secret_id)
-                    .await
-                    .map_err(|e| UrlUnavailable {
-                        reason: format!("secret {}: {e}", self.secret_id),
-                        transient: e.is_transient(),
-                    })?;
-            self.keys
-                .iter()
-                .find_map(|k| value.get(k).and_then(serde_json::Value::as_str))
-                .map(|url| SecretString::from(url.to_owned()))
-                .ok_or_else(|| UrlUnavailable {
-                    reason: format!(
-                        "secret {} has none of {}",
-                        self.secret_id,
-                        self.keys.join(", ")
-                    ),
-                    transient: false,
-                })
+            self.0.read(false).await.map_err(|e| UrlUnavailable {
+                reason: lambda_kit::error::chain(&e),
+                transient: e.is_transient(),
+            })
         })
     }
 }

@@ -2,6 +2,7 @@
 
 mod client;
 mod error;
+mod field;
 mod memory;
 mod redact;
 
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 pub use client::{SecretsClient, local_sdk_client};
 pub use error::SecretsError;
+pub use field::SecretField;
 pub use memory::MemorySecretStore;
 pub use redact::{Redacted, fingerprint};
 

@@ -4,6 +4,7 @@ mod api;
 mod client;
 mod deadline;
 mod error;
+mod key;
 mod lenient;
 pub mod models;
 pub mod paging;
@@ -16,6 +17,7 @@ pub use client::{
 };
 pub use deadline::with_deadline;
 pub use error::{BodyExcerpt, BuildError, ErrorContext, SpokeError};
+pub use key::{BuildClient, KeyError, KeyReadError, KeySource, RotatingSpoke};
 pub use lambda_kit::http::RetryPolicy;
 pub use models::*;
 pub use query::{RequestQuery, RequestTypeQuery, TagQuery, TeamQuery, UserQuery};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cls_core::settings::{GithubSettings, IdentitySettings, OrgSettings, SpokeSettings};
-use cls_wiring::{ClientFactory, decode_github, decode_identity, decode_spoke};
+use cls_wiring::{ClientFactory, SpokeKey, decode_github, decode_identity, decode_spoke};
 use github_app::GithubApi;
 use lambda_kit::{Clock, MemorySink, Platform};
 use secrets::{SecretStore, SecretsError};
@@ -136,7 +136,13 @@ impl Env {
         let settings =
             Settings::load(self.secrets.as_ref(), &self.config.cls.secrets, true).await?;
         let clients = clients(&self.config, &self.platform);
-        let spoke: Arc<dyn SpokeApi> = clients.spoke(settings.spoke.api_key.clone())?;
+        let spoke = SpokeKey::new(
+            Arc::clone(&self.secrets),
+            &self.config.cls.secrets.spoke,
+            clients.clone(),
+            &settings.spoke,
+        )?
+        .into_api();
         let github = clients.github(&settings.github)?;
         Ok(Deps {
             config: Arc::clone(&self.config),

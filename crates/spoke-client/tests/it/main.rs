@@ -6,4 +6,5 @@
 mod acceptance;
 mod contract;
 mod odd_responses;
+mod rotation;
 mod support;
