@@ -4,11 +4,17 @@ use std::sync::Arc;
 
 use secrets::{MemorySecretStore, SecretField, SecretStore};
 use serde_json::json;
-use spoke_client::{BuildClient, RotatingSpoke, SpokeApi, SpokeError};
+use spoke_client::{BuildClient, KeySource, RotatingSpoke, SpokeApi, SpokeError};
 
 use crate::support::{SVC, SVC_KEY, client_for, spawn};
 
 const SECRET: &str = "svc/spoke";
+
+/// `apiKey` of the secret, as the services read it.
+fn key_source(store: &MemorySecretStore) -> Arc<dyn KeySource> {
+    let store: Arc<dyn SecretStore> = Arc::new(store.clone());
+    Arc::new(SecretField::new(store, SECRET, "apiKey").reader())
+}
 
 fn rotating(api: &str, store: &MemorySecretStore) -> (RotatingSpoke, BuildClient) {
     let base = api.to_owned();
@@ -16,14 +22,7 @@ fn rotating(api: &str, store: &MemorySecretStore) -> (RotatingSpoke, BuildClient
         use secrecy::ExposeSecret;
         Ok(Arc::new(client_for(&base, key.expose_secret())) as Arc<dyn SpokeApi>)
     });
-    let source = Arc::new(
-        SecretField::new(
-            Arc::new(store.clone()) as Arc<dyn SecretStore>,
-            SECRET,
-            "apiKey",
-        )
-        .reader(),
-    );
+    let source = key_source(store);
     let old = secrecy::SecretString::from("retired-key".to_owned());
     let spoke = RotatingSpoke::with_key(source, Arc::clone(&build), &old).unwrap();
     (spoke, build)
@@ -86,15 +85,11 @@ async fn an_unreadable_secret_returns_the_refusal() {
     let e = whoami(&spoke).await.unwrap_err();
     assert!(matches!(e, SpokeError::InvalidApiKey { .. }));
     assert_eq!(fake.calls("GET", "/whoami"), 1);
-    let source = Arc::new(
-        SecretField::new(
-            Arc::new(store.clone()) as Arc<dyn SecretStore>,
-            SECRET,
-            "apiKey",
-        )
-        .reader(),
+    assert!(
+        RotatingSpoke::connect(key_source(&store), build)
+            .await
+            .is_err()
     );
-    assert!(RotatingSpoke::connect(source, build).await.is_err());
 }
 
 #[tokio::test]
