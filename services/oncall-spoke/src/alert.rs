@@ -1,18 +1,10 @@
-//! Slack alerts and their de-duplication (README, "Behaviour" and "Alarms"): rendering, channel routing,
-//! delivery.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use secrecy::SecretString;
-use slack_notify::{SlackError, WebhookPoster};
+//! Slack alerts (README, "Behaviour" and "Alarms"): who is told what, in which channel. Delivery and
+//! de-duplication are in [`crate::delivery`].
 
 use crate::config::Config;
 use crate::event::EventContext;
 use crate::outcome::{Alert, AlertKind, Facts};
-use crate::secret::{OncallSecret, Route, normalise_channel};
+use crate::secret::{Route, normalise_channel};
 
 /// `username` of every alert.
 pub const USERNAME: &str = "oncall-spoke alerts";
@@ -263,193 +255,16 @@ pub fn render(alert: &Alert, ctx: &AlertContext<'_>) -> Vec<Message> {
     messages
 }
 
-/// (de-dup key, normalised channel) → (delivered at, was a retryable alert).
-type AlertEntries = HashMap<(String, String), (DateTime<Utc>, bool)>;
-
-/// Delivered alerts remembered per environment for `ONCALL_ALERT_DEDUP_TTL_SECS`. Holds no secrets.
-#[derive(Debug)]
-pub struct AlertLog {
-    ttl: Duration,
-    entries: Mutex<AlertEntries>,
-}
-
-const ALERT_LOG_CAP: usize = 10_000;
-
-impl AlertLog {
-    /// An empty log.
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, AlertEntries> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn alive(&self, at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        now.signed_duration_since(at).to_std().unwrap_or_default() < self.ttl
-    }
-
-    /// True when `key` was delivered to `channel` within the TTL.
-    pub fn was_sent(&self, key: &str, channel: &str, now: DateTime<Utc>) -> bool {
-        self.lock()
-            .get(&(key.to_owned(), normalise_channel(channel)))
-            .is_some_and(|(at, _)| self.alive(*at, now))
-    }
-
-    /// Remembers a delivery.
-    pub fn record(&self, key: &str, channel: &str, retryable: bool, now: DateTime<Utc>) {
-        let mut entries = self.lock();
-        if entries.len() >= ALERT_LOG_CAP {
-            let ttl = self.ttl;
-            entries.retain(|_, (at, _)| {
-                now.signed_duration_since(*at).to_std().unwrap_or_default() < ttl
-            });
-            if entries.len() >= ALERT_LOG_CAP {
-                entries.clear();
-            }
-        }
-        entries.insert(
-            (key.to_owned(), normalise_channel(channel)),
-            (now, retryable),
-        );
-    }
-
-    /// Removes every live retryable entry whose key starts with `prefix` (team|email|); true when any existed.
-    pub fn take_retryable(&self, prefix: &str, now: DateTime<Utc>) -> bool {
-        let mut entries = self.lock();
-        let before = entries.len();
-        let ttl = self.ttl;
-        entries.retain(|(key, _), (at, retryable)| {
-            let alive = now.signed_duration_since(*at).to_std().unwrap_or_default() < ttl;
-            !(*retryable && alive && key.starts_with(prefix))
-        });
-        entries.len() != before
-    }
-}
-
-/// Why a webhook post failed. Never carries the URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PostFailure {
-    /// 429, 5xx, timeout or transport still failing after the retry.
-    transient: bool,
-    /// Short reason, e.g. `no_service`, `server`, `timeout`.
-    reason: String,
-}
-
-/// The result of delivering one alert.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Delivery {
-    /// Posts delivered.
-    pub sent: u32,
-    /// Posts that failed or could not be routed.
-    pub failures: u32,
-    /// A post failed transiently (429/5xx/timeout after one retry): the invocation must fail.
-    pub transient_failure: bool,
-    /// Channels skipped because the same alert was already delivered there.
-    pub deduplicated: u32,
-}
-
-/// Where alerts go and how they are remembered.
-pub struct Deliverer<'a> {
-    /// The webhook poster.
-    pub poster: &'a dyn WebhookPoster,
-    /// The routes.
-    pub secret: &'a OncallSecret,
-    /// The de-dup log.
-    pub log: &'a AlertLog,
-    /// Now.
-    pub now: DateTime<Utc>,
-    /// Posts must end before this instant (the Lambda deadline).
-    pub deadline: Option<tokio::time::Instant>,
-}
-
-impl Deliverer<'_> {
-    /// One webhook post, cut off at the deadline. The poster retries 429 and 5xx once; a timeout is
-    /// retried once here (a duplicated alert is acceptable, a lost one is not).
-    async fn post(
-        &self,
-        url: &SecretString,
-        message: &slack_notify::Message,
-    ) -> Result<(), PostFailure> {
-        let attempts = async {
-            match self.poster.post_webhook(url, message).await {
-                Err(SlackError::Timeout) => {
-                    tracing::warn!(reason = "timeout", "Slack webhook timed out; retrying once");
-                    self.poster.post_webhook(url, message).await
-                }
-                other => other,
-            }
-        };
-        let result = match self.deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, attempts)
-                .await
-                .unwrap_or(Err(SlackError::Timeout)),
-            None => attempts.await,
-        };
-        result.map_err(|e| PostFailure {
-            transient: e.is_transient(),
-            reason: e.kind().to_owned(),
-        })
-    }
-
-    /// Sends each message unless already delivered for `key`; records deliveries.
-    pub async fn deliver(&self, key: &str, kind: AlertKind, messages: &[Message]) -> Delivery {
-        let mut report = Delivery::default();
-        for message in messages {
-            if self.log.was_sent(key, &message.channel, self.now) {
-                tracing::info!(alert = kind.code(), channel = %message.channel, "alert already delivered for this handoff; not repeated");
-                report.deduplicated += 1;
-                continue;
-            }
-            let Some(route) = self.secret.route(&message.channel) else {
-                tracing::warn!(alert = kind.code(), channel = %message.channel, reason = "undeliverable", "no Slack route for the channel");
-                report.failures += 1;
-                continue;
-            };
-            let result = self.post(route.url(), &message.to_slack(&route)).await;
-            match result {
-                Ok(()) => {
-                    tracing::info!(alert = kind.code(), channel = %message.channel, route = route.kind(), "alert sent");
-                    self.log
-                        .record(key, &message.channel, kind.is_retryable(), self.now);
-                    report.sent += 1;
-                }
-                Err(failure) => {
-                    report.failures += 1;
-                    report.transient_failure |= failure.transient;
-                    tracing::warn!(
-                        alert = kind.code(),
-                        channel = %message.channel,
-                        reason = %failure.reason,
-                        transient = failure.transient,
-                        "alert not delivered"
-                    );
-                }
-            }
-        }
-        report
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use lambda_kit::config::pairs_lookup;
 
     use super::*;
 
     fn config(extra: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> =
-            [("ONCALL_SECRET_ID", "s"), ("ONCALL_SPOKE_ORG", "example")]
-                .iter()
-                .chain(extra)
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect();
-        Config::from_lookup(move |k| map.get(k).cloned()).unwrap()
+        let mut pairs = vec![("ONCALL_SECRET_ID", "s"), ("ONCALL_SPOKE_ORG", "example")];
+        pairs.extend_from_slice(extra);
+        Config::from_lookup(pairs_lookup(&pairs)).unwrap()
     }
 
     fn event() -> EventContext {
@@ -553,34 +368,5 @@ mod tests {
             team_link("example", Some("https://x/teams/y"), Some("z"), "IT"),
             "https://x/teams/y"
         );
-    }
-
-    #[test]
-    fn the_alert_log_expires_entries_and_hands_back_retryable_ones_once() {
-        let log = AlertLog::new(Duration::from_secs(60));
-        let t0 = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        log.record(
-            "it|alice@example.com|spoke_unavailable",
-            "#alerts_it",
-            true,
-            t0,
-        );
-        log.record(
-            "it|alice@example.com|not_team_member",
-            "#alerts_it",
-            false,
-            t0,
-        );
-        assert!(log.was_sent("it|alice@example.com|spoke_unavailable", "alerts_it", t0));
-        assert!(!log.was_sent(
-            "it|alice@example.com|spoke_unavailable",
-            "#alerts_it",
-            t0 + chrono::Duration::seconds(61)
-        ));
-        assert!(log.take_retryable("it|alice@example.com|", t0));
-        assert!(!log.take_retryable("it|alice@example.com|", t0));
-        assert!(log.was_sent("it|alice@example.com|not_team_member", "#alerts_it", t0));
     }
 }

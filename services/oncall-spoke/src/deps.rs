@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 
+use it_alert::SlackSender;
 use lambda_kit::http::RetryPolicy;
 use lambda_kit::metrics::MetricSink;
 use lambda_kit::{Clock, Platform};
 use secrecy::SecretString;
 use secrets::{SecretStore, SecretsClient};
-use slack_notify::{WebhookClient, WebhookPoster};
+use slack_notify::WebhookClient;
 use spoke_client::{BuildError, SpokeClient};
 
 use crate::USER_AGENT;
-use crate::alert::AlertLog;
 use crate::config::Config;
+use crate::delivery::AlertLog;
 use crate::handoff::TeamCache;
 
 /// The start-up failed; the cold start fails with this error.
@@ -30,7 +31,7 @@ pub struct Deps {
     pub(crate) config: Arc<Config>,
     http: reqwest::Client,
     pub(crate) secrets: Arc<dyn SecretStore>,
-    pub(crate) slack: Arc<dyn WebhookPoster>,
+    pub(crate) slack: SlackSender,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) metrics: Arc<dyn MetricSink>,
     pub(crate) teams: TeamCache,
@@ -47,7 +48,7 @@ impl std::fmt::Debug for Deps {
 
 impl Deps {
     /// Builds the clients from `platform`: the secret from Secrets Manager through a `SecretsClient` with
-    /// `ONCALL_SECRET_TTL_SECS`, Slack webhooks through `slack-notify` (one retry), and Spoke through
+    /// `ONCALL_SECRET_TTL_SECS`, Slack webhooks through it-alert's sender over `slack-notify` (one retry), and Spoke through
     /// `spoke-client` with the key of the current secret (see [`Deps::spoke`]).
     pub async fn new(config: Config, platform: &Platform) -> Result<Self, StartupError> {
         // Check the Spoke settings once, at the cold start, rather than on every invocation.
@@ -75,7 +76,7 @@ impl Deps {
             config: Arc::new(config),
             http: platform.http.clone(),
             secrets: Arc::new(secrets),
-            slack: Arc::new(slack),
+            slack: SlackSender::new(Arc::new(slack)),
             clock: platform.clock.clone(),
             metrics: platform.metrics.clone(),
         })

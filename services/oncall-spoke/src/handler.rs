@@ -12,7 +12,8 @@ use spoke_client::{TeamId, UserId};
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::alert::{AlertContext, Deliverer, render};
+use crate::alert::{AlertContext, render};
+use crate::delivery::Deliverer;
 use crate::deps::Deps;
 use crate::error::ServiceError;
 use crate::event::{EventContext, Handoff, Screening, context, screen};
@@ -134,7 +135,7 @@ async fn run(
             }
             if let Some(secret) = &secret {
                 let deliverer = Deliverer {
-                    poster: deps.slack.as_ref(),
+                    sender: &deps.slack,
                     secret,
                     log: &deps.alerts,
                     now: deps.clock.now(),
@@ -299,7 +300,7 @@ async fn send_recovered(
     let alert = Alert::new(AlertKind::Recovered, "");
     let messages = render(&alert, &alert_ctx);
     let deliverer = Deliverer {
-        poster: deps.slack.as_ref(),
+        sender: &deps.slack,
         secret,
         log: &deps.alerts,
         now,

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod delivery;
 pub mod deps;
 pub mod error;
 pub mod event;

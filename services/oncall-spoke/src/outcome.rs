@@ -101,12 +101,21 @@ impl AlertKind {
         matches!(self, Self::StaleEvent | Self::Recovered)
     }
 
+    /// The alerts of a retryable failure.
+    pub const RETRYABLE: [Self; 3] = [
+        Self::UpdateNotApplied,
+        Self::SpokeUnavailable,
+        Self::SpokeAuth,
+    ];
+
     /// Alerts of a retryable failure: a later success for the same handoff sends a `recovered` note.
     pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            Self::UpdateNotApplied | Self::SpokeUnavailable | Self::SpokeAuth
-        )
+        Self::RETRYABLE.contains(&self)
+    }
+
+    /// True when `code` is the reason code of a retryable alert.
+    pub fn is_retryable_code(code: &str) -> bool {
+        Self::RETRYABLE.iter().any(|k| k.code() == code)
     }
 }
 
