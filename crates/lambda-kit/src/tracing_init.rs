@@ -18,16 +18,26 @@ static COLD: AtomicBool = AtomicBool::new(true);
 /// `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, then `info`. Calling it twice is harmless.
 pub fn init_tracing() {
     let env = ConfigReader::new(env_lookup());
-    let json = match env.optional("LOG_FORMAT").map(|f| f.to_ascii_lowercase()) {
-        Some(f) if f == "json" => true,
-        Some(f) if f == "text" => false,
-        _ => env.optional("AWS_LAMBDA_FUNCTION_NAME").is_some(),
-    };
     let filter = env
         .first_of(&["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"])
         .map(|l| l.to_ascii_lowercase())
         .unwrap_or_else(|| "info".to_owned());
-    install(json, &filter, std::io::stderr);
+    install(json_wanted(&env), &filter, std::io::stderr);
+}
+
+/// [`init_tracing`] with an explicit filter (`EnvFilter` syntax) that wins over the environment's level:
+/// an operator CLI's `--verbose`.
+pub fn init_tracing_with_filter(filter: &str) {
+    let env = ConfigReader::new(env_lookup());
+    install(json_wanted(&env), filter, std::io::stderr);
+}
+
+fn json_wanted<F: Fn(&str) -> Option<String>>(env: &ConfigReader<F>) -> bool {
+    match env.optional("LOG_FORMAT").map(|f| f.to_ascii_lowercase()) {
+        Some(f) if f == "json" => true,
+        Some(f) if f == "text" => false,
+        _ => env.optional("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+    }
 }
 
 fn install<W>(json: bool, filter: &str, writer: W)

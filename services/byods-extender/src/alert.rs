@@ -1,4 +1,4 @@
-//! Operator alerts (`byods.md` §7, Slack): one message per failed invocation and a refresh-token warning.
+//! Operator alerts (README, "Failure classes and alarms"): one message per failed invocation and a refresh-token warning.
 //! A failing alert is logged and never changes the outcome.
 
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,4 @@
-//! Typed configuration (`byods.md` §4), parsed once at start-up from any lookup function.
+//! Typed configuration (README, "Configuration"), parsed once at start-up from any lookup function.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
-//! The credentials secret (`byods.md` §3): parsing with the original sample's aliases, validation,
-//! canonical write-back that keeps unknown keys, and the merge used when the secret changed under us.
+//! The credentials secret (README, "Secret" and "Migrating from the original sample"): parsing with the
+//! original sample's aliases, validation, canonical write-back that keeps unknown keys, and the merge used
+//! when the secret changed under us.
 
 use std::fmt;
 
@@ -7,7 +8,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use crate::webex::{ClientCredentials, TokenResponse};
+use crate::webex::{ClientCredentials, MintRequest, TokenResponse};
 
 /// One group of OAuth tokens with their expiries and the time they were obtained.
 #[derive(Clone, Default)]
@@ -39,7 +40,7 @@ impl fmt::Debug for TokenSet {
 
 impl TokenSet {
     /// Applies a token response received at `now`: the refresh token and its expiry are replaced only
-    /// when the response carries them (`byods.md` §2 step 3).
+    /// when the response carries them.
     pub fn apply(&mut self, response: &TokenResponse, now: DateTime<Utc>) {
         self.access_token = Some(response.access_token.clone());
         self.access_token_expires_at = response
@@ -98,6 +99,20 @@ pub struct ServiceApp {
 }
 
 impl ServiceApp {
+    /// The OAuth client (for refreshing the service-app token).
+    pub fn client(&self) -> ClientCredentials {
+        ClientCredentials::of(self.client_id.as_ref(), self.client_secret.as_ref())
+    }
+
+    /// The body of `POST /applications/{appId}/token`.
+    pub fn mint_request(&self) -> MintRequest {
+        MintRequest {
+            client_id: self.client_id.clone().unwrap_or_default(),
+            client_secret: self.client_secret.clone().unwrap_or_default(),
+            target_org_id: self.target_org_id.clone().unwrap_or_default(),
+        }
+    }
+
     /// `appId`, or the derived form: padded base64 of `ciscospark://us/APPLICATION/<clientId>`.
     pub fn effective_app_id(&self) -> Option<String> {
         use base64::Engine as _;
@@ -125,10 +140,7 @@ pub struct TokenManager {
 impl TokenManager {
     /// The OAuth client, once validated.
     pub fn client(&self) -> ClientCredentials {
-        ClientCredentials {
-            client_id: self.client_id.clone().unwrap_or_default(),
-            client_secret: self.client_secret.clone().unwrap_or_default(),
-        }
+        ClientCredentials::of(self.client_id.as_ref(), self.client_secret.as_ref())
     }
 }
 
@@ -181,7 +193,8 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn is_placeholder(v: &str) -> bool {
+/// True for an empty value or a template placeholder (`YOUR_…_HERE`, `<…>`).
+pub fn is_placeholder(v: &str) -> bool {
     let u = v.trim().to_ascii_uppercase();
     u.is_empty()
         || (u.starts_with("YOUR_") && u.ends_with("_HERE"))
@@ -189,7 +202,7 @@ fn is_placeholder(v: &str) -> bool {
 }
 
 impl Credentials {
-    /// Parses the secret JSON, accepting the aliases of `byods.md` §3.2 (canonical keys win).
+    /// Parses the secret JSON, accepting the aliases of the README's migration table (canonical keys win).
     pub fn from_value(value: &Value) -> Result<Self, MalformedSecret> {
         let root = value
             .as_object()
@@ -288,7 +301,7 @@ impl Credentials {
     }
 
     /// Writes these credentials into `base` (the secret as last read), in canonical form: canonical keys
-    /// set, migrated aliases dropped, unknown keys kept, `schemaVersion` 2 (`byods.md` §3.2).
+    /// set, migrated aliases dropped, unknown keys kept, `schemaVersion` 2 (README, "Secret").
     pub fn write_into(&self, base: &Value) -> Value {
         let mut root = base.as_object().cloned().unwrap_or_default();
         let mut sa = root
@@ -379,9 +392,11 @@ impl Credentials {
         Value::Object(root)
     }
 
-    /// Merges our credentials with a fresher copy of the secret (`byods.md` §3.3): static credentials come
-    /// from the fresh copy (ours fill only what it lacks), and each token group comes from the side with
-    /// the later `refreshedAt`/`obtainedAt`.
+    /// Merges our credentials with a copy of the secret that a concurrent writer changed since we read it:
+    /// its static values win (ours fill only what it lacks), each token group comes from the side with the
+    /// later `refreshedAt`/`obtainedAt`, and the integration's client id and secret travel with its
+    /// tokens (a refresh token is only good with the client it was issued to). When the secret has not
+    /// changed since our read there is nothing to merge: see [`Credentials::to_write`].
     pub fn merged_with_fresh(&self, fresh: &Self) -> Self {
         let mut out = fresh.clone();
         let sa = &mut out.service_app;
@@ -397,17 +412,41 @@ impl Credentials {
             sa.tokens = self.service_app.tokens.clone();
         }
         let tm = &mut out.token_manager;
-        fill(&mut tm.client_id, &self.token_manager.client_id);
-        fill(&mut tm.client_secret, &self.token_manager.client_secret);
-        if self
+        let ours_newer = self
             .token_manager
             .tokens
             .is_newer_than(&fresh.token_manager.tokens)
-            || fresh.token_manager.tokens.refresh_token.is_none()
-        {
+            || fresh.token_manager.tokens.refresh_token.is_none();
+        if ours_newer {
             tm.tokens = self.token_manager.tokens.clone();
+            if self.token_manager.client_id.is_some() {
+                tm.client_id.clone_from(&self.token_manager.client_id);
+            }
+            if self.token_manager.client_secret.is_some() {
+                tm.client_secret
+                    .clone_from(&self.token_manager.client_secret);
+            }
         }
+        fill(&mut tm.client_id, &self.token_manager.client_id);
+        fill(&mut tm.client_secret, &self.token_manager.client_secret);
         out
+    }
+
+    /// What to write over `fresh` (the secret as re-read right before the write, at `fresh_version`) when
+    /// ours were derived from `base_version`: ours unchanged when nobody wrote in between (so an operator's
+    /// new client id or secret replaces the stored one, placeholders included), else
+    /// [`Credentials::merged_with_fresh`].
+    pub fn to_write(
+        &self,
+        fresh: &Self,
+        base_version: Option<&str>,
+        fresh_version: Option<&str>,
+    ) -> Self {
+        if base_version.is_some() && base_version == fresh_version {
+            self.clone()
+        } else {
+            self.merged_with_fresh(fresh)
+        }
     }
 
     /// Every secret value these credentials hold (for leak assertions in tests and the CLI).
@@ -558,6 +597,81 @@ mod tests {
                 .unwrap()
                 .expose_secret(),
             "theirs-sa"
+        );
+    }
+
+    fn secret_of(c: &Credentials, pick: fn(&Credentials) -> &Option<SecretString>) -> String {
+        pick(c).as_ref().unwrap().expose_secret().to_owned()
+    }
+
+    #[test]
+    fn without_a_concurrent_write_our_integration_client_replaces_the_stored_one() {
+        let mut stored = Credentials::from_value(&seed_shaped()).unwrap();
+        stored.token_manager.client_secret = Some("YOUR_CLIENT_SECRET_HERE".into());
+        let mut ours = stored.clone();
+        ours.token_manager.client_id = Some("tm-client-new".into());
+        ours.token_manager.client_secret = Some("tm-secret-new".into());
+        ours.token_manager.tokens.refresh_token = Some("tm-refresh-new".into());
+
+        let written = ours.to_write(&stored, Some("v1"), Some("v1"));
+
+        assert_eq!(
+            written.token_manager.client_id.as_deref(),
+            Some("tm-client-new")
+        );
+        assert_eq!(
+            secret_of(&written, |c| &c.token_manager.client_secret),
+            "tm-secret-new"
+        );
+        assert_eq!(
+            secret_of(&written, |c| &c.token_manager.tokens.refresh_token),
+            "tm-refresh-new"
+        );
+    }
+
+    #[test]
+    fn after_a_concurrent_write_its_values_stay_and_the_integration_client_travels_with_newer_tokens()
+     {
+        let t0 = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut read = Credentials::from_value(&seed_shaped()).unwrap();
+        read.token_manager.tokens.stamp = Some(t0);
+        let mut ours = read.clone();
+        ours.token_manager.client_id = Some("tm-client-new".into());
+        ours.token_manager.client_secret = Some("tm-secret-new".into());
+        ours.token_manager.tokens.refresh_token = Some("tm-refresh-new".into());
+        ours.token_manager.tokens.stamp = Some(t0 + chrono::Duration::hours(2));
+        let mut theirs = read.clone();
+        theirs.service_app.client_secret = Some("sa-secret-rotated".into());
+
+        let written = ours.to_write(&theirs, Some("v1"), Some("v2"));
+
+        assert_eq!(
+            secret_of(&written, |c| &c.service_app.client_secret),
+            "sa-secret-rotated",
+            "the concurrent writer's value stays"
+        );
+        assert_eq!(
+            written.token_manager.client_id.as_deref(),
+            Some("tm-client-new")
+        );
+        assert_eq!(
+            secret_of(&written, |c| &c.token_manager.client_secret),
+            "tm-secret-new",
+            "the refresh token is stored with the client it belongs to"
+        );
+
+        theirs.token_manager.tokens.stamp = Some(t0 + chrono::Duration::hours(3));
+        let written = ours.to_write(&theirs, Some("v1"), Some("v2"));
+        assert_eq!(
+            written.token_manager.client_id.as_deref(),
+            Some("tm-client")
+        );
+        assert_eq!(
+            secret_of(&written, |c| &c.token_manager.tokens.refresh_token),
+            "tm-refresh",
+            "their newer tokens win, with their client"
         );
     }
 

@@ -1,4 +1,5 @@
-//! The error taxonomy of `byods.md` §5: one class per operator action, ordered by severity.
+//! The error taxonomy (README, "Failure classes and alarms"): one class per operator action, ordered by
+//! severity, and the start-up error of [`crate::Deps::new`].
 
 use std::fmt;
 
@@ -7,7 +8,7 @@ use lambda_runtime::Diagnostic;
 
 use crate::sweep::SweepSummary;
 
-/// What went wrong, as the operator has to act on it. Declared most severe first (`byods.md` §5); the
+/// What went wrong, as the operator has to act on it. Declared most severe first (the README's table); the
 /// derived `Ord` follows that order, so the *smallest* class of a sweep is the one reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -63,7 +64,7 @@ impl FailureClass {
         }
     }
 
-    /// The CLI exit code for this class (`byods.md` §6).
+    /// The CLI exit code for this class (README, "CLI exit codes").
     pub fn exit_code(self) -> i32 {
         match self {
             Self::ReauthRequired => 3,
@@ -218,6 +219,15 @@ impl SweepError {
     pub fn single(failure: Failure) -> Self {
         Self::from_failures(vec![failure], None)
     }
+}
+
+/// Building [`crate::Deps`] failed: an HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The Webex client could not be built.
+    #[error("building the Webex client failed")]
+    Webex(#[source] crate::webex::WebexError),
 }
 
 impl From<SweepError> for Diagnostic {

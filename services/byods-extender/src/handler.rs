@@ -1,28 +1,29 @@
 //! The Lambda entry: EventBridge scheduled event (content ignored apart from overrides) → sweep.
 
-use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+use lambda_kit::Invocation;
 
 use crate::deps::Deps;
 use crate::error::SweepError;
 use crate::sweep::{Overrides, SweepSummary, run_sweep};
 
-/// Time kept back from the invocation deadline (`byods.md` §4).
-pub const DEADLINE_RESERVE: chrono::Duration = chrono::Duration::seconds(10);
+/// Time kept back from the invocation deadline: no data source starts later than this before it.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(10);
 
-/// Handles one scheduled invocation without a deadline. The event is JSON so that any test event works
-/// (the deployment guide tests with the `hello-world` template).
-pub async fn handle(event: serde_json::Value, deps: &Deps) -> Result<SweepSummary, SweepError> {
-    handle_with_deadline(event, deps, None).await
-}
-
-/// Handles one invocation that must not start new work after `deadline` minus 10 s.
-pub async fn handle_with_deadline(
+/// Handles one invocation. The event is JSON so that any test event works (the deployment guide tests
+/// with the `hello-world` template); only the overrides under `byods` are read. No new work starts after
+/// the invocation's deadline minus [`DEADLINE_RESERVE`].
+pub async fn handle(
     event: serde_json::Value,
+    invocation: &Invocation,
     deps: &Deps,
-    deadline: Option<DateTime<Utc>>,
 ) -> Result<SweepSummary, SweepError> {
     let overrides = Overrides::from_event(&event);
-    run_sweep(deps, &overrides, deadline.map(|d| d - DEADLINE_RESERVE)).await
+    let deadline = invocation
+        .deadline
+        .map(|d| d.checked_sub(DEADLINE_RESERVE).unwrap_or(d));
+    run_sweep(deps, &overrides, deadline).await
 }
 
 #[cfg(test)]

@@ -1,25 +1,17 @@
-//! The `byods-extender` Lambda: wiring only (platform §4).
+//! The `byods-extender` Lambda: wiring only (docs/architecture.md, "One service shape").
 
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use tracing::Instrument as _;
+use byods_extender::{Config, Deps, USER_AGENT, handle};
+use lambda_kit::Platform;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_kit::init_tracing();
-    let config = byods_extender::Config::from_env()?;
-    let deps = byods_extender::build_deps(config, None).await?;
+    let config = Config::from_env()?;
+    let platform = Platform::from_env(USER_AGENT).await?;
+    let deps = Deps::new(config, &platform).await?;
     let deps = &deps;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            let span = lambda_kit::invocation_span(&event.context.request_id);
-            let deadline = chrono::DateTime::from_timestamp_millis(
-                i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
-            );
-            byods_extender::handle_with_deadline(event.payload, deps, deadline)
-                .instrument(span)
-                .await
-                .map_err(Diagnostic::from)
-        },
-    ))
+    lambda_kit::serve(
+        move |event, invocation| async move { handle(event, &invocation, deps).await },
+    )
     .await
 }

@@ -1,4 +1,4 @@
-//! The authorization-code flow of `byods setup-oauth` (`byods.md` §6): random `state`, PKCE S256, and a
+//! The authorization-code flow of `byods setup-oauth` (README, "Set-up"): random `state`, PKCE S256, and a
 //! loopback listener on 127.0.0.1 that receives the browser's redirect.
 
 use std::collections::HashMap;
@@ -168,7 +168,7 @@ impl CallbackListener {
             _ => return Err(OAuthError::Timeout(timeout)),
         };
         if let Some(error) = query.get("error") {
-            return Err(OAuthError::Denied(crate::redact::sanitise(error)));
+            return Err(OAuthError::Denied(crate::webex::sanitise(error)));
         }
         let state_ok = query.get("state").is_some_and(|s| {
             constant_time_eq(s.as_bytes(), expected_state.expose_secret().as_bytes())

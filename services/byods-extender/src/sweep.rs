@@ -1,4 +1,4 @@
-//! The sweep (`byods.md` §2): one per invocation. Each data source is handled independently; the sweep
+//! The sweep (README, "Lambda `byods-extender`"): one per invocation. Each data source is handled independently; the sweep
 //! returns `Err` when anything failed, after doing all the work it can.
 
 use chrono::{DateTime, Utc};
@@ -59,7 +59,7 @@ pub struct Counts {
     pub failed: u64,
 }
 
-/// The sweep summary (`byods.md` §2 step 7). Contains no secret.
+/// The sweep summary. Contains no secret.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SweepSummary {
@@ -79,6 +79,8 @@ pub struct SweepSummary {
 }
 
 struct Telemetry {
+    /// Whether the sweep got as far as the data sources.
+    reached_sources: bool,
     oauth_failures: u64,
     write_failures: u64,
     rate_limited: u64,
@@ -91,7 +93,7 @@ struct Telemetry {
 pub async fn run_sweep(
     deps: &Deps,
     overrides: &Overrides,
-    deadline: Option<DateTime<Utc>>,
+    deadline: Option<tokio::time::Instant>,
 ) -> Result<SweepSummary, SweepError> {
     let sweep_id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("sweep", sweep_id = %sweep_id);
@@ -103,7 +105,7 @@ pub async fn run_sweep(
 async fn run(
     deps: &Deps,
     overrides: &Overrides,
-    deadline: Option<DateTime<Utc>>,
+    deadline: Option<tokio::time::Instant>,
     sweep_id: String,
 ) -> Result<SweepSummary, SweepError> {
     let started = deps.clock.now();
@@ -114,7 +116,7 @@ async fn run(
         Some("window") => ExtendMode::Window,
         _ => config.extend_mode,
     };
-    let force = overrides.force.unwrap_or(false) || mode == ExtendMode::Always;
+    let only_when_due = !overrides.force.unwrap_or(false) && mode == ExtendMode::Window;
     info!(event = "sweep_started", sweep_id = %sweep_id, dry_run, mode = mode.as_str(), "sweep started");
     let mut summary = SweepSummary {
         sweep_id: sweep_id.clone(),
@@ -129,6 +131,7 @@ async fn run(
         Ok(s) => s,
         Err(failure) => {
             let telemetry = Telemetry {
+                reached_sources: false,
                 oauth_failures: 0,
                 write_failures: 0,
                 rate_limited: 0,
@@ -148,16 +151,17 @@ async fn run(
             .await
     }
     .await;
+    let reached_sources = prepared.is_ok();
     if let Ok(ids) = prepared {
         let options = ProcessOptions {
-            force,
+            only_when_due,
             dry_run,
             lifetime_minutes: None,
         };
         let session_ref = &session;
         let results: Vec<DataSourceResult> = futures::stream::iter(ids)
             .map(|id| async move {
-                if deadline.is_some_and(|d| deps.clock.now() >= d) {
+                if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                     let failure = Failure::new(
                         FailureClass::DeadlineExceeded,
                         "not started before the invocation deadline",
@@ -210,6 +214,7 @@ async fn run(
             .await;
     }
     let telemetry = Telemetry {
+        reached_sources,
         oauth_failures: session.oauth_failures(),
         write_failures: session.write_failures(),
         rate_limited: session.ctx().rate_limited_responses(),
@@ -312,6 +317,41 @@ async fn finish(
     Err(error)
 }
 
+/// Each data source's token expiry for the metrics: what this run read, else the last expiry an earlier
+/// run of this process read (a source that failed now, or every source when the run stopped before
+/// reaching them). Remembers what this run read.
+fn token_expiries(
+    deps: &Deps,
+    summary: &SweepSummary,
+    reached_sources: bool,
+) -> Vec<(String, Option<DateTime<Utc>>)> {
+    let known = deps.last_expiries();
+    if !reached_sources {
+        if !known.is_empty() {
+            warn!(
+                event = "metrics_from_last_known",
+                data_sources = known.len(),
+                "the run stopped before the data sources; their expiry metrics use the last known expiries"
+            );
+        }
+        return known.into_iter().map(|(id, e)| (id, Some(e))).collect();
+    }
+    let expiries: Vec<(String, Option<DateTime<Utc>>)> = summary
+        .data_sources
+        .iter()
+        .map(|r| {
+            let e = r.current_expiry().or_else(|| known.get(&r.id).copied());
+            (r.id.clone(), e)
+        })
+        .collect();
+    deps.remember_expiries(
+        expiries
+            .iter()
+            .filter_map(|(id, e)| e.map(|e| (id.clone(), e))),
+    );
+    expiries
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn emit_metrics(
     deps: &Deps,
@@ -335,12 +375,19 @@ fn emit_metrics(
         .count("HttpRetries", t.retries)
         .count("SweepSuccess", u64::from(success))
         .metric("SweepDurationMs", Unit::Milliseconds, duration_ms as f64);
-    let min_left = summary
-        .data_sources
+    let expiries = token_expiries(deps, summary, t.reached_sources);
+    let min_left = expiries
         .iter()
-        .filter_map(|r| r.current_expiry())
+        .filter_map(|(_, e)| *e)
         .map(|e| (e - now).num_minutes())
         .min();
+    // Unknown is alarming: a run that could not read any data source and knows no earlier expiry emits 0,
+    // which is below the alarm's threshold (README, "Failure classes and alarms").
+    let min_left = if t.reached_sources {
+        min_left
+    } else {
+        Some(min_left.unwrap_or(0))
+    };
     if let Some(min) = min_left {
         emf = emf.metric("MinDataSourceTokenMinutesLeft", Unit::None, min as f64);
     }
@@ -355,15 +402,15 @@ fn emit_metrics(
         emf = emf.metric("ServiceAppRefreshTokenSecondsLeft", Unit::Seconds, s as f64);
     }
     emf.emit(deps.metrics.as_ref(), now);
-    for r in &summary.data_sources {
-        if let Some(e) = r.current_expiry() {
+    for (id, expiry) in &expiries {
+        if let Some(e) = expiry {
             Emf::new(ns)
                 .dimension("Service", "byods-extender")
-                .dimension("DataSourceId", &r.id)
+                .dimension("DataSourceId", id)
                 .metric(
                     "DataSourceTokenMinutesLeft",
                     Unit::None,
-                    (e - now).num_minutes() as f64,
+                    (*e - now).num_minutes() as f64,
                 )
                 .emit(deps.metrics.as_ref(), now);
         }

@@ -154,9 +154,10 @@ pub(crate) async fn byods(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
             &byods::secret("demo-int-refresh"),
         )
         .await?;
-        let deps = byods::deps(&wiring, &env)?;
+        let deps = byods::deps(&wiring, &env).await?;
         let started = Instant::now();
-        let summary = byods_extender::handle(json!({}), &deps)
+        let invocation = lambda_kit::Invocation::new(format!("bench-byods-{i}"));
+        let summary = byods_extender::handle(json!({}), &invocation, &deps)
             .await
             .map_err(|e| anyhow!("run {i}: {e}"))?;
         runs.push(started.elapsed());

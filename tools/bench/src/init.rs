@@ -72,7 +72,7 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
     let mut build = Vec::new();
     for _ in 0..plan.init {
         let started = Instant::now();
-        let deps = byods::deps(&fresh(), &byods_env)?;
+        let deps = byods::deps(&fresh(), &byods_env).await?;
         build.push(started.elapsed());
         drop(deps);
     }

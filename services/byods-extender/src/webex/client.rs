@@ -1,10 +1,12 @@
-//! The reqwest-based Webex client: one private `send` helper applies the HTTP policy of `byods.md` §5.
+//! The reqwest-based Webex client: one private `send` helper applies the HTTP policy of the README
+//! ("Webex client": timeouts, tracking ids, bounded retries, `Retry-After`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
 use futures::future::BoxFuture;
 use lambda_kit::Clock;
 use lambda_kit::http::{RetryPolicy, retry_after};
@@ -12,13 +14,15 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use tracing::warn;
+use tracing::{debug, warn};
 use url::Url;
 
 use super::WebexApi;
 use super::error::WebexError;
-use super::models::{ClientCredentials, DataSource, MintRequest, TokenResponse, UpdateDataSource};
-use crate::redact::sanitise;
+use super::error::sanitise;
+use super::models::{
+    ClientCredentials, CodeGrant, DataSource, MintRequest, TokenResponse, UpdateDataSource, Updated,
+};
 use crate::sleep::Sleeper;
 
 /// Per-sweep call context: the tracking-id sequence, the deadline and retry counters.
@@ -26,14 +30,14 @@ use crate::sleep::Sleeper;
 pub struct CallCtx {
     sweep_id: String,
     seq: AtomicU64,
-    deadline: Option<DateTime<Utc>>,
+    deadline: Option<Instant>,
     retries: AtomicU64,
     rate_limited: AtomicU64,
 }
 
 impl CallCtx {
     /// A context for sweep `sweep_id` that must not start work after `deadline`.
-    pub fn new(sweep_id: &str, deadline: Option<DateTime<Utc>>) -> Self {
+    pub fn new(sweep_id: &str, deadline: Option<Instant>) -> Self {
         Self {
             sweep_id: sweep_id.to_owned(),
             seq: AtomicU64::new(0),
@@ -49,7 +53,7 @@ impl CallCtx {
     }
 
     /// The deadline, if any.
-    pub fn deadline(&self) -> Option<DateTime<Utc>> {
+    pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
@@ -91,6 +95,8 @@ impl std::fmt::Debug for WebexClient {
 struct Answer {
     body: Vec<u8>,
     headers: HeaderMap,
+    /// The response's tracking id, else the one we sent.
+    tracking_id: String,
 }
 
 impl WebexClient {
@@ -104,8 +110,7 @@ impl WebexClient {
         clock: Arc<dyn Clock>,
         sleeper: Arc<dyn Sleeper>,
     ) -> Result<Self, WebexError> {
-        let user_agent = concat!("byods-extender/", env!("CARGO_PKG_VERSION"));
-        let http = lambda_kit::http::http_client_with(user_agent, connect_timeout, timeout)
+        let http = lambda_kit::http::http_client_with(crate::USER_AGENT, connect_timeout, timeout)
             .map_err(|e| WebexError::Transport {
                 op: "build client",
                 detail: sanitise(&e.without_url().to_string()),
@@ -142,6 +147,13 @@ impl WebexClient {
         )
     }
 
+    /// The same client waiting through `sleeper`.
+    #[must_use]
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
@@ -154,11 +166,9 @@ impl WebexClient {
     }
 
     /// Whether waiting `wait` from now would pass the deadline.
-    fn passes_deadline(&self, ctx: &CallCtx, wait: Duration) -> bool {
-        ctx.deadline.is_some_and(|d| {
-            let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-            self.clock.now() + wait > d
-        })
+    fn passes_deadline(ctx: &CallCtx, wait: Duration) -> bool {
+        ctx.deadline
+            .is_some_and(|d| Instant::now().checked_add(wait).is_none_or(|at| at > d))
     }
 
     /// Sends one logical request with retries. `build` is called once per attempt with the same inputs, so
@@ -172,10 +182,11 @@ impl WebexClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            if self.passes_deadline(ctx, Duration::ZERO) {
+            if Self::passes_deadline(ctx, Duration::ZERO) {
                 return Err(WebexError::Deadline { op });
             }
             let tracking = ctx.next_tracking_id();
+            debug!(event = "http_request", upstream = "webex", op, attempt, client_tracking_id = %tracking, "calling webex");
             let request = build().header("TrackingID", tracking.as_str());
             let retry_wait = match request.send().await {
                 Err(e) => {
@@ -192,7 +203,7 @@ impl WebexClient {
                         return Err(err);
                     }
                     let wait = self.policy.backoff(attempt);
-                    if self.passes_deadline(ctx, wait) {
+                    if Self::passes_deadline(ctx, wait) {
                         return Err(err);
                     }
                     wait
@@ -203,7 +214,12 @@ impl WebexClient {
                     let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
                     let tracking_id = tracking_id_of(&headers, &body);
                     if status.is_success() {
-                        return Ok(Answer { body, headers });
+                        let tracking_id = tracking_id.unwrap_or(tracking);
+                        return Ok(Answer {
+                            body,
+                            headers,
+                            tracking_id,
+                        });
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::LOCKED {
                         ctx.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -230,7 +246,7 @@ impl WebexClient {
                         };
                         if wait > self.policy.max_rate_limit_wait
                             || !self.policy.may_retry(attempt)
-                            || self.passes_deadline(ctx, wait)
+                            || Self::passes_deadline(ctx, wait)
                         {
                             return Err(err);
                         }
@@ -254,7 +270,7 @@ impl WebexClient {
                             return Err(err);
                         }
                         let wait = self.policy.backoff(attempt);
-                        if self.passes_deadline(ctx, wait) {
+                        if Self::passes_deadline(ctx, wait) {
                             return Err(err);
                         }
                         wait
@@ -282,15 +298,7 @@ impl WebexClient {
         build: impl Fn() -> RequestBuilder,
     ) -> Result<T, WebexError> {
         let answer = self.send(ctx, op, build).await?;
-        serde_json::from_slice(&answer.body).map_err(|e| WebexError::Decode {
-            op,
-            detail: format!(
-                "line {} column {}: {:?}",
-                e.line(),
-                e.column(),
-                e.classify()
-            ),
-        })
+        decode(op, &answer.body)
     }
 
     fn bearer(builder: RequestBuilder, token: &SecretString) -> RequestBuilder {
@@ -300,12 +308,16 @@ impl WebexClient {
         builder.header(reqwest::header::AUTHORIZATION, value)
     }
 
-    async fn token_request(
+    /// `POST /access_token` with the grant's fields and the client's id and secret as a form.
+    async fn token_request<const N: usize>(
         &self,
         ctx: &CallCtx,
         op: &'static str,
-        form: Vec<(&'static str, String)>,
+        client: &ClientCredentials,
+        grant: [(&'static str, String); N],
     ) -> Result<TokenResponse, WebexError> {
+        let form: Vec<(&'static str, String)> =
+            grant.into_iter().chain(client.form_fields()).collect();
         let url = self.url(&["access_token"]);
         self.send_json(ctx, op, || self.http.post(url.clone()).form(&form))
             .await
@@ -324,16 +336,11 @@ impl WebexApi for WebexClient {
         refresh_token: &'a SecretString,
     ) -> BoxFuture<'a, Result<TokenResponse, WebexError>> {
         Box::pin(async move {
-            let form = vec![
+            let grant = [
                 ("grant_type", "refresh_token".to_owned()),
-                ("client_id", client.client_id.clone()),
-                (
-                    "client_secret",
-                    client.client_secret.expose_secret().to_owned(),
-                ),
                 ("refresh_token", refresh_token.expose_secret().to_owned()),
             ];
-            self.token_request(ctx, "POST /access_token (refresh_token)", form)
+            self.token_request(ctx, "POST /access_token (refresh_token)", client, grant)
                 .await
         })
     }
@@ -342,24 +349,20 @@ impl WebexApi for WebexClient {
         &'a self,
         ctx: &'a CallCtx,
         client: &'a ClientCredentials,
-        code: &'a SecretString,
-        redirect_uri: &'a str,
-        code_verifier: &'a SecretString,
+        grant: &'a CodeGrant,
     ) -> BoxFuture<'a, Result<TokenResponse, WebexError>> {
         Box::pin(async move {
-            let form = vec![
+            let fields = [
                 ("grant_type", "authorization_code".to_owned()),
-                ("code", code.expose_secret().to_owned()),
-                ("redirect_uri", redirect_uri.to_owned()),
-                ("code_verifier", code_verifier.expose_secret().to_owned()),
-                ("client_id", client.client_id.clone()),
+                ("code", grant.code.expose_secret().to_owned()),
+                ("redirect_uri", grant.redirect_uri.clone()),
                 (
-                    "client_secret",
-                    client.client_secret.expose_secret().to_owned(),
+                    "code_verifier",
+                    grant.code_verifier.expose_secret().to_owned(),
                 ),
             ];
-            self.token_request(ctx, "POST /access_token (authorization_code)", form)
-                .await
+            let op = "POST /access_token (authorization_code)";
+            self.token_request(ctx, op, client, fields).await
         })
     }
 
@@ -410,13 +413,13 @@ impl WebexApi for WebexClient {
                         detail: format!("{:?}", e.classify()),
                     })?;
                 for item in page.items {
-                    match serde_json::from_value::<DataSource>(item) {
-                        Ok(ds) if ds.id.as_deref().is_some_and(|i| !i.is_empty()) => out.push(ds),
-                        _ => warn!(
-                            event = "data_source_without_id",
-                            "a listed data source has no id; skipped"
-                        ),
-                    }
+                    let ds = serde_json::from_value::<DataSource>(item).map_err(|e| {
+                        WebexError::Decode {
+                            op,
+                            detail: format!("a listed item: {:?}", e.classify()),
+                        }
+                    })?;
+                    out.push(ds);
                 }
                 next = next_link(&answer.headers).filter(|u| u.origin() == self.base.origin());
                 if pages >= 100 {
@@ -452,15 +455,34 @@ impl WebexApi for WebexClient {
         token: &'a SecretString,
         id: &'a str,
         body: &'a UpdateDataSource,
-    ) -> BoxFuture<'a, Result<DataSource, WebexError>> {
+    ) -> BoxFuture<'a, Result<Updated, WebexError>> {
         Box::pin(async move {
             let url = self.url(&["dataSources", id]);
-            self.send_json(ctx, "PUT /dataSources/{id}", || {
-                Self::bearer(self.http.request(Method::PUT, url.clone()), token).json(body)
+            let op = "PUT /dataSources/{id}";
+            let answer = self
+                .send(ctx, op, || {
+                    Self::bearer(self.http.request(Method::PUT, url.clone()), token).json(body)
+                })
+                .await?;
+            Ok(Updated {
+                data_source: decode(op, &answer.body)?,
+                tracking_id: answer.tracking_id,
             })
-            .await
         })
     }
+}
+
+/// Decodes a 2xx JSON body; the error names the position, never a value.
+fn decode<T: DeserializeOwned>(op: &'static str, body: &[u8]) -> Result<T, WebexError> {
+    serde_json::from_slice(body).map_err(|e| WebexError::Decode {
+        op,
+        detail: format!(
+            "line {} column {}: {:?}",
+            e.line(),
+            e.column(),
+            e.classify()
+        ),
+    })
 }
 
 /// The Webex tracking id: the `TrackingID` header (any case), else the body's `trackingId`.

@@ -115,3 +115,12 @@ impl WebexError {
         )
     }
 }
+
+/// Shortens an upstream text (error description, tracking id) so that it is safe and small enough to log.
+pub(crate) fn sanitise(text: &str) -> String {
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}

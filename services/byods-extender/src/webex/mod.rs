@@ -1,4 +1,4 @@
-//! The Webex client module (`byods.md` §1, §5): models, typed errors, the HTTP policy, and the
+//! The Webex client module (README, "Webex client"): models, typed errors, the HTTP policy, and the
 //! [`WebexApi`] trait the sweep and the CLI depend on.
 
 mod client;
@@ -11,8 +11,10 @@ use url::Url;
 
 pub use client::{CallCtx, WebexClient};
 pub use error::WebexError;
+pub(crate) use error::sanitise;
 pub use models::{
-    ClientCredentials, DataSource, JwsClaims, MintRequest, TokenResponse, UpdateDataSource,
+    ClientCredentials, CodeGrant, DataSource, JwsClaims, MintRequest, TokenResponse,
+    UpdateDataSource, Updated,
 };
 
 /// The Webex operations BYODS uses. Object-safe, so `Deps` holds an `Arc<dyn WebexApi>`.
@@ -33,9 +35,7 @@ pub trait WebexApi: Send + Sync {
         &'a self,
         ctx: &'a CallCtx,
         client: &'a ClientCredentials,
-        code: &'a SecretString,
-        redirect_uri: &'a str,
-        code_verifier: &'a SecretString,
+        grant: &'a CodeGrant,
     ) -> BoxFuture<'a, Result<TokenResponse, WebexError>>;
 
     /// `POST /applications/{appId}/token` with the integration's bearer token.
@@ -47,7 +47,7 @@ pub trait WebexApi: Send + Sync {
         request: &'a MintRequest,
     ) -> BoxFuture<'a, Result<TokenResponse, WebexError>>;
 
-    /// `GET /dataSources`, following `Link: rel="next"`.
+    /// `GET /dataSources`, following `Link: rel="next"`: every listed item, also one without an id.
     fn list_data_sources<'a>(
         &'a self,
         ctx: &'a CallCtx,
@@ -69,5 +69,5 @@ pub trait WebexApi: Send + Sync {
         token: &'a SecretString,
         id: &'a str,
         body: &'a UpdateDataSource,
-    ) -> BoxFuture<'a, Result<DataSource, WebexError>>;
+    ) -> BoxFuture<'a, Result<Updated, WebexError>>;
 }

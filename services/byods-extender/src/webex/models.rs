@@ -3,10 +3,10 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::redact::fingerprint;
+use secrets::fingerprint;
 
 /// An OAuth client: id and secret.
 #[derive(Debug, Clone)]
@@ -15,6 +15,38 @@ pub struct ClientCredentials {
     pub client_id: String,
     /// The client secret.
     pub client_secret: SecretString,
+}
+
+impl ClientCredentials {
+    /// The client with these values (empty where absent; the secret's validation catches that earlier).
+    pub fn of(client_id: Option<&String>, client_secret: Option<&SecretString>) -> Self {
+        Self {
+            client_id: client_id.cloned().unwrap_or_default(),
+            client_secret: client_secret.cloned().unwrap_or_default(),
+        }
+    }
+
+    /// The form fields `client_id` and `client_secret` of a token request.
+    pub(crate) fn form_fields(&self) -> [(&'static str, String); 2] {
+        [
+            ("client_id", self.client_id.clone()),
+            (
+                "client_secret",
+                self.client_secret.expose_secret().to_owned(),
+            ),
+        ]
+    }
+}
+
+/// The authorization-code grant of `byods setup-oauth`: the code, the redirect URI it was issued for and
+/// the PKCE verifier.
+pub struct CodeGrant {
+    /// The authorization code from the callback.
+    pub code: SecretString,
+    /// The redirect URI, exactly as in the authorisation request.
+    pub redirect_uri: String,
+    /// The PKCE verifier.
+    pub code_verifier: SecretString,
 }
 
 /// The answer of `POST /access_token` and `POST /applications/{id}/token`.
@@ -249,4 +281,13 @@ mod tests {
         assert!(!text.contains("eyJ.secret.jws"));
         assert!(text.contains("[REDACTED]"));
     }
+}
+
+/// The answer of `PUT /dataSources/{id}`: the updated data source and the tracking id of the response.
+#[derive(Debug, Clone)]
+pub struct Updated {
+    /// The data source as Webex returned it.
+    pub data_source: DataSource,
+    /// The response's `TrackingID` (ours when Webex sent none).
+    pub tracking_id: String,
 }

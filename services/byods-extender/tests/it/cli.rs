@@ -6,7 +6,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::io::{
+    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, BufReader,
+};
 use tokio::process::Command;
 
 use crate::support::*;
@@ -19,8 +21,17 @@ struct Run {
 
 fn command(env: &Env, args: &[&str], extra: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_byods"));
-    cmd.args(args)
-        .env_remove("BYODS_DATA_SOURCE_IDS")
+    cmd.args(args);
+    with_env(&mut cmd, env);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The environment of the test's stack (fake Webex, moto, the secret), JSON logs, piped output.
+fn with_env<'c>(cmd: &'c mut Command, env: &Env) -> &'c mut Command {
+    cmd.env_remove("BYODS_DATA_SOURCE_IDS")
         .env_remove("DATA_SOURCE_ID")
         .env("BYODS_SECRET_ID", &env.secret_id)
         .env("WEBEX_API_BASE_URL", env.api_base())
@@ -33,11 +44,7 @@ fn command(env: &Env, args: &[&str], extra: &[(&str, &str)]) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    cmd
+        .kill_on_drop(true)
 }
 
 async fn byods(env: &Env, args: &[&str], extra: &[(&str, &str)]) -> Run {
@@ -201,16 +208,7 @@ async fn byo24_list_prints_a_table_and_json_without_any_jws_token() {
     let table = byods(&env, &["list"], &[]).await;
     assert_eq!(table.code, 0, "{}", table.stderr);
     let header = table.stdout.lines().next().unwrap();
-    for col in [
-        "ID",
-        "STATUS",
-        "AUDIENCE",
-        "SUBJECT",
-        "URL",
-        "EXPIRES_AT",
-        "EXPIRES_IN",
-        "DUE",
-    ] {
+    for col in byods_extender::cli::list::LIST_COLUMNS {
         assert!(header.contains(col));
     }
     assert!(table.stdout.contains("ds-due") && table.stdout.contains("ds-later"));
@@ -453,4 +451,137 @@ async fn extend_all_if_due_extends_only_the_due_sources_and_sweep_prints_one_jso
     ] {
         assert!(help.stdout.contains(command), "--help mentions {command}");
     }
+}
+
+#[tokio::test]
+async fn setup_oauth_replaces_the_stored_integration_client_id_and_secret() {
+    let env = Env::start(seed(), |now| {
+        let mut s = canonical_secret(now);
+        s["tokenManager"]["clientId"] = json!("C-retired-integration");
+        s["tokenManager"]["clientSecret"] = json!("YOUR_CLIENT_SECRET_HERE");
+        s
+    })
+    .await;
+
+    let (run, _) = setup_oauth(
+        &env,
+        &["--client-id", "C-integration"],
+        &[("BYODS_INTEGRATION_CLIENT_SECRET", "integration-secret")],
+    )
+    .await;
+
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let secret = env.secret().await;
+    assert_eq!(secret["tokenManager"]["clientId"], "C-integration");
+    assert_eq!(secret["tokenManager"]["clientSecret"], "integration-secret");
+    let rt = secret["tokenManager"]["refreshToken"].as_str().unwrap();
+    assert!(env.fake.accepts_refresh_token(rt));
+    let status = byods(&env, &["status"], &[("BYODS_DATA_SOURCE_IDS", "ds-later")]).await;
+    assert_eq!(
+        status.code, 0,
+        "the new client and its token work together: {}",
+        status.stdout
+    );
+}
+
+#[tokio::test]
+async fn setup_oauth_reads_the_client_secret_without_echoing_it() {
+    // The stored secret belongs to another client, so the new one must be asked for.
+    let env = Env::start(seed(), |now| {
+        let mut s = canonical_secret(now);
+        s["tokenManager"]["clientId"] = json!("C-retired-integration");
+        s
+    })
+    .await;
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let byods_cmd = format!(
+        "{} setup-oauth --no-browser --timeout 5 --client-id C-integration --redirect-uri {redirect}",
+        env!("CARGO_BIN_EXE_byods")
+    );
+    // `script` runs the CLI on a pseudo-terminal, as an operator would, and copies what the terminal
+    // shows to stdout: an echoed secret would appear there.
+    let mut script = Command::new("script");
+    with_env(&mut script, &env)
+        .args(["-qec", byods_cmd.as_str(), "/dev/null"])
+        .env_remove("BYODS_INTEGRATION_CLIENT_SECRET")
+        .stdin(Stdio::piped());
+    let mut child = script.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut terminal = child.stdout.take().unwrap();
+    let mut shown = String::new();
+    read_until(&mut terminal, &mut shown, "client secret:").await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    stdin.write_all(b"integration-secret\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    read_until(&mut terminal, &mut shown, "/v1/authorize?").await;
+    assert!(
+        !shown.contains("integration-secret"),
+        "the client secret was echoed: {shown}"
+    );
+}
+
+/// Reads `from` into `shown` until `needle` appears.
+async fn read_until(from: &mut (impl AsyncRead + Unpin), shown: &mut String, needle: &str) {
+    let mut buf = [0u8; 1024];
+    while !shown.contains(needle) {
+        let n = tokio::time::timeout(StdDuration::from_secs(30), from.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("{needle:?} not shown: {shown}"))
+            .unwrap();
+        assert!(n > 0, "the terminal closed before {needle:?}: {shown}");
+        shown.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[tokio::test]
+async fn if_due_and_mode_window_win_over_byods_extend_mode_always() {
+    let env = Env::start(seed(), canonical_secret).await;
+    let always = [("BYODS_EXTEND_MODE", "always")];
+
+    let extend = byods(&env, &["extend", "ds-later", "--if-due"], &always).await;
+    assert_eq!(extend.code, 0, "{}", extend.stderr);
+    assert!(
+        extend.stdout.contains("ds-later: skipped_not_due"),
+        "{}",
+        extend.stdout
+    );
+    assert!(env.puts().is_empty(), "--if-due: ds-later is not due");
+
+    let sweep = byods(&env, &["sweep", "--mode", "window", "--json"], &always).await;
+    assert_eq!(sweep.code, 0, "{}", sweep.stderr);
+    let doc: Value = serde_json::from_str(sweep.stdout.trim()).unwrap();
+    assert_eq!(doc["mode"], "window");
+    assert_eq!(doc["counts"]["extended"], 1, "only ds-due: {doc}");
+    let puts = env.puts();
+    assert_eq!(puts.len(), 1);
+    assert!(puts[0].path.ends_with("/ds-due"));
+}
+
+#[tokio::test]
+async fn verbose_adds_debug_lines_and_a_successful_extend_names_its_tracking_id() {
+    let env = Env::start(seed(), canonical_secret).await;
+    let quiet = byods(&env, &["list"], &[]).await;
+    assert!(!quiet.stderr.contains("http_request"), "{}", quiet.stderr);
+    let verbose = byods(&env, &["-v", "list"], &[]).await;
+    assert_eq!(verbose.code, 0, "{}", verbose.stderr);
+    assert!(
+        verbose.stderr.contains("http_request"),
+        "-v logs each Webex call: {}",
+        verbose.stderr
+    );
+    assert_no_secret_in(&verbose, &[]);
+
+    let run = byods(&env, &["extend", "ds-later", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let tracking = doc["dataSources"][0]["trackingId"].as_str().unwrap();
+    assert!(!tracking.is_empty());
+    let text = byods(&env, &["extend", "ds-due"], &[]).await;
+    assert!(
+        text.stdout.contains("extended")
+            && text.stdout.contains("trackingId ")
+            && !text.stdout.contains("trackingId -"),
+        "{}",
+        text.stdout
+    );
 }

@@ -1,16 +1,19 @@
 //! Per-test environment: a fake Webex on an ephemeral port, the shared moto, a unique secret, and `Deps`
-//! with a fixed clock, a recording sleeper, in-memory metrics and a recording alerter.
+//! built by `Deps::new` over `Platform::local` with a fixed clock and in-memory metrics, waiting through a
+//! recording sleeper.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use byods_extender::{Config, Deps, RecordingAlerter, RecordingSleeper};
+use byods_extender::{
+    Config, Deps, RecordingSleeper, SweepError, SweepSummary, USER_AGENT, handle,
+};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use fake_kit::moto::Moto;
 use fake_kit::{FaultRule, JournalEntry, RunningServer};
 use lambda_kit::tracing_init::{LogCapture, capture_logs};
-use lambda_kit::{FixedClock, MemorySink};
+use lambda_kit::{FixedClock, Invocation, MemorySink, Platform};
 use secrets::{BoxFuture, SecretStore, SecretsClient, SecretsError, VersionedValue};
 use serde_json::{Value, json};
 use webex_fake::WebexFake;
@@ -28,6 +31,59 @@ pub(crate) fn unique(prefix: &str) -> String {
 
 pub(crate) fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The sample EventBridge event.
+pub(crate) fn scheduled_event() -> Value {
+    serde_json::from_str(include_str!("../../events/scheduled.json")).unwrap()
+}
+
+/// The outcome for data source `id`.
+pub(crate) fn outcome_of(summary: &SweepSummary, id: &str) -> byods_extender::session::Outcome {
+    summary
+        .data_sources
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap()
+        .outcome
+}
+
+/// An RFC 3339 JSON string as a time.
+pub(crate) fn ts(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A seed with one extra token or data source.
+pub(crate) fn seed_with(key: &str, item: Value) -> Value {
+    let mut s = seed();
+    s[key].as_array_mut().unwrap().push(item);
+    s
+}
+
+/// The canonical secret with cached service-app tokens whose access token expires in `access_expires`.
+pub(crate) fn with_service_app_tokens(
+    access_expires: Duration,
+) -> impl FnOnce(DateTime<Utc>) -> Value {
+    move |now| {
+        let mut s = canonical_secret(now);
+        s["serviceApp"]["accessToken"] = json!("sa-access-1");
+        s["serviceApp"]["accessTokenExpiresAt"] = json!(rfc(now + access_expires));
+        s["serviceApp"]["refreshToken"] = json!("sa-refresh-1");
+        s["serviceApp"]["refreshTokenExpiresAt"] = json!(rfc(now + Duration::days(60)));
+        s["serviceApp"]["obtainedAt"] = json!(rfc(now - Duration::hours(1)));
+        s
+    }
+}
+
+/// The seed knowing the service-app tokens of [`with_service_app_tokens`].
+pub(crate) fn seed_with_service_app_tokens(access_secs: i64) -> Value {
+    let mut s = seed();
+    let tokens = s["tokens"].as_array_mut().unwrap();
+    tokens.push(json!({"token": "sa-access-1", "kind": "access", "clientId": "C-service-app", "expiresInSecs": access_secs, "orgId": "org-1"}));
+    tokens.push(json!({"token": "sa-refresh-1", "kind": "refresh", "clientId": "C-service-app", "expiresInSecs": 5_000_000, "orgId": "org-1"}));
+    s
 }
 
 /// The minimal seed as JSON, for tests to adjust.
@@ -72,6 +128,11 @@ pub(crate) const SEED_SECRETS: &[&str] = &[
     "nonce-ds-later-0",
 ];
 
+/// The invocation of a test: no deadline.
+pub(crate) fn invocation() -> Invocation {
+    Invocation::new("test-request")
+}
+
 pub(crate) struct Env {
     pub(crate) fake: WebexFake,
     pub(crate) server: RunningServer,
@@ -81,7 +142,6 @@ pub(crate) struct Env {
     pub(crate) clock: Arc<FixedClock>,
     pub(crate) sleeper: RecordingSleeper,
     pub(crate) metrics: MemorySink,
-    pub(crate) alerts: RecordingAlerter,
     pub(crate) logs: LogCapture,
 }
 
@@ -113,7 +173,6 @@ impl Env {
             clock,
             secret_id,
             metrics: MemorySink::default(),
-            alerts: RecordingAlerter::default(),
             logs,
         }
     }
@@ -151,24 +210,78 @@ impl Env {
         Arc::new(SecretsClient::new(self.sm.clone(), self.clock.clone()))
     }
 
-    pub(crate) fn deps(&self, extra: &[(&str, &str)]) -> Deps {
-        self.deps_with_store(self.store(), extra)
+    /// `Deps` exactly as the Lambda builds them, over moto, this test's clock and metrics, with `extra`
+    /// configuration.
+    pub(crate) async fn deps(&self, extra: &[(&str, &str)]) -> Deps {
+        self.deps_for(self.config(extra)).await
     }
 
-    pub(crate) fn deps_with_store(
+    /// `Deps::new` with `config`, waiting through the recording sleeper.
+    pub(crate) async fn deps_for(&self, config: Config) -> Deps {
+        let platform = Platform::local(
+            &self.moto,
+            USER_AGENT,
+            self.clock.clone(),
+            Arc::new(self.metrics.clone()),
+        )
+        .unwrap();
+        Deps::new(config, &platform)
+            .await
+            .unwrap()
+            .with_sleeper(Arc::new(self.sleeper.clone()))
+    }
+
+    /// [`Env::deps`] with a fault-injecting secret store (moto enforces no IAM and never races).
+    pub(crate) async fn deps_with_store(
         &self,
         store: Arc<dyn SecretStore>,
         extra: &[(&str, &str)],
     ) -> Deps {
-        Deps::with_webex_client(
-            self.config(extra),
-            store,
-            Arc::new(self.alerts.clone()),
-            self.clock.clone(),
-            Arc::new(self.metrics.clone()),
-            Arc::new(self.sleeper.clone()),
-        )
-        .unwrap()
+        self.deps(extra).await.with_secrets(store)
+    }
+
+    /// One invocation with freshly built `Deps`.
+    pub(crate) async fn run(
+        &self,
+        event: Value,
+        extra: &[(&str, &str)],
+    ) -> Result<SweepSummary, SweepError> {
+        handle(event, &invocation(), &self.deps(extra).await).await
+    }
+
+    /// One invocation with Slack alerts on (`BYODS_SLACK_SECRET_ID` naming a secret whose webhook is a
+    /// wiremock answering 200): the result and the texts posted. The webhook path ends in `secret-part`,
+    /// which must never be logged.
+    pub(crate) async fn run_with_slack(
+        &self,
+        event: Value,
+    ) -> (Result<SweepSummary, SweepError>, Vec<String>) {
+        let slack = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/services/T0/B0/secret-part"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
+            .mount(&slack)
+            .await;
+        let slack_secret = unique("byods-slack");
+        let webhook = format!("{}/services/T0/B0/secret-part", slack.uri());
+        self.sm
+            .create_secret()
+            .name(&slack_secret)
+            .secret_string(json!({"webhookUrl": webhook}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let result = self
+            .run(event, &[("BYODS_SLACK_SECRET_ID", slack_secret.as_str())])
+            .await;
+        let texts = slack
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        (result, texts)
     }
 
     /// The secret's current value in moto.
@@ -231,74 +344,45 @@ impl Env {
     }
 }
 
-/// A store whose writes fail while `fail` is set (moto does not enforce IAM; byods.md §8).
-pub(crate) struct FailingWrites {
+/// The real store with interference moto cannot produce: writes that fail while `fail_writes` is set
+/// (moto enforces no IAM), and "someone else" changing the secret right before our first write.
+pub(crate) struct InterferingStore {
     pub(crate) inner: Arc<dyn SecretStore>,
-    pub(crate) fail: AtomicBool,
-    pub(crate) attempts: AtomicUsize,
+    pub(crate) sm: aws_sdk_secretsmanager::Client,
+    pub(crate) fail_writes: AtomicBool,
+    pub(crate) edit_before_first_write: std::sync::Mutex<Option<Value>>,
+    reads: AtomicUsize,
 }
 
-impl FailingWrites {
-    pub(crate) fn new(inner: Arc<dyn SecretStore>) -> Arc<Self> {
+impl InterferingStore {
+    /// A store over `env`'s secret that interferes with nothing until told.
+    pub(crate) fn new(env: &Env) -> Arc<Self> {
         Arc::new(Self {
-            inner,
-            fail: AtomicBool::new(true),
-            attempts: AtomicUsize::new(0),
+            inner: env.store(),
+            sm: env.sm.clone(),
+            fail_writes: AtomicBool::new(false),
+            edit_before_first_write: std::sync::Mutex::new(None),
+            reads: AtomicUsize::new(0),
         })
     }
 }
 
-impl SecretStore for FailingWrites {
-    fn get_value<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Arc<Value>, SecretsError>> {
-        self.inner.get_value(id)
-    }
-
-    fn get_fresh<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<VersionedValue, SecretsError>> {
-        self.inner.get_fresh(id)
-    }
-
-    fn put_value<'a>(
-        &'a self,
-        id: &'a str,
-        value: &'a Value,
-        client_request_token: &'a str,
-    ) -> BoxFuture<'a, Result<String, SecretsError>> {
-        self.attempts.fetch_add(1, Ordering::SeqCst);
-        if self.fail.load(Ordering::SeqCst) {
-            return Box::pin(async move { Err(SecretsError::AccessDenied { id: id.to_owned() }) });
-        }
-        self.inner.put_value(id, value, client_request_token)
-    }
-
-    fn invalidate(&self, id: &str) {
-        self.inner.invalidate(id);
-    }
-}
-
-/// A store that lets "someone else" change the secret right before our first write (BYO-19).
-pub(crate) struct ExternalEditBeforeWrite {
-    pub(crate) inner: Arc<dyn SecretStore>,
-    pub(crate) sm: aws_sdk_secretsmanager::Client,
-    pub(crate) edit: std::sync::Mutex<Option<Value>>,
-    pub(crate) reads: AtomicUsize,
-}
-
-impl SecretStore for ExternalEditBeforeWrite {
+impl SecretStore for InterferingStore {
     fn get_value<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Arc<Value>, SecretsError>> {
         self.inner.get_value(id)
     }
 
     fn get_fresh<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<VersionedValue, SecretsError>> {
         Box::pin(async move {
+            // Read 0 is the sweep's own read; read 1 is the re-read before its first write, so the
+            // external edit lands between the two.
             let n = self.reads.fetch_add(1, Ordering::SeqCst);
             let edit = if n == 1 {
-                self.edit.lock().unwrap().take()
+                self.edit_before_first_write.lock().unwrap().take()
             } else {
                 None
             };
             if let Some(edit) = edit {
-                // Read 0 is the sweep's own read; read 1 is the re-read before its first write, so the
-                // external edit lands between the two.
                 self.sm
                     .put_secret_value()
                     .secret_id(id)
@@ -317,6 +401,9 @@ impl SecretStore for ExternalEditBeforeWrite {
         value: &'a Value,
         client_request_token: &'a str,
     ) -> BoxFuture<'a, Result<String, SecretsError>> {
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Box::pin(async move { Err(SecretsError::AccessDenied { id: id.to_owned() }) });
+        }
         self.inner.put_value(id, value, client_request_token)
     }
 

@@ -1,48 +1,23 @@
 //! BYO-1 … BYO-22: the sweep against the fake Webex over HTTP and moto, with the real `secrets` crate.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration as StdDuration;
 
 use byods_extender::session::Outcome;
-use byods_extender::{AlertKind, FailureClass, handle};
-use chrono::{DateTime, Duration, Utc};
+use byods_extender::{FailureClass, handle};
+use chrono::Duration;
+use lambda_kit::Invocation;
 use serde_json::{Value, json};
 
 use crate::support::*;
-
-fn scheduled_event() -> Value {
-    serde_json::from_str(include_str!("../../events/scheduled.json")).unwrap()
-}
-
-fn outcome_of(summary: &byods_extender::SweepSummary, id: &str) -> Outcome {
-    summary
-        .data_sources
-        .iter()
-        .find(|r| r.id == id)
-        .unwrap()
-        .outcome
-}
-
-fn ts(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap())
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// A seed with one extra token or data source.
-fn seed_with(key: &str, item: Value) -> Value {
-    let mut s = seed();
-    s[key].as_array_mut().unwrap().push(item);
-    s
-}
-
 #[tokio::test]
 async fn byo1_a_due_source_gets_one_put_with_the_fields_of_the_get_and_a_fresh_nonce() {
     let env = Env::start(seed(), canonical_secret).await;
-    let deps = env.deps(&[("BYODS_TOKEN_LIFETIME_MINUTES", "720")]);
+    let deps = env.deps(&[("BYODS_TOKEN_LIFETIME_MINUTES", "720")]).await;
 
-    let summary = handle(scheduled_event(), &deps).await.unwrap();
+    let summary = handle(scheduled_event(), &invocation(), &deps)
+        .await
+        .unwrap();
 
     assert_eq!(outcome_of(&summary, "ds-due"), Outcome::Extended);
     assert_eq!(outcome_of(&summary, "ds-later"), Outcome::SkippedNotDue);
@@ -83,21 +58,17 @@ async fn byo1_a_due_source_gets_one_put_with_the_fields_of_the_get_and_a_fresh_n
 #[tokio::test]
 async fn byo2_a_source_outside_the_window_is_skipped_unless_the_mode_is_always() {
     let env = Env::start(seed(), canonical_secret).await;
-    let summary = handle(
-        json!({"byods": {"dataSourceIds": ["ds-later"]}}),
-        &env.deps(&[]),
-    )
-    .await
-    .unwrap();
+    let summary = env
+        .run(json!({"byods": {"dataSourceIds": ["ds-later"]}}), &[])
+        .await
+        .unwrap();
     assert_eq!(outcome_of(&summary, "ds-later"), Outcome::SkippedNotDue);
     assert!(env.puts().is_empty());
 
-    let summary = handle(
-        scheduled_event(),
-        &env.deps(&[("BYODS_EXTEND_MODE", "always")]),
-    )
-    .await
-    .unwrap();
+    let summary = env
+        .run(scheduled_event(), &[("BYODS_EXTEND_MODE", "always")])
+        .await
+        .unwrap();
     assert_eq!(outcome_of(&summary, "ds-later"), Outcome::Extended);
     assert_eq!(outcome_of(&summary, "ds-due"), Outcome::Extended);
     assert_eq!(env.puts().len(), 2);
@@ -107,11 +78,11 @@ async fn byo2_a_source_outside_the_window_is_skipped_unless_the_mode_is_always()
 #[tokio::test]
 async fn byo3_a_second_sweep_right_after_the_first_changes_nothing() {
     let env = Env::start(seed(), canonical_secret).await;
-    handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    env.run(scheduled_event(), &[]).await.unwrap();
     let version = env.secret_version().await;
     let puts = env.puts().len();
 
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    let summary = env.run(scheduled_event(), &[]).await.unwrap();
 
     assert_eq!(env.puts().len(), puts, "no new PUT");
     assert_eq!(summary.counts.extended, 0);
@@ -123,8 +94,12 @@ async fn byo3_a_second_sweep_right_after_the_first_changes_nothing() {
 #[tokio::test]
 async fn byo3_two_concurrent_sweeps_both_succeed_and_leave_a_usable_secret() {
     let env = Env::start(seed(), |_| legacy_secret()).await;
-    let (a, b) = (env.deps(&[]), env.deps(&[]));
-    let (ra, rb) = tokio::join!(handle(scheduled_event(), &a), handle(scheduled_event(), &b));
+    let (a, b) = (env.deps(&[]).await, env.deps(&[]).await);
+    let invocation = invocation();
+    let (ra, rb) = tokio::join!(
+        handle(scheduled_event(), &invocation, &a),
+        handle(scheduled_event(), &invocation, &b)
+    );
     ra.unwrap();
     rb.unwrap();
     let secret = env.secret().await;
@@ -136,7 +111,7 @@ async fn byo3_two_concurrent_sweeps_both_succeed_and_leave_a_usable_secret() {
 #[tokio::test]
 async fn byo4_the_seed_shaped_secret_works_and_is_migrated_to_canonical_keys() {
     let env = Env::start(seed(), |_| legacy_secret()).await;
-    handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    env.run(scheduled_event(), &[]).await.unwrap();
     let secret = env.secret().await;
     let tm = &secret["tokenManager"];
     assert_eq!(secret["schemaVersion"], 2);
@@ -159,7 +134,7 @@ async fn byo4_the_seed_shaped_secret_works_and_is_migrated_to_canonical_keys() {
 async fn byo5_a_refreshed_integration_token_is_saved_even_if_the_listing_then_fails() {
     let env = Env::start(seed(), |_| legacy_secret()).await;
     env.fault("GET", "/dataSources", None, json!({"status": 500}));
-    let err = handle(scheduled_event(), &env.deps(&[])).await.unwrap_err();
+    let err = env.run(scheduled_event(), &[]).await.unwrap_err();
     assert_eq!(err.class, FailureClass::Upstream);
     let tm = env.secret().await["tokenManager"].clone();
     assert!(
@@ -178,7 +153,7 @@ async fn byo6_a_rotated_refresh_token_is_stored_and_the_next_sweep_uses_it() {
     env.fake
         .update_settings(&json!({"rotation": true}))
         .unwrap();
-    handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    env.run(scheduled_event(), &[]).await.unwrap();
     let rotated = env.secret().await["tokenManager"]["refreshToken"]
         .as_str()
         .unwrap()
@@ -188,7 +163,7 @@ async fn byo6_a_rotated_refresh_token_is_stored_and_the_next_sweep_uses_it() {
     assert!(!env.fake.accepts_refresh_token("int-refresh-1"));
 
     env.advance(Duration::days(8));
-    handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    env.run(scheduled_event(), &[]).await.unwrap();
     let again = env.secret().await["tokenManager"]["refreshToken"]
         .as_str()
         .unwrap()
@@ -207,7 +182,7 @@ async fn byo6_when_the_response_omits_the_refresh_token_the_old_one_is_kept() {
     env.fake
         .update_settings(&json!({"omitRefreshToken": true}))
         .unwrap();
-    handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    env.run(scheduled_event(), &[]).await.unwrap();
     assert_eq!(
         env.secret().await["tokenManager"]["refreshToken"],
         "int-refresh-1"
@@ -225,18 +200,24 @@ async fn byo7_invalid_grant_yields_reauth_required_and_exactly_one_reauth_alert(
         env.fake.revoke_refresh_tokens("C-integration");
         let before = env.secret().await;
 
-        let err = handle(scheduled_event(), &env.deps(&[])).await.unwrap_err();
+        let (result, alerts) = env.run_with_slack(scheduled_event()).await;
+        let err = result.unwrap_err();
 
         assert_eq!(err.class, FailureClass::ReauthRequired);
         let d: lambda_runtime::Diagnostic = err.clone().into();
         assert_eq!(d.error_type, "ReauthRequired");
-        let alerts = env.alerts.alerts();
-        assert_eq!(alerts.len(), 1, "exactly one alert");
-        assert_eq!(
-            alerts[0].kind,
-            AlertKind::SweepFailed(FailureClass::ReauthRequired)
+        assert_eq!(alerts.len(), 1, "exactly one Slack alert");
+        assert!(
+            alerts[0].contains("OAuth refresh token expired")
+                && alerts[0].contains("byods setup-oauth")
         );
-        assert!(alerts[0].text.contains("byods setup-oauth"));
+        for s in SEED_SECRETS {
+            assert!(!alerts[0].contains(s));
+        }
+        assert!(
+            env.logs.assert_absent(&["secret-part"]).is_ok(),
+            "the webhook URL is never logged"
+        );
         assert!((env.metrics.total("OAuthRefreshFailures") - 1.0).abs() < f64::EPSILON);
         assert!(env.puts().is_empty());
         assert_eq!(env.secret().await, before, "secret unchanged");
@@ -257,10 +238,11 @@ async fn byo8_invalid_client_is_a_config_error_and_not_a_reauth() {
     let mut secret = legacy_secret();
     secret["tokenManager"]["oauthClientSecret"] = json!("wrong-secret");
     let env = Env::start(seed(), move |_| secret).await;
-    let err = handle(scheduled_event(), &env.deps(&[])).await.unwrap_err();
+    let (result, alerts) = env.run_with_slack(scheduled_event()).await;
+    let err = result.unwrap_err();
     assert_eq!(err.class, FailureClass::ConfigInvalid);
     assert!(env.metrics.total("OAuthRefreshFailures").abs() < f64::EPSILON);
-    assert_eq!(env.alerts.alerts().len(), 1);
+    assert_eq!(alerts.len(), 1);
     env.assert_no_leaks().await;
 }
 
@@ -272,7 +254,7 @@ async fn byo9_a_403_from_the_mint_means_the_service_app_is_not_authorised() {
         s
     })
     .await;
-    let err = handle(scheduled_event(), &env.deps(&[])).await.unwrap_err();
+    let err = env.run(scheduled_event(), &[]).await.unwrap_err();
     assert_eq!(err.class, FailureClass::ServiceAppNotAuthorized);
     assert!(env.puts().is_empty());
     env.assert_no_leaks().await;
@@ -283,7 +265,7 @@ async fn byo9_a_401_from_the_mint_after_a_fresh_refresh_means_the_scope_is_missi
     let mut s = seed();
     s["integrations"][0]["scopes"] = json!(["spark:people_read"]);
     let env = Env::start(s, canonical_secret).await;
-    let err = handle(scheduled_event(), &env.deps(&[])).await.unwrap_err();
+    let err = env.run(scheduled_event(), &[]).await.unwrap_err();
     assert_eq!(err.class, FailureClass::IntegrationScopeMissing);
     assert_eq!(
         env.calls("POST", "/applications/*/token").len(),
@@ -291,198 +273,6 @@ async fn byo9_a_401_from_the_mint_after_a_fresh_refresh_means_the_scope_is_missi
         "minted, refreshed, minted once more"
     );
     assert_eq!(env.calls("POST", "/access_token").len(), 1);
-    env.assert_no_leaks().await;
-}
-
-fn with_service_app_tokens(access_expires: Duration) -> impl FnOnce(DateTime<Utc>) -> Value {
-    move |now| {
-        let mut s = canonical_secret(now);
-        s["serviceApp"]["accessToken"] = json!("sa-access-1");
-        s["serviceApp"]["accessTokenExpiresAt"] = json!(rfc(now + access_expires));
-        s["serviceApp"]["refreshToken"] = json!("sa-refresh-1");
-        s["serviceApp"]["refreshTokenExpiresAt"] = json!(rfc(now + Duration::days(60)));
-        s["serviceApp"]["obtainedAt"] = json!(rfc(now - Duration::hours(1)));
-        s
-    }
-}
-
-fn seed_with_service_app_tokens(access_secs: i64) -> Value {
-    let mut s = seed();
-    let tokens = s["tokens"].as_array_mut().unwrap();
-    tokens.push(json!({"token": "sa-access-1", "kind": "access", "clientId": "C-service-app", "expiresInSecs": access_secs, "orgId": "org-1"}));
-    tokens.push(json!({"token": "sa-refresh-1", "kind": "refresh", "clientId": "C-service-app", "expiresInSecs": 5_000_000, "orgId": "org-1"}));
-    s
-}
-
-#[tokio::test]
-async fn byo10_a_valid_cached_service_app_token_needs_no_token_call() {
-    let env = Env::start(
-        seed_with_service_app_tokens(3000),
-        with_service_app_tokens(Duration::minutes(50)),
-    )
-    .await;
-    let version = env.secret_version().await;
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
-    assert_eq!(summary.service_app_token_source.as_deref(), Some("cache"));
-    assert!(env.calls("POST", "/access_token").is_empty());
-    assert!(env.calls("POST", "/applications/*/token").is_empty());
-    assert_eq!(
-        env.secret_version().await,
-        version,
-        "cached tokens only: nothing written"
-    );
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo11_an_expired_service_app_token_is_refreshed_not_minted() {
-    let env = Env::start(
-        seed_with_service_app_tokens(-60),
-        with_service_app_tokens(Duration::minutes(-1)),
-    )
-    .await;
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
-    assert_eq!(summary.service_app_token_source.as_deref(), Some("refresh"));
-    assert_eq!(env.calls("POST", "/access_token").len(), 1);
-    assert!(env.calls("POST", "/applications/*/token").is_empty());
-    assert!(
-        env.secret().await["serviceApp"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .starts_with("fake_at_")
-    );
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo11_a_service_app_refresh_with_invalid_grant_falls_back_to_the_mint() {
-    let env = Env::start(
-        seed_with_service_app_tokens(-60),
-        with_service_app_tokens(Duration::minutes(-1)),
-    )
-    .await;
-    env.fake.revoke_refresh_tokens("C-service-app");
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
-    assert_eq!(summary.service_app_token_source.as_deref(), Some("mint"));
-    assert_eq!(env.calls("POST", "/applications/*/token").len(), 1);
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo12_a_429_with_retry_after_is_waited_for_then_succeeds() {
-    let env = Env::start(seed(), canonical_secret).await;
-    env.fault(
-        "GET",
-        "/dataSources/ds-due",
-        Some(1),
-        json!({"status": 429, "retryAfter": 2}),
-    );
-    handle(
-        json!({"byods": {"dataSourceIds": ["ds-due"]}}),
-        &env.deps(&[]),
-    )
-    .await
-    .unwrap();
-    assert_eq!(env.sleeper.waits(), vec![StdDuration::from_secs(2)]);
-    assert!((env.metrics.total("RateLimitedResponses") - 1.0).abs() < f64::EPSILON);
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo12_a_429_without_retry_after_waits_15_seconds() {
-    let env = Env::start(seed(), canonical_secret).await;
-    env.fault(
-        "GET",
-        "/dataSources/ds-due",
-        Some(1),
-        json!({"status": 429}),
-    );
-    handle(
-        json!({"byods": {"dataSourceIds": ["ds-due"]}}),
-        &env.deps(&[]),
-    )
-    .await
-    .unwrap();
-    assert_eq!(env.sleeper.waits(), vec![StdDuration::from_secs(15)]);
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo12_a_retry_after_above_the_cap_is_rate_limited_without_waiting() {
-    let env = Env::start(seed(), canonical_secret).await;
-    env.fault(
-        "GET",
-        "/dataSources/ds-due",
-        Some(1),
-        json!({"status": 429, "retryAfter": 120}),
-    );
-    let err = handle(
-        json!({"byods": {"dataSourceIds": ["ds-due"]}}),
-        &env.deps(&[]),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.class, FailureClass::RateLimited);
-    assert!(env.sleeper.waits().is_empty());
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo13_two_503s_then_success_on_the_third_attempt() {
-    let env = Env::start(seed(), canonical_secret).await;
-    env.fault(
-        "PUT",
-        "/dataSources/ds-due",
-        Some(2),
-        json!({"status": 503}),
-    );
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
-    assert_eq!(outcome_of(&summary, "ds-due"), Outcome::Extended);
-    let puts = env.puts();
-    assert_eq!(puts.len(), 3);
-    assert_eq!(
-        puts[0].json_body().unwrap()["nonce"],
-        puts[2].json_body().unwrap()["nonce"],
-        "retries resend the same nonce"
-    );
-    let waits = env.sleeper.waits();
-    assert_eq!(waits.len(), 2);
-    assert!(waits[0] <= StdDuration::from_secs(1) && waits[1] <= StdDuration::from_secs(2));
-    assert!((env.metrics.total("HttpRetries") - 2.0).abs() < f64::EPSILON);
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo13_three_500s_are_an_upstream_failure() {
-    let env = Env::start(seed(), canonical_secret).await;
-    env.fault(
-        "GET",
-        "/dataSources/ds-due",
-        Some(3),
-        json!({"status": 500}),
-    );
-    let err = handle(
-        json!({"byods": {"dataSourceIds": ["ds-due"]}}),
-        &env.deps(&[]),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.class, FailureClass::Upstream);
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn byo13_a_response_slower_than_the_timeout_is_a_timeout() {
-    let env = Env::start(seed(), canonical_secret).await;
-    env.fault("GET", "/dataSources/ds-due", None, json!({"delayMs": 2500}));
-    let deps = env.deps(&[
-        ("BYODS_HTTP_TIMEOUT_SECONDS", "1"),
-        ("BYODS_MAX_ATTEMPTS", "1"),
-    ]);
-    let err = handle(json!({"byods": {"dataSourceIds": ["ds-due"]}}), &deps)
-        .await
-        .unwrap_err();
-    assert_eq!(err.class, FailureClass::Timeout);
     env.assert_no_leaks().await;
 }
 
@@ -500,12 +290,10 @@ async fn byo14_one_failing_source_does_not_stop_the_others_and_the_invocation_fa
         json!({"status": 404, "headers": {"TrackingID": "ROUTER_GONE_1"}}),
     );
 
-    let err = handle(
-        scheduled_event(),
-        &env.deps(&[("BYODS_EXTEND_MODE", "always")]),
-    )
-    .await
-    .unwrap_err();
+    let err = env
+        .run(scheduled_event(), &[("BYODS_EXTEND_MODE", "always")])
+        .await
+        .unwrap_err();
 
     assert_eq!(err.class, FailureClass::DataSourceNotFound);
     let summary = err.summary.clone().unwrap();
@@ -531,12 +319,10 @@ async fn byo15_a_disabled_source_is_skipped_and_never_put() {
         json!({"id": "ds-off", "status": "disabled", "url": "https://dap.example.com/off", "nonce": "n4", "tokenExpiresInMinutes": 10, "orgId": "org-1", "errorMessage": "maintenance"}),
     );
     let env = Env::start(s, canonical_secret).await;
-    let summary = handle(
-        json!({"byods": {"dataSourceIds": ["ds-off"]}}),
-        &env.deps(&[]),
-    )
-    .await
-    .unwrap();
+    let summary = env
+        .run(json!({"byods": {"dataSourceIds": ["ds-off"]}}), &[])
+        .await
+        .unwrap();
     assert_eq!(outcome_of(&summary, "ds-off"), Outcome::SkippedDisabled);
     assert!(env.puts().is_empty());
     env.assert_no_leaks().await;
@@ -548,7 +334,7 @@ async fn byo16_without_token_expiry_time_or_top_level_fields_the_claims_are_used
     env.fake
         .update_settings(&json!({"omitTokenExpiryTime": true, "omitAudienceSubject": true}))
         .unwrap();
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    let summary = env.run(scheduled_event(), &[]).await.unwrap();
     assert_eq!(
         outcome_of(&summary, "ds-due"),
         Outcome::Extended,
@@ -580,12 +366,10 @@ async fn byo16_with_neither_fields_nor_claims_the_source_is_invalid_and_not_put(
     env.fake
         .update_settings(&json!({"omitAudienceSubject": true}))
         .unwrap();
-    let err = handle(
-        json!({"byods": {"dataSourceIds": ["ds-bare"]}}),
-        &env.deps(&[]),
-    )
-    .await
-    .unwrap_err();
+    let err = env
+        .run(json!({"byods": {"dataSourceIds": ["ds-bare"]}}), &[])
+        .await
+        .unwrap_err();
     assert_eq!(err.class, FailureClass::DataSourceInvalid);
     assert!(env.puts().is_empty());
     env.assert_no_leaks().await;
@@ -599,7 +383,8 @@ async fn byo17_a_dry_run_puts_nothing_and_with_cached_tokens_writes_nothing() {
     )
     .await;
     let version = env.secret_version().await;
-    let summary = handle(json!({"byods": {"dryRun": true}}), &env.deps(&[]))
+    let summary = env
+        .run(json!({"byods": {"dryRun": true}}), &[])
         .await
         .unwrap();
     assert!(summary.dry_run);
@@ -616,10 +401,13 @@ async fn byo18_a_failed_secret_write_is_reported_without_losing_the_rotated_toke
     env.fake
         .update_settings(&json!({"rotation": true}))
         .unwrap();
-    let store = FailingWrites::new(env.store());
-    let deps = env.deps_with_store(store.clone(), &[]);
+    let store = InterferingStore::new(&env);
+    store.fail_writes.store(true, Ordering::SeqCst);
+    let deps = env.deps_with_store(store.clone(), &[]).await;
 
-    let err = handle(scheduled_event(), &deps).await.unwrap_err();
+    let err = handle(scheduled_event(), &invocation(), &deps)
+        .await
+        .unwrap_err();
 
     assert_eq!(err.class, FailureClass::SecretWriteFailed);
     let summary = err.summary.clone().unwrap();
@@ -640,8 +428,10 @@ async fn byo18_a_failed_secret_write_is_reported_without_losing_the_rotated_toke
         "the old token is gone at Webex"
     );
 
-    store.fail.store(false, Ordering::SeqCst);
-    handle(scheduled_event(), &deps).await.unwrap();
+    store.fail_writes.store(false, Ordering::SeqCst);
+    handle(scheduled_event(), &invocation(), &deps)
+        .await
+        .unwrap();
 
     assert!(!deps.has_pending_write());
     let rt = env.secret().await["tokenManager"]["refreshToken"]
@@ -668,14 +458,10 @@ async fn byo19_an_external_change_between_read_and_write_survives_and_the_newer_
     edited["tokenManager"]["accessToken"] = json!("external-access-token");
     edited["tokenManager"]["accessTokenExpiresAt"] = json!(rfc(env.now() + Duration::days(14)));
     edited["tokenManager"]["refreshedAt"] = json!(rfc(env.now() + Duration::hours(1)));
-    let store = Arc::new(ExternalEditBeforeWrite {
-        inner: env.store(),
-        sm: env.sm.clone(),
-        edit: std::sync::Mutex::new(Some(edited)),
-        reads: std::sync::atomic::AtomicUsize::new(0),
-    });
-    let deps = env.deps_with_store(store, &[]);
-    let _ = handle(scheduled_event(), &deps).await;
+    let store = InterferingStore::new(&env);
+    *store.edit_before_first_write.lock().unwrap() = Some(edited);
+    let deps = env.deps_with_store(store, &[]).await;
+    let _ = handle(scheduled_event(), &invocation(), &deps).await;
     let secret = env.secret().await;
     assert_eq!(
         secret["deployedBy"], "edited-by-ops",
@@ -698,7 +484,7 @@ async fn byo19_an_external_change_between_read_and_write_survives_and_the_newer_
 #[tokio::test]
 async fn byo22_every_metric_is_emitted_in_the_webex_byods_namespace_zeros_included() {
     let env = Env::start(seed(), canonical_secret).await;
-    handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    env.run(scheduled_event(), &[]).await.unwrap();
     let lines = env.metrics.lines();
     let main: Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(
@@ -759,16 +545,10 @@ async fn byo28_the_legacy_variable_names_work_and_without_ids_every_listed_sourc
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let config = byods_extender::Config::from_lookup(move |k| map.get(k).cloned()).unwrap();
-    let deps = byods_extender::Deps::with_webex_client(
-        config,
-        env.store(),
-        Arc::new(env.alerts.clone()),
-        env.clock.clone(),
-        Arc::new(env.metrics.clone()),
-        Arc::new(env.sleeper.clone()),
-    )
-    .unwrap();
-    let summary = handle(scheduled_event(), &deps).await.unwrap();
+    let deps = env.deps_for(config).await;
+    let summary = handle(scheduled_event(), &invocation(), &deps)
+        .await
+        .unwrap();
     assert_eq!(summary.data_sources.len(), 1);
     assert!(
         env.calls("GET", "/dataSources").is_empty(),
@@ -779,65 +559,11 @@ async fn byo28_the_legacy_variable_names_work_and_without_ids_every_listed_sourc
         600
     );
 
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
+    let summary = env.run(scheduled_event(), &[]).await.unwrap();
     assert_eq!(
         summary.data_sources.len(),
         2,
         "no ids configured: every listed source"
-    );
-    env.assert_no_leaks().await;
-}
-
-#[tokio::test]
-async fn invalid_grant_posts_exactly_one_slack_reauth_message_to_the_webhook_of_the_slack_secret() {
-    use wiremock::matchers::{method, path};
-    let slack = wiremock::MockServer::start().await;
-    wiremock::Mock::given(method("POST"))
-        .and(path("/services/T0/B0/secret-part"))
-        .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
-        .expect(1)
-        .mount(&slack)
-        .await;
-    let env = Env::start(seed(), |_| legacy_secret()).await;
-    env.fake.revoke_refresh_tokens("C-integration");
-    let slack_secret = unique("byods-slack");
-    let webhook = format!("{}/services/T0/B0/secret-part", slack.uri());
-    env.sm
-        .create_secret()
-        .name(&slack_secret)
-        .secret_string(json!({"webhookUrl": webhook}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let store = env.store();
-    let alerter = byods_extender::SlackAlerter::new(
-        Arc::new(slack_notify::WebhookClient::new(reqwest::Client::new())),
-        store.clone(),
-        &slack_secret,
-    );
-    let deps = byods_extender::Deps::with_webex_client(
-        env.config(&[("BYODS_SLACK_SECRET_ID", slack_secret.as_str())]),
-        store,
-        Arc::new(alerter),
-        env.clock.clone(),
-        Arc::new(env.metrics.clone()),
-        Arc::new(env.sleeper.clone()),
-    )
-    .unwrap();
-
-    let err = handle(scheduled_event(), &deps).await.unwrap_err();
-
-    assert_eq!(err.class, FailureClass::ReauthRequired);
-    let posts = slack.received_requests().await.unwrap();
-    assert_eq!(posts.len(), 1, "exactly one re-auth message");
-    let text = String::from_utf8_lossy(&posts[0].body).into_owned();
-    assert!(text.contains("OAuth refresh token expired") && text.contains("byods setup-oauth"));
-    for s in SEED_SECRETS {
-        assert!(!text.contains(s));
-    }
-    assert!(
-        env.logs.assert_absent(&["secret-part"]).is_ok(),
-        "the webhook URL is never logged"
     );
     env.assert_no_leaks().await;
 }
@@ -849,11 +575,11 @@ async fn sources_not_started_before_the_deadline_fail_with_deadline_exceeded() {
         with_service_app_tokens(Duration::minutes(50)),
     )
     .await;
-    let deadline = env.now() + Duration::seconds(5); // minus the 10 s reserve: already passed
-    let err =
-        byods_extender::handle_with_deadline(scheduled_event(), &env.deps(&[]), Some(deadline))
-            .await
-            .unwrap_err();
+    // 5 s left, minus the 10 s reserve: already passed.
+    let invocation = Invocation::with_remaining("test-request", StdDuration::from_secs(5));
+    let err = handle(scheduled_event(), &invocation, &env.deps(&[]).await)
+        .await
+        .unwrap_err();
     assert_eq!(err.class, FailureClass::DeadlineExceeded);
     assert!(env.puts().is_empty());
     env.assert_no_leaks().await;
@@ -863,24 +589,4 @@ async fn sources_not_started_before_the_deadline_fail_with_deadline_exceeded() {
 fn deps_can_be_shared_across_tasks() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<byods_extender::Deps>();
-}
-
-#[tokio::test]
-async fn a_transient_keep_alive_failure_with_a_still_valid_token_does_not_stop_the_sweep() {
-    let env = Env::start(seed(), |now| {
-        let mut s = canonical_secret(now);
-        s["tokenManager"]["accessTokenExpiresAt"] = json!(rfc(now + Duration::days(3)));
-        s["tokenManager"]["refreshedAt"] = json!(rfc(now - Duration::days(11)));
-        s
-    })
-    .await;
-    env.fault("POST", "/access_token", Some(3), json!({"status": 503}));
-    let summary = handle(scheduled_event(), &env.deps(&[])).await.unwrap();
-    assert_eq!(outcome_of(&summary, "ds-due"), Outcome::Extended);
-    assert_eq!(
-        env.calls("POST", "/access_token").len(),
-        3,
-        "the keep-alive was tried with retries"
-    );
-    env.assert_no_leaks().await;
 }

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use devstack::Wiring;
 use devstack::lambda::{Registry, json_handler};
-use lambda_kit::{Clock, MemorySink, SystemClock};
+use lambda_kit::{MemorySink, SystemClock};
 use serde_json::{Value, json};
 
-use super::{USER_AGENT, lookup, secret_names, secret_store, slack_webhook};
+use super::{lookup, secret_names, slack_webhook};
 
 /// The function name.
 pub const FUNCTION: &str = "byods-extender";
@@ -46,29 +46,23 @@ pub fn env(wiring: &Wiring<'_>, secret_id: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// `byods-extender`'s dependencies over `env`, as the demo builds them.
-pub fn deps(wiring: &Wiring<'_>, env: &BTreeMap<String, String>) -> Result<byods_extender::Deps> {
+/// `byods-extender`'s dependencies over `env`, as the demo builds them: `Deps::new` over moto, the
+/// system clock and metrics kept in memory.
+pub async fn deps(
+    wiring: &Wiring<'_>,
+    env: &BTreeMap<String, String>,
+) -> Result<byods_extender::Deps> {
     let config =
         byods_extender::Config::from_lookup(lookup(env)).context("byods-extender config")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = secret_store(wiring, Arc::clone(&clock));
-    let poster: Arc<dyn slack_notify::WebhookPoster> = Arc::new(slack_notify::WebhookClient::new(
-        lambda_kit::http::http_client(USER_AGENT)?,
-    ));
-    let alerter: Arc<dyn byods_extender::Alerter> = Arc::new(byods_extender::SlackAlerter::new(
-        poster,
-        Arc::clone(&store),
-        secret_names::BYODS_SLACK,
-    ));
-    byods_extender::Deps::with_webex_client(
-        config,
-        store,
-        alerter,
-        clock,
+    let platform = lambda_kit::Platform::local(
+        &wiring.moto_endpoint,
+        byods_extender::USER_AGENT,
+        Arc::new(SystemClock),
         Arc::new(MemorySink::default()),
-        Arc::new(byods_extender::TokioSleeper),
-    )
-    .map_err(|e| anyhow!("byods-extender dependencies: {e}"))
+    )?;
+    byods_extender::Deps::new(config, &platform)
+        .await
+        .context("byods-extender dependencies")
 }
 
 /// Creates the BYODS secrets and registers the handler.
@@ -82,13 +76,14 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
             &json!({"webhookUrl": slack_webhook(wiring, "alerts_it")?}),
         )
         .await?;
-    let deps = Arc::new(deps(wiring, &env(wiring, secret_names::BYODS))?);
+    let deps = Arc::new(deps(wiring, &env(wiring, secret_names::BYODS)).await?);
     registry.register(
         FUNCTION,
-        json_handler(move |event, _ctx| {
+        json_handler(move |event, ctx| {
             let deps = Arc::clone(&deps);
             async move {
-                let summary = byods_extender::handle(event, &deps)
+                let invocation = lambda_kit::Invocation::new(ctx.request_id);
+                let summary = byods_extender::handle(event, &invocation, &deps)
                     .await
                     .map_err(|e| e.to_string())?;
                 serde_json::to_value(summary).map_err(|e| e.to_string())
