@@ -99,11 +99,6 @@ pub struct ServiceApp {
 }
 
 impl ServiceApp {
-    /// The OAuth client (for refreshing the service-app token).
-    pub fn client(&self) -> ClientCredentials {
-        ClientCredentials::of(self.client_id.as_ref(), self.client_secret.as_ref())
-    }
-
     /// The body of `POST /applications/{appId}/token`.
     pub fn mint_request(&self) -> MintRequest {
         MintRequest {
@@ -122,6 +117,11 @@ impl ServiceApp {
                     .encode(format!("ciscospark://us/APPLICATION/{c}"))
             })
         })
+    }
+
+    /// The OAuth client (for refreshing the service-app token).
+    pub fn client(&self) -> ClientCredentials {
+        ClientCredentials::of(self.client_id.as_ref(), self.client_secret.as_ref())
     }
 }
 
@@ -332,19 +332,22 @@ impl Credentials {
         put(&mut sa, "clientId", s.client_id.clone());
         put(&mut sa, "clientSecret", secret(&s.client_secret));
         put(&mut sa, "targetOrgId", s.target_org_id.clone());
-        put(&mut sa, "accessToken", secret(&s.tokens.access_token));
-        put(
-            &mut sa,
-            "accessTokenExpiresAt",
-            stamp(s.tokens.access_token_expires_at),
-        );
-        put(&mut sa, "refreshToken", secret(&s.tokens.refresh_token));
-        put(
-            &mut sa,
-            "refreshTokenExpiresAt",
-            stamp(s.tokens.refresh_token_expires_at),
-        );
-        put(&mut sa, "obtainedAt", stamp(s.tokens.stamp));
+        let put_tokens = |obj: &mut Map<String, Value>, t: &TokenSet, stamp_key: &str| {
+            put(obj, "accessToken", secret(&t.access_token));
+            put(
+                obj,
+                "accessTokenExpiresAt",
+                stamp(t.access_token_expires_at),
+            );
+            put(obj, "refreshToken", secret(&t.refresh_token));
+            put(
+                obj,
+                "refreshTokenExpiresAt",
+                stamp(t.refresh_token_expires_at),
+            );
+            put(obj, stamp_key, stamp(t.stamp));
+        };
+        put_tokens(&mut sa, &s.tokens, "obtainedAt");
 
         let t = &self.token_manager;
         for (_, aliases) in TM_ALIASES {
@@ -364,19 +367,7 @@ impl Credentials {
         }
         put(&mut tm, "clientId", t.client_id.clone());
         put(&mut tm, "clientSecret", secret(&t.client_secret));
-        put(&mut tm, "accessToken", secret(&t.tokens.access_token));
-        put(
-            &mut tm,
-            "accessTokenExpiresAt",
-            stamp(t.tokens.access_token_expires_at),
-        );
-        put(&mut tm, "refreshToken", secret(&t.tokens.refresh_token));
-        put(
-            &mut tm,
-            "refreshTokenExpiresAt",
-            stamp(t.tokens.refresh_token_expires_at),
-        );
-        put(&mut tm, "refreshedAt", stamp(t.tokens.stamp));
+        put_tokens(&mut tm, &t.tokens, "refreshedAt");
 
         if let Some(Value::Object(integration)) = root.get_mut("integration") {
             for k in ["clientId", "clientSecret", "refreshToken"] {
@@ -493,12 +484,7 @@ mod tests {
         assert!(c.invalid_keys().is_empty());
         assert_eq!(c.token_manager.client_id.as_deref(), Some("tm-client"));
         assert_eq!(
-            c.token_manager
-                .tokens
-                .refresh_token
-                .as_ref()
-                .unwrap()
-                .expose_secret(),
+            secret_of(&c, |c| &c.token_manager.tokens.refresh_token),
             "tm-refresh"
         );
         assert_eq!(c.aliases_used.len(), 4);
@@ -525,12 +511,7 @@ mod tests {
         v["tokenManager"]["refreshToken"] = json!("canonical");
         let c = Credentials::from_value(&v).unwrap();
         assert_eq!(
-            c.token_manager
-                .tokens
-                .refresh_token
-                .as_ref()
-                .unwrap()
-                .expose_secret(),
+            secret_of(&c, |c| &c.token_manager.tokens.refresh_token),
             "canonical"
         );
         assert_eq!(c.alias_conflicts, vec!["tokenManager.oauthRefreshToken"]);

@@ -23,4 +23,4 @@ pub use error::{Failure, FailureClass, StartupError, SweepError};
 pub use handler::handle;
 pub use sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use sweep::{Overrides, SweepSummary, run_sweep};
-pub use webex::{WebexApi, WebexClient, WebexError};
+pub use webex::{WebexClient, WebexError};

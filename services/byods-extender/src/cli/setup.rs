@@ -12,7 +12,7 @@ use crate::Deps;
 use crate::credentials::{Credentials, is_placeholder};
 use crate::error::{Failure, FailureClass};
 use crate::oauth::{CallbackListener, OAuthError, authorize_url, new_pkce, new_state};
-use crate::webex::{ClientCredentials, CodeGrant, WebexApi as _};
+use crate::webex::{ClientCredentials, CodeGrant};
 
 /// Reads a secret from the terminal without echoing it (or one line from a pipe).
 fn read_hidden(prompt: &str) -> Option<String> {

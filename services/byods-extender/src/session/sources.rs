@@ -11,7 +11,7 @@ use tracing::{error, info};
 use super::{Session, generic_class, webex_failure, when};
 use crate::config::NonceFormat;
 use crate::error::{Failure, FailureClass};
-use crate::webex::{DataSource, JwsClaims, UpdateDataSource, WebexApi as _, WebexError};
+use crate::webex::{DataSource, JwsClaims, UpdateDataSource, WebexError};
 
 /// What happened to one data source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

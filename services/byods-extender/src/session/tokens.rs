@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 use super::{REAUTH_LOG_TEXT, Session, State, generic_class, webex_failure, when};
 use crate::credentials::TokenSet;
 use crate::error::{Failure, FailureClass};
-use crate::webex::{ClientCredentials, TokenResponse, WebexApi as _, WebexError};
+use crate::webex::{ClientCredentials, TokenResponse, WebexError};
 
 impl Session<'_> {
     /// `POST /access_token` with the refresh token of `tokens` for `client`.

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use futures::future::BoxFuture;
 use lambda_kit::Clock;
 use lambda_kit::http::{RetryPolicy, retry_after};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -17,7 +16,6 @@ use serde::de::DeserializeOwned;
 use tracing::{debug, warn};
 use url::Url;
 
-use super::WebexApi;
 use super::error::WebexError;
 use super::error::sanitise;
 use super::models::{
@@ -171,6 +169,20 @@ impl WebexClient {
             .is_some_and(|d| Instant::now().checked_add(wait).is_none_or(|at| at > d))
     }
 
+    /// The backoff before the next attempt, or `err` when attempts or time have run out.
+    fn backoff_or(
+        &self,
+        ctx: &CallCtx,
+        attempt: u32,
+        err: WebexError,
+    ) -> Result<Duration, WebexError> {
+        let wait = self.policy.backoff(attempt);
+        if !self.policy.may_retry(attempt) || Self::passes_deadline(ctx, wait) {
+            return Err(err);
+        }
+        Ok(wait)
+    }
+
     /// Sends one logical request with retries. `build` is called once per attempt with the same inputs, so
     /// a retried PUT resends the same body and nonce.
     async fn send(
@@ -199,14 +211,7 @@ impl WebexClient {
                         }
                     };
                     warn!(event = "http_retryable", upstream = "webex", op, attempt, error_kind = %err, client_tracking_id = %tracking, "webex call failed");
-                    if !self.policy.may_retry(attempt) {
-                        return Err(err);
-                    }
-                    let wait = self.policy.backoff(attempt);
-                    if Self::passes_deadline(ctx, wait) {
-                        return Err(err);
-                    }
-                    wait
+                    self.backoff_or(ctx, attempt, err)?
                 }
                 Ok(resp) => {
                     let status = resp.status();
@@ -266,14 +271,7 @@ impl WebexClient {
                             status: status.as_u16(),
                             tracking_id,
                         };
-                        if !self.policy.may_retry(attempt) {
-                            return Err(err);
-                        }
-                        let wait = self.policy.backoff(attempt);
-                        if Self::passes_deadline(ctx, wait) {
-                            return Err(err);
-                        }
-                        wait
+                        self.backoff_or(ctx, attempt, err)?
                     } else {
                         let (code, message) = parse_error_body(&body);
                         return Err(WebexError::Api {
@@ -324,150 +322,144 @@ impl WebexClient {
     }
 }
 
-impl WebexApi for WebexClient {
-    fn base_url(&self) -> &Url {
+impl WebexClient {
+    /// The API base URL (e.g. `https://webexapis.com/v1`).
+    pub fn base_url(&self) -> &Url {
         &self.base
     }
 
-    fn refresh_access_token<'a>(
-        &'a self,
-        ctx: &'a CallCtx,
-        client: &'a ClientCredentials,
-        refresh_token: &'a SecretString,
-    ) -> BoxFuture<'a, Result<TokenResponse, WebexError>> {
-        Box::pin(async move {
-            let grant = [
-                ("grant_type", "refresh_token".to_owned()),
-                ("refresh_token", refresh_token.expose_secret().to_owned()),
-            ];
-            self.token_request(ctx, "POST /access_token (refresh_token)", client, grant)
-                .await
-        })
-    }
-
-    fn exchange_code<'a>(
-        &'a self,
-        ctx: &'a CallCtx,
-        client: &'a ClientCredentials,
-        grant: &'a CodeGrant,
-    ) -> BoxFuture<'a, Result<TokenResponse, WebexError>> {
-        Box::pin(async move {
-            let fields = [
-                ("grant_type", "authorization_code".to_owned()),
-                ("code", grant.code.expose_secret().to_owned()),
-                ("redirect_uri", grant.redirect_uri.clone()),
-                (
-                    "code_verifier",
-                    grant.code_verifier.expose_secret().to_owned(),
-                ),
-            ];
-            let op = "POST /access_token (authorization_code)";
-            self.token_request(ctx, op, client, fields).await
-        })
-    }
-
-    fn mint_service_app_token<'a>(
-        &'a self,
-        ctx: &'a CallCtx,
-        app_id: &'a str,
-        integration_token: &'a SecretString,
-        request: &'a MintRequest,
-    ) -> BoxFuture<'a, Result<TokenResponse, WebexError>> {
-        Box::pin(async move {
-            let url = self.url(&["applications", app_id, "token"]);
-            let body = serde_json::json!({
-                "clientId": request.client_id,
-                "clientSecret": request.client_secret.expose_secret(),
-                "targetOrgId": request.target_org_id,
-            });
-            self.send_json(ctx, "POST /applications/{appId}/token", || {
-                Self::bearer(self.http.post(url.clone()), integration_token).json(&body)
-            })
+    /// `POST /access_token` with `grant_type=refresh_token`.
+    pub async fn refresh_access_token(
+        &self,
+        ctx: &CallCtx,
+        client: &ClientCredentials,
+        refresh_token: &SecretString,
+    ) -> Result<TokenResponse, WebexError> {
+        let grant = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.expose_secret().to_owned()),
+        ];
+        self.token_request(ctx, "POST /access_token (refresh_token)", client, grant)
             .await
-        })
     }
 
-    fn list_data_sources<'a>(
-        &'a self,
-        ctx: &'a CallCtx,
-        token: &'a SecretString,
-    ) -> BoxFuture<'a, Result<Vec<DataSource>, WebexError>> {
-        Box::pin(async move {
-            #[derive(serde::Deserialize)]
-            struct Page {
-                #[serde(default)]
-                items: Vec<serde_json::Value>,
-            }
-            let op = "GET /dataSources";
-            let mut out = Vec::new();
-            let mut next = Some(self.url(&["dataSources"]));
-            let mut pages = 0;
-            while let Some(url) = next.take() {
-                pages += 1;
-                let answer = self
-                    .send(ctx, op, || Self::bearer(self.http.get(url.clone()), token))
-                    .await?;
-                let page: Page =
-                    serde_json::from_slice(&answer.body).map_err(|e| WebexError::Decode {
-                        op,
-                        detail: format!("{:?}", e.classify()),
-                    })?;
-                for item in page.items {
-                    let ds = serde_json::from_value::<DataSource>(item).map_err(|e| {
-                        WebexError::Decode {
-                            op,
-                            detail: format!("a listed item: {:?}", e.classify()),
-                        }
-                    })?;
-                    out.push(ds);
-                }
-                next = next_link(&answer.headers).filter(|u| u.origin() == self.base.origin());
-                if pages >= 100 {
-                    warn!(
-                        event = "pagination_stopped",
-                        pages, "stopped following Link headers after 100 pages"
-                    );
-                    break;
-                }
-            }
-            Ok(out)
-        })
+    /// `POST /access_token` with `grant_type=authorization_code` and a PKCE verifier.
+    pub async fn exchange_code(
+        &self,
+        ctx: &CallCtx,
+        client: &ClientCredentials,
+        grant: &CodeGrant,
+    ) -> Result<TokenResponse, WebexError> {
+        let fields = [
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", grant.code.expose_secret().to_owned()),
+            ("redirect_uri", grant.redirect_uri.clone()),
+            (
+                "code_verifier",
+                grant.code_verifier.expose_secret().to_owned(),
+            ),
+        ];
+        let op = "POST /access_token (authorization_code)";
+        self.token_request(ctx, op, client, fields).await
     }
 
-    fn get_data_source<'a>(
-        &'a self,
-        ctx: &'a CallCtx,
-        token: &'a SecretString,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<DataSource, WebexError>> {
-        Box::pin(async move {
-            let url = self.url(&["dataSources", id]);
-            self.send_json(ctx, "GET /dataSources/{id}", || {
-                Self::bearer(self.http.get(url.clone()), token)
-            })
-            .await
+    /// `POST /applications/{appId}/token` with the integration's bearer token.
+    pub async fn mint_service_app_token(
+        &self,
+        ctx: &CallCtx,
+        app_id: &str,
+        integration_token: &SecretString,
+        request: &MintRequest,
+    ) -> Result<TokenResponse, WebexError> {
+        let url = self.url(&["applications", app_id, "token"]);
+        let body = serde_json::json!({
+            "clientId": request.client_id,
+            "clientSecret": request.client_secret.expose_secret(),
+            "targetOrgId": request.target_org_id,
+        });
+        self.send_json(ctx, "POST /applications/{appId}/token", || {
+            Self::bearer(self.http.post(url.clone()), integration_token).json(&body)
         })
+        .await
     }
 
-    fn update_data_source<'a>(
-        &'a self,
-        ctx: &'a CallCtx,
-        token: &'a SecretString,
-        id: &'a str,
-        body: &'a UpdateDataSource,
-    ) -> BoxFuture<'a, Result<Updated, WebexError>> {
-        Box::pin(async move {
-            let url = self.url(&["dataSources", id]);
-            let op = "PUT /dataSources/{id}";
+    /// `GET /dataSources`, following `Link: rel="next"`: every listed item, also one without an id.
+    pub async fn list_data_sources(
+        &self,
+        ctx: &CallCtx,
+        token: &SecretString,
+    ) -> Result<Vec<DataSource>, WebexError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            items: Vec<serde_json::Value>,
+        }
+        let op = "GET /dataSources";
+        let mut out = Vec::new();
+        let mut next = Some(self.url(&["dataSources"]));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
             let answer = self
-                .send(ctx, op, || {
-                    Self::bearer(self.http.request(Method::PUT, url.clone()), token).json(body)
-                })
+                .send(ctx, op, || Self::bearer(self.http.get(url.clone()), token))
                 .await?;
-            Ok(Updated {
-                data_source: decode(op, &answer.body)?,
-                tracking_id: answer.tracking_id,
+            let page: Page =
+                serde_json::from_slice(&answer.body).map_err(|e| WebexError::Decode {
+                    op,
+                    detail: format!("{:?}", e.classify()),
+                })?;
+            for item in page.items {
+                let ds =
+                    serde_json::from_value::<DataSource>(item).map_err(|e| WebexError::Decode {
+                        op,
+                        detail: format!("a listed item: {:?}", e.classify()),
+                    })?;
+                out.push(ds);
+            }
+            next = next_link(&answer.headers).filter(|u| u.origin() == self.base.origin());
+            if pages >= 100 {
+                warn!(
+                    event = "pagination_stopped",
+                    pages, "stopped following Link headers after 100 pages"
+                );
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET /dataSources/{id}`.
+    pub async fn get_data_source(
+        &self,
+        ctx: &CallCtx,
+        token: &SecretString,
+        id: &str,
+    ) -> Result<DataSource, WebexError> {
+        let url = self.url(&["dataSources", id]);
+        self.send_json(ctx, "GET /dataSources/{id}", || {
+            Self::bearer(self.http.get(url.clone()), token)
+        })
+        .await
+    }
+
+    /// `PUT /dataSources/{id}`: the updated data source and the tracking id of the answer.
+    pub async fn update_data_source(
+        &self,
+        ctx: &CallCtx,
+        token: &SecretString,
+        id: &str,
+        body: &UpdateDataSource,
+    ) -> Result<Updated, WebexError> {
+        let url = self.url(&["dataSources", id]);
+        let op = "PUT /dataSources/{id}";
+        let answer = self
+            .send(ctx, op, || {
+                Self::bearer(self.http.request(Method::PUT, url.clone()), token).json(body)
             })
+            .await?;
+        Ok(Updated {
+            data_source: decode(op, &answer.body)?,
+            tracking_id: answer.tracking_id,
         })
     }
 }

@@ -115,18 +115,11 @@ async fn setup_oauth(env: &Env, extra_args: &[&str], extra_env: &[(&str, &str)])
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let resp = browser.get(url.as_str()).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 302);
-    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let resp = fake_kit::testing::send(browser.get(url.as_str())).await;
+    assert_eq!(resp.status, 302);
+    let location = resp.header("location").to_owned();
     assert!(location.starts_with(&redirect));
-    let page = browser
-        .get(&location)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fake_kit::testing::send(browser.get(&location)).await.text();
     assert!(page.contains("close this window"));
     assert!(!page.contains("fake_"));
     let out = tokio::time::timeout(StdDuration::from_secs(60), child.wait_with_output())

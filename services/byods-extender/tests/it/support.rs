@@ -284,8 +284,8 @@ impl Env {
         (result, texts)
     }
 
-    /// The secret's current value in moto.
-    pub(crate) async fn secret(&self) -> Value {
+    /// The secret's current value in moto and its version id.
+    async fn read_secret(&self) -> (Value, String) {
         let out = self
             .sm
             .get_secret_value()
@@ -293,19 +293,18 @@ impl Env {
             .send()
             .await
             .unwrap();
-        serde_json::from_str(out.secret_string().unwrap()).unwrap()
+        let value = serde_json::from_str(out.secret_string().unwrap()).unwrap();
+        (value, out.version_id().unwrap().to_owned())
     }
 
-    /// Number of versions of the secret.
+    /// The secret's current value in moto.
+    pub(crate) async fn secret(&self) -> Value {
+        self.read_secret().await.0
+    }
+
+    /// The version id of the secret's current value.
     pub(crate) async fn secret_version(&self) -> String {
-        let out = self
-            .sm
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
-            .await
-            .unwrap();
-        out.version_id().unwrap().to_owned()
+        self.read_secret().await.1
     }
 
     pub(crate) fn calls(&self, method: &str, pattern: &str) -> Vec<JournalEntry> {
