@@ -324,14 +324,10 @@ async fn spk11_patch_team_sends_specific_user_and_returns_the_updated_delegation
 
 #[tokio::test]
 async fn spk12_the_fakes_shapes_decode_including_locked_and_pending_requests() {
-    let f = spawn().await;
-    f.client
-        .update_request(
-            &RequestId::new(SEEDED_REQUEST),
-            &RequestPatch::status(RequestStatus::Locked),
-        )
-        .await
-        .unwrap();
+    // PATCH cannot set LOCKED (the API accepts OPEN, RESOLVED, AUTO_RESOLVED), so the seed holds it.
+    let mut seed: serde_json::Value = serde_json::from_str(spoke_fake::MINIMAL_SEED).unwrap();
+    seed["requests"][0]["status"] = json!("LOCKED");
+    let f = spawn_with(SpokeFake::new(seed).unwrap()).await;
     let r = f
         .client
         .get_request(&RequestId::new(SEEDED_REQUEST))

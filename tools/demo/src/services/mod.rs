@@ -13,13 +13,10 @@ pub mod cls_sweep;
 pub mod oncall;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use devstack::Wiring;
 use devstack::lambda::Registry;
-use lambda_kit::Clock;
-use secrets::{SecretStore, SecretsClient};
 
 /// The `User-Agent` of the demo's own calls and of the handlers it wires.
 pub const USER_AGENT: &str = concat!("devstack-demo/", env!("CARGO_PKG_VERSION"));
@@ -60,10 +57,6 @@ pub fn slack_webhook(wiring: &Wiring<'_>, channel: &str) -> Result<String> {
         .webhook_path(channel)
         .ok_or_else(|| anyhow!("the slack demo seed has no webhook for {channel}"))?;
     Ok(format!("{}/slack{path}", wiring.devstack_url))
-}
-
-fn secret_store(wiring: &Wiring<'_>, clock: Arc<dyn Clock>) -> Arc<dyn SecretStore> {
-    Arc::new(SecretsClient::new(wiring.secrets.clone(), clock))
 }
 
 fn lookup(env: &BTreeMap<String, String>) -> impl Fn(&str) -> Option<String> + use<> {

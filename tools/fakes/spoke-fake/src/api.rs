@@ -62,6 +62,10 @@ impl FromRequest<AppState> for Write {
             .is_some_and(|f| f.flag("ignoreWrite"));
         let body = if req.method() == Method::DELETE {
             Value::Null
+        } else if !is_json(req.headers()) {
+            // The API documents every request body as `application/json` only; a server that does not parse
+            // the body sees none, which is a malformed request (README, "Writes").
+            return Err(ApiError::BadRequest.into_response());
         } else {
             let bytes = Bytes::from_request(req, app)
                 .await
@@ -80,6 +84,15 @@ impl FromRequest<AppState> for Write {
 fn list_query(raw: RawQuery) -> ApiResult<ListQuery> {
     raw.map(|Query(pairs)| ListQuery::new(pairs))
         .map_err(|_| ApiError::BadRequest)
+}
+
+/// Whether the request says its body is JSON (`application/json`, parameters such as `charset` allowed).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn json_body(bytes: &Bytes) -> ApiResult<Value> {
@@ -112,6 +125,27 @@ pub(crate) fn router(state: AppState) -> Router {
         ))
         .fallback(|| async { ApiError::NotFound.into_response() })
         .with_state(state)
+}
+
+/// The fake's own control routes, nested under `/__fake`: `POST /privacy {"strict": bool}`.
+pub(crate) fn control_router(state: AppState) -> Router {
+    Router::new()
+        .route("/privacy", post(set_privacy))
+        .with_state(state)
+}
+
+async fn set_privacy(State(app): State<AppState>, body: Bytes) -> Response {
+    match json_body(&body).map(|v| v.get("strict").and_then(Value::as_bool)) {
+        Ok(Some(strict)) => {
+            app.data().set_strict_privacy(strict);
+            Json(serde_json::json!({"strict": strict})).into_response()
+        }
+        _ => (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": "expected {\"strict\": true|false}"})),
+        )
+            .into_response(),
+    }
 }
 
 /// F1: every route needs a known `Api-Key` (header names are case-insensitive in HTTP).
@@ -175,8 +209,12 @@ async fn create_request(State(app): State<AppState>, w: Write) -> Response {
     reply(app.data().create_request(&w))
 }
 
-async fn get_request(State(app): State<AppState>, Path(id): Path<String>) -> Response {
-    reply(app.data().get_request(&id))
+async fn get_request(
+    State(app): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    reply(app.data().get_request(&caller, &id))
 }
 
 async fn patch_request(State(app): State<AppState>, Path(id): Path<String>, w: Write) -> Response {

@@ -110,7 +110,7 @@ impl SpokeFake {
             self.state.kit.clone(),
             api,
             self.state.store.clone(),
-            Router::new(),
+            api::control_router(self.state.clone()),
         )
     }
 
@@ -169,6 +169,12 @@ impl SpokeFake {
         self.state
             .kit
             .add_fault(FaultRule::new(method, path, times, action))
+    }
+
+    /// Turns strict privacy on or off: when on, private requests are hidden from keys not involved (README,
+    /// "Privacy"); the same as `POST /__fake/privacy {"strict": true}`. A reset restores the seed's setting.
+    pub fn set_strict_privacy(&self, strict: bool) {
+        self.state.data().set_strict_privacy(strict);
     }
 
     /// Sets the rate limit (spec §10.4 `POST /__fake/rate-limit`).

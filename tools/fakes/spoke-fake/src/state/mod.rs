@@ -196,10 +196,15 @@ pub(crate) struct Data {
     next_number: u64,
     next_id: u64,
     assign_seq: u64,
+    /// Private requests hidden from keys not involved (README, "Privacy"); off by default.
+    strict_privacy: bool,
 }
 
 const STRATEGIES: &[&str] = &["SPECIFIC_USER", "ROUND_ROBIN", "SMART_ASSIGNMENT"];
 const REQUEST_STATUSES: &[&str] = &["OPEN", "PENDING", "LOCKED", "RESOLVED", "AUTO_RESOLVED"];
+/// The statuses `PATCH /requests/{id}` accepts: the OpenAPI's `RequestPatchBody.status` is a
+/// `RequestStatus`, which lists only these (`PENDING` and `LOCKED` are list filters, not settable).
+const PATCH_STATUSES: &[&str] = &["OPEN", "RESOLVED", "AUTO_RESOLVED"];
 const PRIVACY: &[&str] = &["private", "public"];
 const FILTERS: &[&str] = &["inbox", "unassigned", "sent"];
 const REQUEST_SORTS: &[&str] = &[
@@ -258,9 +263,16 @@ impl Data {
         self.teams.iter().find(|t| t.id == id)
     }
 
+    /// Turns strict privacy on or off (the seed's `strictPrivacy` comes back on reset).
+    pub(crate) fn set_strict_privacy(&mut self, strict: bool) {
+        self.strict_privacy = strict;
+    }
+
+    /// The whole store as JSON for `GET /__fake/state`; API keys redacted.
     pub(crate) fn state_json(&self) -> Value {
         json!({
             "org": self.org,
+            "strictPrivacy": self.strict_privacy,
             "apiKeys": self.keys.iter().map(|(_, u)| json!({"key": "[REDACTED]", "user": u})).collect::<Vec<_>>(),
             "users": self.users.iter().map(|u| self.render_user(u)).collect::<Vec<_>>(),
             "teams": self.teams.iter().map(|t| self.render_team(t)).collect::<Vec<_>>(),

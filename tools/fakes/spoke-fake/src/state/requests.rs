@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    AnswerRec, ApiError, ApiResult, Data, FILTERS, FormField, ListQuery, MessageRec, PRIVACY,
-    REQUEST_SORTS, REQUEST_STATUSES, RequestRec, Write, is_id_like,
+    AnswerRec, ApiError, ApiResult, Data, FILTERS, FormField, ListQuery, MessageRec,
+    PATCH_STATUSES, PRIVACY, REQUEST_SORTS, REQUEST_STATUSES, RequestRec, Write, is_id_like,
 };
 
 impl Data {
@@ -137,6 +137,7 @@ impl Data {
                             .is_some_and(|t| t.agents.iter().any(|a| a.user == caller))
                 }
             })
+            .filter(|r| self.is_visible_to(caller, r))
             .filter(|r| statuses.iter().any(|s| s == &r.status))
             .filter(|r| q.get("team").is_none_or(|t| r.team.as_deref() == Some(t)))
             .filter(|r| {
@@ -176,8 +177,33 @@ impl Data {
         q.envelope(items, 25, cap, "limit")
     }
 
-    pub(crate) fn get_request(&self, id: &str) -> ApiResult<Value> {
-        self.request_json(id).ok_or(ApiError::NotFound)
+    pub(crate) fn get_request(&self, caller: &str, id: &str) -> ApiResult<Value> {
+        self.request_for(caller, id).map(|r| self.render_request(r))
+    }
+
+    /// Request `id` as `caller` may see it: 404 when it does not exist or is hidden from them.
+    fn request_for(&self, caller: &str, id: &str) -> ApiResult<&RequestRec> {
+        self.requests
+            .iter()
+            .find(|r| r.id == id)
+            .filter(|r| self.is_visible_to(caller, r))
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// Whether `caller` may see `r`: always, unless strict privacy is on and `r` is private. A private request
+    /// is seen by its requester, its owner, the agents of its team, and org admins when it has no team
+    /// (README, "Privacy").
+    fn is_visible_to(&self, caller: &str, r: &RequestRec) -> bool {
+        !self.strict_privacy
+            || r.privacy_level != "private"
+            || r.requester == caller
+            || r.owner.as_deref() == Some(caller)
+            || match r.team.as_deref() {
+                Some(team) => self
+                    .team(team)
+                    .is_some_and(|t| t.agents.iter().any(|a| a.user == caller)),
+                None => self.is_admin(caller),
+            }
     }
 
     pub(super) fn answers_from(
@@ -291,12 +317,7 @@ impl Data {
     pub(crate) fn patch_request(&mut self, id: &str, w: &Write) -> ApiResult<Value> {
         let (caller, body, now, ignore) = w.parts();
         let body = body.as_object().ok_or(ApiError::BadRequest)?;
-        let current = self
-            .requests
-            .iter()
-            .find(|r| r.id == id)
-            .ok_or(ApiError::NotFound)?;
-        let mut next = current.clone();
+        let mut next = self.request_for(caller, id)?.clone();
         let text = |k: &str| -> ApiResult<Option<Option<String>>> {
             match body.get(k) {
                 None => Ok(None),
@@ -308,7 +329,7 @@ impl Data {
         };
         if let Some(status) = text("status")? {
             let status = status.ok_or(ApiError::BadRequest)?;
-            if !REQUEST_STATUSES.contains(&status.as_str()) {
+            if !PATCH_STATUSES.contains(&status.as_str()) {
                 return Err(ApiError::BadRequest);
             }
             if status == "RESOLVED" {
@@ -355,7 +376,7 @@ impl Data {
             }
         }
         if ignore {
-            return self.get_request(id);
+            return self.get_request(caller, id);
         }
         next.updated_at = now.to_owned();
         let rendered = self.render_request(&next);
@@ -369,9 +390,7 @@ impl Data {
     pub(crate) fn post_message(&mut self, id: &str, w: &Write) -> ApiResult<Value> {
         let (caller, body, now, ignore) = w.parts();
         let body = body.as_object().ok_or(ApiError::BadRequest)?;
-        if !self.requests.iter().any(|r| r.id == id) {
-            return Err(ApiError::NotFound);
-        }
+        self.request_for(caller, id)?;
         let actor = body
             .get("actor")
             .and_then(Value::as_object)
@@ -435,9 +454,7 @@ impl Data {
                     .ok_or(ApiError::BadRequest)
             })
             .collect::<ApiResult<_>>()?;
-        if !self.requests.iter().any(|r| r.id == id) {
-            return Err(ApiError::NotFound);
-        }
+        self.request_for(&w.caller, id)?;
         if ids
             .iter()
             .any(|t| !self.tags.iter().any(|known| &known.id == t))
@@ -461,6 +478,7 @@ impl Data {
     /// E14 (F12, A7).
     pub(crate) fn remove_tag(&mut self, id: &str, tag: &str, w: &Write) -> ApiResult<()> {
         let (now, ignore) = (w.now.as_str(), w.ignore);
+        self.request_for(&w.caller, id)?;
         let r = self
             .requests
             .iter_mut()

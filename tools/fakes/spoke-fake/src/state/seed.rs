@@ -30,6 +30,9 @@ pub(crate) struct Seed {
     /// The permalink number of the first request created through the API (default 1000).
     #[serde(default)]
     next_request_number: Option<u64>,
+    /// Start with strict privacy on (README, "Privacy").
+    #[serde(default)]
+    strict_privacy: bool,
 }
 
 fn default_org() -> String {
@@ -300,6 +303,7 @@ impl Data {
             next_number: seed.next_request_number.unwrap_or(1000),
             next_id: 1,
             assign_seq: 0,
+            strict_privacy: seed.strict_privacy,
         };
         for (i, r) in seed.requests.iter().enumerate() {
             let created = r.created_at.clone().unwrap_or_else(|| SEED_TIME.to_owned());

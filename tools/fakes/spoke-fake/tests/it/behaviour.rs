@@ -459,9 +459,9 @@ async fn f10_patch_request_applies_fields_and_merges_answers_by_field_id() {
     assert_eq!(answers[0]["simpleValue"], "2027-08-22");
     assert_eq!(answers[1]["simpleValue"], "octocat");
     let r = f
-        .send(Method::PATCH, &path, json!({"status": "LOCKED"}))
+        .send(Method::PATCH, &path, json!({"status": "OPEN"}))
         .await;
-    assert_eq!(r.body["status"], "LOCKED");
+    assert_eq!(r.body["status"], "OPEN");
 }
 
 #[tokio::test]

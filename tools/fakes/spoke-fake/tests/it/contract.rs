@@ -140,7 +140,7 @@ async fn responses_validate_against_the_documented_schemas() {
         .send(
             Method::PATCH,
             &format!("/requests/{id}"),
-            json!({"status": "LOCKED"}),
+            json!({"status": "RESOLVED"}),
         )
         .await;
     assert_valid(

@@ -4,4 +4,5 @@
 
 mod behaviour;
 mod contract;
+mod strict;
 mod support;
