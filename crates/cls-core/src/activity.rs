@@ -1,5 +1,6 @@
-//! Inactivity signals (cls.md §8.4): the [`ActivitySource`] trait the sweep queries once per organisation per
-//! run, the per-org choice ([`ActivitySourceKind`], default `audit_log`) and the answer ([`ActivityIndex`]).
+//! Inactivity signals (`services/cls-sweep/README.md`, "What one invocation does", step 3): the
+//! [`ActivitySource`] trait the sweep queries once per organisation per run, the per-org choice
+//! ([`ActivitySourceKind`], default `audit_log`) and the answer ([`ActivityIndex`]).
 //!
 //! The GitHub-backed implementations (`audit_log`, `repo_events`) live in `cls-sweep`, over `github-app`;
 //! [`Off`] lives here. A source that fails makes its org [`Activity::Unavailable`] for the run, so a failing

@@ -1,5 +1,6 @@
-//! IT alerts (cls.md §12): one Slack message per incident with stage, component, kind, org, login, ticket
-//! link, delivery or command id, error class and message. Never secrets or payloads.
+//! IT alerts (what each one means: `docs/operations/cls.md`): one Slack message per incident with stage,
+//! component, kind, org, login, ticket link, delivery or command id, error class and message. Never secrets or
+//! payloads.
 
 /// One incident.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

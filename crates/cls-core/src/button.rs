@@ -1,7 +1,8 @@
-//! The reminder buttons (cls.md §8.3): the two `action_id`s and the button `value`, JSON `{"t":"<ticket id>","o":<org id>,"ol":"<org login>","u":<user id>,"ul":"<login>",
-//! "e":"<expires_on>"}`. `cls-queue` encodes it into the reminder, `cls-webhook` decodes it from the click;
-//! both use this one definition. The value only identifies the ticket: it is never trusted for
-//! authorisation (the clicker is checked by `cls-queue`).
+//! The reminder buttons: the two `action_id`s and the button `value`, JSON
+//! `{"t":"<ticket id>","o":<org id>,"ol":"<org login>","u":<user id>,"ul":"<login>","e":"<expires_on>"}`.
+//! `cls-queue` encodes it into the reminder, `cls-webhook` decodes it from the click; both use this one
+//! definition. The value only identifies the ticket: it is never trusted for authorisation (the clicker is
+//! checked by `cls-queue`).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,8 @@
-//! Calendar dates: every CLS date is a UTC `YYYY-MM-DD` (cls.md §2).
+//! Calendar dates: every CLS date is a UTC `YYYY-MM-DD`.
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
-/// The same month and day one year later; 29 February maps to 28 February (cls.md §6.5, CLS-9).
+/// The same month and day one year later; 29 February maps to 28 February (CLS-9 in docs/requirements/cls.md).
 pub fn one_year_after(date: NaiveDate) -> NaiveDate {
     let year = date.year() + 1;
     NaiveDate::from_ymd_opt(year, date.month(), date.day())

@@ -1,4 +1,4 @@
-//! The queue message envelope, schema version 1 (cls.md §3.2).
+//! The queue message envelope, schema version 1 (crate README, "Queue messages").
 //!
 //! Every producer (webhook, sweep, Slack interactions, CLI) writes one JSON object with `v`, `kind`,
 //! `enqueued_at`, `org`, `collaborator` and one kind-specific object named after the kind.
@@ -12,7 +12,7 @@ use serde_json::Value;
 /// The schema version this crate reads and writes.
 pub const ENVELOPE_VERSION: u64 = 1;
 
-/// The largest body the producers send (cls.md §3.1: refuse anything over 256 KiB).
+/// The largest body the producers send (anything over 256 KiB is refused, far below the queue's own limit).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// A GitHub organisation: numeric id (the durable key) and login.
@@ -33,12 +33,13 @@ pub struct AccountRef {
     pub login: String,
 }
 
-/// The FIFO message group of one collaborator in one organisation: `gh-{org_id}-{user_id}` (cls.md §3.1).
+/// The FIFO message group of one collaborator in one organisation: `gh-{org_id}-{user_id}` (numeric ids,
+/// because logins change; crate README, "Queue messages").
 pub fn message_group_id(org_id: u64, user_id: u64) -> String {
     format!("gh-{org_id}-{user_id}")
 }
 
-/// `slack-{sha256 hex of "{user_id}:{message_ts}:{action_ts}"}` truncated to 64 characters (cls.md §3.1).
+/// `slack-{sha256 hex of "{user_id}:{message_ts}:{action_ts}"}` truncated to 64 characters.
 pub fn slack_dedup_id(user_id: &str, message_ts: &str, action_ts: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("{user_id}:{message_ts}:{action_ts}"));
@@ -176,14 +177,14 @@ pub struct MemberEventMsg {
     /// `changes.old_permission.from`, else `changes.permission.from` (edited).
     #[serde(default)]
     pub previous_permission: Option<String>,
-    /// `member.email` when GitHub sent one (usually null). An addition to §3.2, omitted when absent.
+    /// `member.email` when GitHub sent one (usually null). Omitted when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_email: Option<String>,
 }
 
 impl MemberEventMsg {
     /// The permission shown in tickets: `role_name`, else `permission`, else `unknown`
-    /// (`github-slack-api.md` §1.2).
+    /// (`role_name` is set for custom and `maintain`/`triage` roles, where `permission` is coarser).
     pub fn shown_permission(&self) -> &str {
         self.role_name
             .as_deref()
@@ -285,7 +286,7 @@ pub struct ImportRepo {
     pub permission: String,
 }
 
-/// A collaborator adopted by `cls-admin backfill` (kind `import`, cls.md §10).
+/// A collaborator adopted by `cls-admin backfill` (kind `import`; services/cls-admin/README.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportMsg {
     /// The command's id (see [`command_dedup_id`]): the SQS deduplication id and the entry of the
@@ -307,7 +308,7 @@ pub struct ImportMsg {
     pub expires_on: Option<NaiveDate>,
 }
 
-/// An operator's extension (kind `admin_extend`, cls.md §10).
+/// An operator's extension (kind `admin_extend`; `cls-admin extend`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminExtendMsg {
     /// The command's id (see [`command_dedup_id`]).
@@ -321,7 +322,7 @@ pub struct AdminExtendMsg {
     pub operator: String,
 }
 
-/// `{command}-{org_id}-{user_id}-{first 16 hex of sha256(arguments)}` (cls.md §3.1): the deduplication id of
+/// `{command}-{org_id}-{user_id}-{first 16 hex of sha256(arguments)}`: the deduplication id of
 /// a `cls-admin` command, stable across re-runs with the same arguments.
 pub fn command_dedup_id(command: &str, org_id: u64, user_id: u64, arguments: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -400,7 +401,7 @@ pub enum EnvelopeError {
 
 impl EnvelopeError {
     /// Unknown versions and kinds are retried (then dead-lettered) so that they can be redriven after a
-    /// deployment that understands them; malformed bodies are permanent (cls.md §3.2, §12).
+    /// deployment that understands them; malformed bodies are permanent (crate README, "Queue messages").
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -465,7 +466,7 @@ impl Envelope {
     }
 
     /// The id that makes this message unique: the delivery id of a member event, the ticket and run date of
-    /// a review, a hash of the click of a Slack action (cls.md §3.1).
+    /// a review, a hash of the click of a Slack action.
     pub fn dedup_id(&self) -> String {
         match &self.payload {
             Payload::MemberEvent(m) => m.delivery_id.clone(),

@@ -1,4 +1,4 @@
-//! The identity directory (cls.md §9.3): GitHub login → e-mail and employee flag. Used for the adder's e-mail
+//! The identity directory: GitHub login → e-mail and employee flag. Used for the adder's e-mail
 //! (ticket owner), the collaborator's e-mail and the employee skip.
 
 use futures::future::BoxFuture;

@@ -1,5 +1,5 @@
-//! Finding the collaborator's ticket (cls.md §6.4): all statuses, all pages, exact user id + org match,
-//! a newest-tickets scan for search-index lag, and the oldest of several matches.
+//! Finding the collaborator's ticket (crate README, "Finding the ticket"): all statuses, all pages, exact user
+//! id + org match, a newest-tickets scan for search-index lag, and the oldest of several matches.
 
 use std::collections::{HashMap, HashSet};
 

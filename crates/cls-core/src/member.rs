@@ -1,4 +1,5 @@
-//! `apply_member_event`: the pure state table of cls.md §6.5 plus the delivery-id idempotency of §7.
+//! `apply_member_event`: the pure state table of the README ("The ticket") plus the delivery-id
+//! idempotency.
 
 use chrono::{DateTime, Utc};
 
@@ -21,8 +22,9 @@ pub struct MemberContext<'a> {
     pub event: &'a MemberEventMsg,
     /// `enqueued_at` of the envelope: "today" is its date, so retries never shift an expiry.
     pub received_at: DateTime<Utc>,
-    /// The adder resolved for `added` (cls.md §9.2); `None` = unresolved. Ignored for `edited`/`removed`,
-    /// whose actor is the `sender` (the repository admin making the change).
+    /// The adder resolved for `added` (the sender, else the audit log's inviter; `services/cls-queue/README.md`,
+    /// `member_event`); `None` = unresolved. Ignored for `edited`/`removed`, whose actor is the `sender` (the
+    /// repository admin making the change).
     pub adder: Option<&'a str>,
     /// The collaborator's e-mail when known (identity directory or `member.email`).
     pub collaborator_email: Option<&'a str>,

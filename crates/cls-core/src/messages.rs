@@ -1,4 +1,4 @@
-//! Ticket subject, body and the plain-text messages of cls.md §6.2–6.3.
+//! Ticket subject, body and the plain-text messages posted on the ticket (crate README, "The ticket").
 //!
 //! Every message ends with ` [cls:{key}]` (the delivery or command id) for audit; Spoke cannot read messages
 //! back, so the marker is never used for deduplication.
@@ -109,7 +109,7 @@ pub fn removed(
     with_marker(&text, key)
 }
 
-/// CLS removed the collaborator (expiry or inactivity) or found the account gone (cls.md §8.2).
+/// CLS removed the collaborator (expiry or inactivity) or found the account gone.
 pub fn access_removed(login: &str, org: &str, why: &str, key: &str) -> String {
     with_marker(
         &format!("'{login}' was removed from {org} by CLS: {why}. Access closed."),
@@ -149,7 +149,7 @@ pub fn inactivity_warned(recipients: &str, removal_on: NaiveDate, key: &str) -> 
     )
 }
 
-/// A Slack extension (cls.md §8.3).
+/// A Slack extension.
 pub fn extended_via_slack(until: NaiveDate, name: &str, key: &str) -> String {
     with_marker(
         &format!(
@@ -185,7 +185,7 @@ pub fn import_body(
     )
 }
 
-/// A collaborator adopted by `cls-admin backfill` (cls.md §10).
+/// A collaborator adopted by `cls-admin backfill`.
 pub fn imported(source: &str, key: &str) -> String {
     with_marker(&format!("Imported by cls-admin ({source})."), key)
 }

@@ -1,5 +1,5 @@
-//! CLS metrics (cls.md §12): namespace `CLS`, dimension `Stage`, optional break-down dimensions that are also
-//! rolled up to `[Stage]`, the set the alarms watch.
+//! CLS metrics (`docs/operations/cls.md`, "Alarms" and "Other signals"): namespace `CLS`, dimension `Stage`,
+//! optional break-down dimensions that are also rolled up to `[Stage]`, the set the alarms watch.
 
 use chrono::{DateTime, Utc};
 use lambda_kit::metrics::{Emf, MetricSink};

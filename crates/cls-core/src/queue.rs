@@ -17,7 +17,8 @@ pub struct OutgoingMessage {
 }
 
 impl OutgoingMessage {
-    /// The message carrying `envelope`, with its group (`gh-{org}-{user}`) and dedup id (§3.1).
+    /// The message carrying `envelope`, with its group (`gh-{org}-{user}`) and dedup id (crate README, "Queue
+    /// messages").
     pub fn from_envelope(envelope: &Envelope) -> Self {
         Self {
             group_id: envelope.group_id(),

@@ -143,7 +143,7 @@ pub fn let_expire_outcome(expires_on: NaiveDate, slack_user_id: &str) -> String 
     )
 }
 
-/// The ephemeral refusal for a clicker who may not decide (cls.md §8.3).
+/// The ephemeral refusal for a clicker who may not decide (only the notified adder or an admin may).
 pub fn denied(login: &str) -> String {
     format!(
         "Only the person who added {} or an IT admin can extend this access.",

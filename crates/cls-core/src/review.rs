@@ -1,6 +1,6 @@
-//! The pure sweep decision (cls.md §8.1–§8.4): given a ticket's state, the run date and the activity signal,
-//! at most one action. The sweep uses it as a pre-filter; `cls-queue` re-reads the ticket and calls it again
-//! before acting, so a stale `review` message changes nothing.
+//! The pure sweep decision (`docs/operations/cls.md`, "The daily sweep"): given a ticket's state, the run date
+//! and the activity signal, at most one action. The sweep uses it as a pre-filter; `cls-queue` re-reads the
+//! ticket and calls it again before acting, so a stale `review` message changes nothing.
 
 use chrono::{Duration, NaiveDate};
 use lambda_kit::config::{ConfigError, ConfigReader};
@@ -173,7 +173,7 @@ impl ReviewAction {
     }
 }
 
-/// Reviews one ticket. Rules, first match wins (cls.md §8.1 step 3):
+/// Reviews one ticket. Rules, first match wins:
 /// 1. access not granted, or no expiry → nothing;
 /// 2. expiry ≤ run date → [`ReviewAction::Expire`];
 /// 3. with a usable activity signal and inactivity enabled, baseline = max(granted_on, last activity,
@@ -282,7 +282,7 @@ pub fn due_thresholds(
     due
 }
 
-/// The expiry after a Slack extension: max(current expiry, today) + `days` (cls.md §8.3).
+/// The expiry after a Slack extension: max(current expiry, today) + `days` (CLS-31).
 pub fn extended_expiry(current: NaiveDate, today: NaiveDate, days: u32) -> NaiveDate {
     current.max(today) + Duration::days(i64::from(days))
 }

@@ -1,5 +1,5 @@
-//! The ticket codec: the eight answered fields of the "Collaborator Access" request type (cls.md §6.2) and
-//! the `cls_state` JSON kept in one of them.
+//! The ticket codec: the eight answered fields of the "Collaborator Access" request type (crate README, "The
+//! ticket") and the `cls_state` JSON kept in one of them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +10,7 @@ use crate::dates::{format_date, parse_date};
 
 /// Longest `cls_state` text written; the oldest deliveries are dropped first to stay below it.
 pub const MAX_STATE_CHARS: usize = 2000;
-/// How many applied delivery / command ids the state remembers (cls.md §7).
+/// How many applied delivery / command ids the state remembers (the oldest are dropped first).
 pub const MAX_DELIVERIES: usize = 25;
 /// The value of `collaborator_email` when no address is known.
 pub const NO_EMAIL: &str = "n/a";
@@ -39,7 +39,7 @@ pub enum FieldKey {
 }
 
 impl FieldKey {
-    /// Every key, in the order of §6.2.
+    /// Every key, in the order of the README's table.
     pub const ALL: [Self; 8] = [
         Self::ExpiresOn,
         Self::GithubLogin,
@@ -133,7 +133,7 @@ pub struct Extension {
     pub to: NaiveDate,
 }
 
-/// The `cls_state` answered field (cls.md §6.2). Unknown keys are ignored on read.
+/// The `cls_state` answered field (crate README, "The ticket"). Unknown keys are ignored on read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClsState {
     /// Schema version, 1.
@@ -172,7 +172,7 @@ pub struct ClsState {
     /// Applied delivery / command ids, oldest first, at most [`MAX_DELIVERIES`].
     #[serde(default)]
     pub deliveries: Vec<String>,
-    /// When access was removed (an addition to the §6.2 example; used for the re-add alert). Omitted when
+    /// When access was removed (used for the re-add alert). Omitted when
     /// unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed_on: Option<NaiveDate>,
@@ -364,8 +364,9 @@ impl TicketFields {
         }
     }
 
-    /// The complete set of answers `(field UUID, value)`, every key present (cls.md §6.2: every write sends
-    /// all eight). Keys without a configured UUID are skipped; configuration validation prevents that.
+    /// The complete set of answers `(field UUID, value)`, every key present (every write sends all eight,
+    /// because Spoke does not document whether a PATCH merges answers). Keys without a configured UUID are
+    /// skipped; configuration validation prevents that.
     pub fn encode(&self, ids: &FieldIds) -> Vec<(String, String)> {
         let mut state = self.state.clone();
         state.expires_on = self.expires_on;
@@ -403,7 +404,7 @@ impl TicketFields {
             .collect()
     }
 
-    /// True when the ticket belongs to GitHub user `user_id` in org `org` (cls.md §6.4 step 2): the user id
+    /// True when the ticket belongs to GitHub user `user_id` in org `org`: the user id
     /// matches and the org matches case-insensitively. A legacy ticket without those fields matches by login
     /// (case-insensitive) when `org` is the configured `legacy_org`.
     pub fn matches(&self, user_id: u64, login: &str, org: &str, legacy_org: Option<&str>) -> bool {

@@ -17,7 +17,7 @@ use proptest::test_runner::{Config, RngSeed};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-/// The envelope of cls.md's example (as the crate's own unit test has it).
+/// A valid `member_event` envelope (the one the crate's own unit test uses).
 const ENVELOPE: &str = r#"{"v":1,"kind":"member_event","enqueued_at":"2026-05-12T14:03:11Z",
 "org":{"id":38302899,"login":"acme"},"collaborator":{"id":39652351,"login":"octocat"},
 "member_event":{"delivery_id":"72d3162e-cc78-11e3-81ab-4c9367dc0958","event":"member","action":"added",
@@ -69,7 +69,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// What `Envelope::parse` must answer for a body, decided from the body alone (cls.md §3.2): `None` when
+/// What `Envelope::parse` must answer for a body, decided from the body alone: `None` when
 /// the envelope is either valid or `Malformed`.
 fn expected_class(body: &str) -> Option<EnvelopeError> {
     let Ok(value) = serde_json::from_str::<Value>(body) else {

@@ -39,12 +39,12 @@ pub(crate) const TAGS: ListRoute = ListRoute {
     route: "/tags",
 };
 
-/// The Spoke operations (spec §4, E1–E17). Object-safe: methods return boxed `Send` futures, so services
+/// The Spoke operations (E1–E17 of the README). Object-safe: methods return boxed `Send` futures, so services
 /// hold an `Arc<dyn SpokeApi>`. Implementors write `Box::pin(async move { ... })`.
 ///
 /// Lookups (`get_*`, `user_by_email`) return `Ok(None)` for 404; writes report 404 as
 /// [`SpokeError::NotFound`]. The `all_*` and `find_*` forms have default implementations over the one-page
-/// `list_*` methods (spec §7), so a fake only implements the pages.
+/// `list_*` methods, so a fake only implements the pages.
 pub trait SpokeApi: Send + Sync {
     /// E1 `GET /whoami`.
     fn whoami(&self) -> BoxFuture<'_, SpokeResult<WhoAmI>>;

@@ -1,4 +1,5 @@
-//! A per-call deadline that flows through `Arc<dyn SpokeApi>` (spec §3).
+//! A per-call deadline that flows through `Arc<dyn SpokeApi>`: no attempt or wait starts
+//! that would end after it.
 
 use std::future::Future;
 

@@ -1,4 +1,4 @@
-//! The one error type of the crate (spec §8.1).
+//! The one error type of the crate (crate README, "Errors").
 
 use std::fmt;
 use std::time::Duration;
@@ -155,7 +155,7 @@ pub enum SpokeError {
         /// Where.
         ctx: ErrorContext,
     },
-    /// Paging did not end within the page cap (spec §7).
+    /// Paging did not end within the page cap.
     #[error("{ctx}: more than {max_pages} pages")]
     TooManyPages {
         /// The cap that was hit.
@@ -201,7 +201,7 @@ impl SpokeError {
         }
     }
 
-    /// True for 429, 5xx, timeouts and transport failures (spec §8.1).
+    /// True for 429, 5xx, timeouts and transport failures.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,

@@ -1,4 +1,4 @@
-//! Serde helpers for the tolerant reading rules of spec §6.
+//! Serde helpers for the tolerant reading rules (crate README, "Behaviour", **Decoding**).
 
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
@@ -55,7 +55,7 @@ macro_rules! id_type {
     };
 }
 
-/// Builds a string enum with an `Unknown(String)` fallback that keeps the raw value (spec §6.4).
+/// Builds a string enum with an `Unknown(String)` fallback that keeps the raw value.
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -132,7 +132,7 @@ fn id_text(value: &Value) -> Option<String> {
 }
 
 /// An optional reference: absent, `null` and `""` are unset; an object with an id is reduced to its id
-/// (spec §6.2, §6.5).
+/// (an id-like field may be empty, and may arrive as an id or as a whole object).
 pub(crate) fn opt_ref<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
@@ -156,7 +156,7 @@ where
     })
 }
 
-/// The object id: `id`, else `_id` (spec §6.3). Used as `#[serde(flatten, deserialize_with = ...)]`.
+/// The object id: `id`, else `_id` (when both differ, `id` wins). Used as `#[serde(flatten, deserialize_with = ...)]`.
 pub(crate) fn object_id<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -188,7 +188,7 @@ pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
     })
 }
 
-/// An optional count that may arrive as a number or a numeric string (spec §6.7).
+/// An optional count that may arrive as a number or a numeric string (`"25"`).
 pub(crate) fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Number(n)) => n

@@ -1,4 +1,4 @@
-//! Hand-written, tolerant models of the Spoke objects the services use (spec §4, §6).
+//! Hand-written, tolerant models of the Spoke objects the services use (crate README, "Endpoints" and "Decoding").
 //!
 //! Response models ignore unknown fields, treat every field but the object id as optional, read the id from
 //! `id` else `_id`, keep unknown enum values, and keep timestamps as strings. Write bodies (`NewRequest`,
@@ -53,7 +53,7 @@ string_enum!(
 );
 
 impl RequestStatus {
-    /// All five documented statuses, as "find existing ticket" searches send them (spec §4.3).
+    /// All five documented statuses, as "find existing ticket" searches send them.
     pub fn all() -> Vec<RequestStatus> {
         vec![
             Self::Open,
@@ -138,7 +138,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// The `filter` of `GET /requests` (semantics undocumented, spec §4.3).
+    /// The `filter` of `GET /requests` (semantics undocumented upstream; omitted unless configured).
     RequestFilter {
         /// `inbox` (server default)
         Inbox = "inbox",
@@ -190,7 +190,7 @@ fn required_user<'de, D: serde::Deserializer<'de>>(d: D) -> Result<UserId, D::Er
     opt_ref::<D, UserId>(d)?.ok_or_else(|| serde::de::Error::custom("whoami without `user`"))
 }
 
-/// A user's membership of an org; Spoke sends objects, the description says strings (spec §6.5).
+/// A user's membership of an org; Spoke sends objects, the description says strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Membership {
     /// The raw string when the membership came as a string.
@@ -445,7 +445,8 @@ pub struct AnsweredFieldDef {
     pub label: Option<String>,
 }
 
-/// One answer of a request's form, in the response shape (spec §4.3).
+/// One answer of a request's form, in the response shape (`simpleValue` plus `field.uuid`, not the
+/// `fieldId`/`value` that is sent; README, E10).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnsweredField {
@@ -716,7 +717,7 @@ impl Update {
     }
 }
 
-/// One page of a list endpoint (spec §5).
+/// One page of a list endpoint: `{results, total, start, limit}`, any number possibly missing.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page<T> {
     /// The decoded items (items without an id are skipped and logged).
@@ -950,7 +951,7 @@ pub struct TeamPatch {
 
 impl TeamPatch {
     /// `{"settings": {"delegation": {"strategy": "SPECIFIC_USER", "specificUser": <user>}}}` — the on-call
-    /// assignment (spec §4.2).
+    /// assignment.
     pub fn assign_specific_user(user: UserId) -> Self {
         Self {
             settings: TeamSettingsPatch {

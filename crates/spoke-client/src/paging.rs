@@ -1,4 +1,4 @@
-//! Offset pagination over any page-fetching function (spec §7).
+//! Offset pagination over any page-fetching function (crate README, "Paging").
 //!
 //! The loop starts at the query's `start` (default 0), asks for pages of the query's `limit` (default and
 //! maximum 100), advances by the number of items actually received (the server may cap the page lower than

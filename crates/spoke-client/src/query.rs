@@ -1,7 +1,7 @@
 //! Query parameters of the list endpoints (E3, E5, E8, E15, E17).
 //!
 //! `start`/`limit` are optional: one-page calls send `limit=100` unless a smaller one is asked for, never
-//! more than 100 (spec §7); the all-pages forms use `limit` as the page size and `start` as the first offset.
+//! more than 100; the all-pages forms use `limit` as the page size and `start` as the first offset.
 
 use crate::models::{RequestFilter, RequestSort, RequestStatus, TagId, TeamId, UserStatus};
 

@@ -1,4 +1,4 @@
-//! SPK-1 … SPK-15 (spoke-api.md §9) against spoke-fake over HTTP.
+//! SPK-1 … SPK-15 (docs/requirements/spoke-client.md) against spoke-fake over HTTP.
 
 use std::sync::Arc;
 use std::time::Duration;

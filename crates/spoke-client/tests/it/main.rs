@@ -1,5 +1,5 @@
-//! spoke-client integration tests: the SPK-1…SPK-15 acceptance items of spoke-api.md §9 against spoke-fake
-//! over HTTP, and wiremock for odd responses and timeouts.
+//! spoke-client integration tests: the SPK-1…SPK-15 acceptance items of docs/requirements/spoke-client.md
+//! against spoke-fake over HTTP, and wiremock for odd responses and timeouts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
