@@ -12,6 +12,7 @@ mod batches;
 mod hostile;
 mod import;
 mod life;
+mod privacy;
 mod review;
 mod slack_action;
 mod support;
