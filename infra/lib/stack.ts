@@ -1,7 +1,7 @@
-// The one stack of the suite (infra/README.md, docs/architecture.md): five Lambdas from prebuilt assets, the CLS HTTP API and FIFO
+// The one stack of the suite (infra/README.md, docs/architecture.md): six Lambdas from prebuilt assets, the CLS HTTP API and FIFO
 // queue, the on-call handoff bus, the EventBridge rules, least-privilege IAM with per-secret resource policies
-// (ADR 0013) and the alarms that page through one SNS topic. Every physical name derives from the stage, so two
-// stages fit in one account (`stageName`).
+// (ADR 0013), the alarms that page through one SNS topic and the operations dashboard. Every physical name
+// derives from the stage, so two stages fit in one account (`stageName`).
 import * as path from "node:path";
 import {
   ArnFormat,
@@ -28,10 +28,13 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as subs from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { operationsDashboard } from "./dashboard";
+import { byodsMetric, clsMetric, oncallMetric } from "./metrics";
 
-/** The five functions of the design; each name is also the asset folder under `lambdaAssetDir`. */
+/** The six functions of the design; each name is also the asset folder under `lambdaAssetDir`. */
 export const FUNCTION_NAMES = [
   "oncall-spoke",
+  "oncall-pagerduty",
   "cls-webhook",
   "cls-queue",
   "cls-sweep",
@@ -40,7 +43,7 @@ export const FUNCTION_NAMES = [
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /**
- * Everyone the secret table names: the five functions and `cls-admin`, the operator CLI, which runs under the
+ * Everyone the secret table names: the six functions and `cls-admin`, the operator CLI, which runs under the
  * stack's `<stack>-cls-admin` role (assumed by operators; see docs/operations/deploy.md).
  */
 export const SECRET_USERS = [...FUNCTION_NAMES, "cls-admin"] as const;
@@ -76,6 +79,7 @@ export function checkStage(stage: string): string {
 /** Logical secret roles and their Secrets Manager names in production (SECRETS layout of issue 10). */
 export const DEFAULT_SECRET_NAMES = {
   oncall: "oncall-spoke",
+  pagerDuty: "oncall-pagerduty",
   clsGithub: "cls/github",
   clsWebhook: "cls/webhook",
   clsSlack: "cls/slack",
@@ -98,6 +102,7 @@ export function defaultSecretName(role: SecretRole, stage: string): string {
 /** Context key overriding the name of each secret, e.g. `-c clsGithubSecret=cls-prod/github`. */
 export const SECRET_CONTEXT_KEYS: Record<SecretRole, string> = {
   oncall: "oncallSecret",
+  pagerDuty: "pagerDutySecret",
   clsGithub: "clsGithubSecret",
   clsWebhook: "clsWebhookSecret",
   clsSlack: "clsSlackSecret",
@@ -127,6 +132,7 @@ export type Access = "read" | "read-write";
  */
 export const SECRET_ACCESS: Record<SecretUser, Partial<Record<SecretRole, Access>>> = {
   "oncall-spoke": { oncall: "read" },
+  "oncall-pagerduty": { pagerDuty: "read" },
   "cls-webhook": { clsWebhook: "read", clsAlerts: "read" },
   "cls-queue": { clsGithub: "read", clsSlack: "read", clsAlerts: "read", clsSpoke: "read", clsIdentity: "read" },
   "cls-sweep": { clsGithub: "read", clsAlerts: "read", clsSpoke: "read" },
@@ -160,6 +166,10 @@ export const HANDOFF_SOURCE = "on-call/handoff";
 export const HANDOFF_DETAIL_TYPE = "On-call Handoff Event";
 export const SWEEP_SCHEDULE = "cron(0 16 * * ? *)";
 export const BYODS_SCHEDULE = "cron(0 * * * ? *)";
+/** How often oncall-pagerduty asks PagerDuty who is on call (context `pagerDutyIntervalMinutes`). */
+export const DEFAULT_PAGERDUTY_INTERVAL_MINUTES = 5;
+/** `ONCALL_PD_TEAMS` when context `pagerDutyTeams` is not set: no team mapped, nothing is emitted. */
+export const DEFAULT_PAGERDUTY_TEAMS = "[]";
 
 /** Production base URLs; the code has the same defaults, set here to be visible. */
 const SPOKE_BASE_URL = "https://api.askspoke.com/api/v1";
@@ -167,6 +177,7 @@ const SLACK_API_BASE_URL = "https://slack.com/api";
 const SLACK_RESPONSE_URL_PREFIX = "https://hooks.slack.com/";
 const GITHUB_API_BASE_URL = "https://api.github.com";
 const WEBEX_API_BASE_URL = "https://webexapis.com/v1";
+const PAGERDUTY_API_URL = "https://api.pagerduty.com";
 
 interface FunctionSpec {
   timeout: Duration;
@@ -180,6 +191,12 @@ const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     timeout: Duration.seconds(60),
     reserved: 1,
     description: "On-call handoff -> Spoke team delegation",
+  },
+  "oncall-pagerduty": {
+    timeout: Duration.seconds(60),
+    // One run at a time: two overlapping polls would both see the same shift change.
+    reserved: 1,
+    description: "PagerDuty on-call -> On-call Handoff Events on the handoff bus",
   },
   "cls-webhook": {
     timeout: Duration.seconds(10),
@@ -216,6 +233,14 @@ export interface InfraStackProps extends StackProps {
   readonly breakGlassRole?: string;
   /** The on-call system's publishing role name or ARN. Context `oncallPublisher`. */
   readonly oncallPublisher?: string;
+  /** oncall-pagerduty's polling interval in minutes (schedule and `ONCALL_PD_INTERVAL_MINUTES`). Context `pagerDutyIntervalMinutes`; default 5. */
+  readonly pagerDutyIntervalMinutes?: number;
+  /** `ONCALL_PD_TEAMS`: the PagerDuty → team mapping, JSON text or value. Context `pagerDutyTeams`; default `[]`. */
+  readonly pagerDutyTeams?: unknown;
+  /** `ONCALL_PD_RECONCILE_HOUR_UTC` (0–23); unset = the function's default. Context `pagerDutyReconcileHourUtc`. */
+  readonly pagerDutyReconcileHourUtc?: number;
+  /** `ONCALL_PD_SECRET_TTL_SECS`; unset = the function's default. Context `pagerDutySecretTtlSecs`. */
+  readonly pagerDutySecretTtlSecs?: number;
 }
 
 /** Reads a boolean context value that may arrive as a string from `-c key=false`. */
@@ -233,6 +258,38 @@ function stringContext(scope: Construct, key: string): string | undefined {
   const raw: unknown = scope.node.tryGetContext(key);
   if (raw === undefined || raw === null || raw === "") return undefined;
   return String(raw);
+}
+
+/** An integer in `[min, max]` from a prop or a context value (`-c key=5` arrives as a string). */
+function intSetting(scope: Construct, key: string, prop: number | undefined, min: number, max: number): number | undefined {
+  const raw: unknown = prop ?? scope.node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  const value = typeof raw === "number" ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/**
+ * The PagerDuty team mapping as compact JSON: a JSON object or array, given as a value (cdk.json) or as JSON
+ * text (`-c pagerDutyTeams='[…]'`). Its fields are oncall-pagerduty's to check (services/oncall-pagerduty).
+ */
+function teamsSetting(scope: Construct, prop: unknown): string {
+  const raw: unknown = prop ?? scope.node.tryGetContext("pagerDutyTeams");
+  if (raw === undefined || raw === null || raw === "") return DEFAULT_PAGERDUTY_TEAMS;
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new Error("pagerDutyTeams must be JSON (an object or an array)");
+    }
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new Error("pagerDutyTeams must be a JSON object or array");
+  }
+  return JSON.stringify(value);
 }
 
 export class InfraStack extends Stack {
@@ -258,6 +315,8 @@ export class InfraStack extends Stack {
   /** ARN (or ARN pattern) of the only principal allowed to put events on the handoff bus. */
   readonly oncallPublisherArn: string;
   readonly alarms: cloudwatch.Alarm[] = [];
+  /** The operations dashboard (`<stack>`), the page an operator opens first (docs/operations/runbook.md §6). */
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: InfraStackProps = {}) {
     super(scope, id, props);
@@ -291,6 +350,12 @@ export class InfraStack extends Stack {
     this.oncallPublisherArn = roleArn(
       props.oncallPublisher ?? stringContext(this, "oncallPublisher") ?? DEFAULT_ONCALL_PUBLISHER,
     );
+    const pdInterval =
+      intSetting(this, "pagerDutyIntervalMinutes", props.pagerDutyIntervalMinutes, 1, 60) ??
+      DEFAULT_PAGERDUTY_INTERVAL_MINUTES;
+    const pdTeams = teamsSetting(this, props.pagerDutyTeams);
+    const pdReconcileHour = intSetting(this, "pagerDutyReconcileHourUtc", props.pagerDutyReconcileHourUtc, 0, 23);
+    const pdSecretTtl = intSetting(this, "pagerDutySecretTtlSecs", props.pagerDutySecretTtlSecs, 0, 86400);
     const qualifier = stringContext(this, "@aws-cdk/core:bootstrapQualifier") ?? DEFAULT_BOOTSTRAP_QUALIFIER;
     const cfnExecRoleArn = this.formatArn({
       service: "iam",
@@ -362,6 +427,11 @@ export class InfraStack extends Stack {
       enforceSSL: true,
     });
 
+    // The handoff bus (created with its policy below): named and addressed by a constructed ARN, so that
+    // oncall-pagerduty's grant and the bus policy naming its role form no dependency cycle.
+    const busName = named("oncall-handoff");
+    const busArn = this.formatArn({ service: "events", resource: "event-bus", resourceName: busName });
+
     // ---- Functions --------------------------------------------------------------------------------------
     const secretArn = (role: SecretRole): string =>
       // Name references resolve to `<name>-??????` (Secrets Manager appends a random 6-character suffix).
@@ -391,6 +461,17 @@ export class InfraStack extends Stack {
           ONCALL_SECRET_ID: secretNames.oncall,
           ONCALL_SPOKE_ORG: spokeOrg.valueAsString,
           SPOKE_BASE_URL,
+        };
+      }
+      if (fn === "oncall-pagerduty") {
+        return {
+          ONCALL_PD_SECRET_ID: secretNames.pagerDuty,
+          ONCALL_PD_TEAMS: pdTeams,
+          ONCALL_EVENT_BUS_NAME: busName,
+          PAGERDUTY_API_URL,
+          ONCALL_PD_INTERVAL_MINUTES: String(pdInterval),
+          ...(pdReconcileHour === undefined ? {} : { ONCALL_PD_RECONCILE_HOUR_UTC: String(pdReconcileHour) }),
+          ...(pdSecretTtl === undefined ? {} : { ONCALL_PD_SECRET_TTL_SECS: String(pdSecretTtl) }),
         };
       }
       if (fn === "byods-extender") {
@@ -482,6 +563,13 @@ export class InfraStack extends Stack {
               maxEventAge: Duration.hours(1),
             }
           : {}),
+        ...(fn === "oncall-pagerduty"
+          ? {
+              // A failed poll is not retried: the next scheduled run reads the current rota and converges.
+              retryAttempts: 0,
+              maxEventAge: Duration.minutes(pdInterval),
+            }
+          : {}),
       });
       grantSecrets(fn, f);
       if (xray) {
@@ -519,6 +607,11 @@ export class InfraStack extends Stack {
         actions: ["lambda:InvokeFunction"],
         resources: [sweepArn],
       }),
+    );
+
+    // ---- oncall-pagerduty: puts handoff events on the one handoff bus -----------------------------------
+    functions["oncall-pagerduty"].addToRolePolicy(
+      new iam.PolicyStatement({ sid: "PutHandoffEvents", actions: ["events:PutEvents"], resources: [busArn] }),
     );
 
     // ---- cls-admin: the operator CLI's role -------------------------------------------------------------
@@ -650,13 +743,12 @@ export class InfraStack extends Stack {
     });
 
     // ---- EventBridge ------------------------------------------------------------------------------------
-    // Handoff events arrive on a dedicated bus that only the on-call system's role may put events on: an
-    // Allow for it (needed when it lives in another account) and an explicit Deny for every other principal
-    // (an Allow alone restricts nobody in this account, whose IAM policies may allow events:PutEvents).
-    const busName = named("oncall-handoff");
+    // Handoff events arrive on a dedicated bus that only the on-call system's role and oncall-pagerduty may
+    // put events on: an Allow for the on-call system (needed when it lives in another account; oncall-pagerduty
+    // is allowed by its own role's policy) and an explicit Deny for every other principal (an Allow alone
+    // restricts nobody in this account, whose IAM policies may allow events:PutEvents).
     this.handoffBus = new events.EventBus(this, "HandoffBus", { eventBusName: busName });
-    // Constructed, not Fn::GetAtt: the policy is a property of the bus itself.
-    const busArn = this.formatArn({ service: "events", resource: "event-bus", resourceName: busName });
+    const publishers = [this.oncallPublisherArn, roles["oncall-pagerduty"].roleArn];
     const publisherAccount = this.oncallPublisherArn.startsWith("arn:")
       ? this.oncallPublisherArn.split(":")[4] || this.account
       : this.account;
@@ -677,7 +769,7 @@ export class InfraStack extends Stack {
           principals: [new iam.AnyPrincipal()],
           actions: ["events:PutEvents"],
           resources: [busArn],
-          conditions: { ArnNotLike: { "aws:PrincipalArn": this.oncallPublisherArn } },
+          conditions: { ArnNotLike: { "aws:PrincipalArn": publishers } },
         }),
       ],
     });
@@ -702,6 +794,17 @@ export class InfraStack extends Stack {
       description: "Hourly BYODS token refresh and data-source extension",
       schedule: events.Schedule.expression(BYODS_SCHEDULE),
       targets: [new targets.LambdaFunction(functions["byods-extender"], { retryAttempts: 2 })],
+    });
+    new events.Rule(this, "PagerDutySchedule", {
+      description: `PagerDuty on-call poll every ${pdInterval} minutes -> handoff events`,
+      schedule: events.Schedule.rate(Duration.minutes(pdInterval)),
+      targets: [
+        new targets.LambdaFunction(functions["oncall-pagerduty"], {
+          retryAttempts: 2,
+          // A poll older than one interval is superseded by the next one.
+          maxEventAge: Duration.minutes(pdInterval),
+        }),
+      ],
     });
 
     // ---- Alarms -----------------------------------------------------------------------------------------
@@ -791,105 +894,98 @@ export class InfraStack extends Stack {
       { threshold: 900 },
     );
 
-    // CLS EMF metrics (docs/operations/cls.md): namespace CLS, dimension Stage.
-    const clsMetric = (metricName: string, period = fiveMin) =>
-      new cloudwatch.Metric({
-        namespace: "CLS",
-        metricName,
-        dimensionsMap: { Stage: stage },
-        statistic: "Sum",
-        period,
-      });
+    // The services' EMF metrics (lib/metrics.ts; test/dashboard.test.ts checks them against the Rust sources).
     addAlarm(
       "cls-enqueue-failed",
       "CLS: cls-webhook or cls-sweep could not enqueue a message",
-      clsMetric("EnqueueFailed"),
+      clsMetric(stage, "EnqueueFailed"),
       { threshold: 1 },
     );
     addAlarm(
       "cls-permanent-failure",
       "CLS: a message failed permanently and was acknowledged (IT alert sent)",
-      clsMetric("PermanentFailure"),
+      clsMetric(stage, "PermanentFailure"),
       { threshold: 1 },
     );
     addAlarm(
       "cls-sweep-brake",
       "CLS: the sweep safety brake held back removals",
-      clsMetric("SweepBrakeTripped"),
+      clsMetric(stage, "SweepBrakeTripped"),
       { threshold: 1 },
     );
     // Heartbeat: the sweep emits SweepCompleted once per finished run; no run in 26 hours (missing = breaching).
-    addAlarm("cls-sweep-missing", "CLS: no completed sweep in 26 hours", clsMetric("SweepCompleted", hour), {
-      threshold: 1,
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 26,
-      missing: cloudwatch.TreatMissingData.BREACHING,
-    });
+    addAlarm(
+      "cls-sweep-missing",
+      "CLS: no completed sweep in 26 hours",
+      clsMetric(stage, "SweepCompleted", { period: hour }),
+      {
+        threshold: 1,
+        comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 26,
+        missing: cloudwatch.TreatMissingData.BREACHING,
+      },
+    );
 
-    // BYODS EMF metrics (services/byods-extender/README.md): namespace WebexBYODS, dimension Service=byods-extender.
-    const byodsMetric = (metricName: string, statistic: string, period: Duration) =>
-      new cloudwatch.Metric({
-        namespace: "WebexBYODS",
-        metricName,
-        dimensionsMap: { Service: "byods-extender" },
-        statistic,
-        period,
-      });
     addAlarm(
       "byods-reauth-required",
       "BYODS: OAuth refresh failed; re-authorisation may be required",
-      byodsMetric("OAuthRefreshFailures", "Sum", fiveMin),
+      byodsMetric("OAuthRefreshFailures"),
       { threshold: 1 },
     );
     addAlarm(
       "byods-secret-write",
       "BYODS: rotated tokens could not be written to Secrets Manager",
-      byodsMetric("SecretWriteFailures", "Sum", fiveMin),
+      byodsMetric("SecretWriteFailures"),
       { threshold: 1 },
     );
     addAlarm(
       "byods-refresh-token-expiry",
       "BYODS: the integration refresh token expires within 14 days (early warning)",
-      byodsMetric("IntegrationRefreshTokenSecondsLeft", "Minimum", hour),
+      byodsMetric("IntegrationRefreshTokenSecondsLeft", { statistic: "Minimum", period: hour }),
       { threshold: 1209600, comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD },
     );
     addAlarm(
       "byods-source-expiring",
       "BYODS: a data-source token has less than 60 minutes left",
-      byodsMetric("MinDataSourceTokenMinutesLeft", "Minimum", hour),
+      byodsMetric("MinDataSourceTokenMinutesLeft", { statistic: "Minimum", period: hour }),
       { threshold: 60, comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD },
     );
-    addAlarm("byods-heartbeat", "BYODS: no successful sweep in 3 hours", byodsMetric("SweepSuccess", "Sum", hour), {
-      threshold: 1,
-      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      missing: cloudwatch.TreatMissingData.BREACHING,
-    });
+    addAlarm(
+      "byods-heartbeat",
+      "BYODS: no successful sweep in 3 hours",
+      byodsMetric("SweepSuccess", { period: hour }),
+      {
+        threshold: 1,
+        comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        missing: cloudwatch.TreatMissingData.BREACHING,
+      },
+    );
 
-    // oncall-spoke EMF metrics (services/oncall-spoke/README.md): namespace OncallSpoke.
     addAlarm(
       "oncall-permanent-error",
       "oncall-spoke: a handoff could not be applied (team and IT were alerted in Slack)",
-      new cloudwatch.Metric({
-        namespace: "OncallSpoke",
-        metricName: "Handoffs",
-        dimensionsMap: { Result: "permanent_error" },
-        statistic: "Sum",
-        period: fiveMin,
-      }),
+      oncallMetric("Handoffs", { Result: "permanent_error" }),
       { threshold: 1 },
     );
     addAlarm(
       "oncall-alert-failures",
       "oncall-spoke: a Slack alert could not be delivered",
-      new cloudwatch.Metric({
-        namespace: "OncallSpoke",
-        metricName: "AlertFailures",
-        statistic: "Sum",
-        period: fiveMin,
-      }),
+      oncallMetric("AlertFailures", undefined),
       { threshold: 1 },
     );
+
+    // ---- Dashboard --------------------------------------------------------------------------------------
+    this.dashboard = operationsDashboard(this, "OperationsDashboard", {
+      dashboardName: this.stackName,
+      stage,
+      functions,
+      queue: this.queue,
+      queueDlq: this.queueDlq,
+      handoffDlq: this.handoffDlq,
+      alarms: this.alarms,
+      pagerDutyInterval: Duration.minutes(pdInterval),
+    });
 
     // ---- Outputs ----------------------------------------------------------------------------------------
     new CfnOutput(this, "GithubWebhookUrl", {
@@ -914,5 +1010,9 @@ export class InfraStack extends Stack {
       value: this.clsAdminRole.roleArn,
     });
     new CfnOutput(this, "ClsSweepFunctionName", { description: "cls-sweep function name", value: sweepName });
+    new CfnOutput(this, "OperationsDashboardUrl", {
+      description: "The operations dashboard in the CloudWatch console",
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.stackName}`,
+    });
   }
 }

@@ -255,7 +255,7 @@ describe("service metric alarms", () => {
   });
 
   it("has exactly the alarms listed above", () => {
-    // 5 functions x 2, 2 API, 2 DLQs, oldest age, 3 CLS metrics + sweep heartbeat, 5 BYODS, 2 oncall.
-    assert.equal(alarms.length, 10 + 2 + 2 + 1 + 4 + 5 + 2);
+    // 6 functions x 2, 2 API, 2 DLQs, oldest age, 3 CLS metrics + sweep heartbeat, 5 BYODS, 2 oncall.
+    assert.equal(alarms.length, 12 + 2 + 2 + 1 + 4 + 5 + 2);
   });
 });

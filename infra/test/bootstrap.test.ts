@@ -142,6 +142,9 @@ function needs(s: Synth): { type: string; action: string; arn: string; ctx?: Rec
       case "AWS::CloudWatch::Alarm":
         need(r.Type, ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"], `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${p.AlarmName}`);
         break;
+      case "AWS::CloudWatch::Dashboard":
+        need(r.Type, ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"], `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${p.DashboardName}`);
+        break;
       case "AWS::SecretsManager::ResourcePolicy":
         need(r.Type, ["secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"], `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${p.SecretId}-AbCdEf`);
         break;

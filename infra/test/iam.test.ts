@@ -71,6 +71,7 @@ const queueArn = JSON.stringify({ "Fn::GetAtt": [logicalId(s.stack, s.stack.queu
 // out independently of the stack's SECRET_ACCESS, so any widened or narrowed grant fails here.
 const SECRETS = [
   "oncall-spoke",
+  "oncall-pagerduty",
   "cls/github",
   "cls/webhook",
   "cls/slack",
@@ -83,13 +84,14 @@ const SECRETS = [
 type Cell = "r" | "rw" | "-";
 // prettier-ignore
 const TABLE: Record<User, Cell[]> = {
-  //                 oncall cls/github webhook slack alerts spoke identity byods byods/slack
-  "oncall-spoke":   ["r",   "-",       "-",    "-",  "-",   "-",  "-",     "-",  "-"],
-  "cls-webhook":    ["-",   "-",       "r",    "-",  "r",   "-",  "-",     "-",  "-"],
-  "cls-queue":      ["-",   "r",       "-",    "r",  "r",   "r",  "r",     "-",  "-"],
-  "cls-sweep":      ["-",   "r",       "-",    "-",  "r",   "r",  "-",     "-",  "-"],
-  "byods-extender": ["-",   "-",       "-",    "-",  "-",   "-",  "-",     "rw", "r"],
-  "cls-admin":      ["-",   "r",       "-",    "r",  "r",   "r",  "r",     "-",  "-"],
+  //                   oncall pagerduty cls/github webhook slack alerts spoke identity byods byods/slack
+  "oncall-spoke":     ["r",   "-",      "-",       "-",    "-",  "-",   "-",  "-",     "-",  "-"],
+  "oncall-pagerduty": ["-",   "r",      "-",       "-",    "-",  "-",   "-",  "-",     "-",  "-"],
+  "cls-webhook":      ["-",   "-",      "-",       "r",    "-",  "r",   "-",  "-",     "-",  "-"],
+  "cls-queue":        ["-",   "-",      "r",       "-",    "r",  "r",   "r",  "r",     "-",  "-"],
+  "cls-sweep":        ["-",   "-",      "r",       "-",    "-",  "r",   "r",  "-",     "-",  "-"],
+  "byods-extender":   ["-",   "-",      "-",       "-",    "-",  "-",   "-",  "-",     "rw", "r"],
+  "cls-admin":        ["-",   "-",      "r",       "-",    "r",  "r",   "r",  "r",     "-",  "-"],
 };
 
 /** What the identity policies of `user`'s role allow on `secret`: r, rw or -. */
@@ -237,8 +239,8 @@ describe("secret access table (function x secret -> read / read-write / none)", 
 describe("IAM", () => {
   it("gives every function its own role, plus the cls-admin role", () => {
     const roles = FUNCTION_NAMES.map((fn) => roleOf(s, fn));
-    assert.equal(new Set(roles).size, 5);
-    s.template.resourceCountIs("AWS::IAM::Role", 6);
+    assert.equal(new Set(roles).size, 6);
+    s.template.resourceCountIs("AWS::IAM::Role", 7);
   });
 
   it("allows no wildcard action and no `*` resource anywhere", () => {
@@ -312,6 +314,19 @@ describe("IAM", () => {
     assert.deepEqual(sqsGrants, [{ action: "sqs:SendMessage", resource: handoffDlq }]);
   });
 
+  it("lets only oncall-pagerduty put events, and only on the handoff bus (by its constructed ARN)", () => {
+    const busArn = JSON.stringify({
+      "Fn::Join": [
+        "",
+        ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/oncall-handoff"],
+      ],
+    });
+    for (const user of USERS) {
+      const puts = grants(s, user).filter((g) => g.action.startsWith("events:"));
+      assert.deepEqual(puts, user === "oncall-pagerduty" ? [{ action: "events:PutEvents", resource: busArn }] : [], user);
+    }
+  });
+
   it("lets cls-sweep invoke only itself (by its constructed name, no cycle) and cls-admin run the sweep", () => {
     const sweepArn = JSON.stringify({
       "Fn::Join": [
@@ -332,6 +347,7 @@ describe("IAM", () => {
     const logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
     const allowed: Record<User, string[]> = {
       "oncall-spoke": [...logs, "secretsmanager:GetSecretValue", "sqs:SendMessage"],
+      "oncall-pagerduty": [...logs, "secretsmanager:GetSecretValue", "events:PutEvents"],
       "cls-webhook": [...logs, "secretsmanager:GetSecretValue", "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
       "cls-queue": [
         ...logs,

@@ -88,7 +88,7 @@ describe("cdk-nag", () => {
   it("with xray=true adds only the X-Ray Resource::* acknowledgement on the function roles", () => {
     const x = synth({ context: { xray: "true" } });
     const extra = acknowledgements(x.app).filter(([, id]) => id !== "AwsSolutions::AwsSolutions-APIG4");
-    assert.equal(extra.length, 5);
+    assert.equal(extra.length, 6);
     for (const [path, id] of extra) {
       assert.equal(id, "AwsSolutions::AwsSolutions-IAM5[Resource::*]");
       assert.match(path, /^ItAutomation\/[a-z-]+-role$/);

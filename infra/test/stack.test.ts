@@ -14,6 +14,7 @@ const fnProps = (fn: (typeof FUNCTION_NAMES)[number]) => s.json.Resources[fnId(f
 // Expected values are written out here rather than read from the stack, so a change in the stack fails.
 const TIMEOUTS = {
   "oncall-spoke": 60,
+  "oncall-pagerduty": 60,
   "cls-webhook": 10,
   "cls-queue": 60,
   "cls-sweep": 600,
@@ -21,6 +22,7 @@ const TIMEOUTS = {
 } as const;
 const RESERVED = {
   "oncall-spoke": 1,
+  "oncall-pagerduty": 1,
   "cls-webhook": undefined,
   "cls-queue": undefined,
   "cls-sweep": 1,
@@ -28,8 +30,8 @@ const RESERVED = {
 } as const;
 
 describe("functions", () => {
-  it("deploys exactly the five functions", () => {
-    s.template.resourceCountIs("AWS::Lambda::Function", 5);
+  it("deploys exactly the six functions", () => {
+    s.template.resourceCountIs("AWS::Lambda::Function", 6);
   });
 
   for (const fn of FUNCTION_NAMES) {
@@ -71,16 +73,23 @@ describe("functions", () => {
 
   it("gives every function a distinct log group", () => {
     const groups = FUNCTION_NAMES.map((fn) => fnProps(fn).LoggingConfig.LogGroup.Ref);
-    assert.equal(new Set(groups).size, 5);
+    assert.equal(new Set(groups).size, 6);
   });
 
-  it("puts only secret ids, URLs, the stage and the org into the environment", () => {
+  it("puts only secret ids, URLs, the stage, the org, the bus and the PagerDuty settings into the environment", () => {
     const queueRef = { Ref: logicalId(s.stack, s.stack.queue) };
     const expected: Record<string, Record<string, unknown>> = {
       "oncall-spoke": {
         ONCALL_SECRET_ID: "oncall-spoke",
         ONCALL_SPOKE_ORG: { Ref: "SpokeOrg" },
         SPOKE_BASE_URL: "https://api.askspoke.com/api/v1",
+      },
+      "oncall-pagerduty": {
+        ONCALL_PD_SECRET_ID: "oncall-pagerduty",
+        ONCALL_PD_TEAMS: "[]",
+        ONCALL_EVENT_BUS_NAME: "oncall-handoff",
+        PAGERDUTY_API_URL: "https://api.pagerduty.com",
+        ONCALL_PD_INTERVAL_MINUTES: "5",
       },
       "byods-extender": {
         BYODS_SECRET_ID: "webex-byods-credentials",
@@ -218,8 +227,8 @@ describe("EventBridge", () => {
   const handoffDlqId = logicalId(s.stack, s.stack.handoffDlq);
   const rules = resourcesOfType(s.json, "AWS::Events::Rule");
 
-  it("has the handoff rule and the two schedules only", () => {
-    assert.equal(rules.length, 3);
+  it("has the handoff rule and the three schedules only", () => {
+    assert.equal(rules.length, 4);
   });
 
   it("takes handoff events from the dedicated bus only, and schedules from the default bus", () => {
@@ -232,8 +241,9 @@ describe("EventBridge", () => {
     assert.equal(s.json.Resources[busId].Properties!.Name, "oncall-handoff");
   });
 
-  it("lets only the on-call system's role put events on the handoff bus: an Allow and an explicit Deny", () => {
+  it("lets only the on-call system's role and oncall-pagerduty put events on the handoff bus: an Allow and an explicit Deny", () => {
     const busId = logicalId(s.stack, s.stack.handoffBus);
+    const pagerDutyRole = { "Fn::GetAtt": [logicalId(s.stack, s.stack.roles["oncall-pagerduty"]), "Arn"] };
     const publisher = {
       "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::", { Ref: "AWS::AccountId" }, ":role/oncall-handoff-publisher"]],
     };
@@ -259,7 +269,7 @@ describe("EventBridge", () => {
         Principal: { AWS: "*" },
         Action: "events:PutEvents",
         Resource: busArn,
-        Condition: { ArnNotLike: { "aws:PrincipalArn": publisher } },
+        Condition: { ArnNotLike: { "aws:PrincipalArn": [publisher, pagerDutyRole] } },
       },
     ]);
     // No separate EventBusPolicy resources that could be deployed without the Deny.
@@ -273,7 +283,7 @@ describe("EventBridge", () => {
       AWS: { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::444455556666:root"]] },
     });
     assert.deepEqual(bus[0].Condition, { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::444455556666:role/on-call-prod" } });
-    assert.deepEqual(bus[1].Condition, { ArnNotLike: { "aws:PrincipalArn": "arn:aws:iam::444455556666:role/on-call-prod" } });
+    assert.deepEqual(bus[1].Condition.ArnNotLike["aws:PrincipalArn"][0], "arn:aws:iam::444455556666:role/on-call-prod");
   });
 
   it("sends handoff events to oncall-spoke with 2 retries and a DLQ for the target", () => {
@@ -326,6 +336,22 @@ describe("EventBridge", () => {
     });
   }
 
+  it("polls PagerDuty with oncall-pagerduty every 5 minutes; a poll older than one interval is dropped, not retried", () => {
+    const matching = rules.filter(([, r]) => r.Properties!.ScheduleExpression === "rate(5 minutes)");
+    assert.equal(matching.length, 1);
+    const targets = matching[0][1].Properties!.Targets;
+    assert.equal(targets.length, 1);
+    assert.deepEqual(targets[0].Arn, { "Fn::GetAtt": [fnId("oncall-pagerduty"), "Arn"] });
+    assert.deepEqual(targets[0].RetryPolicy, { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 });
+    assert.equal(matching[0][1].Properties!.EventBusName, undefined);
+    // A failed run is not retried by Lambda either: the next scheduled run converges.
+    s.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: fnId("oncall-pagerduty") },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+    });
+  });
+
   it("lets each rule invoke only its own function", () => {
     for (const [ruleId, rule] of rules) {
       const target = rule.Properties!.Targets[0].Arn["Fn::GetAtt"][0];
@@ -356,6 +382,7 @@ describe("parameters and outputs", () => {
         "ClsSweepFunctionName",
         "GithubWebhookUrl",
         "HandoffBusArn",
+        "OperationsDashboardUrl",
         "SlackInteractionsUrl",
       ],
     );
@@ -423,6 +450,7 @@ function physicalNames(json: CfnTemplate): string[] {
     "Name",
     "LogGroupName",
     "SecretId",
+    "DashboardName",
   ];
   const out: string[] = [];
   for (const r of Object.values(json.Resources)) {
@@ -466,6 +494,8 @@ describe("stages", () => {
     assert.ok(all[1].includes('AWS::Lambda::Function "ItAutomation-staging-cls-sweep"'));
     assert.ok(all[1].includes('AWS::IAM::Role "ItAutomation-staging-cls-admin"'));
     assert.ok(all[1].includes('AWS::SecretsManager::ResourcePolicy "staging/cls/github"'));
+    assert.ok(all[1].includes('AWS::SecretsManager::ResourcePolicy "staging/oncall-pagerduty"'));
+    assert.ok(all[1].includes('AWS::CloudWatch::Dashboard "ItAutomation-staging"'));
     assert.ok(all[0].includes('AWS::SQS::Queue "cls-events.fifo"'));
   });
 
@@ -501,14 +531,56 @@ describe("cls-sweep is always deployed (clsSweep retired, ADR 0011 superseded)",
 
   it("still accepts the retired clsSweep=true (older command lines) and fails loudly on clsSweep=false", () => {
     const t = synth({ context: { clsSweep: "true" } });
-    t.template.resourceCountIs("AWS::Lambda::Function", 5);
+    t.template.resourceCountIs("AWS::Lambda::Function", 6);
     assert.throws(() => synth({ context: { clsSweep: "false" } }), /clsSweep is retired/);
   });
 
   it("needs the cls-sweep asset like every other function", () => {
     assert.throws(
-      () => synth({ assets: ["oncall-spoke", "cls-webhook", "cls-queue", "byods-extender"] }),
+      () => synth({ assets: ["oncall-spoke", "oncall-pagerduty", "cls-webhook", "cls-queue", "byods-extender"] }),
       /Cannot find asset|ENOENT|does not exist/,
     );
+  });
+});
+
+describe("oncall-pagerduty settings (context or props)", () => {
+  const pd = (x: ReturnType<typeof synth>) => x.json.Resources[logicalId(x.stack, x.stack.functions["oncall-pagerduty"])].Properties!;
+  const teams = [{ escalationPolicy: "PABC123", team: "it", spoke: "IT", slack: "#it-team" }];
+
+  it("takes the interval, the teams, the reconcile hour and the secret TTL from context strings", () => {
+    const c = synth({
+      context: {
+        pagerDutyIntervalMinutes: "10",
+        pagerDutyTeams: JSON.stringify(teams, null, 2),
+        pagerDutyReconcileHourUtc: "6",
+        pagerDutySecretTtlSecs: "600",
+        pagerDutySecret: "pagerduty/read-only",
+      },
+    });
+    const env = pd(c).Environment.Variables;
+    assert.equal(env.ONCALL_PD_INTERVAL_MINUTES, "10");
+    assert.equal(env.ONCALL_PD_TEAMS, JSON.stringify(teams));
+    assert.equal(env.ONCALL_PD_RECONCILE_HOUR_UTC, "6");
+    assert.equal(env.ONCALL_PD_SECRET_TTL_SECS, "600");
+    assert.equal(env.ONCALL_PD_SECRET_ID, "pagerduty/read-only");
+    const rule = resourcesOfType(c.json, "AWS::Events::Rule").filter(([, r]) => r.Properties!.ScheduleExpression === "rate(10 minutes)");
+    assert.equal(rule.length, 1);
+    assert.equal(rule[0][1].Properties!.Targets[0].RetryPolicy.MaximumEventAgeInSeconds, 600);
+  });
+
+  it("takes the teams as a JSON value (cdk.json) or a prop, and a one-minute interval", () => {
+    const c = synth({ context: { pagerDutyTeams: teams }, stackProps: { pagerDutyIntervalMinutes: 1 } });
+    assert.equal(pd(c).Environment.Variables.ONCALL_PD_TEAMS, JSON.stringify(teams));
+    assert.equal(resourcesOfType(c.json, "AWS::Events::Rule").filter(([, r]) => r.Properties!.ScheduleExpression === "rate(1 minute)").length, 1);
+    const p = synth({ stackProps: { pagerDutyTeams: { PABC123: "it" } } });
+    assert.equal(pd(p).Environment.Variables.ONCALL_PD_TEAMS, '{"PABC123":"it"}');
+  });
+
+  it("refuses teams that are not a JSON object or array, and out-of-range numbers", () => {
+    assert.throws(() => synth({ context: { pagerDutyTeams: "[{" } }), /pagerDutyTeams must be JSON/);
+    assert.throws(() => synth({ context: { pagerDutyTeams: "42" } }), /pagerDutyTeams must be a JSON object or array/);
+    assert.throws(() => synth({ context: { pagerDutyIntervalMinutes: "0" } }), /pagerDutyIntervalMinutes must be an integer from 1 to 60/);
+    assert.throws(() => synth({ context: { pagerDutyIntervalMinutes: "2.5" } }), /pagerDutyIntervalMinutes must be an integer/);
+    assert.throws(() => synth({ context: { pagerDutyReconcileHourUtc: "24" } }), /pagerDutyReconcileHourUtc must be an integer from 0 to 23/);
   });
 });

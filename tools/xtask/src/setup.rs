@@ -14,9 +14,10 @@ use crate::util::{at, cmd, fmt_duration, modified, on_path, output, root, run};
 /// The toolchain `rust-toolchain.toml` pins.
 pub(crate) const RUSTC_VERSION: &str = "1.95.0";
 
-/// The five Lambdas (docs/architecture.md), built by `lambda-build` when their crate exists.
-pub(crate) const LAMBDAS: [&str; 5] = [
+/// The six Lambdas (docs/architecture.md, infra/lib/stack.ts), built by `lambda-build` when their crate exists.
+pub(crate) const LAMBDAS: [&str; 6] = [
     "oncall-spoke",
+    "oncall-pagerduty",
     "cls-webhook",
     "cls-queue",
     "cls-sweep",
