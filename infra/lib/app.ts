@@ -36,7 +36,7 @@ export function buildApp(appProps: AppProps = {}, stackProps: InfraStackProps = 
   const rawStage = stackProps.stage ?? contextValue(appProps, "stage");
   const stage = checkStage(rawStage === undefined || rawStage === "" ? PRODUCTION : String(rawStage));
   const stack = new InfraStack(app, stackNameFor(stage), {
-    description: `IT automation: oncall-spoke, CLS, byods-extender (stage ${stage})`,
+    description: `IT automation: oncall-spoke, oncall-pagerduty, CLS, byods-extender (stage ${stage})`,
     ...stackProps,
     stage,
   });
