@@ -117,7 +117,7 @@ pub fn inspection(endpoints: &std::collections::BTreeMap<String, String>) -> Str
         "  curl -s {}/state            # every fake's state",
         get("admin")
     );
-    for fake in ["spoke", "slack", "github", "webex"] {
+    for fake in ["spoke", "slack", "github", "webex", "pagerduty"] {
         let control = get(&format!("{fake}_control"));
         if !control.is_empty() {
             let _ = writeln!(

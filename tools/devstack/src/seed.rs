@@ -1,6 +1,6 @@
 //! What the local stack seeds its fakes with: each fake's `fixtures/demo.json`, plus the CLS request type, its
-//! eight form fields and five tags in spoke-fake, with the fixtures' fixed credentials replaced by the run's
-//! dev-only ones ([`crate::stack::DevSecrets`]). The ids are test-only values; the CLS services learn them from
+//! eight form fields and five tags in spoke-fake, with the fixtures' fixed credentials (Spoke's and
+//! PagerDuty's API keys among them) replaced by the run's dev-only ones ([`crate::stack::DevSecrets`]). The ids are test-only values; the CLS services learn them from
 //! the `cls/spoke` secret the demo writes (services/cls-queue/README.md, "Secrets").
 
 use anyhow::{Context, Result, anyhow};
@@ -51,20 +51,7 @@ pub fn tag_id(key: &str) -> String {
 pub fn spoke_seed(api_key: &str) -> Result<Value> {
     let mut seed: Value =
         serde_json::from_str(spoke_fake::DEMO_SEED).context("spoke-fake demo seed")?;
-    let keys = seed["apiKeys"]
-        .as_array_mut()
-        .filter(|keys| !keys.is_empty())
-        .ok_or_else(|| anyhow!("the spoke seed has no apiKeys"))?;
-    for (index, key) in keys.iter_mut().enumerate() {
-        let value = if index == 0 {
-            api_key.to_owned()
-        } else {
-            format!("{api_key}-{index}")
-        };
-        key.as_object_mut()
-            .ok_or_else(|| anyhow!("a spoke seed apiKeys entry is not an object"))?
-            .insert("key".to_owned(), Value::String(value));
-    }
+    inject_api_keys(&mut seed, api_key, "spoke")?;
     let labels = [
         "Access expiration date",
         "Collaborator GitHub username",
@@ -117,6 +104,34 @@ pub fn github_seed(webhook_secret: &str) -> Result<Value> {
         .ok_or_else(|| anyhow!("the github-fake demo seed has no app"))?;
     app.insert("webhook_secret".to_owned(), json!(webhook_secret));
     Ok(seed)
+}
+
+/// The pagerduty-fake demo seed with its API keys replaced by `api_key` (the first) and `api_key-<n>`.
+pub fn pagerduty_seed(api_key: &str) -> Result<Value> {
+    let mut seed: Value =
+        serde_json::from_str(pagerduty_fake::DEMO_SEED).context("pagerduty-fake demo seed")?;
+    inject_api_keys(&mut seed, api_key, "pagerduty")?;
+    Ok(seed)
+}
+
+/// Replaces the `key` of every `apiKeys` entry of `fake`'s seed: the first by `api_key`, the others by
+/// `api_key-<n>`, so no fixed key of a fixture stays valid.
+fn inject_api_keys(seed: &mut Value, api_key: &str, fake: &str) -> Result<()> {
+    let keys = seed["apiKeys"]
+        .as_array_mut()
+        .filter(|keys| !keys.is_empty())
+        .ok_or_else(|| anyhow!("the {fake} seed has no apiKeys"))?;
+    for (index, key) in keys.iter_mut().enumerate() {
+        let value = if index == 0 {
+            api_key.to_owned()
+        } else {
+            format!("{api_key}-{index}")
+        };
+        key.as_object_mut()
+            .ok_or_else(|| anyhow!("a {fake} seed apiKeys entry is not an object"))?
+            .insert("key".to_owned(), Value::String(value));
+    }
+    Ok(())
 }
 
 /// True when a spoke-fake ticket carries the CLS tag `key` (`access_granted`, `expired`, …).

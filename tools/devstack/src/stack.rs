@@ -1,4 +1,4 @@
-//! The local stack: moto, devstack with the four demo-seeded fakes, the API Gateway emulator, the CLS FIFO
+//! The local stack: moto, devstack with the five demo-seeded fakes, the API Gateway emulator, the CLS FIFO
 //! queue and its DLQ, the SQS event-source mapping, and whatever handlers a [`Services`] registers by name
 //! (the `demo` crate registers the real ones; devstack itself knows no service).
 
@@ -12,6 +12,7 @@ use anyhow::{Context, Result, anyhow};
 use axum::http::Method;
 use fake_kit::RunningServer;
 use github_fake::GithubFake;
+use pagerduty_fake::PagerDutyFake;
 use serde_json::{Map, Value};
 use slack_fake::SlackFake;
 use spoke_fake::SpokeFake;
@@ -39,6 +40,8 @@ pub struct DevSecrets {
     pub slack_signing_secret: String,
     /// The only Spoke API key spoke-fake accepts (`spoke_api_key`).
     pub spoke_api_key: String,
+    /// The only PagerDuty API key pagerduty-fake accepts (`pagerduty_api_key`).
+    pub pagerduty_api_key: String,
 }
 
 impl DevSecrets {
@@ -49,6 +52,7 @@ impl DevSecrets {
             github_webhook_secret: random("github-webhook"),
             slack_signing_secret: random("slack-signing"),
             spoke_api_key: random("spoke-key"),
+            pagerduty_api_key: random("pagerduty-key"),
         }
     }
 }
@@ -113,7 +117,7 @@ impl StackOptions {
     }
 }
 
-/// The four fakes, each shared between its mounted router and the in-process handle.
+/// The five fakes, each shared between its mounted router and the in-process handle.
 pub struct Fakes {
     /// Spoke.
     pub spoke: SpokeFake,
@@ -123,6 +127,8 @@ pub struct Fakes {
     pub github: GithubFake,
     /// Webex.
     pub webex: WebexFake,
+    /// PagerDuty.
+    pub pagerduty: PagerDutyFake,
 }
 
 impl std::fmt::Debug for Fakes {
@@ -133,8 +139,8 @@ impl std::fmt::Debug for Fakes {
 
 impl Fakes {
     /// The fakes seeded with their `fixtures/demo.json` (Spoke plus the CLS request type and tags), with the
-    /// fixtures' fixed credentials replaced by `secrets`: Spoke's API key, GitHub's webhook secret and Slack's
-    /// signing secret.
+    /// fixtures' fixed credentials replaced by `secrets`: Spoke's and PagerDuty's API keys, GitHub's webhook
+    /// secret and Slack's signing secret.
     pub fn demo(secrets: &DevSecrets) -> Result<Self> {
         let mut slack = slack_fake::Seed::demo();
         slack.signing_secret = secrets.slack_signing_secret.clone();
@@ -145,6 +151,8 @@ impl Fakes {
             github: GithubFake::new(crate::seed::github_seed(&secrets.github_webhook_secret)?)
                 .map_err(|e| anyhow!("github-fake seed: {e}"))?,
             webex: WebexFake::demo().map_err(|e| anyhow!("webex-fake seed: {e}"))?,
+            pagerduty: PagerDutyFake::new(crate::seed::pagerduty_seed(&secrets.pagerduty_api_key)?)
+                .map_err(|e| anyhow!("pagerduty-fake seed: {e}"))?,
         })
     }
 }
@@ -221,6 +229,7 @@ impl Stack {
             .mount("slack", fakes.slack.router())
             .mount("github", fakes.github.router())
             .mount("webex", fakes.webex.router())
+            .mount("pagerduty", fakes.pagerduty.router())
             .registry(registry.clone())
             .serve_on_port(options.devstack_port)
             .await
@@ -251,9 +260,12 @@ impl Stack {
         put("github_control", devstack.control_url("github"));
         put("webex", format!("{base}/webex/v1"));
         put("webex_control", devstack.control_url("webex"));
+        put("pagerduty", format!("{base}/pagerduty"));
+        put("pagerduty_control", devstack.control_url("pagerduty"));
         put("queue_url", queues.url.clone());
         put("dlq_url", queues.dlq_url.clone());
         put("spoke_api_key", dev_secrets.spoke_api_key.clone());
+        put("pagerduty_api_key", dev_secrets.pagerduty_api_key.clone());
         put(
             "github_webhook_secret",
             dev_secrets.github_webhook_secret.clone(),
@@ -400,6 +412,7 @@ impl Wiring<'_> {
             ("SLACK_RESPONSE_URL_PREFIX", format!("{base}/slack/")),
             ("GITHUB_API_BASE_URL", format!("{base}/github")),
             ("WEBEX_API_BASE_URL", format!("{base}/webex/v1")),
+            ("PAGERDUTY_API_URL", format!("{base}/pagerduty")),
             ("LOG_FORMAT", "text".to_owned()),
         ]
         .into_iter()
@@ -442,12 +455,14 @@ mod tests {
             &first.github_webhook_secret,
             &first.slack_signing_secret,
             &first.spoke_api_key,
+            &first.pagerduty_api_key,
         ];
         assert!(values.iter().all(|v| v.starts_with("dev-")), "{values:?}");
         assert_ne!(first.github_webhook_secret, first.slack_signing_secret);
         assert_ne!(first.github_webhook_secret, second.github_webhook_secret);
         assert_ne!(first.slack_signing_secret, second.slack_signing_secret);
         assert_ne!(first.spoke_api_key, second.spoke_api_key);
+        assert_ne!(first.pagerduty_api_key, second.pagerduty_api_key);
     }
 
     #[test]
@@ -461,6 +476,7 @@ mod tests {
             &secrets.github_webhook_secret,
             &secrets.slack_signing_secret,
             &secrets.spoke_api_key,
+            &secrets.pagerduty_api_key,
         ] {
             assert!(!shown.contains(value.as_str()), "{shown}");
         }

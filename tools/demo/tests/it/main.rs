@@ -165,7 +165,7 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
         .json()
         .await
         .unwrap();
-    for fake in ["spoke", "slack", "github", "webex"] {
+    for fake in ["spoke", "slack", "github", "webex", "pagerduty"] {
         assert!(
             state.get(fake).is_some(),
             "{fake} is in the aggregate state"

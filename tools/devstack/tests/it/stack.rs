@@ -9,6 +9,7 @@ async fn a_bare_stack_seeds_the_pinned_credentials_and_writes_a_flat_endpoints_f
         github_webhook_secret: format!("pinned-github-{}", uuid::Uuid::new_v4()),
         slack_signing_secret: format!("pinned-slack-{}", uuid::Uuid::new_v4()),
         spoke_api_key: format!("pinned-spoke-{}", uuid::Uuid::new_v4()),
+        pagerduty_api_key: format!("pinned-pagerduty-{}", uuid::Uuid::new_v4()),
     };
     let stack = Stack::start(
         StackOptions::ephemeral().with_dev_secrets(pinned.clone()),
@@ -41,6 +42,8 @@ async fn a_bare_stack_seeds_the_pinned_credentials_and_writes_a_flat_endpoints_f
         "github_control",
         "webex",
         "webex_control",
+        "pagerduty",
+        "pagerduty_control",
         "queue_url",
         "dlq_url",
         "api",
@@ -93,6 +96,23 @@ async fn a_bare_stack_seeds_the_pinned_credentials_and_writes_a_flat_endpoints_f
         .await
         .unwrap();
     assert_eq!(fresh.status(), 200, "the run's key is accepted");
+    assert_eq!(
+        written["pagerduty_api_key"],
+        pinned.pagerduty_api_key.as_str()
+    );
+    let oncalls = format!("{}/oncalls", stack.endpoints["pagerduty"]);
+    for (key, status) in [
+        ("demo-pd-key", 401),
+        (pinned.pagerduty_api_key.as_str(), 200),
+    ] {
+        let answer = http
+            .get(&oncalls)
+            .header("Authorization", format!("Token token={key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "pagerduty-fake with {key}");
+    }
 
     // No handler is registered: no webhook route, no queue mapping.
     assert!(stack.registry.names().is_empty());
