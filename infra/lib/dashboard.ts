@@ -17,8 +17,8 @@ export interface DashboardProps {
   readonly queueDlq: sqs.IQueue;
   readonly handoffDlq: sqs.IQueue;
   readonly alarms: cloudwatch.IAlarm[];
-  /** oncall-pagerduty's polling interval: its runs per hour are 60 / interval. */
-  readonly pagerDutyInterval: Duration;
+  /** oncall-pagerduty's polling interval (its runs per hour are 60 / interval); undefined while it does not poll. */
+  readonly pagerDutyInterval?: Duration;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -54,7 +54,9 @@ function threshold(value: number, label: string): cloudwatch.HorizontalAnnotatio
 export function operationsDashboard(scope: Construct, id: string, props: DashboardProps): cloudwatch.Dashboard {
   const { stage, functions } = props;
   const cls = (name: string, label: string, period = FIVE_MINUTES) => clsMetric(stage, name, { label, period });
-  const pdRunsPerHour = 60 / props.pagerDutyInterval.toMinutes();
+  const pdRuns = props.pagerDutyInterval
+    ? `${60 / props.pagerDutyInterval.toMinutes()} expected`
+    : "schedule off: no team mapped";
 
   const dashboard = new cloudwatch.Dashboard(scope, id, {
     dashboardName: props.dashboardName,
@@ -193,7 +195,7 @@ export function operationsDashboard(scope: Construct, id: string, props: Dashboa
         functions["oncall-pagerduty"].metricInvocations({
           statistic: "Sum",
           period: HOUR,
-          label: `oncall-pagerduty runs (${pdRunsPerHour} expected)`,
+          label: `oncall-pagerduty runs (${pdRuns})`,
         }),
       ],
       { leftYAxis: { min: 0, showUnits: false } },

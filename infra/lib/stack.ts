@@ -168,7 +168,7 @@ export const SWEEP_SCHEDULE = "cron(0 16 * * ? *)";
 export const BYODS_SCHEDULE = "cron(0 * * * ? *)";
 /** How often oncall-pagerduty asks PagerDuty who is on call (context `pagerDutyIntervalMinutes`). */
 export const DEFAULT_PAGERDUTY_INTERVAL_MINUTES = 5;
-/** `ONCALL_PD_TEAMS` when context `pagerDutyTeams` is not set: no team mapped, nothing is emitted. */
+/** `ONCALL_PD_TEAMS` when context `pagerDutyTeams` is not set: no team mapped, so the schedule is disabled. */
 export const DEFAULT_PAGERDUTY_TEAMS = "[]";
 
 /** Production base URLs; the code has the same defaults, set here to be visible. */
@@ -235,7 +235,10 @@ export interface InfraStackProps extends StackProps {
   readonly oncallPublisher?: string;
   /** oncall-pagerduty's polling interval in minutes (schedule and `ONCALL_PD_INTERVAL_MINUTES`). Context `pagerDutyIntervalMinutes`; default 5. */
   readonly pagerDutyIntervalMinutes?: number;
-  /** `ONCALL_PD_TEAMS`: the PagerDuty → team mapping, JSON text or value. Context `pagerDutyTeams`; default `[]`. */
+  /**
+   * `ONCALL_PD_TEAMS`: the PagerDuty → team mapping, a JSON array as text or value. Context `pagerDutyTeams`;
+   * default `[]`, which leaves the schedule disabled (the function needs at least one team).
+   */
   readonly pagerDutyTeams?: unknown;
   /** `ONCALL_PD_RECONCILE_HOUR_UTC` (0–23); unset = the function's default. Context `pagerDutyReconcileHourUtc`. */
   readonly pagerDutyReconcileHourUtc?: number;
@@ -272,8 +275,9 @@ function intSetting(scope: Construct, key: string, prop: number | undefined, min
 }
 
 /**
- * The PagerDuty team mapping as compact JSON: a JSON object or array, given as a value (cdk.json) or as JSON
- * text (`-c pagerDutyTeams='[…]'`). Its fields are oncall-pagerduty's to check (services/oncall-pagerduty).
+ * The PagerDuty team mapping as compact JSON: an array of objects, given as a value (cdk.json) or as JSON text
+ * (`-c pagerDutyTeams='[…]'`). The fields of each mapping are oncall-pagerduty's to check (its `Config`, at
+ * the cold start), so the stack and the service cannot disagree about them.
  */
 function teamsSetting(scope: Construct, prop: unknown): string {
   const raw: unknown = prop ?? scope.node.tryGetContext("pagerDutyTeams");
@@ -283,11 +287,11 @@ function teamsSetting(scope: Construct, prop: unknown): string {
     try {
       value = JSON.parse(raw);
     } catch {
-      throw new Error("pagerDutyTeams must be JSON (an object or an array)");
+      throw new Error("pagerDutyTeams must be JSON (an array of team mappings)");
     }
   }
-  if (typeof value !== "object" || value === null) {
-    throw new Error("pagerDutyTeams must be a JSON object or array");
+  if (!Array.isArray(value) || value.some((m) => typeof m !== "object" || m === null || Array.isArray(m))) {
+    throw new Error("pagerDutyTeams must be a JSON array of team mappings (objects)");
   }
   return JSON.stringify(value);
 }
@@ -350,10 +354,13 @@ export class InfraStack extends Stack {
     this.oncallPublisherArn = roleArn(
       props.oncallPublisher ?? stringContext(this, "oncallPublisher") ?? DEFAULT_ONCALL_PUBLISHER,
     );
+    // At most 60: oncall-pagerduty's default look-back (ONCALL_PD_LOOKBACK_MINUTES, 60) must cover one interval.
     const pdInterval =
       intSetting(this, "pagerDutyIntervalMinutes", props.pagerDutyIntervalMinutes, 1, 60) ??
       DEFAULT_PAGERDUTY_INTERVAL_MINUTES;
     const pdTeams = teamsSetting(this, props.pagerDutyTeams);
+    // With no team mapped the function would refuse its cold start on every run: the schedule stays off.
+    const pdPolling = pdTeams !== DEFAULT_PAGERDUTY_TEAMS;
     const pdReconcileHour = intSetting(this, "pagerDutyReconcileHourUtc", props.pagerDutyReconcileHourUtc, 0, 23);
     const pdSecretTtl = intSetting(this, "pagerDutySecretTtlSecs", props.pagerDutySecretTtlSecs, 0, 86400);
     const qualifier = stringContext(this, "@aws-cdk/core:bootstrapQualifier") ?? DEFAULT_BOOTSTRAP_QUALIFIER;
@@ -796,7 +803,10 @@ export class InfraStack extends Stack {
       targets: [new targets.LambdaFunction(functions["byods-extender"], { retryAttempts: 2 })],
     });
     new events.Rule(this, "PagerDutySchedule", {
-      description: `PagerDuty on-call poll every ${pdInterval} minutes -> handoff events`,
+      description: pdPolling
+        ? `PagerDuty on-call poll every ${pdInterval} minutes -> handoff events`
+        : "PagerDuty on-call poll: disabled until context pagerDutyTeams maps a team",
+      enabled: pdPolling,
       schedule: events.Schedule.rate(Duration.minutes(pdInterval)),
       targets: [
         new targets.LambdaFunction(functions["oncall-pagerduty"], {
@@ -984,7 +994,7 @@ export class InfraStack extends Stack {
       queueDlq: this.queueDlq,
       handoffDlq: this.handoffDlq,
       alarms: this.alarms,
-      pagerDutyInterval: Duration.minutes(pdInterval),
+      pagerDutyInterval: pdPolling ? Duration.minutes(pdInterval) : undefined,
     });
 
     // ---- Outputs ----------------------------------------------------------------------------------------

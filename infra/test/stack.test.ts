@@ -336,9 +336,10 @@ describe("EventBridge", () => {
     });
   }
 
-  it("polls PagerDuty with oncall-pagerduty every 5 minutes; a poll older than one interval is dropped, not retried", () => {
+  it("schedules oncall-pagerduty every 5 minutes, disabled while no team is mapped; a stale poll is dropped, not retried", () => {
     const matching = rules.filter(([, r]) => r.Properties!.ScheduleExpression === "rate(5 minutes)");
     assert.equal(matching.length, 1);
+    assert.equal(matching[0][1].Properties!.State, "DISABLED");
     const targets = matching[0][1].Properties!.Targets;
     assert.equal(targets.length, 1);
     assert.deepEqual(targets[0].Arn, { "Fn::GetAtt": [fnId("oncall-pagerduty"), "Arn"] });
@@ -545,7 +546,13 @@ describe("cls-sweep is always deployed (clsSweep retired, ADR 0011 superseded)",
 
 describe("oncall-pagerduty settings (context or props)", () => {
   const pd = (x: ReturnType<typeof synth>) => x.json.Resources[logicalId(x.stack, x.stack.functions["oncall-pagerduty"])].Properties!;
-  const teams = [{ escalationPolicy: "PABC123", team: "it", spoke: "IT", slack: "#it-team" }];
+  // The shape services/oncall-pagerduty reads; the stack passes it through and checks only that it is an array.
+  const teams = [{ escalation_policy_id: "PEPIT01", team: "it", spoke_team: "IT", slack_channel: "#it-team" }];
+  const rule = (x: ReturnType<typeof synth>) => {
+    const found = resourcesOfType(x.json, "AWS::Events::Rule").filter(([, r]) => r.Properties!.ScheduleExpression?.startsWith("rate("));
+    assert.equal(found.length, 1);
+    return found[0][1].Properties!;
+  };
 
   it("takes the interval, the teams, the reconcile hour and the secret TTL from context strings", () => {
     const c = synth({
@@ -563,22 +570,32 @@ describe("oncall-pagerduty settings (context or props)", () => {
     assert.equal(env.ONCALL_PD_RECONCILE_HOUR_UTC, "6");
     assert.equal(env.ONCALL_PD_SECRET_TTL_SECS, "600");
     assert.equal(env.ONCALL_PD_SECRET_ID, "pagerduty/read-only");
-    const rule = resourcesOfType(c.json, "AWS::Events::Rule").filter(([, r]) => r.Properties!.ScheduleExpression === "rate(10 minutes)");
-    assert.equal(rule.length, 1);
-    assert.equal(rule[0][1].Properties!.Targets[0].RetryPolicy.MaximumEventAgeInSeconds, 600);
+    assert.equal(rule(c).ScheduleExpression, "rate(10 minutes)");
+    assert.equal(rule(c).State, "ENABLED");
+    assert.equal(rule(c).Targets[0].RetryPolicy.MaximumEventAgeInSeconds, 600);
   });
 
   it("takes the teams as a JSON value (cdk.json) or a prop, and a one-minute interval", () => {
     const c = synth({ context: { pagerDutyTeams: teams }, stackProps: { pagerDutyIntervalMinutes: 1 } });
     assert.equal(pd(c).Environment.Variables.ONCALL_PD_TEAMS, JSON.stringify(teams));
-    assert.equal(resourcesOfType(c.json, "AWS::Events::Rule").filter(([, r]) => r.Properties!.ScheduleExpression === "rate(1 minute)").length, 1);
-    const p = synth({ stackProps: { pagerDutyTeams: { PABC123: "it" } } });
-    assert.equal(pd(p).Environment.Variables.ONCALL_PD_TEAMS, '{"PABC123":"it"}');
+    assert.equal(rule(c).ScheduleExpression, "rate(1 minute)");
+    assert.equal(rule(c).State, "ENABLED");
+    const p = synth({ stackProps: { pagerDutyTeams: teams } });
+    assert.equal(pd(p).Environment.Variables.ONCALL_PD_TEAMS, JSON.stringify(teams));
+    assert.equal(rule(p).State, "ENABLED");
   });
 
-  it("refuses teams that are not a JSON object or array, and out-of-range numbers", () => {
+  it("keeps the schedule off for an empty mapping", () => {
+    const e = synth({ context: { pagerDutyTeams: "[]" } });
+    assert.equal(pd(e).Environment.Variables.ONCALL_PD_TEAMS, "[]");
+    assert.equal(rule(e).State, "DISABLED");
+  });
+
+  it("refuses teams that are not a JSON array of objects, and out-of-range numbers", () => {
     assert.throws(() => synth({ context: { pagerDutyTeams: "[{" } }), /pagerDutyTeams must be JSON/);
-    assert.throws(() => synth({ context: { pagerDutyTeams: "42" } }), /pagerDutyTeams must be a JSON object or array/);
+    assert.throws(() => synth({ context: { pagerDutyTeams: "42" } }), /pagerDutyTeams must be a JSON array of team mappings/);
+    assert.throws(() => synth({ context: { pagerDutyTeams: '{"PEPIT01": "it"}' } }), /must be a JSON array/);
+    assert.throws(() => synth({ context: { pagerDutyTeams: '["PEPIT01"]' } }), /must be a JSON array/);
     assert.throws(() => synth({ context: { pagerDutyIntervalMinutes: "0" } }), /pagerDutyIntervalMinutes must be an integer from 1 to 60/);
     assert.throws(() => synth({ context: { pagerDutyIntervalMinutes: "2.5" } }), /pagerDutyIntervalMinutes must be an integer/);
     assert.throws(() => synth({ context: { pagerDutyReconcileHourUtc: "24" } }), /pagerDutyReconcileHourUtc must be an integer from 0 to 23/);
