@@ -127,7 +127,7 @@ describe("the metrics the services emit (read from the Rust sources)", () => {
     assert.ok(!has("CLS", "TicketCreated", {}), "no CLS metric without its Stage");
   });
 
-  it("ignores comments and test code, resolves consts, and reports what it cannot read", (t) => {
+  it("ignores comments, strings and test code, resolves consts, and reports what it cannot read", (t) => {
     const root = mkdtempSync(path.join(tmpdir(), "emitted-"));
     t.after(() => rmSync(root, { recursive: true, force: true }));
     const src = path.join(root, "services", "demo", "src");
@@ -136,11 +136,12 @@ describe("the metrics the services emit (read from the Rust sources)", () => {
       path.join(src, "lib.rs"),
       [
         'const NS: &str = "Demo";',
+        'pub const FUNCTION: &str = "demo";',
         "// Emf::new(NS).count(\"Commented\", 1);",
         "/* Emf::new(NS).count(\"Blocked\", 1); */",
         "fn run(deps: &Deps, n: u64) {",
         '    let s = "Emf::new(NS).count(\\"InAString\\", 1)";',
-        '    Emf::new(NS).dimension("Function", "demo").count("Runs", n).emit(sink, now);',
+        '    Emf::new(NS).dimension("Function", crate::FUNCTION).dimension("Id", id).count("Runs", n).emit(sink, now);',
         "    Emf::new(namespace_from_somewhere()).count(\"Lost\", 1).emit(sink, now);",
         "}",
         "#[cfg(test)]",
@@ -155,10 +156,10 @@ describe("the metrics the services emit (read from the Rust sources)", () => {
     const c = readCatalogue(root);
     assert.deepEqual(
       c.metrics.map((m) => [m.namespace, m.name, m.dimensions, m.at]),
-      [["Demo", "Runs", { Function: "demo" }, "services/demo/src/lib.rs:6"]],
+      [["Demo", "Runs", { Function: "demo", Id: null }, "services/demo/src/lib.rs:7"]],
     );
     assert.equal(c.unresolved.length, 1);
-    assert.match(c.unresolved[0], /^services\/demo\/src\/lib\.rs:7: namespace namespace_from_somewhere\(\)$/);
+    assert.match(c.unresolved[0], /^services\/demo\/src\/lib\.rs:8: namespace namespace_from_somewhere\(\)$/);
   });
 });
 

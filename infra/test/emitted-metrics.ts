@@ -181,17 +181,34 @@ function namesOf(file: SourceFile, fn: FnDef, at: number, ident: string): string
   return out.length > 0 ? out : undefined;
 }
 
+/** The value of `const NAME: &str = "…";` in the crate. */
+function constValue(name: string, crate: SourceFile[]): string | undefined {
+  const re = new RegExp(`\\bconst\\s+${name}\\s*:\\s*&(?:'static\\s+)?str\\s*=\\s*("(?:[^"\\\\]|\\\\.)*")\\s*;`);
+  for (const f of crate) {
+    const m = re.exec(f.code);
+    if (m && !f.inLiteral[m.index]) return stringLiteral(m[1]);
+  }
+  return undefined;
+}
+
+/** A dimension value: a literal or a `const` is fixed; anything else is computed at run time (null). */
+function dimensionValue(expr: string, crate: SourceFile[]): string | null {
+  const text = expr.trim().replace(/^&\s*/, "");
+  const literal = stringLiteral(text);
+  if (literal !== undefined) return literal;
+  const path = /^(?:(?:crate|self|super|\w+)::)*([A-Z][A-Z0-9_]*)$/.exec(text);
+  return (path && constValue(path[1], crate)) ?? null;
+}
+
 /** Resolves a namespace expression: a literal, a `const`, a local `let`, or a config field with its default. */
 function namespaceOf(expr: string, file: SourceFile, fn: FnDef | undefined, at: number, crate: SourceFile[]): Namespace | undefined {
   const text = expr.trim().replace(/^&\s*/, "");
   const literal = stringLiteral(text);
   if (literal !== undefined) return { value: literal };
-  if (/^[A-Z][A-Z0-9_]*$/.test(text)) {
-    for (const f of crate) {
-      const m = new RegExp(`\\bconst\\s+${text}\\s*:\\s*&(?:'static\\s+)?str\\s*=\\s*("(?:[^"\\\\]|\\\\.)*")\\s*;`).exec(f.code);
-      if (m) return { value: stringLiteral(m[1])! };
-    }
-    return undefined;
+  const constant = /^(?:(?:crate|self|super|\w+)::)*([A-Z][A-Z0-9_]*)$/.exec(text);
+  if (constant) {
+    const value = constValue(constant[1], crate);
+    return value === undefined ? undefined : { value };
   }
   if (/^[a-z_]\w*$/.test(text) && fn) {
     const bound = binding(file, fn, at, text);
@@ -296,7 +313,7 @@ export function readCatalogue(root: string = REPO_ROOT): Catalogue {
       for (const call of calls) {
         if (call.method === "dimension") {
           const key = stringLiteral(call.args[0] ?? "");
-          if (key !== undefined) dims.push([key, stringLiteral(call.args[1] ?? "") ?? null]);
+          if (key !== undefined) dims.push([key, dimensionValue(call.args[1] ?? "", byCrate.get(file.crate)!)]);
           else dimsParam = "caller";
         } else if (call.method === "rollup") {
           const set = literalList(call.args[0] ?? "");
