@@ -1,7 +1,7 @@
 //! Block Kit as plain serde data, with the limits Slack enforces checked before sending.
 //!
-//! Builders are infallible; [`Message::validate`] (called by every sending method) checks the limits of
-//! `github-slack-api.md` §2.4: button text ≤ 75 characters, `value` ≤ 2,000, `block_id`/`action_id` ≤ 255.
+//! Builders are infallible; [`Message::validate`] (called by every sending method) checks the limits Slack's
+//! Block Kit reference sets: button text ≤ 75 characters, `value` ≤ 2,000, `block_id`/`action_id` ≤ 255.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +22,8 @@ pub const MAX_CONTEXT_ELEMENTS: usize = 10;
 
 /// A message: the notification `text` (also the fallback) and optional Block Kit `blocks`.
 ///
-/// `username`, `icon_emoji` and `channel` are honoured by legacy incoming webhooks only (oncall-spoke §6);
+/// `username`, `icon_emoji` and `channel` are honoured by legacy incoming webhooks only (how oncall-spoke uses
+/// them: `services/oncall-spoke/README.md`, "Secret");
 /// `chat.postMessage` takes its channel as a separate argument and ignores `channel` here.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Message {

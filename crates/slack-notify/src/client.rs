@@ -76,7 +76,7 @@ pub trait WebhookPoster: Send + Sync {
     ) -> BoxFuture<'a, Result<(), SlackError>>;
 }
 
-/// Where the Slack Web API and `response_url`s live (platform spec §5).
+/// Where the Slack Web API and `response_url`s live; configurable so tests and the local stack use `slack-fake`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackEndpoints {
     /// Web API base, without trailing slash. `SLACK_API_BASE_URL` (alias `CLS_SLACK_API_URL`), default

@@ -1,6 +1,6 @@
 //! Slack request signatures (v0): HMAC-SHA256 over `v0:{timestamp}:{raw body}`, checked in constant time
 //! against up to two signing secrets, with a 300-second window against an injected clock
-//! (`github-slack-api.md` §2.1, platform spec §11).
+//! (CLS-2 in `docs/requirements/cls.md`; `docs/security.md`, 2.1).
 
 use std::fmt;
 

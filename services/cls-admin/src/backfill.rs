@@ -1,4 +1,4 @@
-//! `backfill`: adopt collaborators who have no ticket yet (cls.md §10, CLS-33/34). Each collaborator becomes
+//! `backfill`: adopt collaborators who have no ticket yet (README, "Commands"; CLS-33/34). Each collaborator becomes
 //! one `import` message; `cls-queue` creates the ticket (or fills a legacy one) inside the collaborator's
 //! FIFO group, so a re-run or an overlap with live webhooks never creates a second ticket.
 
@@ -184,7 +184,7 @@ fn repo_in_org(org: &str, raw: &str) -> Result<String, String> {
     }
 }
 
-/// Parses `--csv` (cls.md §10): header `login,name,repositories[,added_by,added_at,expires_on]`,
+/// Parses `--csv` (README, "Commands"): header `login,name,repositories[,added_by,added_at,expires_on]`,
 /// repositories separated by spaces or `;`, each `name`, `org/name`, optionally `:permission`. Returns the
 /// valid rows and a problem per bad row (with its line number); a missing column fails the whole file.
 pub fn parse_csv(org: &str, text: &str) -> Result<(Vec<CsvRow>, Vec<RowProblem>), AdminError> {
@@ -286,7 +286,7 @@ pub struct AuditRow {
     pub at: DateTime<Utc>,
 }
 
-/// Parses `--audit-csv` (cls.md §10): rows with `action` ∈ `repo.add_member`, `repo.update_member`,
+/// Parses `--audit-csv` (README, "Commands"): rows with `action` ∈ `repo.add_member`, `repo.update_member`,
 /// `repo.remove_member` and `actor`, `user`, `repo`, `created_at`/`@timestamp` (optional `permission`).
 /// Other actions are ignored (counted); rows missing a value are problems with their line number. The rows
 /// come back in time order (file order for equal times).

@@ -1,4 +1,4 @@
-//! `expiring`: open tickets whose access ends within a window (cls.md §10). Read-only.
+//! `expiring`: open tickets whose access ends within a window (README, "Commands"). Read-only.
 
 use chrono::Duration;
 use cls_core::dates::format_date;

@@ -1,4 +1,4 @@
-//! `extend ORG/LOGIN`: an operator's extension, enqueued as `admin_extend` (cls.md §10); `cls-queue` moves
+//! `extend ORG/LOGIN`: an operator's extension, enqueued as `admin_extend` (README, "Commands"); `cls-queue` moves
 //! the expiry and posts a ticket message naming the operator.
 
 use chrono::{Duration, NaiveDate};

@@ -1,5 +1,5 @@
 //! The FIFO queue: every command that changes a ticket sends `cls_core` envelopes through the producers'
-//! [`QueueSender`] (cls.md §3, the single-writer rule), grouped per collaborator and deduplicated by the
+//! [`QueueSender`] (README, "Single-writer rule"), grouped per collaborator and deduplicated by the
 //! command id. `doctor` also reads the queue's attributes.
 
 use cls_core::Envelope;
@@ -11,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueueError {
-    /// The body is over the producers' limit (cls.md §3.1: 256 KiB).
+    /// The body is over the producers' limit (256 KiB, `cls_core::envelope::MAX_MESSAGE_BYTES`).
     #[error("message of {bytes} bytes is over the 256 KiB limit")]
     TooLarge {
         /// Body size.

@@ -1,4 +1,4 @@
-//! `reconcile --org ORG`: compares GitHub with the tickets (cls.md §10). Read-only: it reports outside
+//! `reconcile --org ORG`: compares GitHub with the tickets (README, "Commands"). Read-only: it reports outside
 //! collaborators without an open ticket (`backfill` adopts them) and open tickets whose user is no longer an
 //! outside collaborator (the next review closes them).
 

@@ -1,5 +1,5 @@
-//! `redeliver --since HOURS`: asks GitHub to re-send the App's failed webhook deliveries (cls.md §10, the
-//! recovery for a webhook that answered 500). GitHub keeps deliveries for 3 days.
+//! `redeliver --since HOURS`: asks GitHub to re-send the App's failed webhook deliveries (README, "Commands"; the
+//! recovery for a webhook that answered 503). GitHub keeps deliveries for 3 days.
 
 use std::collections::{BTreeMap, HashSet};
 

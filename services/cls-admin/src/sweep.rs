@@ -1,6 +1,6 @@
-//! `sweep [--dry-run] [--allow-removals N]`: the daily sweep run in the operator's process with the
-//! `cls-sweep` library (cls.md §8.1, §10): the same scan, decision, brake and `review` messages as the Lambda,
-//! every continuation inline. `--allow-removals N` confirms removals the safety brake held.
+//! `sweep [--dry-run] [--allow-removals N]`: the daily sweep run in the operator's process with the `cls-sweep` library
+//! (README, "Commands"; `services/cls-sweep/README.md`): the same scan, decision, brake and `review` messages as the
+//! Lambda, every continuation inline. `--allow-removals N` confirms removals the safety brake held.
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
-//! Reading the CLS tickets: every page of the team's requests, decoded into the §6.2 fields. Read-only.
+//! Reading the CLS tickets: every page of the team's requests, decoded into the eight answered fields (cls-core README,
+//! "The ticket"). Read-only.
 
 use std::collections::HashMap;
 

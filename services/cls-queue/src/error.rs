@@ -1,4 +1,5 @@
-//! The one place where library errors become Retryable or Permanent (platform spec §4, cls.md §12).
+//! The one place where library errors become Retryable or Permanent (`docs/architecture.md`, "One service shape";
+//! README, "What one batch does").
 
 use cls_core::EnvelopeError;
 use github_app::GithubError;
@@ -70,7 +71,7 @@ impl Classify for RecordError {
             }
             Self::Slack(e) => e.class(),
             Self::Refused(_) => ErrorClass::Permanent,
-            // A refused key is operational (a rotation in progress, spoke-api.md §8.1): the handler re-reads
+            // A refused key is operational (a rotation in progress; README, "Spoke key rotation"): the handler re-reads
             // the secret, and the record is retried instead of being acknowledged and lost.
             Self::Spoke(SpokeError::InvalidApiKey { .. }) => ErrorClass::Retryable,
             Self::Spoke(e) => e.class(),

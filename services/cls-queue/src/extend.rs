@@ -1,4 +1,4 @@
-//! `admin_extend` handling (cls.md §10, from `cls-admin extend`): the operator's new expiry, reminders
+//! `admin_extend` handling (README, `admin_extend`; from `cls-admin extend`): the operator's new expiry, reminders
 //! reset, an `ext` entry naming the operator, and a ticket message naming them. Idempotent on the command id.
 
 use cls_core::envelope::AdminExtendMsg;

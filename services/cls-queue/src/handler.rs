@@ -1,5 +1,5 @@
-//! The SQS batch handler (cls.md §5): every record in order, FIFO group rule for retryable failures,
-//! permanent failures alerted once and acknowledged.
+//! The SQS batch handler (README, "What one batch does"): every record in order, FIFO group rule for retryable
+//! failures, permanent failures alerted once and acknowledged.
 
 use std::collections::HashSet;
 use std::convert::Infallible;

@@ -1,5 +1,5 @@
-//! The `http` identity source (cls.md §9.3): `GET {url}/github/{login}` with a bearer token, answering
-//! `{"email": "...", "employee": true}`; 404 = unknown.
+//! The `http` identity source (README, "Secrets", `cls/identity`): `GET {url}/github/{login}` with a bearer token,
+//! answering `{"email": "...", "employee": true}`; 404 = unknown.
 
 use cls_core::identity::{IdentityDirectory, IdentityError};
 use cls_core::settings::{HttpIdentitySettings, IdentityEntry};

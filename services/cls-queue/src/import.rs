@@ -1,4 +1,4 @@
-//! `import` handling (cls.md §10, from `cls-admin backfill`): a collaborator without a ticket gets one;
+//! `import` handling (README, `import`; from `cls-admin backfill`): a collaborator without a ticket gets one;
 //! an existing ticket only has its missing fields filled (legacy adoption), never its expiry changed.
 //! The command id is recorded in `cls_state.deliveries` (in the create call itself), so a second run
 //! creates and changes nothing.

@@ -1,6 +1,6 @@
 //! Ticket reads and writes shared by the lifecycle kinds (`review`, `slack_action`, `import`,
 //! `admin_extend`): re-read by id or by collaborator, one PATCH with the complete answered-field set (the
-//! applied id recorded in `cls_state.deliveries` in the same write, cls.md §7), then the message.
+//! applied id recorded in `cls_state.deliveries` in the same write; cls-core README, "Idempotency"), then the message.
 
 use cls_core::lookup::decode_request;
 use cls_core::{Envelope, FoundTicket, find_ticket};
@@ -21,7 +21,8 @@ pub async fn load(deps: &Deps, id: &str) -> Result<Option<FoundTicket>, RecordEr
     Ok(Some(FoundTicket { request, fields }))
 }
 
-/// The envelope's collaborator's ticket (cls.md §6.4), for commands that name a collaborator, not a ticket.
+/// The envelope's collaborator's ticket (cls-core README, "Finding the ticket"), for commands that name a collaborator,
+/// not a ticket.
 pub async fn find(deps: &Deps, env: &Envelope) -> Result<Option<FoundTicket>, RecordError> {
     let spoke = &deps.settings.spoke;
     let team = TeamId::new(&spoke.team_id);
@@ -55,7 +56,7 @@ pub async fn save(
 }
 
 /// Posts `text` to the ticket. The change it reports is already recorded, so a failure is logged with
-/// `MessageMaybeLost` and never fails the record (at most once, never twice; cls.md §7).
+/// `MessageMaybeLost` and never fails the record (at most once, never twice; cls-core README, "Idempotency").
 pub async fn note(deps: &Deps, ticket: &RequestId, text: &str) {
     let posted = match deps.service_user().await {
         Ok(user) => deps

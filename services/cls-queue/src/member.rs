@@ -1,4 +1,4 @@
-//! Processing one `member_event` (cls.md §6.1): classify, resolve the adder, find the ticket, decide with
+//! Processing one `member_event` (README, `member_event`): classify, resolve the adder, find the ticket, decide with
 //! `cls_core::apply_member_event`, then write create/PATCH → tags → message.
 
 use cls_core::member::{MemberDecision, TicketUpdate, Transition};
@@ -143,7 +143,8 @@ pub async fn process(
     }
 }
 
-/// Rule 1 of cls.md §9.2: the sender, when it is a user other than the collaborator.
+/// The first rule of adder resolution (README, `member_event`): the sender, when it is a user other than the
+/// collaborator.
 fn sender_adder(env: &Envelope, msg: &MemberEventMsg) -> Option<String> {
     msg.sender
         .as_ref()
@@ -151,7 +152,7 @@ fn sender_adder(env: &Envelope, msg: &MemberEventMsg) -> Option<String> {
         .map(|s| s.login.clone())
 }
 
-/// cls.md §9.2: sender ≠ member → sender; else the org audit log's inviter; else unresolved (default owner).
+/// Adder resolution: sender ≠ member → sender; else the org audit log's inviter; else unresolved (default owner).
 /// An audit log that is not there (404: not Enterprise Cloud) or not readable by the App (403: no
 /// "Administration: read") falls through to "unresolved"; any other failure (5xx, 429, timeout, token) is
 /// returned, so the record is retried instead of recording `unknown` for good.
@@ -277,7 +278,7 @@ async fn create(
     let created = match deps.spoke().create_request(&request).await {
         Ok(created) => created,
         Err(e) if e.outcome_unknown() => {
-            // The POST may have been applied: search before creating again (cls.md §7).
+            // The POST may have been applied: search before creating again (cls-core README, "Idempotency").
             tracing::warn!(error = %e, "ticket creation outcome unknown; searching");
             let team = TeamId::new(&spoke.team_id);
             let filter = spoke.list_filter.as_deref().map(RequestFilter::parse);
@@ -341,7 +342,8 @@ async fn apply_update(
     }
     sync_access_tags(&current, access, &spoke.tags, deps).await?;
     if let Some(text) = &update.message {
-        // The delivery is already recorded: a retry would skip it. At most once, never twice (cls.md §7).
+        // The delivery is already recorded: a retry would skip it. At most once, never twice (cls-core README,
+        // "Idempotency").
         crate::lifecycle::note(deps, &id, text).await;
     }
     if let Some(reason) = update.needs_attention {
@@ -404,7 +406,7 @@ pub(crate) async fn sync_access_tags(
     Ok(())
 }
 
-/// Tags every duplicate `cls-needs-attention` (once) and alerts IT once (cls.md §6.4 step 4).
+/// Tags every duplicate `cls-needs-attention` (once) and alerts IT once (cls-core README, "Finding the ticket").
 async fn flag_duplicates(
     env: &Envelope,
     duplicates: &[FoundTicket],

@@ -1,7 +1,7 @@
-//! Sending a reminder (cls.md §8.3): recipients = the Slack ids of the ticket owner and, if different, the
-//! primary adder (identity directory or Spoke → e-mail → `users.lookupByEmail`), each reached by
-//! `conversations.open` + `chat.postMessage`. Nobody reachable, or every DM refused → the fallback channel,
-//! mentioning the org's default owner (metric `NotificationFallback`).
+//! Sending a reminder (README, `review`, **notify**): recipients = the Slack ids of the ticket owner and, if different,
+//! the primary adder (identity directory or Spoke → e-mail → `users.lookupByEmail`), each reached by
+//! `conversations.open` + `chat.postMessage`. Nobody reachable, or every DM refused → the fallback channel, mentioning
+//! the org's default owner (metric `NotificationFallback`).
 
 use cls_core::button::ButtonValue;
 use cls_core::reminder::{Notice, ReminderFacts, reminder};

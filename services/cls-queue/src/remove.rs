@@ -1,4 +1,4 @@
-//! Removing access at expiry or for inactivity (cls.md §8.2): the current login from the user id, the
+//! Removing access at expiry or for inactivity (README, `review`, **expire**): the current login from the user id, the
 //! membership check, `DELETE /orgs/{org}/outside_collaborators/{login}`, then the ticket closed.
 
 use chrono::NaiveDate;

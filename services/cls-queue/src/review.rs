@@ -1,4 +1,4 @@
-//! `review` handling (cls.md §8.2): re-read the ticket, decide again with `cls_core::review` (the sweep's
+//! `review` handling (README, `review`): re-read the ticket, decide again with `cls_core::review` (the sweep's
 //! verdict is only a pre-filter), then expire / remove for inactivity / remind / warn / record activity.
 //! Every write records the review id (`review-{ticket}-{run_date}`) in `cls_state.deliveries` and the
 //! message's newer activity date, so re-running the same day changes and sends nothing.

@@ -1,5 +1,5 @@
-//! The Slack bot (cls.md §8.3): the Web API client built from the `cls/slack` secret (bot token,
-//! `fallback_channel_id`, `admin_user_ids`, re-read through the secrets cache so a rotated token needs no
+//! The Slack bot (README, `slack_action` and **notify**): the Web API client built from the `cls/slack` secret (bot
+//! token, `fallback_channel_id`, `admin_user_ids`, re-read through the secrets cache so a rotated token needs no
 //! redeploy), and who a person is in Slack (identity directory or Spoke → e-mail → `users.lookupByEmail`).
 
 use std::sync::Arc;
@@ -81,8 +81,8 @@ impl SlackBot {
         Ok((posted.channel, posted.ts))
     }
 
-    /// Answers a clicker: through `response_url` (ephemeral) while it is fresh, else as a DM (cls.md §8.3:
-    /// a `response_url` older than 25 minutes is not used). Best effort: failures are logged.
+    /// Answers a clicker: through `response_url` (ephemeral) while it is fresh, else as a DM (README,
+    /// `slack_action`: a `response_url` older than 25 minutes is not used). Best effort: failures are logged.
     pub async fn reply(&self, response_url: Option<&str>, clicker: &str, text: &str) {
         let result = match response_url {
             Some(url) => {

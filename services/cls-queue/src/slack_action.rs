@@ -1,4 +1,4 @@
-//! `slack_action` handling (cls.md §8.3): a click on a reminder's "Extend" or "Let it expire" button.
+//! `slack_action` handling (README, `slack_action`): a click on a reminder's "Extend" or "Let it expire" button.
 //!
 //! Allowed clickers = `notify_slack_ids` ∪ the Slack ids of the adders (`added_by` and every repository's
 //! adder, resolved now) ∪ `admin_user_ids`. Anyone else gets an ephemeral refusal (`ExtensionDenied`). A

@@ -34,7 +34,7 @@ pub struct Config {
     /// `CLS_FAKE_TODAY` (unset): the run date for tests; refused when the stage is `production`.
     pub fake_today: Option<NaiveDate>,
     /// `CLS_ACTIVITY_LOOKBACK_DAYS` (default 2): the activity query starts this many days before the run date
-    /// (the previous daily run's date minus one day, cls.md §8.4).
+    /// (the previous daily run's date minus one day).
     pub activity_lookback_days: u32,
     /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda): the function a continuation invokes.
     pub function_name: Option<String>,

@@ -1,5 +1,5 @@
-//! Continuing a run that has more actions than one invocation may send (cls.md §8.1 step 5): the sweep
-//! invokes itself asynchronously with the next [`SweepEvent`].
+//! Continuing a run that has more actions than one invocation may send (README, "What one invocation does", step 6):
+//! the sweep invokes itself asynchronously with the next [`SweepEvent`].
 
 use futures::future::BoxFuture;
 

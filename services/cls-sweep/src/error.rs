@@ -1,5 +1,5 @@
-//! The sweep's one error type, classified once (platform spec §4): a scheduled invocation that fails is
-//! retried by Lambda; the run is idempotent (dedup ids and the consumer's recheck).
+//! The sweep's one error type, classified once (`docs/architecture.md`, "One service shape"): a scheduled invocation
+//! that fails is retried by Lambda; the run is idempotent (dedup ids and the consumer's recheck).
 
 use cls_core::EnqueueError;
 use lambda_kit::{Classify, ErrorClass};

@@ -1,4 +1,4 @@
-//! The invocation event and the options of one run (cls.md §8.1).
+//! The invocation event and the options of one run (README, "Trigger").
 //!
 //! The daily EventBridge schedule sends its own event, whose fields are ignored; an operator or a
 //! continuation sends a JSON object with any of:

@@ -1,5 +1,5 @@
-//! The pure step of a sweep (cls.md §8.1 steps 3–5): every reviewable ticket through
-//! [`cls_core::review`], then the safety brake and the per-invocation limit. No I/O, no Lambda types: the
+//! The pure step of a sweep (README, "What one invocation does", step 4): every reviewable ticket through
+//! [`cls_core::review()`], then the safety brake and the per-invocation limit. No I/O, no Lambda types: the
 //! handler, `cls-admin sweep` and the unit tests below call it the same way.
 
 use std::collections::{BTreeMap, HashMap};
@@ -114,7 +114,7 @@ impl Plan {
 
 /// Reviews every ticket and applies the brake and the limit.
 ///
-/// - Each ticket gets at most one action from [`review`], with its org's activity signal.
+/// - Each ticket gets at most one action from [`review()`], with its org's activity signal.
 /// - Brake: when more removals (`expire`, `inactivity_expire`) are due than `limits.removal_brake`, none of
 ///   them is sendable (they are listed in `held`); every other action still is.
 /// - Limit: sendable actions are ordered by (`created_at`, `id`); those at or before `after` were sent by an

@@ -1,5 +1,5 @@
 //! What a sweep invocation tells people: the one-line summary for the alert channel, the dry-run plan and
-//! the brake alert (cls.md §8.1 steps 4–6).
+//! the brake alert (README, "What one invocation does", steps 4–7).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! Reading the open tickets (cls.md §8.1 step 2): every page of `status=OPEN,PENDING,LOCKED`,
+//! Reading the open tickets (README, "What one invocation does", step 2): every page of `status=OPEN,PENDING,LOCKED`,
 //! `sort=createdFirst`, `limit=100`, `start` advancing until `start >= total`; each ticket decoded and either
 //! kept for review or set aside with the reason it cannot be reviewed. Read-only. A ticket of another request
 //! type (a CLS team that also handles other requests) is not CLS's and is left alone without an alert.
@@ -93,7 +93,7 @@ pub struct Scan {
     pub skipped: Vec<Skipped>,
 }
 
-/// The listing query of §8.1 step 2 for the CLS team.
+/// The listing query of the scan (README, "What one invocation does", step 2) for the CLS team.
 pub fn open_tickets_query(spoke: &SpokeSettings) -> RequestQuery {
     RequestQuery {
         team: Some(TeamId::new(&spoke.team_id)),

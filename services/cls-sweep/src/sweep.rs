@@ -1,5 +1,5 @@
-//! One sweep invocation (cls.md §8.1): scan, activity per org, [`plan`], then send (or post the plan), alert
-//! and summarise. [`run`] never starts the continuation itself; [`crate::handle`] does (Lambda), and
+//! One sweep invocation (README, "What one invocation does"): scan, activity per org, [`plan`], then send (or post the
+//! plan), alert and summarise. [`run`] never starts the continuation itself; [`crate::handle`] does (Lambda), and
 //! [`run_to_completion`] runs the continuations inline (`cls-admin sweep`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};

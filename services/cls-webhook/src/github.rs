@@ -1,4 +1,4 @@
-//! `POST /github/webhook`: the decision table of cls.md §4, with the delivery bound to its org's App
+//! `POST /github/webhook`: the decision table of the README, with the delivery bound to its org's App
 //! (issue 11): a delivery is accepted only when the secret that verified it belongs to the org the payload
 //! names, matched by `organization.id` (the login only as a fallback, which alerts as a rename).
 
@@ -298,7 +298,7 @@ async fn report_rename(
     deps.alerts.alert(&alert).await;
 }
 
-/// The §3.2 envelope, or `None` when the organisation or a required id is missing.
+/// The queue envelope (cls-core README, "Queue messages"), or `None` when the organisation or a required id is missing.
 fn trim(
     event: &MemberEvent,
     action: MemberAction,

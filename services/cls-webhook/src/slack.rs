@@ -1,4 +1,4 @@
-//! `POST /slack/interactions` (cls.md §8.3, statuses as in the README): the Slack signature and timestamp are
+//! `POST /slack/interactions` (statuses as in the README): the Slack signature and timestamp are
 //! checked on the raw body before anything is parsed; a click on a reminder button becomes one `slack_action`
 //! message on the FIFO queue and Slack gets 200 with an empty body at once. Whether the clicker may extend is
 //! decided later by `cls-queue`; this function has no Spoke, GitHub or Slack Web API client.

@@ -10,7 +10,7 @@ use super::results::{Entry, Machine};
 use super::stats::Summary;
 use devstack::stack::workspace_root;
 
-/// The Lambda functions of platform spec §1, as `cargo xtask lambda-build` names their artifacts.
+/// The Lambda functions (`docs/architecture.md`, "Components"), as `cargo xtask lambda-build` names their artifacts.
 pub(crate) const FUNCTIONS: &[&str] = &[
     "oncall-spoke",
     "cls-webhook",

@@ -6,7 +6,7 @@
 //! HTTP the way API Gateway does:
 //! - an object with `statusCode` is a full response (`headers`, `cookies`, `body`, `isBase64Encoded`);
 //! - any other JSON value is sent as a 200 `application/json` body;
-//! - a function error becomes `502 {"message":"Internal Server Error"}` (platform spec §4).
+//! - a function error becomes `502 {"message":"Internal Server Error"}` (what API Gateway answers when the integration fails).
 //!
 //! Unknown routes answer `404 {"message":"Not Found"}`, as an HTTP API does.
 

@@ -1,4 +1,4 @@
-//! `review` paths the other files do not reach (cls.md §8.2): a collaborator who joined the org is closed as
+//! `review` paths the other files do not reach (README, `review`): a collaborator who joined the org is closed as
 //! `became_member` by the membership check, before any DELETE.
 
 use cls_core::ticket::{Access, RemovalReason};

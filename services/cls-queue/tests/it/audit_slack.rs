@@ -1,4 +1,4 @@
-//! Reminder recipients and the "Let it expire" button (cls.md §8.3): the owner and a different primary adder
+//! Reminder recipients and the "Let it expire" button (README, `slack_action`): the owner and a different primary adder
 //! are both reminded and both may decide; a let-expire click replaces the buttons with its outcome.
 
 use serde_json::json;

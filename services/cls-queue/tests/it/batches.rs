@@ -1,4 +1,4 @@
-//! Batch semantics (cls.md §5, §7, §12; CLS-11, CLS-17, CLS-21 and the load cases).
+//! Batch semantics (README, "What one batch does"; CLS-11, CLS-17, CLS-21 and the load cases).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -364,11 +364,11 @@ impl Breakage {
     }
 }
 
-/// cls.md §12: only what the spec calls permanent may be dropped. A 401 after the token refresh, a 403 without
-/// rate-limit signs on the membership check (the App lost "Members: read"), and a token mint refused because
-/// the App key is wrong (401), the installation is suspended (403) or the App was uninstalled (404) are
-/// retried, dead-lettered with one alert on the last receive, and the collaborator gets a ticket once the
-/// cause is fixed and the DLQ redriven.
+/// Only the permanent failures the README lists ("What one batch does") may be dropped. A 401 after the token refresh,
+/// a 403 without rate-limit signs on the membership check (the App lost "Members: read"), and a token mint refused
+/// because the App key is wrong (401), the installation is suspended (403) or the App was uninstalled (404) are
+/// retried, dead-lettered with one alert on the last receive, and the collaborator gets a ticket once the cause is
+/// fixed and the DLQ redriven.
 #[tokio::test]
 async fn github_refusals_that_are_not_permanent_are_retried_dead_lettered_alerted_and_redrivable() {
     let cases = [
@@ -445,7 +445,7 @@ async fn github_refusals_that_are_not_permanent_are_retried_dead_lettered_alerte
     futures::future::join_all(runs).await;
 }
 
-/// cls.md §5/§11: the secrets are re-read on their TTL (`CLS_SECRETS_TTL_SECONDS`), so an org added to
+/// README, "Secrets": the secrets are re-read on their TTL (`CLS_SECRETS_TTL_SECONDS`), so an org added to
 /// `cls/github` and a changed App credential are used by the next record without a redeploy, and a changed
 /// secret that does not validate keeps the last good settings with one alert.
 #[tokio::test]

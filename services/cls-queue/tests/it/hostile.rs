@@ -44,8 +44,8 @@ fn hostile_body(valid: String) -> impl Strategy<Value = String> {
     .prop_filter("a usable envelope", |body| Envelope::parse(body).is_err())
 }
 
-/// The message ids `handle` must report failed, in order (cls.md §3.2: unknown version or kind is retried;
-/// FIFO: a later record of a failed group is deferred).
+/// The message ids `handle` must report failed, in order (cls-core README, "Queue messages": unknown version or kind is
+/// retried; FIFO: a later record of a failed group is deferred).
 fn expected_failures(records: &[Record]) -> Vec<String> {
     let mut failed_groups = HashSet::new();
     let mut failures = Vec::new();

@@ -1,4 +1,4 @@
-//! `import` and `admin_extend` handling (cls.md §10, CLS-33, CLS-34).
+//! `import` and `admin_extend` handling (README, `import` and `admin_extend`; CLS-33, CLS-34).
 
 use cls_core::Payload;
 use cls_core::envelope::{AdminExtendMsg, ImportMsg, ImportRepo, ImportSource, command_dedup_id};

@@ -1,4 +1,4 @@
-//! `review` handling (cls.md §8.2, CLS-23, CLS-24, CLS-27, CLS-28, CLS-29, CLS-32; issue 11's App without
+//! `review` handling (README, `review`; CLS-23, CLS-24, CLS-27, CLS-28, CLS-29, CLS-32; issue 11's App without
 //! Members: write).
 
 use cls_core::button::ButtonValue;

@@ -1,4 +1,4 @@
-//! `slack_action` handling (cls.md §8.3, CLS-31): who may decide, stale clicks, the extension and the
+//! `slack_action` handling (README, `slack_action`; CLS-31): who may decide, stale clicks, the extension and the
 //! reminder updated in place.
 
 use chrono::Duration;

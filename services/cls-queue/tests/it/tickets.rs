@@ -1,4 +1,4 @@
-//! Ticket behaviour (cls.md §6, CLS-8 … CLS-20).
+//! Ticket behaviour (README, `member_event`; CLS-8 … CLS-20).
 
 use std::time::Duration;
 

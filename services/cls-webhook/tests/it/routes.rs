@@ -1,4 +1,4 @@
-//! The decision table of cls.md §4 (CLS-1, CLS-3 … CLS-7).
+//! The `POST /github/webhook` decision table of the README (CLS-1, CLS-3 … CLS-7).
 
 use std::time::Duration;
 

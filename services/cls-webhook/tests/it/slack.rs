@@ -1,4 +1,4 @@
-//! `POST /slack/interactions` (cls.md §8.3, statuses of the README): signature and timestamp before parsing,
+//! `POST /slack/interactions` (statuses of the README): signature and timestamp before parsing,
 //! one `slack_action` per click on the FIFO queue, 200 with an empty body.
 
 use std::time::Duration;

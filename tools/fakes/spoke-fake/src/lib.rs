@@ -70,7 +70,7 @@ impl std::fmt::Debug for SpokeFake {
 }
 
 impl SpokeFake {
-    /// A fake seeded with `seed` (spec §10.1).
+    /// A fake seeded with `seed` (README, "Seeds").
     pub fn new(seed: Value) -> Result<Self, SeedError> {
         let kit = FakeKit::with_rate_limit(
             "spoke",
@@ -157,7 +157,7 @@ impl SpokeFake {
         self.state.data().request_count()
     }
 
-    /// Adds a fault rule (spec §10.4), e.g. `add_fault(Some("POST"), "/requests", Some(1),
+    /// Adds a fault rule (README, "Behaviour", **Faults**), e.g. `add_fault(Some("POST"), "/requests", Some(1),
     /// json!({"commitThenDelayMs": 500}))`. Returns its id.
     pub fn add_fault(
         &self,
@@ -177,7 +177,7 @@ impl SpokeFake {
         self.state.data().set_strict_privacy(strict);
     }
 
-    /// Sets the rate limit (spec §10.4 `POST /__fake/rate-limit`).
+    /// Sets the rate limit (`POST /__fake/rate-limit` of `fake-kit`'s control API).
     pub fn set_rate_limit(&self, config: RateLimitConfig) {
         self.state.kit.set_rate_limit(config);
     }

@@ -17,7 +17,7 @@ use spoke_fake::SpokeFake;
 #[derive(Debug, Parser)]
 #[command(name = "spoke-fake", version, about)]
 struct Args {
-    /// Seed JSON file (spec §10.1); the built-in demo seed when absent.
+    /// Seed JSON file (README, "Seeds"); the built-in demo seed when absent.
     #[arg(long)]
     seed: Option<PathBuf>,
     /// Port on 127.0.0.1 (0 picks a free one).

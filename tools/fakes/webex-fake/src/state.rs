@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Behaviour switches (`byods.md` §8). Every field may be set in the seed's `settings` or through
+/// Behaviour switches (README, "Behaviour"). Every field may be set in the seed's `settings` or through
 /// `POST /__fake/settings`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

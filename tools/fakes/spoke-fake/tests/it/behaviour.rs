@@ -1,4 +1,4 @@
-//! F1–F13 and A1–A7 of spoke-api.md §10, over HTTP.
+//! F1–F13 and A1–A7 of the README ("Behaviour"), over HTTP.
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,8 +1,8 @@
 //! The fake against the vendored OpenAPI description (`../spoke-client/openapi/atspoke-openapi.yaml`).
 //!
-//! Every route the fake serves must exist in the description, and its answers must validate against the
-//! documented schemas, except where the description is known to be wrong (spec §6). The exceptions, applied
-//! as patches to a copy of the schemas before validating:
+//! Every route the fake serves must exist in the description, and its answers must validate against the documented
+//! schemas, except where the description is known to be wrong (`spoke-client`'s README, "Behaviour", **Decoding**). The
+//! exceptions, applied as patches to a copy of the schemas before validating:
 //!
 //! 1. `Request.requestType` is documented as `type: object` but is a string id in real traffic → any type.
 //! 2. `User.memberships` items are documented as strings but are objects in real traffic → any type.

@@ -1,4 +1,4 @@
-//! The behaviour of `byods.md` §8.
+//! The behaviour of the README's "Behaviour" table and its switches.
 
 use base64::Engine as _;
 use fake_kit::FaultRule;

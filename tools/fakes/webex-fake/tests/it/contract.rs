@@ -1,4 +1,4 @@
-//! The fake against the vendored Webex OpenAPI subset (platform §7, §13).
+//! The fake against the vendored Webex OpenAPI subset (`openapi/PROVENANCE.md`; README, "Vendored spec").
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
