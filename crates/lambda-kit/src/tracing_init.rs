@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 use crate::config::{ConfigReader, env_lookup};
 
@@ -22,14 +23,14 @@ pub fn init_tracing() {
         .first_of(&["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"])
         .map(|l| l.to_ascii_lowercase())
         .unwrap_or_else(|| "info".to_owned());
-    install(json_wanted(&env), &filter, std::io::stderr);
+    let _ = install(json_wanted(&env), &filter, std::io::stderr);
 }
 
 /// [`init_tracing`] with an explicit filter (`EnvFilter` syntax) that wins over the environment's level:
 /// an operator CLI's `--verbose`.
 pub fn init_tracing_with_filter(filter: &str) {
     let env = ConfigReader::new(env_lookup());
-    install(json_wanted(&env), filter, std::io::stderr);
+    let _ = install(json_wanted(&env), filter, std::io::stderr);
 }
 
 fn json_wanted<F: Fn(&str) -> Option<String>>(env: &ConfigReader<F>) -> bool {
@@ -40,7 +41,15 @@ fn json_wanted<F: Fn(&str) -> Option<String>>(env: &ConfigReader<F>) -> bool {
     }
 }
 
-fn install<W>(json: bool, filter: &str, writer: W)
+/// Installs a JSON subscriber at `filter` writing to `writer`; false when one was already installed.
+pub(crate) fn install_json<W>(filter: &str, writer: W) -> bool
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    install(true, filter, writer)
+}
+
+fn install<W>(json: bool, filter: &str, writer: W) -> bool
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -50,7 +59,7 @@ where
         .with_writer(writer)
         .with_target(true);
     // `try_init` fails only when a subscriber is already installed, which is fine.
-    let _ = if json {
+    let installed = if json {
         builder
             .json()
             .flatten_event(true)
@@ -60,6 +69,7 @@ where
     } else {
         builder.with_ansi(false).try_init()
     };
+    installed.is_ok()
 }
 
 /// The span every invocation runs in. `cold_start` is true for the first invocation of the process.
@@ -123,13 +133,15 @@ impl<'a> MakeWriter<'a> for LogCapture {
 
 /// Installs (once per process) a global JSON subscriber at `debug` that writes into memory, and returns the
 /// capture. Every test of a test binary shares it, so a test that checks for secrets sees all lines logged
-/// by all tests of the binary so far.
+/// by all tests of the binary so far. Every line is also scanned by [`crate::LeakCheck::global`], so a
+/// secret a test seeded there fails its [`crate::leak::LeakGuard`] wherever it was logged.
 pub fn capture_logs() -> LogCapture {
     static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
     CAPTURE
         .get_or_init(|| {
             let capture = LogCapture::default();
-            install(true, "debug", capture.clone());
+            let writer = capture.clone().and(crate::LeakCheck::global().clone());
+            let _ = install(true, "debug", writer);
             capture
         })
         .clone()

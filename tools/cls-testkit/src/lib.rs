@@ -14,7 +14,7 @@ use fake_kit::RunningServer;
 use fake_kit::moto::Moto;
 use github_fake::GithubFake;
 use lambda_kit::metrics::MetricSink;
-use lambda_kit::{Clock, Platform};
+use lambda_kit::{Clock, LeakCheck, LeakGuard, Platform};
 use serde_json::{Value, json};
 use slack_fake::{SlackFake, SpawnedSlackFake};
 use spoke_fake::SpokeFake;
@@ -162,8 +162,10 @@ pub struct TestAws {
 
 impl TestAws {
     /// The shared moto (started on first use); queues are named `<prefix>-<unique>`, secrets
-    /// `<prefix>-test/<unique>/<name>`.
+    /// `<prefix>-test/<unique>/<name>`. Installs the test binary's log subscriber, whose every line the leak
+    /// check scans ([`TestAws::leak_guard`]).
     pub async fn new(prefix: &str) -> Self {
+        lambda_kit::tracing_init::capture_logs();
         let moto = Moto::shared()
             .await
             .expect("moto is missing: run `cargo xtask setup`");
@@ -192,13 +194,22 @@ impl TestAws {
             .expect("queues")
     }
 
-    /// Writes each `(name, value)` as this test's secret `name`.
+    /// Writes each `(name, value)` as this test's secret `name`, and seeds the leak check with its
+    /// credentials (`LeakCheck::seed_json`: keys, secrets, tokens, webhook URLs).
     pub async fn put_secrets<'a>(&self, secrets: impl IntoIterator<Item = (&'a str, &'a Value)>) {
         for (name, value) in secrets {
+            LeakCheck::global().seed_json(&format!("cls/{name}"), value);
             put_secret(&self.secrets_sdk, &self.secret_id(name), value)
                 .await
                 .expect("secret");
         }
+    }
+
+    /// The leak check of this test: kept in the test's stack, it fails the test when a seeded secret (every
+    /// credential written by [`TestAws::put_secrets`]) or an `Authorization` header with a value appeared in
+    /// any log line of the test binary, or in an error or CLI output handed to [`LeakGuard::scan`].
+    pub fn leak_guard(&self) -> LeakGuard {
+        LeakCheck::global().guard()
     }
 
     /// The platform a service's `Deps::new` is built from in tests: AWS calls go to this moto, HTTP with

@@ -55,6 +55,9 @@ async fn byods(env: &Env, args: &[&str], extra: &[(&str, &str)]) -> Run {
     .await
     .expect("byods finished within a minute")
     .unwrap();
+    for stream in [&out.stdout, &out.stderr] {
+        env.leaks.scan("cli", &String::from_utf8_lossy(stream));
+    }
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -134,6 +137,8 @@ async fn setup_oauth(env: &Env, extra_args: &[&str], extra_env: &[(&str, &str)])
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: seen.join("\n"),
     };
+    env.leaks.scan("cli", &run.stdout);
+    env.leaks.scan("cli", &run.stderr);
     (run, state)
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use fake_kit::moto::Moto;
 use fake_kit::{FaultRule, JournalEntry, RunningServer};
 use lambda_kit::tracing_init::{LogCapture, capture_logs};
-use lambda_kit::{FixedClock, Invocation, MemorySink, Platform};
+use lambda_kit::{FixedClock, Invocation, LeakCheck, LeakGuard, MemorySink, Platform};
 use secrets::{BoxFuture, SecretStore, SecretsClient, SecretsError, VersionedValue};
 use serde_json::{Value, json};
 use webex_fake::WebexFake;
@@ -143,6 +143,9 @@ pub(crate) struct Env {
     pub(crate) sleeper: RecordingSleeper,
     pub(crate) metrics: MemorySink,
     pub(crate) logs: LogCapture,
+    /// Fails the test when a seed secret, a credential of the secret it started with or an
+    /// `Authorization` header appeared in a log line, an error or the CLI's output (BYO-20).
+    pub(crate) leaks: LeakGuard,
 }
 
 impl Env {
@@ -158,9 +161,15 @@ impl Env {
         let clock = Arc::new(FixedClock::new(now));
         let sm = secrets::local_sdk_client(&moto.endpoint());
         let secret_id = unique("byods-test");
+        let secret = secret(now);
+        let leaks = LeakCheck::global();
+        for value in SEED_SECRETS {
+            leaks.seed("byods seed secret", value);
+        }
+        leaks.seed_json("byods secret", &secret);
         sm.create_secret()
             .name(&secret_id)
-            .secret_string(secret(now).to_string())
+            .secret_string(secret.to_string())
             .send()
             .await
             .unwrap();
@@ -174,6 +183,7 @@ impl Env {
             secret_id,
             metrics: MemorySink::default(),
             logs,
+            leaks: leaks.guard(),
         }
     }
 
@@ -246,7 +256,11 @@ impl Env {
         event: Value,
         extra: &[(&str, &str)],
     ) -> Result<SweepSummary, SweepError> {
-        handle(event, &invocation(), &self.deps(extra).await).await
+        let result = handle(event, &invocation(), &self.deps(extra).await).await;
+        if let Err(error) = &result {
+            self.leaks.scan("error", &format!("{error} {error:?}"));
+        }
+        result
     }
 
     /// One invocation with Slack alerts on (`BYODS_SLACK_SECRET_ID` naming a secret whose webhook is a

@@ -61,7 +61,7 @@ async fn the_binary_prints_the_report_csv_and_fails_doctor_with_exit_1() {
     })
     .await;
     let run = |args: &[&str]| {
-        cls_admin()
+        let out = cls_admin()
             .args(args)
             .env_clear()
             .envs(&stack.vars)
@@ -71,7 +71,11 @@ async fn the_binary_prints_the_report_csv_and_fails_doctor_with_exit_1() {
             .env("AWS_REGION", "us-east-1")
             .env("RUST_LOG", "error")
             .output()
-            .unwrap()
+            .unwrap();
+        for stream in [&out.stdout, &out.stderr] {
+            stack.leaks.scan("cli", &String::from_utf8_lossy(stream));
+        }
+        out
     };
     let out = run(&["report", "--format", "csv"]);
     assert!(

@@ -126,6 +126,8 @@ pub(crate) struct Stack {
     pub(crate) vars: HashMap<String, String>,
     pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
     pub(crate) moto_endpoint: String,
+    /// Fails the test when a seeded secret or an `Authorization` header leaked (cls-testkit).
+    pub(crate) leaks: lambda_kit::LeakGuard,
     _spoke_server: RunningServer,
     _github_server: RunningServer,
 }
@@ -197,6 +199,7 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         vars,
         secrets_sdk: aws.secrets_sdk.clone(),
         moto_endpoint: aws.endpoint.clone(),
+        leaks: aws.leak_guard(),
         _spoke_server: spoke_server,
         _github_server: github_server,
     }
@@ -211,11 +214,20 @@ pub(crate) struct Received {
 }
 
 impl Stack {
-    /// Runs `cls-admin <args>` through the library entry point.
+    /// Runs `cls-admin <args>` through the library entry point; its output (text and JSON) or its error is
+    /// scanned by the leak check.
     pub(crate) async fn run(&self, args: &[&str]) -> Result<Outcome, AdminError> {
         let cli = Cli::try_parse_from(std::iter::once("cls-admin").chain(args.iter().copied()))
             .expect("arguments parse");
-        cls_admin::run(&cli, &self.env, &Progress::hidden()).await
+        let result = cls_admin::run(&cli, &self.env, &Progress::hidden()).await;
+        match &result {
+            Ok(outcome) => {
+                self.leaks.scan("cli", &outcome.text);
+                self.leaks.scan("cli", &outcome.document.to_string());
+            }
+            Err(error) => self.leaks.scan("error", &format!("{error} {error:?}")),
+        }
+        result
     }
 
     /// Reads (and deletes) every message on the queue.

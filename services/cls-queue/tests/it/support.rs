@@ -44,6 +44,8 @@ pub(crate) struct Stack {
     pub(crate) spoke_secret_id: String,
     pub(crate) spoke_secret: Value,
     pub(crate) github_secret_id: String,
+    /// Fails the test when a seeded secret or an `Authorization` header leaked into a log line (cls-testkit).
+    _leaks: lambda_kit::LeakGuard,
     _spoke_server: RunningServer,
     _github_server: RunningServer,
 }
@@ -200,6 +202,7 @@ pub(crate) async fn spawn_with(options: Options) -> Stack {
         spoke_secret_id: aws.secret_id("spoke"),
         spoke_secret,
         github_secret_id: aws.secret_id("github"),
+        _leaks: aws.leak_guard(),
         _spoke_server: spoke_server,
         _github_server: github_server,
     }

@@ -120,6 +120,8 @@ pub(crate) struct Env {
     platform: Platform,
     pub(crate) secrets_sdk: aws_sdk_secretsmanager::Client,
     pub(crate) github_secret_id: String,
+    /// Fails the test when a seeded secret or an `Authorization` header leaked (cls-testkit).
+    pub(crate) leaks: lambda_kit::LeakGuard,
     _slack_server: SpawnedSlackFake,
     _spoke_server: RunningServer,
     _github_server: RunningServer,
@@ -170,6 +172,7 @@ pub(crate) async fn prepare(options: Options) -> Env {
         platform,
         secrets_sdk: aws.secrets_sdk.clone(),
         github_secret_id: aws.secret_id("github"),
+        leaks: aws.leak_guard(),
         _slack_server: slack_server,
         _spoke_server: spoke_server,
         _github_server: github_server,
@@ -295,9 +298,15 @@ impl Stack {
             .expect("seed");
     }
 
-    /// Runs one invocation with `event` through the Lambda handler.
+    /// Runs one invocation with `event` through the Lambda handler; an error is scanned for leaks.
     pub(crate) async fn invoke(&self, event: Value) -> Result<SweepReport, SweepError> {
-        cls_sweep::handle(event, &Invocation::new("test"), &self.deps).await
+        let result = cls_sweep::handle(event, &Invocation::new("test"), &self.deps).await;
+        if let Err(error) = &result {
+            self.env
+                .leaks
+                .scan("error", &format!("{} {error:?}", error.chain()));
+        }
+        result
     }
 
     /// The scheduled run as of `today`, which must succeed.

@@ -40,6 +40,8 @@ pub(crate) struct Stack {
     pub(crate) clock: Arc<FixedClock>,
     pub(crate) deps: Deps,
     pub(crate) alert_url: String,
+    /// Fails the test when a seeded secret or an `Authorization` header leaked (cls-testkit).
+    pub(crate) leaks: lambda_kit::LeakGuard,
     slack_server: SpawnedSlackFake,
 }
 
@@ -119,6 +121,7 @@ pub(crate) async fn spawn_with_layout(layout: Layout, overrides: &[(&str, &str)]
         clock: fixed,
         deps,
         alert_url,
+        leaks: aws.leak_guard(),
         slack_server,
     }
 }
@@ -231,8 +234,10 @@ impl Stack {
             .sum()
     }
 
+    /// One invocation of the handler; the response (its body is what the sender sees) is scanned for leaks.
     pub(crate) async fn call(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         let Ok(response) = handle(event, &Invocation::new("test"), &self.deps).await;
+        self.leaks.scan("response", &format!("{response:?}"));
         response
     }
 
