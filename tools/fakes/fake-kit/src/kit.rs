@@ -71,6 +71,9 @@ impl Default for RateLimitConfig {
 struct Inner {
     name: String,
     rate_limit_headers: bool,
+    /// Whether a 429 always names its reset (`x-ratelimit-*`): the APIs that speak those headers (Spoke,
+    /// GitHub) do; Webex answers a 429 with `Retry-After` only.
+    reset_on_429: bool,
     retry_after_on_429: bool,
     rate_limited_body: Value,
     journal: Mutex<Vec<JournalEntry>>,
@@ -102,6 +105,7 @@ impl FakeKit {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 rate_limit_headers: false,
+                reset_on_429: false,
                 retry_after_on_429: false,
                 rate_limited_body: json!({"message": "Too many requests"}),
                 journal: Mutex::default(),
@@ -121,6 +125,7 @@ impl FakeKit {
         let mut kit = Self::new(name);
         if let Some(inner) = Arc::get_mut(&mut kit.inner) {
             inner.rate_limit_headers = headers;
+            inner.reset_on_429 = true;
             inner.rate_limited_body = rate_limited_body;
         }
         kit
@@ -275,14 +280,14 @@ impl FakeKit {
         (h, refused)
     }
 
-    /// The headers every answer gets: the rate-limit headers (always on a 429, with `remaining` 0, so a
-    /// refusal names its reset; on every answer when the fake asks for them), `Retry-After` on a 429 when the
+    /// The headers every answer gets: the rate-limit headers (always on a 429 of a kit built
+    /// [`FakeKit::with_rate_limit`], with `remaining` 0, so a refusal names its reset; on every answer when the fake asks for them), `Retry-After` on a 429 when the
     /// fake asks for it, and a `Date` from the fake clock, which clients measure `x-ratelimit-reset` against.
     /// Headers a fault rule or the fake itself set win over the rate-limit defaults.
     fn finish(&self, mut resp: Response, rate_headers: &[(&'static str, String)]) -> Response {
         let limited = resp.status() == StatusCode::TOO_MANY_REQUESTS;
         let now = self.now();
-        if self.inner.rate_limit_headers || limited {
+        if self.inner.rate_limit_headers || (limited && self.inner.reset_on_429) {
             for (name, value) in rate_headers {
                 let value = if limited && *name == "x-ratelimit-remaining" {
                     "0"

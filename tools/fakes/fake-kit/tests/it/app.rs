@@ -399,7 +399,13 @@ async fn a_kit_that_asks_for_it_puts_retry_after_on_every_429() {
         .control
         .fault("GET", "/items", 1, json!({"status": 429}))
         .await;
-    assert_eq!(plain.get("/api/items").await.header("retry-after"), "");
+    let refused = plain.get("/api/items").await;
+    assert_eq!(refused.header("retry-after"), "");
+    assert_eq!(
+        refused.header("x-ratelimit-reset"),
+        "",
+        "a kit without rate-limit headers (Webex) names no reset"
+    );
 
     let h = Harness::with_kit(FakeKit::new("slack-like").with_retry_after_on_every_429()).await;
     h.control
