@@ -497,13 +497,7 @@ async fn failed_deliveries_are_listed_and_redelivered_with_the_same_guid() {
         .mount(&receiver)
         .await;
     let s = Setup::minimal().await;
-    let spec = github_fake::MemberSpec {
-        action: "added".into(),
-        org: "acme".into(),
-        login: "octocat".into(),
-        repo: "widgets".into(),
-        ..Default::default()
-    };
+    let spec = github_fake::MemberSpec::new("added", "acme", "octocat", "widgets");
     let payload = s.fake.member_payload(&spec).unwrap();
     let url = format!("{}/github/webhook", receiver.uri());
     let sent = s

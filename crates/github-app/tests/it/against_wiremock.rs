@@ -67,14 +67,18 @@ async fn every_request_carries_the_github_headers_and_the_token() {
         Membership::Member
     );
     let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "the token mint, then the call");
+    // GitHub refuses a call without a User-Agent (403) and an unsupported API version (400): both on every one.
+    for request in &requests {
+        let ua = request.headers["user-agent"].to_str().unwrap();
+        assert!(ua.starts_with("cls-github-app/"), "{} {ua}", request.url);
+        assert_eq!(
+            request.headers["x-github-api-version"], "2022-11-28",
+            "{}",
+            request.url
+        );
+    }
     let token_call = &requests[0];
-    let ua = token_call
-        .headers
-        .get("user-agent")
-        .unwrap()
-        .to_str()
-        .unwrap();
-    assert!(ua.starts_with("cls-github-app/"), "{ua}");
     let jwt = token_call
         .headers
         .get("authorization")

@@ -3,6 +3,7 @@
 mod api;
 mod state;
 mod webhooks;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -189,8 +190,8 @@ impl GithubFake {
         self.shared.member_event(spec).map_err(SeedError)
     }
 
-    /// Sends a signed delivery of `payload` to `url` (loopback only) and returns the receiver's answer.
-    /// `delivery` is the GUID; a fresh one is generated when `None`.
+    /// Sends a signed delivery of `payload` to `url` (loopback only) and returns the receiver's answer. The body
+    /// is written as GitHub writes it (README, "Webhook bodies"); `delivery` is the GUID, a fresh one when `None`.
     pub async fn send_webhook(
         &self,
         url: &str,
@@ -198,7 +199,7 @@ impl GithubFake {
         delivery: Option<&str>,
         payload: &Value,
     ) -> Result<DeliveryOutcome, SeedError> {
-        let raw = serde_json::to_vec(payload).map_err(|e| SeedError(e.to_string()))?;
+        let raw = wire::github_body(payload);
         let guid = delivery.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         webhooks::deliver(&self.shared, url, event, &guid, raw, None, false)
             .await

@@ -15,6 +15,7 @@ use sha2::Sha256;
 
 use crate::Shared;
 use crate::state::{Collaborator, World, legacy_permission};
+use crate::wire::github_body;
 
 /// What `POST /__fake/webhooks/send` and `POST /__fake/webhooks/member` report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +52,19 @@ pub struct MemberSpec {
     /// `member` control route.
     #[serde(default)]
     pub apply: Option<bool>,
+}
+
+impl MemberSpec {
+    /// `action` (`added`, `edited`, `removed`) of `login` on `org/repo`, every option at its default.
+    pub fn new(action: &str, org: &str, login: &str, repo: &str) -> Self {
+        Self {
+            action: action.to_owned(),
+            org: org.to_owned(),
+            login: login.to_owned(),
+            repo: repo.to_owned(),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -107,10 +121,7 @@ async fn send_route(State(s): State<Shared>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return bad_request(&format!("invalid send request: {e}")),
     };
-    let raw = match serde_json::to_vec(&req.payload) {
-        Ok(raw) => raw,
-        Err(e) => return bad_request(&format!("payload: {e}")),
-    };
+    let raw = github_body(&req.payload);
     let guid = req
         .delivery
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -136,10 +147,7 @@ async fn member_route(State(s): State<Shared>, body: Bytes) -> Response {
         Ok(p) => p,
         Err(e) => return bad_request(&e),
     };
-    let raw = match serde_json::to_vec(&payload) {
-        Ok(raw) => raw,
-        Err(e) => return bad_request(&format!("payload: {e}")),
-    };
+    let raw = github_body(&payload);
     let guid = req
         .delivery
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

@@ -135,7 +135,7 @@ struct AppClaims {
 }
 
 /// Verifies an App JWT: RS256 signature by the App key, `iss` = App id, `exp` in the future but at most
-/// 10 minutes ahead, `iat` not in the future (60 s leeway), all against the fake clock.
+/// 10 minutes ahead (no leeway), `iat` not in the future (60 s leeway), all against the fake clock.
 pub(super) fn app_auth(
     world: &World,
     headers: &HeaderMap,
@@ -171,7 +171,8 @@ pub(super) fn app_auth(
             "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
         ));
     }
-    if claims.exp > now + 600 + 30 {
+    // GitHub: `exp` "must be no more than 10 minutes into the future" (README, "App JWT").
+    if claims.exp > now + 600 {
         return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "'Expiration time' claim ('exp') is too far in the future",

@@ -1,8 +1,10 @@
 //! The GitHub REST endpoints CLS uses (README, "Behaviour"): the router, GitHub-style errors and `Link`
-//! pagination here; authentication in `auth`, the App endpoints in `app`, the org, repo and user endpoints in `orgs`.
+//! pagination here; the required request headers in `client_headers`, authentication in `auth`, the App
+//! endpoints in `app`, the org, repo and user endpoints in `orgs`.
 
 mod app;
 mod auth;
+mod client_headers;
 mod orgs;
 
 use std::collections::{BTreeMap, HashMap};
@@ -70,6 +72,9 @@ pub(crate) fn router(shared: Shared) -> Router {
         .route("/repos/{owner}/{repo}/invitations", get(list_invitations))
         .route("/repos/{owner}/{repo}/events", get(list_repo_events))
         .fallback(not_found_route)
+        .layer(axum::middleware::from_fn(
+            client_headers::require_client_headers,
+        ))
         .with_state(shared)
 }
 

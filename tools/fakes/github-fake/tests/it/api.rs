@@ -1,7 +1,7 @@
 use github_fake::GithubFake;
 use serde_json::{Value, json};
 
-use crate::support::{Running, good_jwt, jwt, t0};
+use crate::support::{Running, github_client, good_jwt, jwt, t0};
 
 #[tokio::test]
 async fn a_valid_app_jwt_gets_an_opaque_token_that_expires_in_an_hour_of_fake_time() {
@@ -215,7 +215,7 @@ async fn links_keep_the_prefix_the_fake_is_mounted_under() {
     fake.kit().set_time(t0());
     let router = axum::Router::new().nest("/github", fake.router());
     let server = fake_kit::serve_ephemeral(router).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = github_client();
     let jwt = good_jwt(&fake, t0());
     let resp = http
         .post(format!(

@@ -1,25 +1,6 @@
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{Running, good_jwt, t0};
-
-fn expected_signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-async fn receiver(status: u16) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(json!({"status": "queued"})))
-        .mount(&server)
-        .await;
-    server
-}
+use crate::support::{Running, expected_signature, good_jwt, receiver, t0};
 
 #[tokio::test]
 async fn the_send_route_signs_the_raw_body_and_reports_the_answer() {

@@ -4,4 +4,5 @@
 mod api;
 mod control;
 mod permissions;
+mod strict;
 mod support;

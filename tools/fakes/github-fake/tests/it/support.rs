@@ -1,7 +1,12 @@
 use chrono::{DateTime, Utc};
 use github_fake::GithubFake;
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
 use serde_json::{Value, json};
+use sha2::Sha256;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const T0: &str = "2026-05-12T12:00:00Z";
 
@@ -31,9 +36,42 @@ pub fn good_jwt(fake: &GithubFake, now: DateTime<Utc>) -> String {
     )
 }
 
+/// `X-Hub-Signature-256` of `body` under `secret`.
+pub fn expected_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A webhook receiver answering every POST with `status`.
+pub async fn receiver(status: u16) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(json!({"status": "queued"})))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A client as GitHub wants one: `User-Agent` and `X-GitHub-Api-Version` on every call, redirects not followed.
+pub fn github_client() -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(USER_AGENT, HeaderValue::from_static("github-fake-tests"));
+    headers.insert(
+        "x-github-api-version",
+        HeaderValue::from_static("2022-11-28"),
+    );
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 pub struct Running {
     pub fake: GithubFake,
     pub server: fake_kit::RunningServer,
+    /// A [`github_client`].
     pub http: reqwest::Client,
 }
 
@@ -41,11 +79,11 @@ impl Running {
     pub async fn start(fake: GithubFake) -> Self {
         fake.kit().set_time(t0());
         let server = fake.spawn().await.unwrap();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Self { fake, server, http }
+        Self {
+            fake,
+            server,
+            http: github_client(),
+        }
     }
 
     pub async fn minimal() -> Self {
