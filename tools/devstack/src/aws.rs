@@ -28,6 +28,16 @@ pub enum AwsSetupError {
         /// The service's error code and message.
         message: String,
     },
+    /// An EventBridge call failed.
+    #[error("EventBridge {operation} failed for {name}: {message}")]
+    Events {
+        /// The operation.
+        operation: &'static str,
+        /// The bus or rule name.
+        name: String,
+        /// The service's error code and message.
+        message: String,
+    },
     /// A Secrets Manager call failed.
     #[error("Secrets Manager {operation} failed for {name}: {message}")]
     Secrets {
@@ -66,6 +76,66 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .endpoint_url(endpoint)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// An EventBridge client for the moto server at `endpoint`.
+pub fn events_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
+    let config = aws_sdk_eventbridge::Config::builder()
+        .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+        .region(aws_sdk_eventbridge::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
+            "testing", "testing", None, None, "devstack",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(config)
+}
+
+/// Creates the custom bus `bus` (an existing one is kept), the standard queue `queue` and a rule `rule` on the
+/// bus whose `pattern` matches the events to deliver to the queue: locally, what a rule with a Lambda target
+/// is in the stack (moto delivers each matching event's JSON as one message body). Returns the queue URL.
+pub async fn create_bus_to_queue(
+    events: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+    bus: &str,
+    rule: &str,
+    queue: &str,
+    pattern: &Value,
+) -> Result<String, AwsSetupError> {
+    let events_error =
+        |operation: &'static str, name: &str, message: String| AwsSetupError::Events {
+            operation,
+            name: name.to_owned(),
+            message,
+        };
+    match events.create_event_bus().name(bus).send().await {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceAlreadyExistsException") => {}
+        Err(e) => return Err(events_error("CreateEventBus", bus, describe(&e))),
+    }
+    let (url, arn) = create_queue(sqs, queue, HashMap::new()).await?;
+    events
+        .put_rule()
+        .name(rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| events_error("PutRule", rule, describe(&e)))?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id(queue)
+        .arn(arn)
+        .build()
+        .map_err(|e| events_error("PutTargets", rule, e.to_string()))?;
+    events
+        .put_targets()
+        .rule(rule)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| events_error("PutTargets", rule, describe(&e)))?;
+    Ok(url)
 }
 
 /// A FIFO queue and its FIFO dead-letter queue.
