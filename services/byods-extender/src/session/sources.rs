@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use secrets::fingerprint;
 use serde::Serialize;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::{Session, generic_class, webex_failure, when};
 use crate::config::NonceFormat;
@@ -263,6 +263,25 @@ impl Session<'_> {
         .map_err(|e| data_source_failure("reading the data source failed", &e).for_data_source(id))
     }
 
+    /// The expiry a data source shows when read again, for a PUT answer without `tokenExpiryTime` and
+    /// `jwsToken` (the shape of the OpenAPI's example): its `tokenExpiryTime`, else the new token's `exp`.
+    /// `None` when the read fails too: the update stands, unverified.
+    async fn expiry_after_update(&self, id: &str) -> Option<DateTime<Utc>> {
+        match self.get_data_source(id).await {
+            Ok(read) => data_source_expiry(&read),
+            Err(failure) => {
+                warn!(
+                    event = "data_source_reread_failed",
+                    data_source_id = id,
+                    error_class = failure.class.as_str(),
+                    http_status = failure.http_status.unwrap_or(0),
+                    "the data source could not be read again after its update"
+                );
+                None
+            }
+        }
+    }
+
     /// Step 6 for one data source. Failures are recorded and returned as a `failed` result; they never stop
     /// the other sources.
     pub async fn process(&self, id: &str, opts: ProcessOptions) -> DataSourceResult {
@@ -382,8 +401,10 @@ impl Session<'_> {
                 )
             })?;
         let tracking_id = updated.tracking_id;
-        let updated = updated.data_source;
-        let new_expires_at = data_source_expiry(&updated);
+        let new_expires_at = match data_source_expiry(&updated.data_source) {
+            Some(new) => Some(new),
+            None => self.expiry_after_update(id).await,
+        };
         let mut r = DataSourceResult::new(id, Outcome::Extended);
         r.expires_at = expires_at;
         r.new_expires_at = new_expires_at;

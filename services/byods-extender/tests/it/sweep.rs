@@ -357,6 +357,53 @@ async fn byo16_without_token_expiry_time_or_top_level_fields_the_claims_are_used
 }
 
 #[tokio::test]
+async fn byo16_a_put_answer_without_token_or_expiry_is_verified_by_reading_the_new_tokens_exp() {
+    let env = Env::start(seed(), canonical_secret).await;
+    env.fake
+        .update_settings(&json!({"putAnswerWithoutToken": true, "omitTokenExpiryTime": true}))
+        .unwrap();
+    let summary = env
+        .run(json!({"byods": {"dataSourceIds": ["ds-due"]}}), &[])
+        .await
+        .unwrap();
+    let r = &summary.data_sources[0];
+    assert_eq!(r.outcome, Outcome::Extended);
+    assert!(r.warning.is_none(), "verified: {:?}", r.warning);
+    let (_, fake_expiry) = env.fake.data_source_updates("ds-due").unwrap();
+    assert_eq!(
+        r.new_expires_at.map(rfc),
+        Some(rfc(ts(&json!(fake_expiry)))),
+        "the exp of the token the second read shows"
+    );
+    assert_eq!(
+        env.calls("GET", "/dataSources/ds-due").len(),
+        2,
+        "read, PUT, read again"
+    );
+    env.assert_no_leaks().await;
+}
+
+#[tokio::test]
+async fn byo28_every_page_of_the_listing_is_followed() {
+    let mut s = seed_with(
+        "dataSources",
+        json!({"id": "ds-third", "url": "https://dap.example.com/third", "nonce": "n3", "tokenExpiresInMinutes": 30, "orgId": "org-1"}),
+    );
+    s["settings"]["listPageSize"] = json!(1);
+    let env = Env::start(s, canonical_secret).await;
+    let summary = env.run(scheduled_event(), &[]).await.unwrap();
+    let mut ids: Vec<&str> = summary.data_sources.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["ds-due", "ds-later", "ds-third"]);
+    assert_eq!(
+        env.calls("GET", "/dataSources").len(),
+        3,
+        "one page per source"
+    );
+    env.assert_no_leaks().await;
+}
+
+#[tokio::test]
 async fn byo16_with_neither_fields_nor_claims_the_source_is_invalid_and_not_put() {
     let s = seed_with(
         "dataSources",

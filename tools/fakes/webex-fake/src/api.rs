@@ -1,4 +1,5 @@
-//! The Webex API routes under `/v1`.
+//! The Webex API routes under `/v1`: the router, the error shapes, OAuth and the service-app token; the
+//! data-source routes are in `data_sources`.
 
 use std::collections::HashMap;
 
@@ -12,19 +13,20 @@ use axum::routing::{get, post};
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::AppState;
-use crate::state::{
-    ClientKind, Code, Data, DataSourceRec, TokenKind, mint_jws, random_token, s256,
-};
+use crate::state::{ClientKind, Code, Data, TokenKind, random_token, s256};
+use crate::{AppState, data_sources};
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/authorize", get(authorize))
         .route("/v1/access_token", post(access_token))
         .route("/v1/applications/{app_id}/token", post(mint))
-        .route("/v1/dataSources", get(list))
-        .route("/v1/dataSources/", get(list))
-        .route("/v1/dataSources/{id}", get(get_one).put(update))
+        .route("/v1/dataSources", get(data_sources::list))
+        .route("/v1/dataSources/", get(data_sources::list))
+        .route(
+            "/v1/dataSources/{id}",
+            get(data_sources::get_one).put(data_sources::update),
+        )
         .with_state(state)
 }
 
@@ -41,7 +43,7 @@ fn with_tracking(mut resp: Response, tracking: &str) -> Response {
 }
 
 /// A REST error in the Webex shape (`message`, `errors[].description`, `trackingId`).
-fn rest_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn rest_error(status: StatusCode, message: &str) -> Response {
     let t = tracking_id();
     let body = json!({"message": message, "errors": [{"description": message}], "trackingId": t});
     with_tracking((status, Json(body)).into_response(), &t)
@@ -54,7 +56,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     with_tracking((status, Json(body)).into_response(), &t)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -187,7 +189,7 @@ fn token_json(access: &str, expires_in: i64, refresh: Option<(&str, i64)>) -> Va
     v
 }
 
-fn ok_json(v: Value) -> Response {
+pub(crate) fn ok_json(v: Value) -> Response {
     let t = tracking_id();
     with_tracking((StatusCode::OK, Json(v)).into_response(), &t)
 }
@@ -454,168 +456,4 @@ async fn mint(
         settings.service_app_expires_in,
         Some((&rt, settings.refresh_token_expires_in)),
     ))
-}
-
-/// The service-app bearer check shared by the data-source routes.
-fn service_app_authorised(
-    data: &Data,
-    headers: &HeaderMap,
-    now: chrono::DateTime<chrono::Utc>,
-) -> bool {
-    bearer(headers)
-        .and_then(|b| data.live(&b, TokenKind::Access, now).cloned())
-        .is_some_and(|t| {
-            data.client(&t.client_id)
-                .is_some_and(|c| c.kind == ClientKind::ServiceApp)
-        })
-}
-
-fn ds_json(d: &DataSourceRec, data: &Data) -> Value {
-    let mut v = json!({
-        "id": d.id,
-        "schemaId": d.schema_id,
-        "orgId": d.org_id,
-        "applicationId": d.application_id,
-        "status": d.status,
-        "jwsToken": d.jws_token,
-        "createdBy": "3e4d3b27-1bf1-4916-8d0c-d27fd765fa52",
-        "createdAt": "2025-01-01T00:00:00Z",
-        "url": d.url,
-        "audience": d.audience,
-        "subject": d.subject,
-        "nonce": d.nonce,
-        "tokenLifetimeMinutes": d.token_lifetime_minutes,
-        "tokenExpiryTime": d.token_expiry.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    });
-    if let Some(m) = &d.error_message {
-        v["errorMessage"] = json!(m);
-    }
-    if let Some(obj) = v.as_object_mut() {
-        if d.jws_token.is_empty() {
-            obj.remove("jwsToken");
-        }
-        if data.settings.omit_token_expiry_time {
-            obj.remove("tokenExpiryTime");
-        }
-        if data.settings.omit_audience_subject {
-            obj.remove("audience");
-            obj.remove("subject");
-        }
-    }
-    v
-}
-
-async fn list(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let now = app.kit.now();
-    let data = app.lock();
-    if !service_app_authorised(&data, &headers, now) {
-        return rest_error(
-            StatusCode::UNAUTHORIZED,
-            "The request requires a valid service-app access token.",
-        );
-    }
-    let items: Vec<Value> = data
-        .data_sources
-        .iter()
-        .map(|d| ds_json(d, &data))
-        .collect();
-    ok_json(json!({"items": items}))
-}
-
-async fn get_one(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let now = app.kit.now();
-    let data = app.lock();
-    if !service_app_authorised(&data, &headers, now) {
-        return rest_error(
-            StatusCode::UNAUTHORIZED,
-            "The request requires a valid service-app access token.",
-        );
-    }
-    match data.data_sources.iter().find(|d| d.id == id) {
-        Some(d) => ok_json(ds_json(d, &data)),
-        None => rest_error(StatusCode::NOT_FOUND, "Data source not found."),
-    }
-}
-
-async fn update(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let now = app.kit.now();
-    let mut data = app.lock();
-    if !service_app_authorised(&data, &headers, now) {
-        return rest_error(
-            StatusCode::UNAUTHORIZED,
-            "The request requires a valid service-app access token.",
-        );
-    }
-    let Some(idx) = data.data_sources.iter().position(|d| d.id == id) else {
-        return rest_error(StatusCode::NOT_FOUND, "Data source not found.");
-    };
-    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return rest_error(
-            StatusCode::BAD_REQUEST,
-            "The request body is not valid JSON.",
-        );
-    };
-    let text = |k: &str| req.get(k).and_then(Value::as_str).map(str::to_owned);
-    let lifetime = match req.get("tokenLifetimeMinutes") {
-        None => None,
-        Some(v) => match v.as_f64() {
-            Some(m) if (1.0..=1440.0).contains(&m) && m.fract() == 0.0 => Some(m as u32),
-            _ => {
-                return rest_error(
-                    StatusCode::BAD_REQUEST,
-                    "tokenLifetimeMinutes must be between 1 and 1440.",
-                );
-            }
-        },
-    };
-    let status = text("status");
-    if status.as_deref() == Some("disabled") && text("errorMessage").is_none_or(|m| m.is_empty()) {
-        return rest_error(
-            StatusCode::BAD_REQUEST,
-            "errorMessage is required when disabling a data source.",
-        );
-    }
-    let d = &data.data_sources[idx];
-    let new_nonce = text("nonce");
-    if let Some(n) = &new_nonce
-        && (*n == d.nonce || d.used_nonces.contains(n))
-    {
-        return rest_error(StatusCode::BAD_REQUEST, "The nonce has already been used.");
-    }
-    let d = &mut data.data_sources[idx];
-    for (key, field) in [
-        ("schemaId", &mut d.schema_id),
-        ("url", &mut d.url),
-        ("audience", &mut d.audience),
-        ("subject", &mut d.subject),
-    ] {
-        if let Some(v) = req.get(key).and_then(Value::as_str) {
-            v.clone_into(field);
-        }
-    }
-    if let Some(l) = lifetime {
-        d.token_lifetime_minutes = l;
-    }
-    if let Some(s) = status {
-        d.status = s;
-    }
-    d.error_message = text("errorMessage");
-    d.updates += 1;
-    if let Some(n) = new_nonce {
-        let old = std::mem::replace(&mut d.nonce, n);
-        d.used_nonces.push(old);
-        d.token_expiry = now + Duration::minutes(i64::from(d.token_lifetime_minutes));
-        d.jws_token = mint_jws(d, now);
-    }
-    let out = ds_json(&data.data_sources[idx], &data);
-    ok_json(out)
 }

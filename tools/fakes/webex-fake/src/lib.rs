@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod data_sources;
 mod state;
 
 use std::sync::{Arc, MutexGuard};

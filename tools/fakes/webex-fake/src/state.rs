@@ -33,6 +33,11 @@ pub struct Settings {
     pub omit_audience_subject: bool,
     /// `approve` (default), `access_denied` or `wrong_state`.
     pub authorize_mode: String,
+    /// Data sources per page of `GET /dataSources` when the call names no `max` (default 100).
+    pub list_page_size: usize,
+    /// Answer `PUT /dataSources/{id}` without `jwsToken` and `tokenExpiryTime`, as the OpenAPI's example
+    /// shows (default false: the answer carries both, as the vendor's sample code expects).
+    pub put_answer_without_token: bool,
 }
 
 impl Default for Settings {
@@ -47,6 +52,8 @@ impl Default for Settings {
             omit_token_expiry_time: false,
             omit_audience_subject: false,
             authorize_mode: "approve".to_owned(),
+            list_page_size: 100,
+            put_answer_without_token: false,
         }
     }
 }
@@ -228,10 +235,17 @@ impl Data {
                 client_secret: text(a, "clientSecret").ok_or("service app without clientSecret")?,
                 client_id,
                 kind: ClientKind::ServiceApp,
-                scopes: vec![
-                    "spark-admin:datasource_read".to_owned(),
-                    "spark-admin:datasource_write".to_owned(),
-                ],
+                scopes: {
+                    let s = strs(a.get("scopes"));
+                    if s.is_empty() {
+                        vec![
+                            crate::data_sources::READ.to_owned(),
+                            crate::data_sources::WRITE.to_owned(),
+                        ]
+                    } else {
+                        s
+                    }
+                },
                 authorized_orgs: strs(a.get("authorizedOrgs")),
             });
         }

@@ -5,4 +5,5 @@
 
 mod behaviour;
 mod contract;
+mod strict;
 mod support;

@@ -41,6 +41,24 @@ impl Running {
         (status, resp.json().await.unwrap())
     }
 
+    /// `method` on `url` (absolute) with bearer `token` and an optional JSON body: status, headers, JSON body
+    /// (`Null` when the body is not JSON).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.request(method, url).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        (status, headers, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// A service-app access token obtained through the mint with the seeded integration token.
     pub(crate) async fn service_app_token(&self) -> String {
         let app = webex_fake::derive_app_id("C-service-app");
