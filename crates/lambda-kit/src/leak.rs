@@ -3,8 +3,8 @@
 //! appear in a log line, an error or CLI output.
 //!
 //! [`LeakCheck`] holds the seeded values. It scans any text ([`LeakCheck::scan`]: an error message, a CLI's
-//! output), a [`LogCapture`] ([`LeakCheck::scan_capture`]), or every log line as it is written when installed
-//! as the tracing writer ([`LeakCheck::install`]). A finding names the secret's label and the source, and never
+//! output), a [`LogCapture`] ([`LeakCheck::scan_capture`]), or every log line as it is written once it is
+//! the process's tracing writer ([`LeakCheck::install`]). A finding names the secret's label and the source, and never
 //! repeats the value: the line is reported with the value replaced by `[label]`.
 
 use std::io::Write;
