@@ -13,11 +13,12 @@ use devstack::Wiring;
 use devstack::function_process::{FunctionProcess, FunctionSpec, Output, Profile, build_binaries};
 use devstack::lambda::Registry;
 
-use crate::services::{Handlers, byods, cls_env, oncall, secret_names};
+use crate::services::{Handlers, byods, cls_env, oncall, pagerduty, secret_names};
 
 /// Every Lambda of the suite; each is the package and the binary of that name.
-pub const FUNCTIONS: [&str; 5] = [
+pub const FUNCTIONS: [&str; 6] = [
     "oncall-spoke",
+    "oncall-pagerduty",
     "cls-webhook",
     "cls-queue",
     "cls-sweep",
@@ -32,6 +33,7 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn env(wiring: &Wiring<'_>, function: &str) -> Result<BTreeMap<String, String>> {
     match function {
         "oncall-spoke" => Ok(oncall::env(wiring)),
+        "oncall-pagerduty" => Ok(pagerduty::env(wiring)),
         "byods-extender" => Ok(byods::env(wiring, secret_names::BYODS)),
         "cls-webhook" | "cls-queue" | "cls-sweep" => Ok(cls_env(wiring)),
         other => Err(anyhow!("no local environment for `{other}`")),

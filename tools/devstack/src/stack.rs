@@ -19,13 +19,20 @@ use spoke_fake::SpokeFake;
 use webex_fake::WebexFake;
 
 use crate::apigw::ApiGateway;
-use crate::aws::{FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq, put_secret};
+use crate::aws::{
+    FifoQueueSpec, FifoQueues, create_bus_to_queue, create_fifo_queue_with_dlq, put_secret,
+};
 use crate::lambda::{JsonHandler, Registry};
 use crate::sqs::{EventSource, EventSourceHandle};
 use crate::{Devstack, Moto};
 
 /// The queue the CLS functions share (`cls-events.fifo` and `cls-events-dlq.fifo`, docs/architecture.md).
 pub const QUEUE_NAME: &str = "cls-events";
+/// The EventBridge bus the handoff events are put on (`oncall-pagerduty` → `oncall-spoke`).
+pub const HANDOFF_BUS: &str = "oncall-handoff";
+/// The queue a rule on [`HANDOFF_BUS`] delivers the handoff events to: locally, where oncall-spoke's rule target
+/// would be; the demo reads it and hands each event to `oncall-spoke`.
+pub const HANDOFF_QUEUE: &str = "oncall-handoff-events";
 /// The local visibility timeout: shorter than the deployed 360 s so a failed batch comes back quickly.
 pub const LOCAL_VISIBILITY_SECS: u32 = 30;
 
@@ -242,6 +249,16 @@ impl Stack {
         )
         .await
         .context("creating the FIFO queue and its DLQ")?;
+        let handoff_queue_url = create_bus_to_queue(
+            &crate::aws::events_client(&moto.endpoint()),
+            &sqs,
+            HANDOFF_BUS,
+            "oncall-spoke",
+            HANDOFF_QUEUE,
+            &serde_json::json!({"source": ["on-call/handoff"], "detail-type": ["On-call Handoff Event"]}),
+        )
+        .await
+        .context("creating the handoff bus and its queue")?;
 
         let mut endpoints = BTreeMap::new();
         let base = devstack.base_url();
@@ -264,6 +281,8 @@ impl Stack {
         put("pagerduty_control", devstack.control_url("pagerduty"));
         put("queue_url", queues.url.clone());
         put("dlq_url", queues.dlq_url.clone());
+        put("handoff_bus", HANDOFF_BUS.to_owned());
+        put("handoff_queue_url", handoff_queue_url);
         put("spoke_api_key", dev_secrets.spoke_api_key.clone());
         put("pagerduty_api_key", dev_secrets.pagerduty_api_key.clone());
         put(

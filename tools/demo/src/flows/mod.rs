@@ -5,6 +5,7 @@ pub mod byods;
 pub mod cls;
 pub mod cls_lifecycle;
 pub mod handoff;
+pub mod pagerduty;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use crate::services::{USER_AGENT, slack_webhook};
 pub async fn replay(stack: &Stack) -> Vec<Row> {
     let mut rows = platform(stack).await;
     rows.extend(handoff::replay(stack).await);
+    rows.extend(pagerduty::replay(stack).await);
     rows.extend(cls::replay(stack).await);
     rows.extend(cls_lifecycle::replay(stack).await);
     rows.extend(byods::replay(stack).await);

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use devstack::Wiring;
-use devstack::lambda::{Registry, json_handler};
+use devstack::lambda::Registry;
 use lambda_kit::{MemorySink, SystemClock};
 use serde_json::json;
 
-use super::{lookup, secret_names, slack_webhook};
+use super::{lookup, register_handler, secret_names, slack_webhook};
 
 /// The function name.
 pub const FUNCTION: &str = "oncall-spoke";
@@ -65,18 +65,8 @@ pub async fn register(wiring: &Wiring<'_>, registry: &Registry) -> Result<()> {
         )
         .await?;
     let deps = Arc::new(deps(wiring, &env(wiring)).await?);
-    registry.register(
-        FUNCTION,
-        json_handler(move |event, ctx| {
-            let deps = Arc::clone(&deps);
-            async move {
-                let invocation = lambda_kit::Invocation::new(ctx.request_id.clone());
-                let response = oncall_spoke::handle(event, &invocation, &deps)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                serde_json::to_value(response).map_err(|e| e.to_string())
-            }
-        }),
-    );
+    register_handler(registry, FUNCTION, deps, |event, invocation, deps| {
+        Box::pin(oncall_spoke::handle(event, invocation, deps))
+    });
     Ok(())
 }

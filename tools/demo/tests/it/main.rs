@@ -5,7 +5,8 @@
 mod binaries;
 mod sweep;
 
-use demo::flows::handoff::{HANDOFF_ON_CALL_USER_ID, HANDOFF_TEAM_ID};
+use demo::flows::handoff::HANDOFF_TEAM_ID;
+use demo::flows::pagerduty::FRANK_SPOKE;
 use demo::services::secret_names;
 use demo::{StackOptions, flows};
 use devstack::seed::{REQUEST_TYPE_ID, has_tag};
@@ -20,17 +21,21 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
 
     let failed: Vec<_> = rows.iter().filter(|r| !r.ok).collect();
     assert!(failed.is_empty(), "failed steps: {failed:#?}");
-    for flow in ["platform", "handoff", "cls", "cls-lifecycle", "byods"] {
+    for flow in [
+        "platform",
+        "handoff",
+        "pagerduty",
+        "cls",
+        "cls-lifecycle",
+        "byods",
+    ] {
         assert!(rows.iter().any(|r| r.flow == flow), "the {flow} flow ran");
     }
 
-    // Handoff: the Facilities team is now delegated to the new on-call person.
+    // Handoff, then PagerDuty: the Facilities team is delegated to the person PagerDuty put on call last.
     let team = stack.fakes.spoke.team(HANDOFF_TEAM_ID).unwrap();
     assert_eq!(team["settings"]["delegation"]["strategy"], "SPECIFIC_USER");
-    assert_eq!(
-        team["settings"]["delegation"]["specificUser"],
-        HANDOFF_ON_CALL_USER_ID
-    );
+    assert_eq!(team["settings"]["delegation"]["specificUser"], FRANK_SPOKE);
 
     // CLS: exactly one collaborator ticket, left with `access removed` after the removal.
     let tickets: Vec<serde_json::Value> = stack.fakes.spoke.state_json()["requests"]

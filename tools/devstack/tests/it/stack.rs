@@ -46,6 +46,8 @@ async fn a_bare_stack_seeds_the_pinned_credentials_and_writes_a_flat_endpoints_f
         "pagerduty_control",
         "queue_url",
         "dlq_url",
+        "handoff_bus",
+        "handoff_queue_url",
         "api",
     ] {
         assert!(object.contains_key(key), "{key} is present");
