@@ -5,6 +5,7 @@
 
 mod cli;
 mod failures;
+mod refresh;
 mod support;
 mod sweep;
 mod tokens;
