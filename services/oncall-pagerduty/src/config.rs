@@ -122,14 +122,12 @@ fn minutes(env: &EnvReader<'_>, var: &str, default: u64) -> Result<Duration, Con
     Ok(Duration::from_secs(value * 60))
 }
 
-/// Parses `ONCALL_PD_TEAMS`: a non-empty JSON array of mappings, each naming exactly one of
-/// `escalation_policy_id` and `schedule_id`, with non-empty `team` and `spoke_team`; no id twice.
+/// Parses `ONCALL_PD_TEAMS`: a JSON array of mappings, each naming exactly one of `escalation_policy_id` and
+/// `schedule_id`, with non-empty `team` and `spoke_team`; no id twice. `[]` maps no team (the stack's default
+/// until teams are configured; it then disables the schedule).
 fn parse_teams(raw: &str) -> Result<Vec<TeamMapping>, String> {
     let raw: Vec<RawMapping> =
         serde_json::from_str(raw).map_err(|e| format!("not a JSON array of team mappings: {e}"))?;
-    if raw.is_empty() {
-        return Err("must list at least one team".to_owned());
-    }
     let mut teams: Vec<TeamMapping> = Vec::with_capacity(raw.len());
     for (index, m) in raw.into_iter().enumerate() {
         let trimmed = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
@@ -201,6 +199,13 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_team_list_maps_no_team() {
+        let mut pairs = base();
+        pairs.push(("ONCALL_PD_TEAMS", "[]"));
+        assert!(Config::from_pairs(&pairs).unwrap().teams.is_empty());
+    }
+
+    #[test]
     fn every_variable_is_parsed_into_its_type() {
         let mut pairs = base();
         pairs.extend([
@@ -227,7 +232,6 @@ mod tests {
     fn a_missing_or_invalid_value_fails_naming_the_variable() {
         for (var, value) in [
             ("ONCALL_PD_TEAMS", "{}"),
-            ("ONCALL_PD_TEAMS", "[]"),
             ("ONCALL_PD_TEAMS", r#"[{"team": "it", "spoke_team": "IT"}]"#),
             (
                 "ONCALL_PD_TEAMS",

@@ -99,6 +99,12 @@ pub async fn handle(
     };
     let mut refused: Option<u16> = None;
 
+    if config.teams.is_empty() {
+        tracing::warn!(
+            outcome = "no_teams",
+            "ONCALL_PD_TEAMS maps no team; nothing to do"
+        );
+    }
     let readings = read_all(&deps.pagerduty, &config.teams, now, &ctx).await;
     let mut due = Vec::new();
     for team in &config.teams {

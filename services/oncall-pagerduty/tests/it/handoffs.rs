@@ -291,3 +291,17 @@ async fn an_unknown_email_is_reported_and_not_guessed_until_it_is_added() {
         )
     );
 }
+
+#[tokio::test]
+async fn an_empty_mapping_reads_nothing_and_puts_nothing() {
+    let stack = spawn_with(
+        pagerduty_fake::PagerDutyFake::minimal().unwrap(),
+        json!([]),
+        "2026-03-03T06:03:00Z",
+    )
+    .await;
+    let summary = stack.run(&stack.deps().await).await.unwrap();
+    assert_eq!((summary.teams, summary.failed), (0, 0));
+    assert!(stack.oncall_calls().await.is_empty());
+    assert!(stack.events().await.is_empty());
+}
