@@ -1,33 +1,34 @@
-//! The CLS path: signed `member` webhooks into `cls-webhook`, and the FIFO queue drained into `cls-queue`.
+//! The CLS deliveries the benchmark sends (signed `member` webhooks through the real `cls-webhook`), and the
+//! fresh FIFO queues each measurement uses.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use demo::Stack;
-use devstack::lambda::{InvokeContext, JsonHandler};
-use devstack::sqs::EventSource;
+use devstack::aws::{FifoQueueSpec, FifoQueues, create_fifo_queue_with_dlq};
+use devstack::function_process::FunctionProcess;
+use devstack::stack::LOCAL_VISIBILITY_SECS;
 use github_fake::MemberSpec;
-use lambda_kit::{Clock, Invocation, SystemClock};
+use lambda_kit::{Clock, SystemClock};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::Plan;
-use super::results::Entry;
-use super::stats::Summary;
+use super::release::{Release, stop_all};
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The organisation and repository the deliveries are about.
-struct Target {
+pub(crate) struct Target {
     org: String,
     repo: String,
 }
 
 /// The first configured CLS organisation (`cls_orgs` in `endpoints.json`) and one of its repositories in
 /// github-fake.
-fn target(stack: &Stack) -> Target {
+pub(crate) fn target(stack: &Stack) -> Target {
     let org = stack
         .endpoints
         .get("cls_orgs")
@@ -50,7 +51,14 @@ fn target(stack: &Stack) -> Target {
     Target { org, repo }
 }
 
-fn member_spec(target: &Target, action: &str, login: &str, role: &str, apply: bool) -> MemberSpec {
+/// A `member` event of github-fake about `login` on the target repository.
+pub(crate) fn member_spec(
+    target: &Target,
+    action: &str,
+    login: &str,
+    role: &str,
+    apply: bool,
+) -> MemberSpec {
     MemberSpec {
         action: action.to_owned(),
         org: target.org.clone(),
@@ -62,8 +70,14 @@ fn member_spec(target: &Target, action: &str, login: &str, role: &str, apply: bo
     }
 }
 
-/// The API Gateway v2 event GitHub's delivery of `payload` becomes, signed with the fake App's secret.
-fn signed_event(stack: &Stack, payload: &Value) -> Result<Value> {
+/// The API Gateway v2 event of GitHub's delivery `delivery` of `event_name` with `payload`, signed with the
+/// fake App's secret.
+pub(crate) fn signed_delivery(
+    stack: &Stack,
+    event_name: &str,
+    delivery: &str,
+    payload: &Value,
+) -> Result<Value> {
     let body = serde_json::to_vec(payload)?;
     let secret = SecretString::from(stack.fakes.github.webhook_secret());
     let signature = github_app::sign_webhook_body(&secret, &body);
@@ -77,8 +91,8 @@ fn signed_event(stack: &Stack, payload: &Value) -> Result<Value> {
     };
     put("content-type", "application/json".to_owned())?;
     put("user-agent", "GitHub-Hookshot/bench".to_owned())?;
-    put("x-github-event", "member".to_owned())?;
-    put("x-github-delivery", uuid::Uuid::new_v4().to_string())?;
+    put("x-github-event", event_name.to_owned())?;
+    put("x-github-delivery", delivery.to_owned())?;
     put(
         "x-github-hook-installation-target-id",
         stack.fakes.github.app_id().to_string(),
@@ -95,268 +109,94 @@ fn signed_event(stack: &Stack, payload: &Value) -> Result<Value> {
     ))
 }
 
-/// Invokes the webhook handler in-process; `Ok(status)` of the HTTP answer.
-async fn deliver_in_process(handler: &JsonHandler, event: Value) -> Result<u16> {
-    let response = devstack::lambda::invoke(handler, event, InvokeContext::new("cls-webhook"))
-        .await
-        .map_err(|e| anyhow!("cls-webhook failed: {e}"))?;
-    let status = response["statusCode"].as_u64().unwrap_or(0);
-    Ok(u16::try_from(status).unwrap_or(0))
-}
-
-/// Webhook latency: in-process (signature + parse + trim + SendMessage to moto, event JSON round trip) and
-/// over HTTP (github-fake signs and POSTs to the API Gateway emulator, which invokes the same handler).
-pub(crate) async fn webhook(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
-    let Some(handler) = stack.registry.get("cls-webhook") else {
-        return Ok(vec![Entry::skipped(
-            "webhook",
-            "member",
-            "Signed `member` delivery through `cls-webhook`",
-            "`cls-webhook` is not registered in the demo stack yet",
-        )]);
-    };
-    let target = target(stack);
-    let payload = stack
-        .fakes
-        .github
-        .member_payload(&member_spec(
-            &target,
-            "added",
-            "bench-webhook",
-            "write",
-            true,
-        ))
-        .map_err(|e| anyhow!("{e}"))?;
-    let body_bytes = serde_json::to_vec(&payload)?.len();
-    let mut entries = Vec::new();
-
-    let mut times = Vec::new();
-    for i in 0..plan.webhook {
-        let event = signed_event(stack, &payload)?;
-        let started = Instant::now();
-        let status = deliver_in_process(&handler, event).await?;
-        times.push(started.elapsed());
-        if status != 202 {
-            bail!("in-process delivery {i} answered {status}, expected 202 (queued)");
-        }
-    }
-    entries.push(
-        Entry::timed(
-            "webhook",
-            "in_process_moto",
-            "Signed `member` → `cls-webhook` handler → SendMessage to moto (in-process)",
-            Summary::of_millis(&times),
-        )
-        .with("body_bytes", body_bytes as u64)
-        .with("org", target.org.clone())
-        .note("JSON round trip of the API Gateway v2 event as in Lambda; secret cache warm after the first call; moto is a local Python server"),
+/// A new FIFO queue with its DLQ (the stack's local visibility timeout and receive count), so that one
+/// measurement's messages never meet another's (moto allows one `PurgeQueue` a minute).
+pub(crate) async fn fresh_queue(stack: &Stack, purpose: &str) -> Result<FifoQueues> {
+    let name = format!(
+        "bench-{purpose}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-
-    match stack.endpoints.get("cls_webhook") {
-        Some(url) => {
-            let mut times = Vec::new();
-            for i in 0..plan.webhook {
-                let started = Instant::now();
-                let outcome = stack
-                    .fakes
-                    .github
-                    .send_webhook(url, "member", None, &payload)
-                    .await
-                    .map_err(|e| anyhow!("{e}"))?;
-                times.push(started.elapsed());
-                if outcome.status != 202 {
-                    bail!(
-                        "HTTP delivery {i} answered {}, expected 202",
-                        outcome.status
-                    );
-                }
-            }
-            entries.push(
-                Entry::timed(
-                    "webhook",
-                    "http_moto",
-                    "Same, over HTTP: github-fake signs and POSTs → API Gateway emulator → handler",
-                    Summary::of_millis(&times),
-                )
-                .note("adds loopback HTTP, the emulator's event mapping and github-fake's signing"),
-            );
-        }
-        None => entries.push(Entry::skipped(
-            "webhook",
-            "http_moto",
-            "Same, over HTTP",
-            "the demo stack exposes no `cls_webhook` route",
-        )),
-    }
-    // The typed handler over `Deps::new` as production builds it (moto, the production secret TTL): the
-    // event's JSON round trip and the registry left out.
-    let deps = demo::services::cls::webhook_deps(
-        &stack.wiring(),
-        &demo::services::cls_env(&stack.wiring()),
-    )
-    .await?;
-    let mut times = Vec::new();
-    for i in 0..plan.webhook {
-        let event: ApiGatewayV2httpRequest =
-            serde_json::from_value(signed_event(stack, &payload)?)?;
-        let started = Instant::now();
-        let Ok(response) =
-            cls_webhook::handle(event, &Invocation::new(format!("bench-{i}")), &deps).await;
-        times.push(started.elapsed());
-        // 202 only once `SendMessage` succeeded (an enqueue failure answers 503).
-        if response.status_code != 202 {
-            bail!(
-                "typed delivery {i} answered {}, expected 202",
-                response.status_code
-            );
-        }
-    }
-    entries.push(
-        Entry::timed(
-            "webhook",
-            "in_process_typed",
-            "Same, typed handler call on `Deps::new` (production secret TTL), SendMessage to moto",
-            Summary::of_millis(&times),
-        )
-        .note("the Deps the benchmark measures are built as `main` builds them (no in-memory stand-ins)"),
-    );
-    Ok(entries)
+    let spec = FifoQueueSpec::new(&name).visibility_timeout_secs(LOCAL_VISIBILITY_SECS);
+    create_fifo_queue_with_dlq(&stack.sqs, &spec)
+        .await
+        .with_context(|| format!("creating the queue {name}"))
 }
 
-/// Removes every message from the CLS queue (left over by the webhook benchmark).
-async fn purge(stack: &Stack) -> Result<()> {
-    stack
-        .sqs
-        .purge_queue()
-        .queue_url(&stack.queues.url)
-        .send()
-        .await
-        .map_err(|e| anyhow!("PurgeQueue failed: {e:?}"))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while devstack::aws::queue_depth(&stack.sqs, &stack.queues.url)
-        .await
-        .map_err(|e| anyhow!(e))?
-        > 0
-    {
-        if Instant::now() > deadline {
-            bail!("the queue is not empty 10 s after PurgeQueue");
-        }
-        tokio::task::yield_now().await;
-    }
-    Ok(())
+/// The CLS functions' local environment with `queue_url` as their queue.
+pub(crate) fn cls_env_on(stack: &Stack, queue_url: &str) -> BTreeMap<String, String> {
+    let mut env = demo::services::cls_env(&stack.wiring());
+    env.insert("CLS_QUEUE_URL".to_owned(), queue_url.to_owned());
+    env
 }
 
-/// `plan.queue_events` member events for `plan.queue_collaborators` collaborators, enqueued by the real webhook
-/// handler, then drained batch by batch through the SQS event-source emulator into `cls-queue`.
-pub(crate) async fn queue_drain(stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
-    let (Some(webhook), Some(consumer)) = (
-        stack.registry.get("cls-webhook"),
-        stack.registry.get("cls-queue"),
-    ) else {
-        return Ok(vec![Entry::skipped(
-            "queue",
-            "drain",
-            "Queue drain through `cls-queue`",
-            "`cls-webhook` and `cls-queue` are not both registered in the demo stack yet",
-        )]);
-    };
-    purge(stack)
-        .await
-        .context("emptying the queue before the drain")?;
+/// The events of one collaborator, in the order they were enqueued: (delivery id, role).
+pub(crate) type Deliveries = Vec<(String, String)>;
+
+/// Webhook processes that enqueue the member events.
+const ENQUEUERS: usize = 8;
+
+/// Enqueues `rounds` member events for each of `collaborators` new collaborators (logins `{prefix}-NNN`) on
+/// `queue_url` through the real `cls-webhook` binary, in order per collaborator (first `added` with
+/// `write`, then `edited` alternating `maintain` and `write`): a round is sent, [`ENQUEUERS`] at a time,
+/// before the next starts. Returns each collaborator's deliveries.
+pub(crate) async fn enqueue_member_events(
+    stack: &Stack,
+    release: &Release,
+    queue_url: &str,
+    prefix: &str,
+    collaborators: usize,
+    rounds: usize,
+) -> Result<Vec<Deliveries>> {
+    let processes = release
+        .start_many("cls-webhook", &cls_env_on(stack, queue_url), ENQUEUERS)
+        .await?;
+    let sent = send_rounds(stack, &processes, prefix, collaborators, rounds).await;
+    stop_all(processes).await;
+    sent
+}
+
+async fn send_rounds(
+    stack: &Stack,
+    processes: &[FunctionProcess],
+    prefix: &str,
+    collaborators: usize,
+    rounds: usize,
+) -> Result<Vec<Deliveries>> {
     let target = target(stack);
-    let run = &uuid::Uuid::new_v4().simple().to_string()[..6];
-    let collaborators = plan.queue_collaborators.max(1);
-    for i in 0..plan.queue_events {
-        let login = format!("bench-{run}-{:02}", i % collaborators);
-        let round = i / collaborators;
+    let mut sent: Vec<Deliveries> = vec![Vec::new(); collaborators];
+    for round in 0..rounds {
         let (action, role) = match round {
             0 => ("added", "write"),
             r if r % 2 == 1 => ("edited", "maintain"),
             _ => ("edited", "write"),
         };
-        let payload = stack
-            .fakes
-            .github
-            .member_payload(&member_spec(&target, action, &login, role, true))
-            .map_err(|e| anyhow!("{e}"))?;
-        let status = deliver_in_process(&webhook, signed_event(stack, &payload)?).await?;
-        if status != 202 {
-            bail!("enqueueing event {i} ({action} {login}) answered {status}");
+        let mut events = Vec::with_capacity(collaborators);
+        for (n, deliveries) in sent.iter_mut().enumerate() {
+            let login = format!("{prefix}-{n:03}");
+            let payload = stack
+                .fakes
+                .github
+                .member_payload(&member_spec(&target, action, &login, role, true))
+                .map_err(|e| anyhow!("{e}"))?;
+            let delivery = uuid::Uuid::new_v4().to_string();
+            events.push(signed_delivery(stack, "member", &delivery, &payload)?);
+            deliveries.push((delivery, role.to_owned()));
         }
-    }
-
-    let source = EventSource::new(stack.sqs.clone(), &stack.queues.url, "cls-queue", consumer);
-    let mut batches = Vec::new();
-    let mut sizes = Vec::new();
-    let mut deleted = 0usize;
-    let mut failed = 0usize;
-    let mut batch_errors = 0usize;
-    let deadline = Instant::now() + plan.group_timeout;
-    let drain_started = Instant::now();
-    while deleted < plan.queue_events && Instant::now() < deadline {
-        let started = Instant::now();
-        let Some(outcome) = source.poll_once().await.map_err(|e| anyhow!("{e}"))? else {
-            if failed > 0 || batch_errors > 0 {
-                // Failed messages stay invisible for the visibility timeout; do not wait for redelivery.
-                break;
+        for chunk in events.chunks(processes.len()) {
+            let answers = futures::future::join_all(
+                chunk
+                    .iter()
+                    .zip(processes)
+                    .map(|(event, process)| process.invoke(event.clone(), INVOKE_TIMEOUT)),
+            )
+            .await;
+            for answer in answers {
+                let answer = answer.map_err(|e| anyhow!("cls-webhook: {e}"))?;
+                if answer["statusCode"] != 202 {
+                    bail!("enqueueing a round-{round} `{action}` delivery answered {answer}");
+                }
             }
-            tokio::task::yield_now().await;
-            continue;
-        };
-        batches.push(started.elapsed());
-        sizes.push(outcome.message_ids.len());
-        deleted += outcome.deleted.len();
-        failed += outcome.failed.len();
-        batch_errors += usize::from(outcome.batch_error.is_some());
-    }
-    let drain = drain_started.elapsed();
-    let mut per_message = Vec::new();
-    for (time, size) in batches.iter().zip(&sizes) {
-        if *size > 0 {
-            per_message.push(time.div_f64(*size as f64));
         }
     }
-    let mut size_counts: BTreeMap<usize, u64> = BTreeMap::new();
-    for size in &sizes {
-        *size_counts.entry(*size).or_default() += 1;
-    }
-    let throughput = deleted as f64 / drain.as_secs_f64().max(f64::EPSILON);
-    let mut entries = vec![
-        Entry::value("queue", "throughput", "Drain throughput (messages deleted / drain wall time)", "msg/s", throughput)
-            .with("events", plan.queue_events as u64)
-            .with("collaborators", collaborators as u64)
-            .with("deleted", deleted as u64)
-            .with("failed", failed as u64)
-            .with("batch_errors", batch_errors as u64)
-            .with("drain_secs", (drain.as_secs_f64() * 100.0).round() / 100.0)
-            .note("one consumer, batches of ≤ 10 as the mapping delivers them (receive, handler, delete); Lambda would run up to 2 in parallel"),
-        Entry::timed(
-            "queue",
-            "batch",
-            "Per-batch latency (ReceiveMessage + cls-queue handler + DeleteMessage)",
-            Summary::of_millis(&batches),
-        )
-        .with(
-            "batch_sizes",
-            size_counts
-                .iter()
-                .map(|(size, n)| format!("{n}×{size}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-        .note("the first batch runs with cls-queue's caches cold (e.g. no GitHub installation token yet)"),
-        Entry::timed("queue", "per_message", "Per-message share of each batch", Summary::of_millis(&per_message)),
-    ];
-    if failed > 0 || batch_errors > 0 || deleted < plan.queue_events {
-        entries.push(Entry::failed(
-            "queue",
-            "complete",
-            "Every enqueued event processed",
-            &format!(
-                "{deleted} of {} deleted, {failed} reported failed, {batch_errors} whole-batch error(s)",
-                plan.queue_events
-            ),
-        ));
-    }
-    Ok(entries)
+    Ok(sent)
 }

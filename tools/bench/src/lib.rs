@@ -1,115 +1,37 @@
 #![doc = include_str!("../README.md")]
 #![allow(clippy::print_stdout)]
 
+mod artifact;
+mod aws_stub;
+mod chart;
 mod cls;
+mod coldstart;
 mod crypto;
+mod drain;
 mod handlers;
-mod init;
+mod plan;
+mod release;
 mod results;
 mod stats;
+mod sweep;
 mod system;
+mod targets;
+mod warm;
+mod webhook;
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
 use demo::{Stack, StackOptions};
 use devstack::stack::workspace_root;
 
+use crate::plan::{Plan, group_names, is_group, release_groups, stack_groups};
+use crate::release::Release;
 use crate::results::{Entry, Results};
-
-/// Every group, in run order.
-const GROUPS: &[&str] = &[
-    "crypto",
-    "init",
-    "webhook",
-    "queue",
-    "oncall",
-    "byods",
-    "sweep",
-    "memory",
-    "artifacts",
-    "build",
-];
-
-/// How much work each group does.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Plan {
-    /// `--quick`.
-    pub(crate) quick: bool,
-    /// Iterations of each signature check.
-    pub(crate) crypto: usize,
-    /// Iterations of each init measurement.
-    pub(crate) init: usize,
-    /// Webhook deliveries per variant.
-    pub(crate) webhook: usize,
-    /// Member events drained through the queue.
-    pub(crate) queue_events: usize,
-    /// Distinct collaborators among them.
-    pub(crate) queue_collaborators: usize,
-    /// Handoff invocations per path.
-    pub(crate) oncall: usize,
-    /// Data sources in the BYODS run.
-    pub(crate) byods_sources: usize,
-    /// BYODS runs.
-    pub(crate) byods_runs: usize,
-    /// `cargo build` repetitions per service (0: not measured).
-    pub(crate) build: usize,
-    /// Upper bound for one group.
-    pub(crate) group_timeout: Duration,
-}
-
-impl Plan {
-    fn new(quick: bool) -> Self {
-        if quick {
-            Self {
-                quick,
-                crypto: 100,
-                init: 30,
-                webhook: 100,
-                queue_events: 100,
-                queue_collaborators: 10,
-                oncall: 100,
-                byods_sources: 20,
-                byods_runs: 10,
-                build: 0,
-                group_timeout: Duration::from_secs(60),
-            }
-        } else {
-            Self {
-                quick,
-                crypto: 300,
-                init: 100,
-                webhook: 300,
-                queue_events: 300,
-                queue_collaborators: 30,
-                oncall: 300,
-                byods_sources: 100,
-                byods_runs: 20,
-                build: 2,
-                group_timeout: Duration::from_secs(300),
-            }
-        }
-    }
-
-    /// The `cargo xtask` command of this plan.
-    pub(crate) fn command(&self) -> &'static str {
-        if self.quick {
-            "cargo xtask bench --quick"
-        } else {
-            "cargo xtask bench"
-        }
-    }
-
-    /// The command that reruns one group only.
-    pub(crate) fn group_command(&self, group: &str) -> String {
-        let quick = if self.quick { " --quick" } else { "" };
-        format!("cargo run -p bench --{quick} --only {group}")
-    }
-}
 
 /// Runs the benchmarks. `args` are the words after `bench`.
 pub async fn run(args: &[String]) -> Result<ExitCode> {
@@ -122,8 +44,8 @@ pub async fn run(args: &[String]) -> Result<ExitCode> {
             "--only" => {
                 let list = words.next().context("--only needs a group list")?;
                 let groups: Vec<String> = list.split(',').map(|g| g.trim().to_owned()).collect();
-                if let Some(bad) = groups.iter().find(|g| !GROUPS.contains(&g.as_str())) {
-                    bail!("unknown group `{bad}`; groups: {}", GROUPS.join(", "));
+                if let Some(bad) = groups.iter().find(|g| !is_group(g)) {
+                    bail!("unknown group `{bad}`; groups: {}", group_names());
                 }
                 only = Some(groups);
             }
@@ -154,83 +76,83 @@ pub async fn run(args: &[String]) -> Result<ExitCode> {
         report(&mut entries, group);
     }
 
-    let needs_stack = ["init", "webhook", "queue", "oncall", "byods"]
-        .iter()
-        .any(|g| wanted(g));
-    if needs_stack {
+    let release = if release_groups().any(&wanted) {
+        println!(
+            "bench: building the release binaries (a no-op when up to date; minutes from cold)…"
+        );
+        let built = Instant::now();
+        let release = Release::build().await;
+        println!(
+            "bench: release binaries ready in {:.1} s",
+            built.elapsed().as_secs_f64()
+        );
+        Some(release)
+    } else {
+        None
+    };
+    let release: Option<Result<&Release, String>> = release
+        .as_ref()
+        .map(|r| r.as_ref().map_err(|e| format!("{e:#}")));
+
+    if stack_groups().any(&wanted) {
         println!("bench: starting the local stack (moto, devstack, handlers) on ephemeral ports…");
         let stack_started = Instant::now();
         let mut stack = demo::start(StackOptions::ephemeral())
             .await
             .context("starting the local stack (run `cargo xtask setup` if moto is missing)")?;
-        let stack_secs = stack_started.elapsed().as_secs_f64();
         println!(
-            "bench: stack up in {stack_secs:.1} s; functions: {}",
+            "bench: stack up in {:.1} s; functions: {}",
+            stack_started.elapsed().as_secs_f64(),
             stack.registry.names().join(", ")
         );
-        if wanted("init") {
-            let mut entry = vec![
-                Entry::value(
-                    "init",
-                    "stack",
-                    "Local stack start: moto, devstack with four fakes, secrets, queues, every handler registered",
-                    "s",
-                    stack_secs,
-                )
-                .with("functions", stack.registry.names().join(" ")),
-            ];
-            stamp(&mut entry, &plan, "init");
-            report(&mut entries, entry);
-        }
         // The benchmarks drive cls-queue themselves; the background mapping would compete for messages.
         if let Some(source) = stack.event_source.take() {
             source.stop().await;
         }
-        for group in ["init", "webhook", "queue", "oncall", "byods"] {
-            if !wanted(group) {
-                continue;
-            }
-            let result = bounded(&plan, group, run_group(group, &stack, &plan)).await;
-            let mut group_entries = match result {
-                Ok(list) => list,
-                Err(error) => vec![Entry::failed(
+        for group in stack_groups().filter(|g| wanted(g)) {
+            println!("bench: {group}…");
+            let group_started = Instant::now();
+            let result = bounded(
+                &plan,
+                group,
+                run_group(group, &stack, &plan, release.clone()),
+            )
+            .await;
+            println!(
+                "bench: {group} took {:.1} s",
+                group_started.elapsed().as_secs_f64()
+            );
+            let mut group_entries = result.unwrap_or_else(|error| {
+                vec![Entry::failed(
                     group,
                     "run",
                     &format!("{group} benchmarks"),
                     &format!("{error:#}"),
-                )],
-            };
+                )]
+            });
             stamp(&mut group_entries, &plan, group);
             report(&mut entries, group_entries);
         }
         stack.shutdown().await;
     }
 
-    if wanted("sweep") {
-        let reason = if workspace_root()
-            .join("services/cls-sweep/Cargo.toml")
-            .is_file()
-        {
-            "`services/cls-sweep` exists but the bench does not drive it yet; no number is reported"
-        } else {
-            "`services/cls-sweep` does not exist yet, so there is nothing to measure; no number is reported"
-        };
-        let mut group = vec![Entry::skipped(
-            "sweep",
-            "scale",
-            "Sweep over many tickets (`cls-sweep`)",
-            reason,
-        )];
-        stamp(&mut group, &plan, "sweep");
-        report(&mut entries, group);
-    }
     if wanted("memory") {
         let mut group = system::memory();
         stamp(&mut group, &plan, "memory");
         report(&mut entries, group);
     }
     if wanted("artifacts") {
-        let group = system::artifacts();
+        let mut group = match release {
+            Some(Ok(binaries)) => artifact::entries(binaries),
+            Some(Err(error)) => vec![Entry::failed(
+                "artifacts",
+                "build",
+                "Zipped artifacts",
+                &error,
+            )],
+            None => Vec::new(),
+        };
+        stamp(&mut group, &plan, "artifacts");
         report(&mut entries, group);
     }
     if wanted("build") {
@@ -247,11 +169,10 @@ pub async fn run(args: &[String]) -> Result<ExitCode> {
         } else {
             println!("bench: timing warm `cargo build -p <service>`…");
             let iterations = plan.build;
-            tokio::task::spawn_blocking(move || {
-                system::build_cost(iterations, Duration::from_secs(300))
-            })
-            .await
-            .context("the build benchmark panicked")?
+            let budget = plan.timeout("build");
+            tokio::task::spawn_blocking(move || system::build_cost(iterations, budget))
+                .await
+                .context("the build benchmark panicked")?
         };
         for entry in &mut group {
             if entry.command.is_empty() {
@@ -263,7 +184,7 @@ pub async fn run(args: &[String]) -> Result<ExitCode> {
 
     machine.load_avg_end = system::load_avg();
     let results = Results {
-        schema: 1,
+        schema: 2,
         mode: if quick { "quick" } else { "full" }.to_owned(),
         command: match &only {
             None => plan.command().to_owned(),
@@ -287,24 +208,36 @@ pub async fn run(args: &[String]) -> Result<ExitCode> {
     })
 }
 
-async fn run_group(group: &str, stack: &Stack, plan: &Plan) -> Result<Vec<Entry>> {
-    println!("bench: {group}…");
+async fn run_group(
+    group: &str,
+    stack: &Stack,
+    plan: &Plan,
+    release: Option<Result<&Release, String>>,
+) -> Result<Vec<Entry>> {
+    let binaries = || match &release {
+        Some(Ok(release)) => Ok(*release),
+        Some(Err(error)) => bail!("the release build failed: {error}"),
+        None => bail!("the release binaries were not built"),
+    };
     match group {
-        "init" => init::run(stack, plan).await,
-        "webhook" => cls::webhook(stack, plan).await,
-        "queue" => cls::queue_drain(stack, plan).await,
+        "coldstart" => coldstart::cold_starts(stack, plan, binaries()?).await,
+        "warm_memory" => warm::warm_memory(stack, plan, binaries()?).await,
+        "webhook" => webhook::concurrency(stack, plan, binaries()?).await,
+        "drain" => drain::run(stack, plan, binaries()?).await,
         "oncall" => handlers::oncall(stack, plan).await,
-        "byods" => handlers::byods(stack, plan).await,
+        "sweep" => sweep::run(stack, plan, binaries()?).await,
+        "byods" => handlers::byods(stack, plan, binaries()?).await,
         other => bail!("no such group {other}"),
     }
 }
 
 async fn bounded<T>(plan: &Plan, group: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
-    match tokio::time::timeout(plan.group_timeout, work).await {
+    let limit = plan.timeout(group);
+    match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => bail!(
             "{group} did not finish within {} s (bounded run); stopped",
-            plan.group_timeout.as_secs()
+            limit.as_secs()
         ),
     }
 }
@@ -338,6 +271,11 @@ fn write_outputs(results: &Results, regenerate_doc: bool) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     println!("bench: wrote {}", path.display());
     if regenerate_doc {
+        for (name, svg) in chart::render_all(results)? {
+            let path = workspace_root().join("docs").join(name);
+            std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+            println!("bench: rendered {}", path.display());
+        }
         let doc = doc_path();
         let existing = std::fs::read_to_string(&doc).unwrap_or_else(|_| DOC_HEADER.to_owned());
         let text = results::splice(&existing, &results::render(results));

@@ -73,7 +73,7 @@ pub(crate) enum Status {
 /// One row of the report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Entry {
-    /// `crypto`, `init`, `webhook`, `queue`, `oncall`, `byods`, `memory`, `artifacts`, `build`, `sweep`.
+    /// One of `plan::GROUPS`.
     pub(crate) group: String,
     /// Stable id, `group.name`.
     pub(crate) id: String,
@@ -215,21 +215,31 @@ pub(crate) fn num(v: f64) -> String {
 
 /// The titles of the report's sections, in order.
 const GROUPS: &[(&str, &str)] = &[
-    ("crypto", "Signature verification (pure CPU)"),
+    ("crypto", "Signature verification (pure CPU, bench process)"),
     (
-        "init",
-        "Init: building each service's `Config` and `Deps` in-process (cold-start proxy)",
+        "coldstart",
+        "Cold start of the release binaries against the floor",
     ),
-    ("webhook", "Webhook path (`cls-webhook`)"),
     (
-        "queue",
-        "Queue drain (`cls-queue` behind the SQS event-source emulator)",
+        "warm_memory",
+        "Memory over warm invocations (one release process per function)",
     ),
-    ("oncall", "Handoff (`oncall-spoke`)"),
-    ("byods", "BYODS run (`byods-extender`)"),
-    ("sweep", "Sweep scale (`cls-sweep`)"),
-    ("memory", "Memory"),
-    ("artifacts", "Artifact size"),
+    (
+        "webhook",
+        "Webhook path: `cls-webhook` release binaries at 1, 8 and 64 concurrent executions",
+    ),
+    (
+        "drain",
+        "Queue drain: `cls-queue` release binaries against Spoke's rate limit",
+    ),
+    ("oncall", "Handoff (`oncall-spoke`, in-process)"),
+    (
+        "sweep",
+        "Expiry sweep at scale (`cls-sweep` release binary)",
+    ),
+    ("byods", "BYODS run (`byods-extender` release binary)"),
+    ("memory", "Memory of the bench process"),
+    ("artifacts", "Zipped artifacts"),
     ("build", "Build cost"),
 ];
 
@@ -267,6 +277,9 @@ pub(crate) fn render(results: &Results) -> String {
     for (k, v) in rows {
         let _ = writeln!(out, "| {k} | {} |", cell(&v));
     }
+    let all: Vec<&Entry> = results.entries.iter().collect();
+    let _ = writeln!(out, "\n### Targets\n");
+    out.push_str(&super::targets::table(&all));
     for (group, heading) in GROUPS {
         let entries: Vec<&Entry> = results
             .entries
@@ -277,6 +290,9 @@ pub(crate) fn render(results: &Results) -> String {
             continue;
         }
         let _ = writeln!(out, "\n### {heading}\n");
+        if *group == "coldstart" {
+            out.push_str(&crate::coldstart::summary(&entries));
+        }
         render_group(&mut out, &entries);
     }
     let _ = writeln!(out, "\n{END_MARKER}");

@@ -1,6 +1,5 @@
-//! Machine facts, peak RSS, artifact sizes and build cost.
+//! Machine facts, peak RSS of the bench process and build cost.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,15 +8,6 @@ use lambda_kit::{Clock, SystemClock};
 use super::results::{Entry, Machine};
 use super::stats::Summary;
 use devstack::stack::workspace_root;
-
-/// The Lambda functions (`docs/architecture.md`, "Components"), as `cargo xtask lambda-build` names their artifacts.
-pub(crate) const FUNCTIONS: &[&str] = &[
-    "oncall-spoke",
-    "cls-webhook",
-    "cls-queue",
-    "cls-sweep",
-    "byods-extender",
-];
 
 /// Where and when the run happens.
 pub(crate) fn machine() -> Machine {
@@ -111,39 +101,6 @@ pub(crate) fn memory() -> Vec<Entry> {
             "/proc/self/status has no VmHWM",
         )],
     }
-}
-
-/// Sizes of `target/lambda/<fn>/bootstrap` (and `bootstrap.zip`) where they exist.
-pub(crate) fn artifacts() -> Vec<Entry> {
-    let root = workspace_root().join("target/lambda");
-    artifacts_in(&root)
-}
-
-fn artifacts_in(root: &Path) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    for function in FUNCTIONS {
-        let title = format!("`{function}` bootstrap (aarch64, release)");
-        let bootstrap = root.join(function).join("bootstrap");
-        match std::fs::metadata(&bootstrap) {
-            Ok(meta) => {
-                let mut entry =
-                    Entry::value("artifacts", function, &title, "MiB", meta.len() as f64 / 1_048_576.0)
-                        .with("bytes", meta.len());
-                if let Ok(zip) = std::fs::metadata(root.join(function).join("bootstrap.zip")) {
-                    entry = entry.with("zip_bytes", zip.len());
-                }
-                entry.command = "cargo xtask lambda-build".to_owned();
-                entries.push(entry);
-            }
-            Err(_) => entries.push(Entry::skipped(
-                "artifacts",
-                function,
-                &title,
-                &format!("`target/lambda/{function}/bootstrap` does not exist; produce it with `cargo xtask lambda-build`"),
-            )),
-        }
-    }
-    entries
 }
 
 /// The wall time of `cargo build -p <service>` with a warm `target/` (normally a no-op), `iterations` times
@@ -262,17 +219,6 @@ mod tests {
         assert_eq!(parse_field(text, "VmHWM").and_then(|v| kib(&v)), Some(2048));
         assert_eq!(parse_field(text, "VmRSS").and_then(|v| kib(&v)), Some(1024));
         assert_eq!(parse_field(text, "Vm"), None);
-    }
-
-    #[test]
-    fn missing_artifacts_are_skipped_with_the_command_that_builds_them() {
-        let entries = artifacts_in(Path::new("/nonexistent/target/lambda"));
-        assert_eq!(entries.len(), FUNCTIONS.len());
-        assert!(
-            entries
-                .iter()
-                .all(|e| e.note.contains("cargo xtask lambda-build"))
-        );
     }
 
     #[test]

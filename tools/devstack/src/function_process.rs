@@ -233,6 +233,13 @@ impl FunctionProcess {
         proc_status_kib(self.pid?, "VmRSS")
     }
 
+    /// How long the process's live threads have run on a CPU and waited for one so far
+    /// (`/proc/<pid>/task/*/schedstat`; Linux only). Between invocations the runtime waits in `/next` and
+    /// uses no CPU, so the difference of two readings around an invocation is that invocation's.
+    pub fn cpu_time(&self) -> Option<CpuTime> {
+        proc_cpu_time(self.pid?)
+    }
+
     /// The tail of the captured output (empty unless [`Output::Capture`]).
     pub fn output(&self) -> String {
         let bytes = self.output.lock().unwrap_or_else(PoisonError::into_inner);
@@ -260,6 +267,43 @@ async fn capture(mut reader: impl AsyncRead + Unpin, into: Arc<Mutex<Vec<u8>>>) 
             kept.drain(..excess);
         }
     }
+}
+
+/// Time on a CPU and time runnable but waiting for one, summed over threads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTime {
+    /// Time spent running.
+    pub on_cpu: Duration,
+    /// Time spent runnable in a run queue, waiting for a CPU (what a shared machine adds).
+    pub waiting: Duration,
+}
+
+impl CpuTime {
+    /// `self - earlier`, field by field (zero where a thread has exited meanwhile).
+    pub fn since(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            on_cpu: self.on_cpu.saturating_sub(earlier.on_cpu),
+            waiting: self.waiting.saturating_sub(earlier.waiting),
+        }
+    }
+}
+
+/// [`CpuTime`] of process `pid`: the first two fields of each `/proc/<pid>/task/<tid>/schedstat`
+/// (nanoseconds on the CPU, nanoseconds waiting in a run queue), summed over its live threads.
+pub fn proc_cpu_time(pid: u32) -> Option<CpuTime> {
+    let tasks = std::fs::read_dir(Path::new("/proc").join(pid.to_string()).join("task")).ok()?;
+    let mut total = CpuTime::default();
+    for task in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+        if let (Some(Some(on_cpu)), Some(Some(waiting))) = (fields.next(), fields.next()) {
+            total.on_cpu += Duration::from_nanos(on_cpu);
+            total.waiting += Duration::from_nanos(waiting);
+        }
+    }
+    Some(total)
 }
 
 /// A `kB` field of `/proc/<pid>/status`.

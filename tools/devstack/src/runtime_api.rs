@@ -12,7 +12,8 @@
 //! One emulator stands for one execution environment of one function, so invocations are handed out one at
 //! a time in the order they were queued, as Lambda does. [`RuntimeApi::invoke`] queues an event and waits
 //! for the runtime's answer (bounded by a timeout); [`RuntimeApi::first_next`] tells when the runtime first
-//! asked for work, which is where a cold start ends.
+//! asked for work, which is where a cold start ends; [`RuntimeApi::take_durations`] gives each invocation's
+//! time from the event handed out to the answer received, what Lambda reports as its `Duration`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -34,6 +35,9 @@ use crate::lambda::{JsonHandler, json_handler};
 
 /// Lambda's limit on a synchronous response payload.
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+/// How many invocation durations are kept until [`RuntimeApi::take_durations`] collects them (the oldest
+/// are dropped beyond it, so a long `up --binaries` session does not grow).
+pub const KEPT_DURATIONS: usize = 100_000;
 /// The account id in the emulated function ARN.
 pub const ACCOUNT_ID: &str = "123456789012";
 
@@ -90,6 +94,8 @@ struct EmulatorState {
     sender: mpsc::UnboundedSender<Queued>,
     receiver: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
     in_flight: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    handed_out_at: Mutex<HashMap<String, Instant>>,
+    durations: Mutex<std::collections::VecDeque<Duration>>,
     init_error: Mutex<Option<InvokeError>>,
     first_next: Mutex<Option<Instant>>,
     handed_out: AtomicU64,
@@ -115,6 +121,8 @@ impl RuntimeApi {
             sender,
             receiver: tokio::sync::Mutex::new(receiver),
             in_flight: Mutex::new(HashMap::new()),
+            handed_out_at: Mutex::new(HashMap::new()),
+            durations: Mutex::default(),
             init_error: Mutex::new(None),
             first_next: Mutex::new(None),
             handed_out: AtomicU64::new(0),
@@ -213,6 +221,13 @@ impl RuntimeApi {
         self.state.handed_out.load(Ordering::Relaxed)
     }
 
+    /// The duration of every invocation answered since the last call, oldest first: from the event handed out
+    /// on `/next` to the runtime's response or error arriving (Lambda's `Duration`: the function's own time,
+    /// without the caller's queueing). Keeps at most [`KEPT_DURATIONS`].
+    pub fn take_durations(&self) -> Vec<Duration> {
+        lock(&self.state.durations).drain(..).collect()
+    }
+
     /// The init error the runtime reported, if any.
     pub fn init_error(&self) -> Option<InvokeError> {
         lock(&self.state.init_error).clone()
@@ -290,6 +305,7 @@ async fn next(State(state): State<Arc<EmulatorState>>) -> Response {
             continue;
         }
         state.handed_out.fetch_add(1, Ordering::Relaxed);
+        lock(&state.handed_out_at).insert(queued.request_id.clone(), Instant::now());
         let deadline_ms = epoch_millis() + u64::try_from(state.timeout.as_millis()).unwrap_or(0);
         let mut headers = HeaderMap::new();
         let mut set = |name: &'static str, value: String| {
@@ -364,6 +380,7 @@ async fn init_error(
     *lock(&state.init_error) = Some(error.clone());
     // Fail everything already waiting: the environment will not serve it.
     let waiting: Vec<_> = lock(&state.in_flight).drain().collect();
+    lock(&state.handed_out_at).clear();
     for (_, sender) in waiting {
         let _ = sender.send(Err(error.clone()));
     }
@@ -391,6 +408,13 @@ fn reported_error(headers: &HeaderMap, body: &[u8]) -> (String, String) {
 
 /// Delivers `answer` to the invocation `id`; false when no such invocation is in flight.
 fn complete(state: &EmulatorState, id: &str, answer: Answer) -> bool {
+    if let Some(at) = lock(&state.handed_out_at).remove(id) {
+        let mut durations = lock(&state.durations);
+        if durations.len() >= KEPT_DURATIONS {
+            durations.pop_front();
+        }
+        durations.push_back(at.elapsed());
+    }
     match lock(&state.in_flight).remove(id) {
         Some(sender) => {
             let _ = sender.send(answer);

@@ -182,6 +182,38 @@ async fn an_error_post_fails_the_invocation_with_the_reported_type_and_message()
 }
 
 #[tokio::test]
+async fn each_answered_invocation_reports_its_time_from_hand_out_to_answer() {
+    let (api, runtime) = start("timed-fn").await;
+    let serve = async {
+        let (id, _) = runtime.take_next().await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        runtime
+            .post(&format!("invocation/{id}/response"), &json!({}))
+            .await;
+        let (id, _) = runtime.take_next().await;
+        runtime
+            .post(
+                &format!("invocation/{id}/error"),
+                &json!({"errorType": "E"}),
+            )
+            .await;
+    };
+    let invokes = async {
+        let first = api.invoke(json!(1), WAIT).await;
+        // The caller's own wait before the second event is queued is not part of its duration.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        (first, api.invoke(json!(2), WAIT).await)
+    };
+    let ((first, second), ()) = tokio::join!(invokes, serve);
+    assert!(first.is_ok() && second.is_err());
+    let durations = api.take_durations();
+    assert_eq!(durations.len(), 2, "{durations:?}");
+    assert!(durations[0] >= Duration::from_millis(40), "{durations:?}");
+    assert!(durations[1] < Duration::from_millis(150), "{durations:?}");
+    assert!(api.take_durations().is_empty(), "taken once");
+}
+
+#[tokio::test]
 async fn unknown_request_ids_and_oversized_responses_are_refused() {
     let (api, runtime) = start("refuse-fn").await;
     let unknown = runtime
@@ -287,6 +319,10 @@ async fn the_real_lambda_runtime_cold_starts_answers_and_reports_errors() {
     assert_eq!(again["hello"], "bob");
     assert_ne!(again["requestId"], answer["requestId"]);
     assert!(function.peak_rss_kib().unwrap() > 0);
+    // The process ran on a CPU to get here; an idle process accumulates (next to) nothing.
+    let used = function.cpu_time().unwrap();
+    assert!(used.on_cpu > Duration::ZERO, "{used:?}");
+    assert!(function.api().take_durations().len() == 3);
     function.stop().await;
 }
 
