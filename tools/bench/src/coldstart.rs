@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use demo::Stack;
 use demo::binaries::{FUNCTIONS, READY_TIMEOUT};
 use demo::flows::handoff::{HANDOFF_TEAM, handoff_event};
 use devstack::function_process::{FunctionProcess, FunctionSpec};
+use lambda_kit::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use super::Plan;
@@ -109,13 +110,33 @@ pub(crate) fn subjects<'a>(stack: &'a Stack, release: &Release) -> Result<Vec<Su
                 ensure!(r.is_object(), "answered {r}");
                 Ok(())
             }),
-            _ => (
+            // The schedule's event: who is on call in pagerduty-fake, handoff events put on the bus (moto).
+            "oncall-pagerduty" => (
+                Box::new(|_| {
+                    Ok(json!({
+                        "version": "0",
+                        "id": uuid::Uuid::new_v4().to_string(),
+                        "detail-type": "Scheduled Event",
+                        "source": "aws.events",
+                        "time": SystemClock.now().to_rfc3339(),
+                        "region": "us-east-1",
+                        "resources": [],
+                        "detail": {}
+                    }))
+                }),
+                |r| {
+                    ensure!(r.is_object(), "answered {r}");
+                    Ok(())
+                },
+            ),
+            "byods-extender" => (
                 Box::new(|_| Ok(json!({"byods": {"dryRun": true, "force": true}}))),
                 |r| {
                     ensure!(r.is_object(), "answered {r}");
                     Ok(())
                 },
             ),
+            other => bail!("no benchmark event for `{other}`"),
         };
         list.push(Subject {
             spec: spec(function, env)?,
