@@ -12,7 +12,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds the one `reqwest::Client` a process shares: explicit connect and request timeouts, a user agent
-/// `<name>/<version>`, no redirects followed (a redirect from an API is an answer, not a detour).
+/// `<name>/<version>`, no redirects followed (a redirect from an API is an answer, not a detour), and the
+/// compiled-in roots of [`crate::tls::client_config`] (no read of the machine's certificate store).
 pub fn http_client(user_agent: &str) -> Result<reqwest::Client, reqwest::Error> {
     http_client_with(user_agent, CONNECT_TIMEOUT, REQUEST_TIMEOUT)
 }
@@ -28,6 +29,7 @@ pub fn http_client_with(
         .connect_timeout(connect_timeout)
         .timeout(request_timeout)
         .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(crate::tls::client_config())
         .build()
 }
 

@@ -8,6 +8,7 @@ pub mod leak;
 pub mod metrics;
 pub mod redact;
 pub mod service;
+pub mod tls;
 pub mod tracing_init;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -122,9 +122,12 @@ impl Platform {
 }
 
 /// The AWS SDK configuration from the default chain (environment, then the Lambda role), with an optional
-/// endpoint override for every service client built from it.
+/// endpoint override for every service client built from it. Its HTTPS client trusts the Amazon Trust
+/// Services roots ([`crate::tls`]) and does not read the machine's certificate store.
 pub async fn aws_sdk_config(endpoint_override: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = crate::tls::with_aws_http_client(aws_config::defaults(
+        aws_config::BehaviorVersion::latest(),
+    ));
     if let Some(endpoint) = endpoint_override {
         loader = loader.endpoint_url(endpoint);
     }
