@@ -49,6 +49,15 @@ Commands:
                        path, queue drain, handoff, the BYODS run, peak RSS, artifact sizes and (without
                        --quick) warm build cost; bounded, loopback only. Writes target/bench/results.json and
                        regenerates docs/performance.md. --quick takes well under 3 minutes.
+  chaos [--quick | --scale N] [--pollers N] [--only SCENARIO]...
+                       The chaos suite on the local stack (moto, the fakes, the real handlers behind the SQS
+                       event-source emulator): faults (N CLS deliveries, default 2,000 for 200 collaborators,
+                       30 % of Spoke and GitHub calls failing), redelivery (every webhook 3x), slack_down,
+                       secrets (Secrets Manager throttled and down, BYODS refresh-token rotation), kill (a
+                       consumer killed mid-batch), sweep (an expiry sweep interrupted and rerun). Prints one
+                       verdict line per scenario, writes target/chaos/report.json, exits non-zero when one
+                       fails. --quick: the CI scale of tests/quick.rs (40 deliveries for 4 collaborators,
+                       short timeouts). `cargo xtask chaos --help` lists the flags.
   cls-admin -- <args>  With `up` running: runs the `cls-admin` operator CLI (`cargo run -p cls-admin -- <args>`)
                        against the local stack: reads target/devstack/endpoints.json and sets the environment
                        the CLS services get locally (AWS_ENDPOINT_URL = moto, dev AWS keys, the fakes' base
@@ -111,6 +120,12 @@ fn run(args: &[String]) -> Result<ExitCode> {
             only_flags(rest, &["--quick"])?;
             setup::setup_for_stack()?;
             util::exec_package("bench", rest)
+        }
+        "chaos" => {
+            if !rest.iter().any(|a| a == "--help" || a == "-h") {
+                setup::setup_for_stack()?;
+            }
+            util::exec_package("chaos", rest)
         }
         "cls-admin" => cls_admin::cls_admin(rest),
         "lambda-build" => {

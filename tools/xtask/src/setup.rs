@@ -257,7 +257,7 @@ pub(crate) fn setup(ci: bool) -> Result<()> {
     Ok(())
 }
 
-/// What `up`, `demo` and `bench` need before the `demo` or `bench` binary starts: the toolchain and moto.
+/// What `up`, `demo`, `bench` and `chaos` need before their binary starts: the toolchain and moto.
 pub(crate) fn setup_for_stack() -> Result<()> {
     check_rustc()?;
     ensure_moto_venv(&Layout::workspace())

@@ -83,7 +83,7 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
 
 /// Replaces this process with `cargo run -p <package> -- <args>` (so Ctrl-C and SIGTERM reach that binary,
 /// which stops its children), or runs it as a child where `exec` is unavailable. `demo` runs `up`, `demo`
-/// and `invoke`; `bench` the benchmark.
+/// and `invoke`; `bench` the benchmark; `chaos` the chaos suite.
 pub(crate) fn exec_package(package: &str, args: &[String]) -> Result<ExitCode> {
     let mut command = Command::new("cargo");
     command

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod apigw;
+mod moto_fifo;
 mod runtime_api;
 mod server;
 mod sqs;

@@ -225,9 +225,9 @@ impl FakeKit {
         let rule = &mut faults[idx];
         if let Some(rate) = rule.rate {
             let roll: f64 = lock(&self.inner.rng).random();
-            return (roll < rate).then(|| rule.action.clone());
+            return (roll < rate).then(|| self.pick(&rule.action));
         }
-        let action = rule.action.clone();
+        let action = self.pick(&rule.action);
         if let Some(times) = rule.times.as_mut() {
             *times = times.saturating_sub(1);
             if *times == 0 {
@@ -235,6 +235,18 @@ impl FakeKit {
             }
         }
         Some(action)
+    }
+
+    /// The action itself, or for `{"oneOf":[a, b, …]}` one of the listed actions drawn with the kit's seeded
+    /// RNG (a mix of fault kinds under one `rate`).
+    fn pick(&self, action: &Value) -> Value {
+        match action.get("oneOf").and_then(Value::as_array) {
+            Some(choices) if !choices.is_empty() => {
+                let index = lock(&self.inner.rng).random_range(0..choices.len());
+                choices[index].clone()
+            }
+            _ => action.clone(),
+        }
     }
 
     /// Applies the rate limit; returns the headers to add and whether the call is refused.

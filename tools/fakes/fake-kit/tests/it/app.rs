@@ -201,6 +201,32 @@ async fn a_rate_fault_affects_about_that_fraction_of_calls() {
 }
 
 #[tokio::test]
+async fn one_of_draws_a_fault_kind_per_call_and_every_429_names_its_reset() {
+    let h = Harness::start().await;
+    h.control
+        .post(
+            "/faults",
+            json!({"path": "/items", "action": {"oneOf": [
+                {"status": 503},
+                {"status": 429, "retryAfter": 1}
+            ]}}),
+        )
+        .await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..40 {
+        let reply = h.get("/api/items").await;
+        if reply.status == 429 {
+            assert_eq!(reply.header("x-ratelimit-remaining"), "0");
+            assert!(reply.header("x-ratelimit-reset").parse::<i64>().is_ok());
+            assert_eq!(reply.header("retry-after"), "1");
+        }
+        *statuses.entry(reply.status).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.keys().copied().collect::<Vec<_>>(), vec![429, 503]);
+    assert!(statuses.values().all(|n| *n >= 5), "{statuses:?}");
+}
+
+#[tokio::test]
 async fn a_dropped_connection_is_a_transport_error_for_the_client() {
     let h = Harness::start().await;
     h.control
