@@ -65,7 +65,8 @@ Commands:
                        profile/session variables are removed. Everything after `--` goes to cls-admin.
   lambda-build         Adds the aarch64 target, installs cargo-lambda into .venv-tools (hash-locked) when missing
                        and runs `cargo lambda build --release --arm64 --locked` for every Lambda in services/;
-                       prints the size of each target/lambda/<fn>/bootstrap.
+                       prints the size of each <target>/lambda/<fn>/bootstrap (<target>: CARGO_TARGET_DIR or
+                       target/).
   help, --help         This text.
 ";
 

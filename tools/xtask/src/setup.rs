@@ -508,7 +508,7 @@ pub(crate) fn lambda_build() -> Result<()> {
     }
     run(&mut command)?;
     for function in present {
-        let binary = at(&format!("target/lambda/{function}/bootstrap"));
+        let binary = target_dir().join("lambda").join(function).join("bootstrap");
         match std::fs::metadata(&binary) {
             Ok(meta) => println!(
                 "lambda-build: {function}: {:.1} MiB ({})",
@@ -519,6 +519,21 @@ pub(crate) fn lambda_build() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where cargo, and cargo-lambda with it, writes its output: `CARGO_TARGET_DIR` (relative to the workspace root
+/// when relative), else `<root>/target`.
+#[allow(clippy::disallowed_methods)] // xtask is a developer tool, not a Lambda: it follows cargo's own variable.
+fn target_dir() -> PathBuf {
+    target_dir_from(std::env::var_os("CARGO_TARGET_DIR"))
+}
+
+fn target_dir_from(variable: Option<OsString>) -> PathBuf {
+    match variable.filter(|dir| !dir.is_empty()) {
+        // An absolute directory replaces the root when joined.
+        Some(dir) => root().join(dir),
+        None => at("target"),
+    }
 }
 
 /// `PATH` with `dir` in front.
@@ -536,6 +551,23 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
+
+    #[test]
+    fn lambda_build_looks_for_the_artifacts_where_cargo_writes_them() {
+        assert_eq!(target_dir_from(None), root().join("target"));
+        assert_eq!(
+            target_dir_from(Some(OsString::new())),
+            root().join("target")
+        );
+        assert_eq!(
+            target_dir_from(Some(OsString::from("/elsewhere/tgt"))),
+            PathBuf::from("/elsewhere/tgt")
+        );
+        assert_eq!(
+            target_dir_from(Some(OsString::from("tgt"))),
+            root().join("tgt")
+        );
+    }
 
     /// A fresh, empty folder standing in for the workspace's tool locations; removed on drop.
     struct TempTools(PathBuf);
