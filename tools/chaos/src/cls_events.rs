@@ -189,6 +189,10 @@ pub struct Counts {
     pub examples: Vec<String>,
     /// The delivery ids counted as lost.
     pub lost_deliveries: Vec<String>,
+    /// Of those, the `removed` deliveries of a collaborator without a ticket (every earlier delivery
+    /// dead-lettered): `cls-queue` acknowledges them with nothing to do and records them nowhere, so only the
+    /// consumer's acknowledgement ([`settle_acknowledged_removals`]) shows they were handled.
+    pub removed_without_ticket: Vec<String>,
 }
 
 /// The tickets of each collaborator of `plan` in spoke-fake, as the API renders them (matched by the login
@@ -277,7 +281,8 @@ pub fn count(h: &Harness, plan: &[Collaborator], dlq_bodies: &[String]) -> Count
                 ));
             }
         }
-        for delivery in &sent {
+        for event in &collaborator.events {
+            let delivery = event.delivery.as_str();
             let is_applied = applied_set.contains(delivery);
             let is_dead = dlq_text.contains(delivery);
             counts.processed += u64::from(is_applied);
@@ -285,7 +290,10 @@ pub fn count(h: &Harness, plan: &[Collaborator], dlq_bodies: &[String]) -> Count
             counts.applied_and_dead_lettered += u64::from(is_applied && is_dead);
             counts.lost += u64::from(!is_applied && !is_dead);
             if !is_applied && !is_dead {
-                counts.lost_deliveries.push((*delivery).to_owned());
+                counts.lost_deliveries.push(delivery.to_owned());
+                if event.action == "removed" && found.is_empty() {
+                    counts.removed_without_ticket.push(delivery.to_owned());
+                }
             }
         }
         let applied_here = sent.iter().filter(|d| applied_set.contains(*d)).count();
@@ -331,6 +339,23 @@ fn deliveries(ticket: &Value) -> Vec<String> {
 fn is_subsequence(part: &[String], whole: &[&str]) -> bool {
     let mut rest = whole.iter();
     part.iter().all(|p| rest.any(|w| *w == p.as_str()))
+}
+
+/// Counts as processed every `removed` delivery of a collaborator without a ticket that the consumer
+/// acknowledged (`acked`: delivery ids): `cls-queue` handled it, and there was nothing to change. Returns how
+/// many; one not acknowledged stays lost.
+pub fn settle_acknowledged_removals(counts: &mut Counts, acked: &BTreeSet<String>) -> u64 {
+    let settled: Vec<String> = counts
+        .removed_without_ticket
+        .iter()
+        .filter(|d| acked.contains(*d))
+        .cloned()
+        .collect();
+    counts.lost_deliveries.retain(|d| !settled.contains(d));
+    let n = to_u64(settled.len());
+    counts.lost -= n;
+    counts.processed += n;
+    n
 }
 
 /// Fills a result's shared fields from `counts`.
@@ -452,9 +477,11 @@ pub async fn faults(
     result.detail("spoke_faults", faulted(h.stack.fakes.spoke.kit()));
     result.detail("github_faults", faulted(h.stack.fakes.github.kit()));
     let dlq = h.dlq_bodies().await?;
-    let counts = count(h, &plan, &dlq);
-    apply_counts(&mut result, &counts);
+    let mut counts = count(h, &plan, &dlq);
     let acked = tracer.acknowledged();
+    let settled = settle_acknowledged_removals(&mut counts, &acked);
+    result.detail("removed_without_ticket_acknowledged", settled);
+    apply_counts(&mut result, &counts);
     let lost_after_ack = counts
         .lost_deliveries
         .iter()
@@ -623,6 +650,20 @@ mod tests {
                 ("removed", None)
             ]
         );
+    }
+
+    #[test]
+    fn only_an_acknowledged_removal_without_ticket_is_settled() {
+        let mut counts = Counts {
+            lost: 2,
+            lost_deliveries: vec!["acked".into(), "never-seen".into()],
+            removed_without_ticket: vec!["acked".into(), "never-seen".into()],
+            ..Counts::default()
+        };
+        let acked = BTreeSet::from(["acked".to_owned()]);
+        assert_eq!(settle_acknowledged_removals(&mut counts, &acked), 1);
+        assert_eq!((counts.lost, counts.processed), (1, 1));
+        assert_eq!(counts.lost_deliveries, vec!["never-seen".to_owned()]);
     }
 
     #[test]

@@ -51,16 +51,16 @@ pub async fn interrupted(
         "allow_removals": plan.len() + 1,
     });
 
-    // 1. The sweep is cut off once it has started to enqueue.
-    let enqueued_at_cut = cut_sweep(h, event.clone()).await?;
+    // 1. The sweep is cut off once it has enqueued half of the reviews.
+    let enqueued_at_cut = cut_sweep(h, event.clone(), to_u64(plan.len() / 2).max(1)).await?;
     result.detail("enqueued_before_cut", enqueued_at_cut);
     progress(
         "sweep",
         &format!("sweep cut with {enqueued_at_cut} review(s) enqueued"),
     );
-    // 2. The consumer is killed after part of the removals.
+    // 2. The consumer is killed after half of those removals.
     h.start_pollers(consumers, &consumer).await?;
-    let half = to_u64(plan.len() / 2).min(enqueued_at_cut).max(1);
+    let half = (enqueued_at_cut / 2).max(1);
     let started = Instant::now();
     while deletes(h).values().sum::<u64>() < half && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -119,9 +119,9 @@ pub async fn interrupted(
     Ok(result)
 }
 
-/// Invokes the sweep and drops the invocation as soon as it has enqueued its first review (the process
-/// dies mid-run). Returns how many messages the queue held at the cut.
-async fn cut_sweep(h: &Harness, event: Value) -> Result<u64> {
+/// Invokes the sweep and drops the invocation as soon as the queue holds `at_least` reviews (the process dies
+/// mid-run). Returns how many messages the queue held at the cut.
+async fn cut_sweep(h: &Harness, event: Value, at_least: u64) -> Result<u64> {
     let registry = h.stack.registry.clone();
     let task = tokio::spawn(async move { registry.invoke("cls-sweep", event).await });
     let started = Instant::now();
@@ -129,7 +129,7 @@ async fn cut_sweep(h: &Harness, event: Value) -> Result<u64> {
         let depth = devstack::aws::queue_depth(&h.stack.sqs, &h.stack.queues.url)
             .await
             .map_err(|e| anyhow!("queue depth: {e}"))?;
-        if depth > 0 || task.is_finished() || started.elapsed() > Duration::from_secs(120) {
+        if depth >= at_least || task.is_finished() || started.elapsed() > Duration::from_secs(120) {
             task.abort();
             let _ = task.await;
             return devstack::aws::queue_depth(&h.stack.sqs, &h.stack.queues.url)
