@@ -125,13 +125,33 @@ impl Platform {
 /// endpoint override for every service client built from it. Its HTTPS client trusts the Amazon Trust
 /// Services roots ([`crate::tls`]) and does not read the machine's certificate store.
 pub async fn aws_sdk_config(endpoint_override: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader = crate::tls::with_aws_http_client(aws_config::defaults(
-        aws_config::BehaviorVersion::latest(),
-    ));
+    let mut loader = sdk_loader(crate::config::env_lookup());
     if let Some(endpoint) = endpoint_override {
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
+}
+
+fn sdk_loader(lookup: impl Fn(&str) -> Option<String>) -> aws_config::ConfigLoader {
+    let loader = crate::tls::with_aws_http_client(aws_config::defaults(
+        aws_config::BehaviorVersion::latest(),
+    ));
+    if !has_static_credentials(&lookup) {
+        return loader;
+    }
+    // Lambda hands the function's role credentials over in the environment (and the local stack its dev keys).
+    // The rest of the default chain would only be built, never asked: web identity with its own STS client, ECS
+    // and instance metadata — a third of a function's start-up instructions (docs/performance.md).
+    loader.credentials_provider(
+        aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+    )
+}
+
+/// Whether the environment holds an access key pair, as the default chain's first link reads it.
+fn has_static_credentials(lookup: &impl Fn(&str) -> Option<String>) -> bool {
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|name| lookup(name).is_some_and(|value| !value.trim().is_empty()))
 }
 
 /// An AWS SDK configuration for a local endpoint (moto): `us-east-1`, static throw-away credentials, no
@@ -170,6 +190,53 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    async fn credentials_provider(pairs: &'static [(&'static str, &'static str)]) -> String {
+        // With the region given, loading reads nothing beyond the process (no instance metadata).
+        let sdk = sdk_loader(lookup(pairs))
+            .region(aws_config::Region::new("us-east-1"))
+            .load()
+            .await;
+        format!("{:?}", sdk.credentials_provider().unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_access_key_in_the_environment_skips_building_the_rest_of_the_chain() {
+        let provider = credentials_provider(&[
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ])
+        .await;
+        assert!(
+            provider.contains("EnvironmentVariableCredentialsProvider")
+                && !provider.contains("DefaultCredentialsChain"),
+            "{provider}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_an_access_key_pair_the_default_chain_is_kept() {
+        for pairs in [
+            &[][..],
+            &[("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")][..],
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", " "),
+            ][..],
+        ] {
+            let provider = credentials_provider(pairs).await;
+            assert!(provider.contains("DefaultCredentialsChain"), "{provider}");
+        }
+    }
 
     #[tokio::test]
     async fn a_context_without_deadline_gives_an_invocation_without_one() {
