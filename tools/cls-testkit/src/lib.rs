@@ -168,7 +168,7 @@ impl TestAws {
         lambda_kit::tracing_init::capture_logs();
         let moto = Moto::shared()
             .await
-            .expect("moto is missing: run `cargo xtask setup`");
+            .expect("moto did not start (run `cargo xtask setup` when it is missing)");
         let endpoint = moto.endpoint();
         Self {
             sqs: devstack::aws::sqs_client(&endpoint),

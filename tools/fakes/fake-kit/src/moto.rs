@@ -44,6 +44,10 @@ pub struct Moto {
     stdin: Option<ChildStdin>,
 }
 
+/// How long a starting moto_server may take to answer. Its cold start (importing boto and moto) takes a few
+/// seconds alone and ten times that on a machine whose cores are busy compiling, which is when tests start it.
+const READY_LIMIT: Duration = Duration::from_secs(90);
+
 impl Moto {
     /// Starts a new moto server on a free loopback port and waits until it answers.
     pub async fn start() -> Result<Self, MotoError> {
@@ -76,7 +80,7 @@ impl Moto {
             child: Some(child),
             stdin,
         };
-        moto.wait_ready(Duration::from_secs(30), &log).await?;
+        moto.wait_ready(READY_LIMIT, &log).await?;
         Ok(moto)
     }
 
