@@ -27,6 +27,9 @@ pub struct Config {
     pub max_actions: usize,
     /// `CLS_SWEEP_MAX_CONTINUATIONS` (default 5): self-invocations per run.
     pub max_continuations: u32,
+    /// `CLS_SWEEP_MAX_PAGES` (default 2,000, i.e. 200,000 open tickets): pages of 100 open tickets one
+    /// invocation may read; a longer listing fails the run (alerted) rather than sweeping part of it.
+    pub max_pages: u32,
     /// `CLS_SWEEP_MAX_REMOVALS` (default 25): the safety brake.
     pub max_removals: usize,
     /// `CLS_DRY_RUN` (default false): plan only.
@@ -56,12 +59,17 @@ impl Config {
                 "must be positive",
             ));
         }
+        let max_pages: u32 = env.parse_or("CLS_SWEEP_MAX_PAGES", 2_000)?;
+        if max_pages == 0 {
+            return Err(ConfigError::new("CLS_SWEEP_MAX_PAGES", "must be positive"));
+        }
         Ok(Self {
             queue_url: env.required("CLS_QUEUE_URL")?,
             api: ApiUrls::from_reader(env)?,
             review,
             max_actions,
             max_continuations: env.parse_or("CLS_SWEEP_MAX_CONTINUATIONS", 5)?,
+            max_pages,
             max_removals: env.parse_or("CLS_SWEEP_MAX_REMOVALS", 25)?,
             dry_run: env.bool_or("CLS_DRY_RUN", false)?,
             fake_today,
@@ -95,6 +103,10 @@ mod tests {
         let c = config(&[("CLS_STAGE", "testing")]).unwrap();
         assert_eq!(c.max_actions, 500);
         assert_eq!(c.max_continuations, 5);
+        assert_eq!(
+            c.max_pages, 2_000,
+            "100,000 open tickets fit with room to spare"
+        );
         assert_eq!(c.max_removals, 25);
         assert!(!c.dry_run);
         assert_eq!(c.review, ReviewConfig::default());
@@ -134,6 +146,20 @@ mod tests {
                 .var,
             "CLS_SWEEP_MAX_ACTIONS"
         );
+        assert_eq!(
+            config(&[("CLS_STAGE", "t"), ("CLS_SWEEP_MAX_PAGES", "7")])
+                .unwrap()
+                .max_pages,
+            7
+        );
+        for bad in ["0", "-1", "many"] {
+            assert_eq!(
+                config(&[("CLS_STAGE", "t"), ("CLS_SWEEP_MAX_PAGES", bad)])
+                    .unwrap_err()
+                    .var,
+                "CLS_SWEEP_MAX_PAGES"
+            );
+        }
         assert_eq!(
             config(&[("CLS_STAGE", "t"), ("CLS_NOTIFY_DAYS", "x")])
                 .unwrap_err()

@@ -70,14 +70,18 @@ mod tests {
 
     #[test]
     fn the_payload_is_the_next_event_as_json() {
-        let next = SweepEvent::default().next(Cursor {
-            created_at: "2026-01-01T00:00:00Z".into(),
-            id: "62c0".into(),
-        });
+        let next = SweepEvent::default().next(
+            Cursor {
+                created_at: "2026-01-01T00:00:00Z".into(),
+                id: "62c0".into(),
+            },
+            300,
+            false,
+        );
         let value: serde_json::Value = serde_json::from_slice(&payload(&next)).unwrap();
         assert_eq!(
             value,
-            serde_json::json!({"continuation": 1, "after": {"created_at": "2026-01-01T00:00:00Z", "id": "62c0"}})
+            serde_json::json!({"continuation": 1, "after": {"created_at": "2026-01-01T00:00:00Z", "id": "62c0"}, "start": 300})
         );
     }
 

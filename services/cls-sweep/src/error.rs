@@ -19,6 +19,14 @@ pub enum SweepError {
     /// Listing the tickets failed.
     #[error("listing the open tickets in Spoke failed")]
     Spoke(#[source] SpokeError),
+    /// The open tickets fill more pages than the sweep may read: nothing was planned or sent.
+    #[error(
+        "the open tickets fill more than {max_pages} pages of 100 (CLS_SWEEP_MAX_PAGES); nothing was reviewed: raise CLS_SWEEP_MAX_PAGES"
+    )]
+    TooManyPages {
+        /// The cap.
+        max_pages: u32,
+    },
     /// Some review messages could not be sent; the run is retried (sending again is deduplicated).
     #[error("{failed} review message(s) could not be enqueued")]
     Enqueue {
@@ -36,7 +44,9 @@ pub enum SweepError {
 impl Classify for SweepError {
     fn class(&self) -> ErrorClass {
         match self {
-            Self::BadEvent(_) | Self::TestClockRefused => ErrorClass::Permanent,
+            Self::BadEvent(_) | Self::TestClockRefused | Self::TooManyPages { .. } => {
+                ErrorClass::Permanent
+            }
             Self::Spoke(SpokeError::InvalidApiKey { .. }) => ErrorClass::Retryable,
             Self::Spoke(e) => e.class(),
             Self::Enqueue { .. } | Self::Continuation(_) => ErrorClass::Retryable,
@@ -51,6 +61,7 @@ impl SweepError {
             Self::BadEvent(_) => "BadEvent",
             Self::TestClockRefused => "TestClockRefused",
             Self::Spoke(_) => "SpokeUnavailable",
+            Self::TooManyPages { .. } => "SweepTooManyTickets",
             Self::Enqueue { .. } => "EnqueueFailed",
             Self::Continuation(_) => "ContinuationFailed",
         }

@@ -7,6 +7,8 @@
 //! |---|---|
 //! | `continuation` | 0 for the first invocation of a run, n+1 for the n-th self-invocation |
 //! | `after` | where the previous invocation stopped (`{"created_at", "id"}` of the last ticket it enqueued) |
+//! | `start` | the listing offset of that ticket: a continuation reads from there instead of from the first page |
+//! | `hold_removals` | `true` when the run's first invocation's brake held the removals: the continuation holds them too |
 //! | `dry_run` | `true`: plan only, post the plan to the alert channel, send nothing |
 //! | `allow_removals` | raises the safety brake to N for this run (`cls-admin sweep --allow-removals N`) |
 //! | `today` | `YYYY-MM-DD` run date, like `CLS_FAKE_TODAY`; refused when `CLS_STAGE` is `production` |
@@ -28,6 +30,14 @@ pub struct SweepEvent {
     /// Resume after this ticket (continuations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Cursor>,
+    /// The listing offset of `after` when it was read: a continuation starts reading there (stepping back when
+    /// tickets before it closed since), not from the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    /// The run's brake held the removals: a continuation, which reads only the tickets after `after`, holds
+    /// them too rather than judging the brake on part of the tickets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_removals: Option<bool>,
     /// Plan only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -48,11 +58,14 @@ impl SweepEvent {
         serde_json::from_value(event.clone()).map_err(|e| SweepError::BadEvent(e.to_string()))
     }
 
-    /// The event of the next invocation of the same run, resuming after `after`.
-    pub fn next(&self, after: Cursor) -> Self {
+    /// The event of the next invocation of the same run, resuming after `after`, which was at offset `start` of
+    /// the listing; `hold_removals` when this run's brake held the removals.
+    pub fn next(&self, after: Cursor, start: u64, hold_removals: bool) -> Self {
         Self {
             continuation: self.continuation + 1,
             after: Some(after),
+            start: Some(start),
+            hold_removals: (hold_removals || self.hold_removals == Some(true)).then_some(true),
             ..self.clone()
         }
     }
@@ -65,7 +78,8 @@ pub struct RunOptions {
     pub run_date: NaiveDate,
     /// Plan only (`CLS_DRY_RUN` or the event).
     pub dry_run: bool,
-    /// Removals allowed in this run: `CLS_SWEEP_MAX_REMOVALS`, raised by `allow_removals`.
+    /// Removals allowed in this run: `CLS_SWEEP_MAX_REMOVALS`, raised by `allow_removals`; 0 when the event
+    /// says the run's brake held them (`hold_removals`).
     pub removal_brake: usize,
     /// The event (carried into a continuation).
     pub event: SweepEvent,
@@ -91,7 +105,11 @@ impl RunOptions {
                 .or(config.fake_today)
                 .unwrap_or_else(|| cls_core::dates::today(now)),
             dry_run: config.dry_run || event.dry_run == Some(true),
-            removal_brake: config.max_removals.max(event.allow_removals.unwrap_or(0)),
+            removal_brake: if event.hold_removals == Some(true) {
+                0
+            } else {
+                config.max_removals.max(event.allow_removals.unwrap_or(0))
+            },
             event,
         })
     }
@@ -159,16 +177,27 @@ mod tests {
             allow_removals: Some(30),
             ..SweepEvent::default()
         };
-        let next = event.next(Cursor {
+        let cursor = Cursor {
             created_at: "2026-01-01T00:00:00Z".into(),
             id: "t1".into(),
-        });
+        };
+        let next = event.next(cursor.clone(), 4_200, false);
         assert_eq!(next.continuation, 1);
         assert_eq!(next.today.as_deref(), Some("2027-05-01"));
         assert_eq!(next.allow_removals, Some(30));
         let wire = serde_json::to_value(&next).unwrap();
         assert_eq!(wire["continuation"], 1);
         assert_eq!(wire["after"]["id"], "t1");
+        assert_eq!(wire["start"], 4_200);
+        assert!(wire.get("hold_removals").is_none());
+        let resolved = RunOptions::resolve(next.clone(), &config("testing"), now()).unwrap();
+        assert_eq!(resolved.removal_brake, 30);
+        // A brake that held the removals holds them in every later invocation of the run.
+        let held = next.next(cursor.clone(), 4_300, true);
+        assert_eq!(held.hold_removals, Some(true));
+        assert_eq!(held.next(cursor, 4_400, false).hold_removals, Some(true));
+        let resolved = RunOptions::resolve(held, &config("testing"), now()).unwrap();
+        assert_eq!(resolved.removal_brake, 0);
     }
 
     // Hostile input (issue 14): any JSON never panics: a non-object is the schedule's event, an object of
@@ -179,7 +208,8 @@ mod tests {
 
         #[test]
         fn any_json_event_is_read_or_refused_and_resolved_without_panicking(event in json_value(&[
-                "continuation", "after", "created_at", "id", "dry_run", "allow_removals", "today", "detail-type",
+                "continuation", "after", "created_at", "id", "start", "hold_removals", "dry_run", "allow_removals",
+                "today", "detail-type",
             ])) {
             let read = SweepEvent::from_value(&event);
             if !event.is_object() {
@@ -211,11 +241,13 @@ mod tests {
             created_at in ".{0,30}",
             id in ".{0,30}",
         ) {
-            let event = SweepEvent { continuation, after: None, dry_run, allow_removals, today };
+            let event = SweepEvent {
+                continuation, after: None, start: None, hold_removals: None, dry_run, allow_removals, today,
+            };
             let value = serde_json::to_value(&event).unwrap();
             prop_assert_eq!(SweepEvent::from_value(&value).unwrap(), event.clone());
             let cursor = Cursor { created_at, id };
-            let next = event.next(cursor.clone());
+            let next = event.next(cursor.clone(), 7, false);
             prop_assert_eq!(next.continuation, continuation + 1);
             prop_assert_eq!(next.after.as_ref(), Some(&cursor));
             prop_assert_eq!(
@@ -235,6 +267,8 @@ mod tests {
             json!({"continuation": -1}),
             json!({"allow_removals": 1.5}),
             json!({"after": {"id": 1}}),
+            json!({"start": "page 3"}),
+            json!({"hold_removals": "no"}),
         ] {
             assert!(
                 matches!(SweepEvent::from_value(&bad), Err(SweepError::BadEvent(_))),

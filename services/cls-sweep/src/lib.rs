@@ -7,6 +7,7 @@ pub mod deps;
 pub mod error;
 pub mod event;
 pub mod handler;
+pub mod listing;
 pub mod plan;
 pub mod report;
 pub mod scan;

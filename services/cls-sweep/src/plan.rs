@@ -184,6 +184,7 @@ mod tests {
             id: format!("t{n:04}"),
             link: format!("t{n:04}"),
             created_at: format!("2026-01-01T00:{:02}:{:02}Z", n / 60, n % 60),
+            offset: u64::from(n),
             org: "acme".into(),
             org_id: 1,
             user_id: u64::from(n) + 100,

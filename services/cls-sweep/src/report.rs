@@ -31,8 +31,10 @@ pub struct SweepReport {
     pub continuation: u32,
     /// Plan only.
     pub dry_run: bool,
-    /// Open tickets read.
+    /// Open tickets read (a continuation reads only those after its predecessor's last enqueued ticket).
     pub scanned: usize,
+    /// Pages of the listing read.
+    pub pages: u32,
     /// Tickets with access granted and usable fields.
     pub reviewable: usize,
     /// Actions due per action name.
@@ -188,6 +190,7 @@ mod tests {
             id: format!("t{n}"),
             link: format!("https://example.askspoke.com/requests/t{n}"),
             created_at: format!("2026-01-01T00:00:{n:02}Z"),
+            offset: u64::from(n),
             org: "acme".into(),
             org_id: 1,
             user_id: u64::from(n),

@@ -1,7 +1,8 @@
-//! Reading the open tickets (README, "What one invocation does", step 2): every page of `status=OPEN,PENDING,LOCKED`,
-//! `sort=createdFirst`, `limit=100`, `start` advancing until `start >= total`; each ticket decoded and either
-//! kept for review or set aside with the reason it cannot be reviewed. Read-only. A ticket of another request
-//! type (a CLS team that also handles other requests) is not CLS's and is left alone without an alert.
+//! Reading the open tickets (README, "What one invocation does", step 2): the pages of `status=OPEN,PENDING,LOCKED`,
+//! `sort=createdFirst`, `limit=100` ([`crate::listing`] walks them), each ticket decoded as its page arrives and
+//! either kept for review as a small [`TicketView`] or set aside with the reason it cannot be reviewed; the raw
+//! tickets are not kept. Read-only. A ticket of another request type (a CLS team that also handles other
+//! requests) is not CLS's and is left alone without an alert.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,9 +11,13 @@ use cls_core::lookup::decode_request;
 use cls_core::settings::{GithubSettings, SpokeSettings};
 use cls_core::ticket::{ClsState, FieldKey};
 use cls_core::{Access, dates};
+use spoke_client::query::Paged;
 use spoke_client::{
-    Request, RequestFilter, RequestQuery, RequestSort, RequestStatus, SpokeApi, SpokeError, TeamId,
+    Request, RequestFilter, RequestQuery, RequestSort, RequestStatus, SpokeApi, TeamId,
 };
+
+use crate::error::SweepError;
+use crate::listing::{self, Start};
 
 /// A ticket the sweep can review.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +28,8 @@ pub struct TicketView {
     pub link: String,
     /// Creation time as Spoke reports it (orders continuations).
     pub created_at: String,
+    /// Where the ticket was in the listing when read (a continuation starts reading there).
+    pub offset: u64,
     /// Org login as configured.
     pub org: String,
     /// Org id (the message group).
@@ -83,8 +90,10 @@ pub struct Skipped {
 /// What one scan found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scan {
-    /// Every open ticket read.
+    /// Every open ticket read (a continuation reads those after its cursor).
     pub scanned: usize,
+    /// Pages of the listing read.
+    pub pages: u32,
     /// Open tickets of another request type than the CLS one: ignored silently.
     pub other_types: usize,
     /// Tickets with access granted and usable fields, in scan order.
@@ -104,33 +113,41 @@ pub fn open_tickets_query(spoke: &SpokeSettings) -> RequestQuery {
             RequestStatus::Locked,
         ],
         sort: Some(RequestSort::CreatedFirst),
-        limit: Some(100),
+        limit: Some(listing::PAGE_SIZE),
         start: Some(0),
         ..RequestQuery::default()
     }
 }
 
-/// Reads every page of open tickets and classifies each one.
+/// Reads the open tickets from `from` and classifies each one as its page arrives; more than `max_pages` pages
+/// fail the scan ([`SweepError::TooManyPages`]).
 pub async fn scan(
     spoke: &dyn SpokeApi,
     spoke_settings: &SpokeSettings,
     github: &GithubSettings,
-) -> Result<Scan, SpokeError> {
-    let requests = spoke
-        .all_requests(&open_tickets_query(spoke_settings))
-        .await?;
-    let mut scan = Scan {
-        scanned: requests.len(),
-        ..Scan::default()
+    from: &Start,
+    max_pages: u32,
+) -> Result<Scan, SweepError> {
+    let query = open_tickets_query(spoke_settings);
+    let fetch = |start, limit| {
+        let page = query.page(start, limit);
+        async move { spoke.list_requests(&page).await }
     };
-    for request in &requests {
+    let mut scan = Scan::default();
+    let visit = |offset, request: &Request| {
+        scan.scanned += 1;
         match classify(request, spoke_settings, github) {
-            Classified::Review(t) => scan.tickets.push(*t),
+            Classified::Review(mut t) => {
+                t.offset = offset;
+                scan.tickets.push(*t);
+            }
             Classified::Skip(s) => scan.skipped.push(s),
             Classified::NotGranted => {}
             Classified::OtherRequestType => scan.other_types += 1,
         }
-    }
+    };
+    let pages = listing::walk(from, max_pages, fetch, visit).await?;
+    scan.pages = pages;
     if scan.other_types > 0 {
         tracing::debug!(
             other_types = scan.other_types,
@@ -211,6 +228,7 @@ pub fn classify(request: &Request, spoke: &SpokeSettings, github: &GithubSetting
     Classified::Review(Box::new(TicketView {
         link: link.clone(),
         created_at: request.created_at.clone().unwrap_or_default(),
+        offset: 0,
         org: org.org.clone(),
         org_id: org.org_id,
         user_id,

@@ -12,7 +12,8 @@ use cls_core::{AccountRef, Envelope, OrgRef, OutgoingMessage, Payload, Subject};
 use crate::deps::Deps;
 use crate::error::SweepError;
 use crate::event::{RunOptions, SweepEvent};
-use crate::plan::{ActivityByOrg, Due, Limits, OrgActivity, Plan, plan};
+use crate::listing::Start;
+use crate::plan::{ActivityByOrg, Cursor, Due, Limits, OrgActivity, Plan, plan};
 use crate::report::{SkippedTicket, SweepReport, brake_message, plan_posts};
 use crate::scan::{Scan, TicketView, scan};
 
@@ -23,9 +24,19 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
     let config = &deps.config;
     let settings = &deps.settings;
     let first = options.event.continuation == 0;
-    let found = scan(deps.spoke.as_ref(), &settings.spoke, &settings.github)
-        .await
-        .map_err(SweepError::Spoke)?;
+    // A continuation reads from where its predecessor's last enqueued ticket was (README, step 6).
+    let from = Start {
+        offset: options.event.start.unwrap_or(0),
+        after: options.event.after.clone(),
+    };
+    let found = scan(
+        deps.spoke.as_ref(),
+        &settings.spoke,
+        &settings.github,
+        &from,
+        config.max_pages,
+    )
+    .await?;
     let (activity, activity_report) = gather_activity(&found.tickets, options, deps).await;
     let plan = plan(
         &found.tickets,
@@ -43,6 +54,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         continuation = options.event.continuation,
         dry_run = options.dry_run,
         scanned = found.scanned,
+        pages = found.pages,
         due = plan.due.len(),
         to_send = plan.send.len(),
         held = plan.held.len(),
@@ -112,6 +124,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         continuation: options.event.continuation,
         dry_run: options.dry_run,
         scanned: found.scanned,
+        pages: found.pages,
         reviewable: found.tickets.len(),
         due: plan
             .counts()
@@ -177,7 +190,7 @@ pub async fn run_to_completion(
 
 /// The event of the continuation, or `None` (with one alert) when the run has used its continuations.
 async fn next_invocation(plan: &Plan, options: &RunOptions, deps: &Deps) -> Option<SweepEvent> {
-    let cursor = plan.cursor()?;
+    let last = plan.send.last()?;
     if options.event.continuation >= deps.config.max_continuations {
         let alert = deps
             .alert(
@@ -193,7 +206,12 @@ async fn next_invocation(plan: &Plan, options: &RunOptions, deps: &Deps) -> Opti
         deps.alerts.alert(&alert).await;
         return None;
     }
-    Some(options.event.next(cursor))
+    let cursor = Cursor::of(&last.ticket);
+    Some(
+        options
+            .event
+            .next(cursor, last.ticket.offset, plan.brake_tripped),
+    )
 }
 
 fn message(due: &Due, options: &RunOptions, deps: &Deps) -> OutgoingMessage {

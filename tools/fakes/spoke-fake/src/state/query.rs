@@ -56,6 +56,19 @@ impl ListQuery {
         cap: Option<u64>,
         limit_key: &str,
     ) -> ApiResult<Value> {
+        self.envelope_of(items, |v| v, default_limit, cap, limit_key)
+    }
+
+    /// [`Self::envelope`] over unrendered items: only the page's items are rendered, so a page of a long
+    /// listing costs the page, not the listing.
+    pub(super) fn envelope_of<T>(
+        &self,
+        items: Vec<T>,
+        render: impl Fn(T) -> Value,
+        default_limit: u64,
+        cap: Option<u64>,
+        limit_key: &str,
+    ) -> ApiResult<Value> {
         let start = self.number("start")?.unwrap_or(0);
         let asked = self.number("limit")?.unwrap_or(default_limit);
         if asked == 0 {
@@ -67,6 +80,7 @@ impl ListQuery {
             .into_iter()
             .skip(usize::try_from(start).unwrap_or(usize::MAX))
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(render)
             .collect();
         let mut envelope = json!({"results": [], "total": total, "start": start});
         if let Some(obj) = envelope.as_object_mut() {

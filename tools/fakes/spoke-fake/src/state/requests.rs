@@ -170,11 +170,7 @@ impl Data {
             };
             order.then(a.id.cmp(&b.id))
         });
-        let items = requests
-            .into_iter()
-            .map(|r| self.render_request(r))
-            .collect();
-        q.envelope(items, 25, cap, "limit")
+        q.envelope_of(requests, |r| self.render_request(r), 25, cap, "limit")
     }
 
     pub(crate) fn get_request(&self, caller: &str, id: &str) -> ApiResult<Value> {
