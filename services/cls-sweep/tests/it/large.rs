@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::support::{Options, Ticket, spawn_with};
+use crate::support::{Options, Stack, Ticket, spawn_with};
 
 const TODAY: &str = "2027-01-10";
 const DUE: &str = "2027-01-05";
@@ -21,16 +21,9 @@ fn tickets(n: u32, due: impl Fn(u32) -> bool) -> Vec<Ticket> {
         .collect()
 }
 
-/// Pages the sweep asked spoke-fake for since the last reset of its journal.
-fn list_calls(stack: &crate::support::Stack) -> usize {
-    let calls = stack
-        .env
-        .spoke
-        .kit()
-        .journal()
-        .iter()
-        .filter(|e| e.method == "GET" && e.path.ends_with("/requests"))
-        .count();
+/// Pages the sweep asked spoke-fake for since the last call.
+fn list_calls(stack: &Stack) -> usize {
+    let calls = stack.listing_queries().len();
     stack.env.spoke.kit().clear_journal();
     calls
 }

@@ -381,6 +381,18 @@ impl Stack {
         }
     }
 
+    /// The query of every page of open tickets the sweep asked spoke-fake for, in order.
+    pub(crate) fn listing_queries(&self) -> Vec<String> {
+        self.env
+            .spoke
+            .kit()
+            .journal()
+            .iter()
+            .filter(|e| e.method == "GET" && e.path.ends_with("/requests"))
+            .map(|e| e.query.clone().unwrap_or_default())
+            .collect()
+    }
+
     /// Messages on the queue (visible and in flight).
     pub(crate) async fn depth(&self) -> u64 {
         devstack::aws::queue_depth(&self.env.sqs, &self.env.queues.url)

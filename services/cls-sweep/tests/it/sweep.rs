@@ -41,15 +41,7 @@ async fn every_page_of_250_tickets_is_read_and_expiries_up_to_today_are_enqueued
 
     assert_eq!(report.scanned, 250);
     assert_eq!(report.reviewable, 250);
-    let lists: Vec<String> = stack
-        .env
-        .spoke
-        .kit()
-        .journal()
-        .iter()
-        .filter(|e| e.method == "GET" && e.path.ends_with("/requests"))
-        .map(|e| e.query.clone().unwrap_or_default())
-        .collect();
+    let lists = stack.listing_queries();
     assert_eq!(lists.len(), 3, "{lists:?}");
     for (page, query) in lists.iter().enumerate() {
         for part in [
