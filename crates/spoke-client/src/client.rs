@@ -3,6 +3,7 @@
 //! `endpoints` the table of E1–E17 (see the crate README) with the trait implementation over it.
 
 mod endpoints;
+mod pace;
 mod request;
 
 use std::fmt;
@@ -50,6 +51,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     max_pages: u32,
     rate: Mutex<Option<RateLimitStatus>>,
+    budget: Mutex<Option<pace::Budget>>,
     retries: AtomicU32,
 }
 
@@ -152,6 +154,7 @@ impl SpokeClientBuilder {
                 clock: self.clock,
                 max_pages: self.max_pages,
                 rate: Mutex::new(None),
+                budget: Mutex::new(None),
                 retries: AtomicU32::new(0),
             }),
             deadline: None,

@@ -2,6 +2,8 @@
 //! respects the deadline, records the rate-limit headers, maps statuses to [`SpokeError`] and decodes.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use lambda_kit::http::{rate_limit_jitter, retry_after};
 use reqwest::StatusCode;
@@ -12,6 +14,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::endpoints::Endpoint;
+use super::pace::Budget;
 use super::{RateLimitStatus, SpokeClient};
 use crate::api::SpokeResult;
 use crate::error::{BodyExcerpt, ErrorContext, SpokeError};
@@ -21,6 +24,10 @@ use crate::query::Pairs;
 const API_KEY: HeaderName = HeaderName::from_static("api-key");
 const JSON: &str = "application/json";
 const EXCERPT_CHARS: usize = 512;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 struct Success {
     body: Vec<u8>,
@@ -43,6 +50,14 @@ impl SpokeClient {
         if status == RateLimitStatus::default() {
             return;
         }
+        if let (Some(limit), Some(remaining), Some(until_reset)) = (
+            status.limit,
+            status.remaining,
+            retry_after(headers, self.inner.clock.now()),
+        ) {
+            *lock(&self.inner.budget) =
+                Some(Budget::new(limit, remaining, until_reset, Instant::now()));
+        }
         if let (Some(limit), Some(remaining)) = (status.limit, status.remaining)
             && remaining.saturating_mul(10) < limit
         {
@@ -51,11 +66,16 @@ impl SpokeClient {
                 limit, remaining, "Spoke rate-limit budget below 10 %"
             );
         }
-        *self
-            .inner
-            .rate
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+        *lock(&self.inner.rate) = Some(status);
+    }
+
+    /// The wait before the next call under a low budget (`pace`), never past `deadline`.
+    fn pace(&self, deadline: Option<Instant>) -> Option<Duration> {
+        let now = Instant::now();
+        let wait = lock(&self.inner.budget)
+            .as_mut()?
+            .take(now, self.inner.policy.max_rate_limit_wait)?;
+        Some(deadline.map_or(wait, |d| wait.min(d.saturating_duration_since(now))))
     }
 
     /// The one request helper: joins the path, sets the headers, classifies the status, retries per
@@ -75,6 +95,15 @@ impl SpokeClient {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            if let Some(wait) = self.pace(deadline) {
+                debug!(
+                    upstream = "spoke",
+                    route = ep.route,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "pacing Spoke call: rate-limit budget low"
+                );
+                tokio::time::sleep(wait).await;
+            }
             let mut timeout = self.inner.attempt_timeout;
             if let Some(deadline) = deadline {
                 let remaining = deadline.saturating_duration_since(Instant::now());

@@ -6,5 +6,6 @@
 mod acceptance;
 mod contract;
 mod odd_responses;
+mod pacing;
 mod rotation;
 mod support;
