@@ -97,7 +97,8 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan, release: &Release) -> Result
             "bench: drain candidate batch {} × {} …",
             mapping.batch, mapping.concurrency
         );
-        let drain = drain(stack, release, *mapping, events / ROUNDS, plan).await?;
+        let window = plan.drain_candidate_window_secs;
+        let drain = drain(stack, release, *mapping, events / ROUNDS, window, plan).await?;
         entries.push(candidate_entry(&drain));
         candidates.push(drain);
     }
@@ -106,7 +107,16 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan, release: &Release) -> Result
         "bench: drain of {} events with batch {} × {} …",
         plan.drain_events, chosen.batch, chosen.concurrency
     );
-    let full = drain(stack, release, chosen, plan.drain_collaborators, plan).await?;
+    let window = plan.drain_window_secs;
+    let full = drain(
+        stack,
+        release,
+        chosen,
+        plan.drain_collaborators,
+        window,
+        plan,
+    )
+    .await?;
     entries.extend(full_entries(&full, plan));
     Ok(entries)
 }
@@ -126,12 +136,14 @@ pub(crate) fn pick(candidates: &[Drain]) -> Option<Mapping> {
         .map(|d| d.mapping)
 }
 
-/// One drain of `collaborators` × [`ROUNDS`] events with `mapping`.
+/// One drain of `collaborators` × [`ROUNDS`] events with `mapping`, the budget counted in windows of
+/// `window_secs`.
 async fn drain(
     stack: &Stack,
     release: &Release,
     mapping: Mapping,
     collaborators: usize,
+    window_secs: u64,
     plan: &Plan,
 ) -> Result<Drain> {
     let spoke = &stack.fakes.spoke;
@@ -160,8 +172,8 @@ async fn drain(
         action: json!({"delayMs": DRAIN_SPOKE_LATENCY.as_millis()}),
     });
     spoke.set_rate_limit(RateLimitConfig {
-        limit: DRAIN_LIMIT_PER_MIN * u32::try_from(plan.drain_window_secs).unwrap_or(60) / 60,
-        window_secs: plan.drain_window_secs,
+        limit: DRAIN_LIMIT_PER_MIN * u32::try_from(window_secs).unwrap_or(60) / 60,
+        window_secs,
         ..RateLimitConfig::default()
     });
     let deleted = Arc::new(AtomicUsize::new(0));
@@ -220,7 +232,7 @@ async fn drain(
     let journal = spoke.kit().journal();
     let spoke_429 = journal.iter().filter(|e| e.status == 429).count();
     let spoke_ok = journal.len() - spoke_429;
-    let per_window = per_window(&journal, plan.drain_window_secs);
+    let per_window = per_window(&journal, window_secs);
     let dead_lettered = dead_lettered(stack, &queue.dlq_url).await?;
     let in_order = in_order(&spoke.state_json(), &sent);
     Ok(Drain {
@@ -239,7 +251,7 @@ async fn drain(
             .count(),
         failed_records: outcomes.iter().map(|(o, _)| o.failed.len()).sum(),
         in_order,
-        window_secs: plan.drain_window_secs,
+        window_secs,
         per_window,
         batches: outcomes.iter().map(|(_, d)| *d).collect(),
     })

@@ -96,6 +96,9 @@ pub(crate) struct Plan {
     /// The rate limit's window (the budget per window is [`DRAIN_LIMIT_PER_MIN`] scaled to it): a minute,
     /// as Spoke's; ten seconds in the quick run, so that its short drain spans whole windows.
     pub(crate) drain_window_secs: u64,
+    /// The candidates' rate-limit window (the same budget per minute): short enough that a candidate's drain
+    /// spans several whole windows, over which its rate is measured.
+    pub(crate) drain_candidate_window_secs: u64,
     /// Handoff invocations per path.
     pub(crate) oncall: usize,
     /// Open tickets in the sweep.
@@ -136,6 +139,7 @@ impl Plan {
                 drain_candidates: Vec::new(),
                 drain_candidate_events: 0,
                 drain_window_secs: 10,
+                drain_candidate_window_secs: 10,
                 oncall: 50,
                 sweep_tickets: 1_000,
                 sweep_due: 20,
@@ -173,6 +177,7 @@ impl Plan {
                 ],
                 drain_candidate_events: 400,
                 drain_window_secs: 60,
+                drain_candidate_window_secs: 10,
                 oncall: 300,
                 sweep_tickets: 50_000,
                 sweep_due: 1_000,
@@ -189,6 +194,8 @@ impl Plan {
             (true, _) => 1,
             (false, "drain") => 30,
             (false, "sweep" | "byods") => 15,
+            // Seven processes × 1,010 invocations, one of them through SQS.
+            (false, "warm_memory") => 10,
             (false, _) => 5,
         };
         Duration::from_secs(60 * minutes)
