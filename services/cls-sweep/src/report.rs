@@ -57,6 +57,8 @@ pub struct SweepReport {
     pub activity: BTreeMap<String, String>,
     /// Wall time of the invocation.
     pub duration_ms: u64,
+    /// Of which reading the listing of open tickets.
+    pub listing_ms: u64,
 }
 
 impl SweepReport {

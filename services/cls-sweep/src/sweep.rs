@@ -37,6 +37,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         config.max_pages,
     )
     .await?;
+    let listing_ms = millis(started.elapsed());
     let (activity, activity_report) = gather_activity(&found.tickets, options, deps).await;
     let plan = plan(
         &found.tickets,
@@ -55,6 +56,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         dry_run = options.dry_run,
         scanned = found.scanned,
         pages = found.pages,
+        listing_ms,
         due = plan.due.len(),
         to_send = plan.send.len(),
         held = plan.held.len(),
@@ -125,6 +127,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         dry_run: options.dry_run,
         scanned: found.scanned,
         pages: found.pages,
+        listing_ms,
         reviewable: found.tickets.len(),
         due: plan
             .counts()
@@ -152,7 +155,7 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         report.next = next_invocation(&plan, options, deps).await;
         report.continued = report.next.is_some();
     }
-    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.duration_ms = millis(started.elapsed());
     deps.channel
         .post(&report.summary_line(&config.cls.stage))
         .await;
@@ -168,6 +171,10 @@ pub async fn run(options: &RunOptions, deps: &Deps) -> Result<SweepReport, Sweep
         deps.count("SweepCompleted", &[]);
     }
     Ok(report)
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Runs invocation 0 and then every continuation inline, in this process (`cls-admin sweep`): one report per

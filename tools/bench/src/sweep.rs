@@ -187,11 +187,15 @@ fn entries(
         .map(|r| r["enqueued"].as_u64().unwrap_or(0))
         .sum();
     let scanned = run.reports.first().map(|r| r["scanned"].clone());
-    let pages: u64 = run
-        .reports
-        .iter()
-        .map(|r| r["pages"].as_u64().unwrap_or(0))
-        .sum();
+    let sum = |key: &str| -> u64 {
+        run.reports
+            .iter()
+            .map(|r| r[key].as_u64().unwrap_or(0))
+            .sum()
+    };
+    let pages = sum("pages");
+    #[allow(clippy::cast_precision_loss)]
+    let listing_secs = sum("listing_ms") as f64 / 1000.0;
     let requests = spoke + github + usize::try_from(enqueued).unwrap_or(0) + run.invocations - 1;
     if let Some(error) = &run.error {
         return vec![
@@ -210,12 +214,13 @@ fn entries(
         Entry::value("sweep", &format!("{name}_function"), &format!("{title}: function time, all invocations"), "s", run.function_time.as_secs_f64())
             .with("invocations", run.invocations as u64)
             .with("pages", pages)
+            .with("listing_secs", listing_secs)
             .with("cpu_secs", (run.cpu.as_secs_f64() * 1000.0).round() / 1000.0)
             .with("wall_secs", (run.wall.as_secs_f64() * 100.0).round() / 100.0)
             .with("scanned", scanned.unwrap_or(Value::Null))
             .with("enqueued", enqueued)
             .with("on_queue", queued)
-            .note("release binary, each continuation on the same warm process; includes waiting for spoke-fake (a dev build, which filters and sorts every open ticket for each page); pages is over all invocations; cpu_secs is the function's own work; SQS is moto"),
+            .note("release binary, each continuation on the same warm process; includes waiting for spoke-fake (in the bench process; it filters and sorts every open ticket for each page); pages and listing_secs (reading them) are over all invocations; cpu_secs is the function's own work; SQS is moto"),
         Entry::value("sweep", &format!("{name}_requests"), &format!("{title}: requests made"), "requests", requests as f64)
             .with("spoke", spoke as u64)
             .with("github", github as u64)

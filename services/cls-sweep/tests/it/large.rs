@@ -40,6 +40,7 @@ async fn a_sweep_over_more_than_fifty_pages_reviews_the_due_ticket_on_the_last_p
     assert_eq!(report.scanned, 5_150);
     assert_eq!(report.reviewable, 5_150);
     assert!(report.pages > 50, "{} pages", report.pages);
+    assert!(report.listing_ms <= report.duration_ms);
     assert_eq!(report.enqueued, 1);
     assert_eq!(
         stack.reviewed_tickets().await,
