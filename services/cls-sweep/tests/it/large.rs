@@ -130,3 +130,42 @@ async fn continuations_over_a_changing_listing_neither_skip_nor_repeat_a_review(
     assert_eq!(counts.keys().copied().collect::<Vec<_>>(), expected);
     assert!(counts.values().all(|c| *c == 1), "{counts:?}");
 }
+
+#[tokio::test]
+async fn a_continuation_holds_the_removals_the_runs_brake_held_though_it_sees_fewer() {
+    let stack = spawn_with(Options::default().var("CLS_SWEEP_MAX_ACTIONS", "10")).await;
+    // 30 removals (over the brake of 25): 5 before the 15 reminders, 25 after them. The first invocation
+    // holds all 30 and sends 10 reminders; its continuation reads only from its cursor on, where 25 removals
+    // would not trip the brake by themselves.
+    let reminder = |n: u32| Ticket::new(n, "2027-01-31");
+    let tickets: Vec<Ticket> = (0..45)
+        .map(|n| {
+            if (5..20).contains(&n) {
+                reminder(n)
+            } else {
+                Ticket::new(n, DUE)
+            }
+        })
+        .collect();
+    stack.seed_tickets(&tickets);
+
+    let first = stack.sweep(TODAY).await;
+    assert!(first.brake_tripped);
+    assert_eq!((first.enqueued, first.remaining), (10, 5));
+    let next = stack.env.continuations.events()[0].clone();
+    assert_eq!(next.hold_removals, Some(true));
+
+    let second = stack.continue_on_another_instance(0).await;
+    assert_eq!((second.enqueued, second.remaining), (5, 0));
+    assert_eq!(second.held_removals.len(), 25);
+    let reviewed = stack.reviewed_tickets().await;
+    assert_eq!(
+        reviewed,
+        (5..20).map(|n| reminder(n).id()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        stack.alerts_of("SweepBrakeTripped").len(),
+        1,
+        "alerted once, by the first invocation"
+    );
+}
