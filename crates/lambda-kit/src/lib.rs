@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod aws_http;
 pub mod clock;
 pub mod config;
 pub mod error;

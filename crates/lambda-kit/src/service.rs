@@ -133,7 +133,7 @@ pub async fn aws_sdk_config(endpoint_override: Option<&str>) -> aws_config::SdkC
 }
 
 fn sdk_loader(lookup: impl Fn(&str) -> Option<String>) -> aws_config::ConfigLoader {
-    let loader = crate::tls::with_aws_http_client(aws_config::defaults(
+    let loader = crate::aws_http::with_aws_http_client(aws_config::defaults(
         aws_config::BehaviorVersion::latest(),
     ));
     if !has_static_credentials(&lookup) {
@@ -162,6 +162,7 @@ pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
+        .http_client(crate::aws_http::aws_http_client())
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
         )

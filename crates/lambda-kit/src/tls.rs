@@ -6,21 +6,27 @@
 //! - [`client_config`]: the rustls configuration every `reqwest` client of [`crate::http`] uses: the Mozilla
 //!   root program compiled in (`webpki-roots`, trust anchors that need no parsing), the aws-lc-rs provider,
 //!   HTTP/1.1. Built once per process and shared.
-//! - [`with_aws_http_client`]: the AWS SDK's HTTPS client, trusting the Amazon Trust Services roots that AWS
-//!   service endpoints chain to (five certificates, `amazon-trust-services.pem`) instead of the system store.
+//! - [`aws_client_config`]: the rustls configuration of the AWS SDK's HTTP client ([`crate::aws_http`]),
+//!   trusting the Amazon Trust Services roots that AWS service endpoints chain to (five certificates,
+//!   `amazon-trust-services.pem`) instead of the system store. Built once per process and shared.
 
 use std::sync::{Arc, LazyLock};
 
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 
 /// The roots AWS endpoints chain to: Amazon Root CA 1–4 and Starfield Services Root Certificate Authority G2
 /// (the cross-signing root), as published by Amazon Trust Services.
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
 static CLIENT_CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
-    let roots = rustls::RootCertStore {
+    http_1_1(rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    })
+});
+
+/// A client configuration trusting `roots`, with the aws-lc-rs provider, speaking HTTP/1.1.
+fn http_1_1(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -31,7 +37,7 @@ static CLIENT_CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
     // The shared reqwest client speaks HTTP/1.1 only (no `http2` feature).
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     config
-});
+}
 
 /// The rustls client configuration of every HTTP client built by [`crate::http`] (a cheap clone of the one
 /// built on first use).
@@ -39,29 +45,22 @@ pub fn client_config() -> rustls::ClientConfig {
     CLIENT_CONFIG.clone()
 }
 
-/// `loader` with the AWS SDK's HTTPS client: rustls with aws-lc-rs, trusting the Amazon Trust Services roots
-/// only.
-pub fn with_aws_http_client(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
-    let trust = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(AMAZON_TRUST_SERVICES);
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        // Building a context only stores the trust store; the certificates are read when a connector is made.
-        .unwrap_or_else(|error| unreachable!("a TLS context with a trust store builds: {error}"));
-    loader.http_client(
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .tls_context(context)
-            .build_https(),
-    )
+static AWS_CLIENT_CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES).flatten();
+    // The five roots are a file of this crate, checked by its tests; none is skipped.
+    roots.add_parsable_certificates(certificates);
+    http_1_1(roots)
+});
+
+/// The rustls client configuration of the AWS SDK's HTTP client ([`crate::aws_http`]): the Amazon Trust Services
+/// roots only (a cheap clone of the one built on first use).
+pub fn aws_client_config() -> rustls::ClientConfig {
+    AWS_CLIENT_CONFIG.clone()
 }
 
 #[cfg(test)]
 mod tests {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
     use sha2::{Digest as _, Sha256};
 
     use super::*;

@@ -61,6 +61,7 @@ pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
         .region(aws_sdk_sqs::config::Region::new(REGION))
         .credentials_provider(credentials())
         .endpoint_url(endpoint)
+        .http_client(lambda_kit::aws_http::aws_http_client())
         .build();
     aws_sdk_sqs::Client::from_conf(config)
 }
@@ -74,6 +75,7 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
             "testing", "testing", None, None, "devstack",
         ))
         .endpoint_url(endpoint)
+        .http_client(lambda_kit::aws_http::aws_http_client())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
@@ -87,6 +89,7 @@ pub fn events_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
             "testing", "testing", None, None, "devstack",
         ))
         .endpoint_url(endpoint)
+        .http_client(lambda_kit::aws_http::aws_http_client())
         .build();
     aws_sdk_eventbridge::Client::from_conf(config)
 }

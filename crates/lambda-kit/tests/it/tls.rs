@@ -78,6 +78,35 @@ fn spawn_tls_server() -> u16 {
     port
 }
 
+/// A client configuration trusting the test root alone.
+fn trusting_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let root = CertificateDer::from_pem_file(fixture("store/test-root.pem")).unwrap();
+    roots.add(root).unwrap();
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// A Secrets Manager client for `url` over `http`, with static credentials.
+fn secrets_client(
+    url: &str,
+    http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .endpoint_url(url)
+        .http_client(http)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
 /// Whether an error chain says the server's certificate was refused for its issuer.
 fn is_unknown_issuer(chain: &str) -> bool {
     chain.contains("UnknownIssuer")
@@ -118,21 +147,28 @@ async fn in_a_process_whose_certificate_store_is_the_test_root() {
     let port = spawn_tls_server();
     let url = format!("https://localhost:{port}/");
 
-    // The server works: a client given the test root explicitly connects.
-    let mut roots = rustls::RootCertStore::empty();
-    let root = CertificateDer::from_pem_file(fixture("store/test-root.pem")).unwrap();
-    roots.add(root).unwrap();
-    let trusting = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let trusting = reqwest::Client::builder()
-        .tls_backend_preconfigured(trusting)
+    // The server works: a client given the test root explicitly connects, through reqwest and through the SDK's
+    // HTTP client of `lambda_kit::aws_http`.
+    let trusting = trusting_config();
+    let response = reqwest::Client::builder()
+        .tls_backend_preconfigured(trusting.clone())
         .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
         .unwrap();
-    let response = trusting.get(&url).send().await.unwrap();
     assert_eq!(response.status(), 200);
+    let answer = secrets_client(&url, lambda_kit::aws_http::aws_http_client_with(trusting))
+        .get_secret_value()
+        .secret_id("any")
+        .send()
+        .await;
+    assert!(
+        !matches!(answer, Err(SdkError::DispatchFailure(_))),
+        "the SDK over reqwest, given the test root, must reach the server: {}",
+        chain(&answer.unwrap_err())
+    );
 
     // The process's certificate store is the test root: reqwest's own default (the platform verifier, which
     // reads the store) trusts the server.
@@ -148,22 +184,6 @@ async fn in_a_process_whose_certificate_store_is_the_test_root() {
     let shared = lambda_kit::http::http_client("lambda-kit-test/0.0.0").unwrap();
     let error = shared.get(&url).send().await.unwrap_err();
     assert!(is_unknown_issuer(&chain(&error)), "{}", chain(&error));
-
-    // The SDK's own default HTTPS client reads the store too, and trusts the server.
-    let native = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&url)
-        .load()
-        .await;
-    let answer = aws_sdk_secretsmanager::Client::new(&native)
-        .get_secret_value()
-        .secret_id("any")
-        .send()
-        .await;
-    assert!(
-        !matches!(answer, Err(SdkError::DispatchFailure(_))),
-        "the SDK's default client must reach the server here: {}",
-        chain(&answer.unwrap_err())
-    );
 
     // The HTTPS client of `aws_sdk_config` refuses it: it trusts the Amazon Trust Services roots only.
     let sdk = lambda_kit::aws_sdk_config(Some(&url)).await;

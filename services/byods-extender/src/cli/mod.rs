@@ -110,7 +110,9 @@ fn config(global: &Global) -> Result<Config, Exit> {
 /// The platform of an operator's machine: the AWS default chain (with `--region`), the system clock, and
 /// EMF kept off stdout.
 async fn platform(global: &Global) -> Result<Platform, Exit> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = lambda_kit::aws_http::with_aws_http_client(aws_config::defaults(
+        aws_config::BehaviorVersion::latest(),
+    ));
     if let Some(region) = &global.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
