@@ -2,10 +2,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -43,8 +47,8 @@ impl fmt::Debug for AppCredentials {
 }
 
 impl AppCredentials {
-    /// Parses the private key. Accepts PEM or base64 of PEM.
-    pub(crate) fn encoding_key(&self) -> Result<EncodingKey, GithubError> {
+    /// Parses the private key: an RSA key, PEM (PKCS#1 or PKCS#8) or base64 of the PEM.
+    pub(crate) fn signing_key(&self) -> Result<RsaKeyPair, GithubError> {
         let invalid = || GithubError::InvalidKey {
             app_id: self.app_id,
         };
@@ -57,7 +61,12 @@ impl AppCredentials {
                 .decode(compact)
                 .map_err(|_| invalid())?
         };
-        EncodingKey::from_rsa_pem(&pem).map_err(|_| invalid())
+        match PrivateKeyDer::from_pem_slice(&pem).map_err(|_| invalid())? {
+            PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der()),
+            PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()),
+            _ => return Err(invalid()),
+        }
+        .map_err(|_| invalid())
     }
 }
 
@@ -87,7 +96,7 @@ impl AppJwtClaims {
 #[derive(Clone)]
 pub(crate) struct AppKey {
     pub(crate) app_id: u64,
-    key: EncodingKey,
+    key: Arc<RsaKeyPair>,
 }
 
 impl fmt::Debug for AppKey {
@@ -102,19 +111,32 @@ impl AppKey {
     pub(crate) fn new(creds: &AppCredentials) -> Result<Self, GithubError> {
         Ok(Self {
             app_id: creds.app_id,
-            key: creds.encoding_key()?,
+            key: Arc::new(creds.signing_key()?),
         })
     }
 
     /// Signs an RS256 App JWT valid from now − 60 s to now + 9 min.
     pub(crate) fn jwt(&self, now: DateTime<Utc>) -> Result<SecretString, GithubError> {
-        let claims = AppJwtClaims::at(self.app_id, now);
-        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
-            .map(SecretString::from)
-            .map_err(|_| GithubError::InvalidKey {
-                app_id: self.app_id,
-            })
+        let invalid = || GithubError::InvalidKey {
+            app_id: self.app_id,
+        };
+        let claims = serde_json::to_vec(&AppJwtClaims::at(self.app_id, now)).map_err(|_| invalid())?;
+        let mut jwt = format!("{}.{}", base64url(JWT_HEADER.as_bytes()), base64url(&claims));
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), jwt.as_bytes(), &mut signature)
+            .map_err(|_| invalid())?;
+        jwt.push('.');
+        jwt.push_str(&base64url(&signature));
+        Ok(SecretString::from(jwt))
     }
+}
+
+/// The JOSE header of every App JWT: RS256 (RSASSA-PKCS1-v1_5 with SHA-256), as GitHub requires.
+const JWT_HEADER: &str = r#"{"alg":"RS256","typ":"JWT"}"#;
+
+fn base64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Mints an App JWT for `creds` at `now` (for callers that talk to App endpoints themselves, and tests).

@@ -86,7 +86,7 @@ impl fmt::Debug for ReqwestConnector {
 
 impl ReqwestConnector {
     fn new(tls: &rustls::ClientConfig, (connect, read): Timeouts) -> Self {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::http::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .tls_backend_preconfigured(tls.clone());
         if let Some(timeout) = connect {

@@ -18,18 +18,38 @@ pub fn http_client(user_agent: &str) -> Result<reqwest::Client, reqwest::Error> 
     http_client_with(user_agent, CONNECT_TIMEOUT, REQUEST_TIMEOUT)
 }
 
+/// A reqwest builder with the shared TLS configuration of [`crate::tls::client_config`]. Every reqwest client of
+/// the workspace starts here: reqwest is built without a crypto provider of its own (`rustls-no-provider`,
+/// docs/decisions/0019), so a bare `reqwest::Client::builder().build()` panics.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().tls_backend_preconfigured(crate::tls::client_config())
+}
+
+/// A client with reqwest's defaults (no timeouts, redirects followed) and the shared TLS configuration: what
+/// `reqwest::Client::new()` would be, for tests and local tools talking to loopback servers. Functions use
+/// [`http_client`].
+///
+/// # Panics
+///
+/// As `reqwest::Client::new()`, when the client cannot be built (the TLS configuration is fixed, so never in
+/// practice).
+pub fn default_client() -> reqwest::Client {
+    client_builder()
+        .build()
+        .unwrap_or_else(|error| panic!("a reqwest client with the shared TLS configuration: {error}"))
+}
+
 /// [`http_client`] with explicit timeouts.
 pub fn http_client_with(
     user_agent: &str,
     connect_timeout: Duration,
     request_timeout: Duration,
 ) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    client_builder()
         .user_agent(user_agent)
         .connect_timeout(connect_timeout)
         .timeout(request_timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .tls_backend_preconfigured(crate::tls::client_config())
         .build()
 }
 

@@ -4,7 +4,7 @@
 //! shared HTTP client, the AWS SDK's client and any client built with other timeouts.
 //!
 //! - [`client_config`]: the rustls configuration every `reqwest` client of [`crate::http`] uses: the Mozilla
-//!   root program compiled in (`webpki-roots`, trust anchors that need no parsing), the aws-lc-rs provider,
+//!   root program compiled in (`webpki-roots`, trust anchors that need no parsing), the ring provider,
 //!   HTTP/1.1. Built once per process and shared.
 //! - [`aws_client_config`]: the rustls configuration of the AWS SDK's HTTP client ([`crate::aws_http`]),
 //!   trusting the Amazon Trust Services roots that AWS service endpoints chain to (five certificates,
@@ -25,13 +25,14 @@ static CLIENT_CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
     })
 });
 
-/// A client configuration trusting `roots`, with the aws-lc-rs provider, speaking HTTP/1.1.
+/// A client configuration trusting `roots`, with the ring provider (the one provider of the workspace, ADR 0019),
+/// speaking HTTP/1.1.
 fn http_1_1(roots: rustls::RootCertStore) -> rustls::ClientConfig {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        // The aws-lc-rs provider supports every safe default version; an error here is a build mistake.
-        .unwrap_or_else(|error| unreachable!("aws-lc-rs supports TLS 1.2 and 1.3: {error}"))
+        // The ring provider supports every safe default version; an error here is a build mistake.
+        .unwrap_or_else(|error| unreachable!("ring supports TLS 1.2 and 1.3: {error}"))
         .with_root_certificates(roots)
         .with_no_client_auth();
     // The shared reqwest client speaks HTTP/1.1 only (no `http2` feature).

@@ -230,7 +230,7 @@ mod tests {
     use super::*;
 
     fn client(base: &str) -> SpokeClient {
-        SpokeClient::builder(reqwest::Client::new(), SecretString::from("k"))
+        SpokeClient::builder(lambda_kit::http::default_client(), SecretString::from("k"))
             .base_url(base)
             .build()
             .unwrap()
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn plain_http_is_refused_for_remote_hosts() {
-        let err = SpokeClient::builder(reqwest::Client::new(), SecretString::from("k"))
+        let err = SpokeClient::builder(lambda_kit::http::default_client(), SecretString::from("k"))
             .base_url("http://api.askspoke.com/api/v1")
             .build()
             .unwrap_err();
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn debug_output_redacts_the_key() {
-        let c = SpokeClient::builder(reqwest::Client::new(), SecretString::from("sekrit-key"))
+        let c = SpokeClient::builder(lambda_kit::http::default_client(), SecretString::from("sekrit-key"))
             .base_url("http://127.0.0.1:1/api/v1")
             .build()
             .unwrap();

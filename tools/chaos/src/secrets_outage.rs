@@ -57,7 +57,7 @@ impl SecretsProxy {
     pub async fn start(target: &str) -> Result<Self> {
         let state = Proxy {
             target: target.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::builder()
+            http: lambda_kit::http::client_builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()?,
             faults: Arc::default(),

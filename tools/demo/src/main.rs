@@ -176,7 +176,7 @@ async fn invoke(function: &str, source: &str) -> Result<ExitCode> {
     let base = endpoints["invoke"]
         .as_str()
         .context("endpoints.json has no `invoke` entry")?;
-    let response = reqwest::Client::new()
+    let response = lambda_kit::http::default_client()
         .post(format!("{base}/{function}"))
         .json(&event)
         .send()

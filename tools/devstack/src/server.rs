@@ -62,7 +62,7 @@ impl DevstackBuilder {
             names: names.clone(),
             registry: self.registry.clone(),
             base_url: OnceLock::new(),
-            http: reqwest::Client::builder()
+            http: lambda_kit::http::client_builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap_or_default(),

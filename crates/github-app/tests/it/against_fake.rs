@@ -254,7 +254,7 @@ async fn a_rate_limit_longer_than_the_bounded_wait_is_returned_as_retryable() {
 async fn the_fakes_own_rate_limit_is_honoured() {
     let s = Setup::minimal().await;
     s.client.installation_token("acme").await.unwrap();
-    let http = reqwest::Client::new();
+    let http = lambda_kit::http::default_client();
     let resp = http
         .post(format!("{}/__fake/rate-limit", s.server.base_url()))
         .json(&json!({"rejectNext": 1, "resetInSecs": 0, "retryAfter": true}))

@@ -27,7 +27,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// A TLS server on 127.0.0.1 presenting `localhost.pem` (signed by `store/test-root.pem`), answering every
@@ -150,7 +150,7 @@ async fn in_a_process_whose_certificate_store_is_the_test_root() {
     // The server works: a client given the test root explicitly connects, through reqwest and through the SDK's
     // HTTP client of `lambda_kit::aws_http`.
     let trusting = trusting_config();
-    let response = reqwest::Client::builder()
+    let response = lambda_kit::http::client_builder()
         .tls_backend_preconfigured(trusting.clone())
         .build()
         .unwrap()
@@ -171,7 +171,9 @@ async fn in_a_process_whose_certificate_store_is_the_test_root() {
     );
 
     // The process's certificate store is the test root: reqwest's own default (the platform verifier, which
-    // reads the store) trusts the server.
+    // reads the store) trusts the server. reqwest has no crypto provider of its own (ADR 0019); this child
+    // process installs one for it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let machine = reqwest::Client::builder().build().unwrap();
     let response = machine.get(&url).send().await;
     assert!(

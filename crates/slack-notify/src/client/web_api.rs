@@ -387,7 +387,7 @@ mod tests {
     #[test]
     fn debug_output_hides_the_bot_token() {
         let client = SlackClient::new(
-            reqwest::Client::new(),
+            lambda_kit::http::default_client(),
             SlackEndpoints::default(),
             SecretString::from("xoxb-very-secret".to_owned()),
         );

@@ -60,7 +60,7 @@ pub(crate) fn calls(fake: &SpawnedSlackFake, method: &str, path: &str) -> usize 
 }
 
 pub(crate) async fn add_fault(fake: &SpawnedSlackFake, rule: serde_json::Value) {
-    let resp = reqwest::Client::new()
+    let resp = lambda_kit::http::default_client()
         .post(format!("{}/__fake/faults", fake.base_url()))
         .json(&rule)
         .send()

@@ -53,7 +53,7 @@ async fn click(fake: &slack_fake::SpawnedSlackFake, url: &str, extra: Value) -> 
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
-    reqwest::Client::new()
+    lambda_kit::http::default_client()
         .post(format!("{}/__fake/interactions/send", fake.base_url()))
         .json(&body)
         .send()

@@ -241,7 +241,7 @@ async fn replies_through_a_response_url_of_the_configured_prefix_only() {
         .post_message(&ChannelId::new("#it-team"), &reminder())
         .await
         .unwrap();
-    let created: serde_json::Value = reqwest::Client::new()
+    let created: serde_json::Value = lambda_kit::http::default_client()
         .post(format!("{}/__fake/response-urls", fake.base_url()))
         .json(&json!({"channel": posted.channel, "ts": posted.ts}))
         .send()

@@ -254,7 +254,7 @@ async fn spk9_a_create_that_times_out_after_the_commit_is_not_retried() {
         json!({"commitThenDelayMs": 3000}),
     );
     let client = spoke_client::SpokeClient::builder(
-        reqwest::Client::new(),
+        lambda_kit::http::default_client(),
         secrecy::SecretString::from(SVC_KEY),
     )
     .base_url(f.api())
@@ -449,7 +449,7 @@ async fn spk15_a_scoped_deadline_applies_through_a_trait_object() {
         .add_fault(Some("GET"), "/teams/*", None, json!({"status": 503}));
     let api: Arc<dyn SpokeApi> = Arc::new(
         spoke_client::SpokeClient::builder(
-            reqwest::Client::new(),
+            lambda_kit::http::default_client(),
             secrecy::SecretString::from(SVC_KEY),
         )
         .base_url(f.api())

@@ -32,7 +32,7 @@ fn client(server: &MockServer) -> SpokeClient {
 
 fn client_with_timeout(server: &MockServer, timeout: Duration) -> SpokeClient {
     SpokeClient::builder(
-        reqwest::Client::new(),
+        lambda_kit::http::default_client(),
         secrecy::SecretString::from("wiremock-key"),
     )
     .base_url(format!("{}/api/v1", server.uri()))
@@ -355,7 +355,7 @@ async fn without_a_date_header_the_reset_is_measured_against_the_injected_clock(
         socket.write_all(answer.as_bytes()).await.unwrap();
     });
     let clock = lambda_kit::FixedClock::at("2030-01-01T00:00:00Z").unwrap();
-    let c = SpokeClient::builder(reqwest::Client::new(), secrecy::SecretString::from("k"))
+    let c = SpokeClient::builder(lambda_kit::http::default_client(), secrecy::SecretString::from("k"))
         .base_url(format!("http://{addr}/api/v1"))
         .clock(Arc::new(clock))
         .build()

@@ -31,7 +31,7 @@ pub(crate) fn fast_policy() -> RetryPolicy {
 }
 
 pub(crate) fn client_for(base: &str, key: &str) -> SpokeClient {
-    SpokeClient::builder(reqwest::Client::new(), SecretString::from(key.to_owned()))
+    SpokeClient::builder(lambda_kit::http::default_client(), SecretString::from(key.to_owned()))
         .base_url(base)
         .user_agent(USER_AGENT)
         .retry_policy(fast_policy())
@@ -66,7 +66,7 @@ impl Fake {
 
     /// Calls the fake's control API.
     pub(crate) async fn control(&self, path: &str, body: Value) {
-        let status = reqwest::Client::new()
+        let status = lambda_kit::http::default_client()
             .post(format!("{}/__fake{path}", self.server.base_url()))
             .json(&body)
             .send()

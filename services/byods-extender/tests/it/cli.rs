@@ -114,7 +114,7 @@ async fn setup_oauth(env: &Env, extra_args: &[&str], extra_env: &[(&str, &str)])
         .1
         .into_owned();
     // The test is the browser: follow the fake's redirect to the CLI's loopback listener.
-    let browser = reqwest::Client::builder()
+    let browser = lambda_kit::http::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

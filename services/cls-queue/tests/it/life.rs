@@ -229,7 +229,7 @@ pub(crate) async fn deliver(stack: &Stack, env: &Envelope) {
 
 /// A `response_url` issued by slack-fake for a message.
 pub(crate) async fn response_url(stack: &Stack, channel: &str, ts: &str) -> String {
-    let answer: Value = reqwest::Client::new()
+    let answer: Value = lambda_kit::http::default_client()
         .post(format!(
             "{}/__fake/response-urls",
             stack.slack_server.base_url()

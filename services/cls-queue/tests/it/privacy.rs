@@ -55,7 +55,7 @@ fn strict_seed(stack: &Stack, service_user_is_agent: bool) -> Value {
 
 /// The status of `GET /requests/{FILED_BY_HAND}` with `key`.
 async fn status_of_the_ticket_for(stack: &Stack, key: &str) -> u16 {
-    reqwest::Client::new()
+    lambda_kit::http::default_client()
         .get(format!(
             "{}/requests/{FILED_BY_HAND}",
             stack.deps.config.api.spoke

@@ -268,7 +268,7 @@ async fn two_matching_tickets_use_the_oldest_tag_the_other_and_alert_once() {
             serde_json::json!({"fieldId": field(n), "value": Stack::answer(&first, n).unwrap()}),
         );
     }
-    let http = reqwest::Client::new();
+    let http = lambda_kit::http::default_client();
     let created: Value = http
         .post(format!("{}/requests", stack.deps.config.api.spoke))
         .header("Api-Key", SPOKE_KEY)
@@ -365,7 +365,7 @@ async fn a_ticket_on_the_third_page_of_the_search_is_found_and_near_matches_are_
     stack.process(&Event::octocat_by_alice("widgets")).await;
     let mine = only_request(&stack)["id"].as_str().unwrap().to_owned();
     // 240 other tickets the text search also returns: near-match logins and the same login in another org.
-    let http = reqwest::Client::new();
+    let http = lambda_kit::http::default_client();
     for i in 0..240 {
         let (login, org, uid) = if i % 2 == 0 {
             (format!("octocat{i}"), "acme", 1_000 + i)

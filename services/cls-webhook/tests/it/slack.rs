@@ -278,7 +278,7 @@ async fn no_signing_secret_or_response_url_reaches_the_logs() {
 
 /// A reminder with the two CLS buttons posted by the bot into Alice's DM on slack-fake: (channel, ts).
 async fn post_reminder(slack_api: &str, bot_token: &str, value: &ButtonValue) -> (String, String) {
-    let http = reqwest::Client::new();
+    let http = lambda_kit::http::default_client();
     let call = |method: &str, body: Value| {
         http.post(format!("{slack_api}/{method}"))
             .bearer_auth(bot_token)
@@ -333,7 +333,7 @@ async fn a_click_sent_by_slack_fake_through_the_api_gateway_emulator_is_queued()
         body.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        reqwest::Client::new().post(&control).json(&body).send()
+        lambda_kit::http::default_client().post(&control).json(&body).send()
     };
     let started = std::time::Instant::now();
     let clicked: Value = send(json!({})).await.unwrap().json().await.unwrap();

@@ -252,7 +252,7 @@ async fn click(stack: &Stack, ts: &str, action_id: &str) -> Result<()> {
         "{}/slack/__fake/interactions/send",
         stack.devstack.base_url()
     );
-    let answer: Value = reqwest::Client::new()
+    let answer: Value = lambda_kit::http::default_client()
         .post(control)
         .timeout(Duration::from_secs(10))
         .json(

@@ -164,7 +164,9 @@ async fn the_demo_flows_all_pass_on_ephemeral_ports_and_leave_their_evidence() {
     // Slack: the platform post, the handoff alerts and the re-auth alert.
     assert!(stack.fakes.slack.messages("alerts_it").len() >= 3);
 
-    let state: serde_json::Value = reqwest::get(format!("{}/state", stack.endpoints["admin"]))
+    let state: serde_json::Value = lambda_kit::http::default_client()
+        .get(format!("{}/state", stack.endpoints["admin"]))
+        .send()
         .await
         .unwrap()
         .json()

@@ -65,7 +65,7 @@ async fn a_sweep_invoked_by_name_expires_a_collaborator_through_the_queue_mappin
     assert!(github.is_outside_collaborator("acme", "mona"));
 
     // The sweep as of the expiry date, through the invoke endpoint.
-    let response = reqwest::Client::new()
+    let response = lambda_kit::http::default_client()
         .post(format!("{}/cls-sweep", stack.endpoints["invoke"]))
         .json(&json!({"today": expiry}))
         .send()

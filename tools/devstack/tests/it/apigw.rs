@@ -43,7 +43,7 @@ async fn serve_webhook(handler: JsonHandler) -> RunningServer {
 /// POSTs `{}` to the emulator's `/github/webhook`.
 async fn post_webhook(server: &RunningServer) -> Reply {
     send(
-        reqwest::Client::new()
+        lambda_kit::http::default_client()
             .post(format!("{}/github/webhook", server.base_url()))
             .body("{}"),
     )
@@ -62,7 +62,7 @@ async fn turns_a_request_into_a_v2_event_and_the_response_back_into_http() {
             .await;
     let raw = "{\"action\":\"added\",  \"zen\": \"keep it raw\"}";
 
-    let response = reqwest::Client::new()
+    let response = lambda_kit::http::default_client()
         .post(format!("{}/github/webhook?x=1&y=a%20b", server.base_url()))
         .header("X-GitHub-Event", "member")
         .header("X-Hub-Signature-256", "sha256=00")
@@ -110,7 +110,7 @@ async fn passes_a_form_body_as_text_and_a_binary_body_as_base64() {
     let server =
         serve(ApiGateway::new().route(Method::POST, "/slack/interactions", "cls-webhook", handler))
             .await;
-    let client = reqwest::Client::new();
+    let client = lambda_kit::http::default_client();
     let url = format!("{}/slack/interactions", server.base_url());
 
     client
@@ -168,7 +168,7 @@ async fn answers_502_when_the_function_fails() {
 async fn answers_404_for_a_route_that_is_not_configured() {
     let captured: Arc<Mutex<Vec<Value>>> = Arc::default();
     let server = serve_webhook(capturing(&captured, json!({}))).await;
-    let client = reqwest::Client::new();
+    let client = lambda_kit::http::default_client();
 
     let wrong_path = client
         .post(format!("{}/github/other", server.base_url()))

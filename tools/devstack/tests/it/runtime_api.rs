@@ -20,7 +20,7 @@ impl FakeRuntime {
     fn new(api: &RuntimeApi) -> Self {
         Self {
             base: format!("http://{}/2018-06-01/runtime", api.address()),
-            http: reqwest::Client::new(),
+            http: lambda_kit::http::default_client(),
         }
     }
 

@@ -61,7 +61,7 @@ async fn devstack(registry: Registry) -> Devstack {
 #[tokio::test]
 async fn routes_each_prefix_to_its_fake_and_aggregates_their_state_with_secrets_redacted() {
     let stack = devstack(Registry::new()).await;
-    let client = reqwest::Client::new();
+    let client = lambda_kit::http::default_client();
 
     let posted = send(
         client
@@ -89,7 +89,7 @@ async fn routes_each_prefix_to_its_fake_and_aggregates_their_state_with_secrets_
 #[tokio::test]
 async fn reset_clears_every_fake() {
     let stack = devstack(Registry::new()).await;
-    let client = reqwest::Client::new();
+    let client = lambda_kit::http::default_client();
     for fake in ["spoke", "slack"] {
         client
             .post(format!("{}/items", stack.fake_url(fake)))
@@ -133,7 +133,7 @@ async fn invokes_a_registered_function_and_reports_function_errors() {
         json_handler(|_, _| async { Err("it broke".to_owned()) }),
     );
     let stack = devstack(registry).await;
-    let client = reqwest::Client::new();
+    let client = lambda_kit::http::default_client();
     let invoke = |name: &str| format!("{}/invoke/{name}", stack.admin_url());
 
     let ok = send(client.post(invoke("echo")).body("{\"a\":1}")).await;

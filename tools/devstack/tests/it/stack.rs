@@ -81,7 +81,7 @@ async fn a_bare_stack_seeds_the_pinned_credentials_and_writes_a_flat_endpoints_f
     );
     // The fixture's fixed key no longer opens spoke-fake.
     let teams = format!("{}/teams", stack.endpoints["spoke"]);
-    let http = reqwest::Client::new();
+    let http = lambda_kit::http::default_client();
     let fixed = http
         .get(&teams)
         .header("Api-Key", "demo-spoke-key")

@@ -102,7 +102,7 @@ impl Moto {
     }
 
     async fn wait_ready(&self, limit: Duration, log: &Path) -> Result<(), MotoError> {
-        let client = reqwest::Client::builder()
+        let client = crate::http::client_builder()
             .timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| MotoError::Spawn(std::io::Error::other(e.without_url())))?;

@@ -73,7 +73,7 @@ impl Control {
     /// The control API under `root` (the fake's server root or devstack mount, e.g. `http://127.0.0.1:p/slack`).
     pub fn new(root: &str) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: crate::http::default_client(),
             base: format!("{}/__fake", root.trim_end_matches('/')),
         }
     }

@@ -96,7 +96,7 @@ impl GithubFake {
             false,
             json!({"message": "API rate limit exceeded", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}),
         );
-        let http = reqwest::Client::builder()
+        let http = fake_kit::client_builder()
             .timeout(Duration::from_secs(15))
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -265,7 +265,7 @@ async fn deliver(
     fake: &SlackFake,
     out: Outgoing,
 ) -> Result<(u64, u16, String), (StatusCode, String)> {
-    let client = reqwest::Client::builder()
+    let client = fake_kit::client_builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -74,7 +74,7 @@ impl Harness {
         let extra = Router::new().route("/hello", get(|| async { "extra control route" }));
         let app = fake_app(kit.clone(), api, items.clone(), extra);
         let server = serve_ephemeral(app).await.unwrap();
-        let http = reqwest::Client::builder()
+        let http = fake_kit::client_builder()
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap();

@@ -8,7 +8,7 @@ use crate::support::{Running, expected_signature, good_jwt, jwt, receiver, t0};
 #[tokio::test]
 async fn a_rest_call_without_a_user_agent_is_forbidden_before_anything_else() {
     let r = Running::minimal().await;
-    let bare = reqwest::Client::new();
+    let bare = fake_kit::default_client();
     let resp = bare
         .get(r.url("/users/octocat"))
         .header("x-github-api-version", "2022-11-28")
@@ -39,7 +39,7 @@ async fn a_rest_call_without_a_user_agent_is_forbidden_before_anything_else() {
 async fn a_rest_call_needs_a_supported_api_version() {
     let r = Running::minimal().await;
     let token = r.token("acme").await;
-    let bare = reqwest::Client::new();
+    let bare = fake_kit::default_client();
     for version in [None, Some("2021-01-01"), Some("latest")] {
         let mut req = bare
             .get(r.url("/orgs/acme/members/alice"))
@@ -68,7 +68,7 @@ async fn a_rest_call_needs_a_supported_api_version() {
 #[tokio::test]
 async fn the_control_routes_need_no_client_headers() {
     let r = Running::minimal().await;
-    let resp = reqwest::Client::new()
+    let resp = fake_kit::default_client()
         .get(r.url("/__fake/state"))
         .send()
         .await

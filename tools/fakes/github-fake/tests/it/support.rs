@@ -61,7 +61,7 @@ pub fn github_client() -> reqwest::Client {
         "x-github-api-version",
         HeaderValue::from_static("2022-11-28"),
     );
-    reqwest::Client::builder()
+    fake_kit::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
         .build()

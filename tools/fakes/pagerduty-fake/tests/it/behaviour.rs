@@ -18,7 +18,7 @@ async fn refuses_a_call_without_a_known_token_with_401() {
         assert_eq!(reply.status, 401, "{key:?}");
         assert_eq!(reply.body["error"]["message"], "Authentication failed");
     }
-    let bearer = reqwest::Client::new()
+    let bearer = fake_kit::default_client()
         .get(format!("{}/oncalls", fake.server.base_url()))
         .bearer_auth(KEY)
         .send()

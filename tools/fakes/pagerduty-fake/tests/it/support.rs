@@ -27,7 +27,7 @@ async fn spawn_with(fake: PagerDutyFake) -> Fake {
         control: Control::new(&server.base_url()),
         fake,
         server,
-        http: reqwest::Client::new(),
+        http: fake_kit::default_client(),
     }
 }
 

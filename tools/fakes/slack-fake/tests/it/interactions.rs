@@ -51,7 +51,7 @@ async fn sends_a_signed_block_actions_click_on_a_stored_button() {
         json!({"channel": "U0ALICE001", "text": "reminder", "blocks": reminder_blocks()}),
     )
     .await;
-    let answer: Value = reqwest::Client::new()
+    let answer: Value = fake_kit::default_client()
         .post(format!("{}/__fake/interactions/send", fake.base_url()))
         .json(&json!({
             "url": format!("{}/slack/interactions", target.base_url()),
@@ -109,7 +109,7 @@ async fn a_response_url_accepts_five_posts_and_replaces_the_original_on_request(
         json!({"channel": "#it-team", "text": "reminder", "blocks": reminder_blocks()}),
     )
     .await;
-    let client = reqwest::Client::new();
+    let client = fake_kit::default_client();
     let created: Value = client
         .post(format!("{}/__fake/response-urls", fake.base_url()))
         .json(&json!({"channel": posted["channel"], "ts": posted["ts"]}))
@@ -169,7 +169,7 @@ async fn refuses_to_click_a_button_the_message_does_not_have() {
         json!({"channel": "#it-team", "text": "plain"}),
     )
     .await;
-    let resp = reqwest::Client::new()
+    let resp = fake_kit::default_client()
         .post(format!("{}/__fake/interactions/send", fake.base_url()))
         .json(&json!({
             "url": "http://127.0.0.1:9/slack/interactions",
@@ -186,7 +186,7 @@ async fn response_urls_keep_the_mount_prefix_when_the_fake_is_nested() {
     let fake = slack_fake::SlackFake::minimal();
     let app = Router::new().nest("/slack", fake.router());
     let server = fake_kit::serve_ephemeral(app).await.unwrap();
-    let created: Value = reqwest::Client::new()
+    let created: Value = fake_kit::default_client()
         .post(format!("{}/slack/__fake/response-urls", server.base_url()))
         .json(&json!({"channel": "C0ITTEAM01", "ts": "1.000001"}))
         .send()
@@ -200,7 +200,7 @@ async fn response_urls_keep_the_mount_prefix_when_the_fake_is_nested() {
         url.starts_with(&format!("{}/slack/actions/", server.base_url())),
         "{url}"
     );
-    let reply = reqwest::Client::new()
+    let reply = fake_kit::default_client()
         .post(url)
         .json(&json!({"response_type": "ephemeral", "text": "hi"}))
         .send()
@@ -225,7 +225,7 @@ fn is_validly_signed(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 async fn send(fake: &slack_fake::SpawnedSlackFake, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
+    let resp = fake_kit::default_client()
         .post(format!("{}/__fake/interactions/{path}", fake.base_url()))
         .json(&body)
         .send()
@@ -344,7 +344,7 @@ async fn a_replay_resends_the_same_bytes_and_headers() {
     assert_eq!(sent[1].replay_of, Some(sent[0].id));
     assert_eq!(sent[1].action_id.as_deref(), Some("cls_let_expire"));
 
-    let missing = reqwest::Client::new()
+    let missing = fake_kit::default_client()
         .post(format!("{}/__fake/interactions/replay", fake.base_url()))
         .json(&json!({"deliveryId": 99}))
         .send()
@@ -381,7 +381,7 @@ async fn any_payload_or_raw_body_can_be_sent_signed() {
     assert_eq!(&got[1].1[..], b"payload=not-json");
     assert!(is_validly_signed(&secret, &got[1].0, &got[1].1));
 
-    let incomplete = reqwest::Client::new()
+    let incomplete = fake_kit::default_client()
         .post(format!("{}/__fake/interactions/send", fake.base_url()))
         .json(&json!({"url": url, "user": "U0ALICE001"}))
         .send()

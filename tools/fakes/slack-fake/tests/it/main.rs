@@ -19,7 +19,7 @@ pub(crate) async fn api(
     token: Option<&str>,
     body: Value,
 ) -> Value {
-    let mut req = reqwest::Client::new()
+    let mut req = fake_kit::default_client()
         .post(format!("{}/{method}", fake.api_base_url()))
         .json(&body);
     if let Some(t) = token {

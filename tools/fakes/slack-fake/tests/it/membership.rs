@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::{bot_api, spawn};
 
 async fn control(fake: &slack_fake::SpawnedSlackFake, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    fake_kit::default_client()
         .post(format!("{}/__fake{path}", fake.base_url()))
         .send()
         .await
@@ -70,7 +70,7 @@ async fn the_state_lists_the_channels_the_bot_is_in() {
     let fake = spawn().await;
     fake.fake.join_channel("#random").unwrap();
     fake.fake.set_bot_member("it-team", false).unwrap();
-    let state: Value = reqwest::Client::new()
+    let state: Value = fake_kit::default_client()
         .get(format!("{}/__fake/state", fake.base_url()))
         .send()
         .await

@@ -28,7 +28,7 @@ async fn a_wrong_token_is_invalid_auth_and_a_missing_one_not_authed() {
 async fn looks_users_up_by_email_case_insensitively_and_hides_deactivated_ones() {
     let fake = spawn().await;
     let token = fake.fake.bot_token();
-    let resp = reqwest::Client::new()
+    let resp = fake_kit::default_client()
         .post(format!("{}/users.lookupByEmail", fake.api_base_url()))
         .bearer_auth(&token)
         .form(&[("email", "Alice@Example.com")])
@@ -38,7 +38,7 @@ async fn looks_users_up_by_email_case_insensitively_and_hides_deactivated_ones()
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["ok"], true);
     assert_eq!(body["user"]["id"], "U0ALICE001");
-    let gone = reqwest::Client::new()
+    let gone = fake_kit::default_client()
         .get(format!(
             "{}/users.lookupByEmail?email=gone@example.com",
             fake.api_base_url()
@@ -143,7 +143,7 @@ async fn updates_a_stored_message_and_rejects_an_unknown_ts() {
 async fn a_fault_rule_answers_429_with_retry_after_then_recovers() {
     let fake = spawn().await;
     let token = fake.fake.bot_token();
-    let client = reqwest::Client::new();
+    let client = fake_kit::default_client();
     let added = client
         .post(format!("{}/__fake/faults", fake.base_url()))
         .json(&json!({"path": "/api/chat.postMessage", "times": 1,
@@ -177,7 +177,7 @@ async fn a_fault_rule_answers_429_with_retry_after_then_recovers() {
 #[tokio::test]
 async fn the_rate_limiter_rejects_with_slacks_body() {
     let fake = spawn().await;
-    let client = reqwest::Client::new();
+    let client = fake_kit::default_client();
     client
         .post(format!("{}/__fake/rate-limit", fake.base_url()))
         .json(&json!({"rejectNext": 1, "resetInSecs": 1, "retryAfter": true}))
@@ -202,7 +202,9 @@ async fn the_rate_limiter_rejects_with_slacks_body() {
 #[tokio::test]
 async fn the_state_redacts_tokens_and_webhook_secrets() {
     let fake = spawn().await;
-    let state = reqwest::get(format!("{}/__fake/state", fake.base_url()))
+    let state = fake_kit::default_client()
+        .get(format!("{}/__fake/state", fake.base_url()))
+        .send()
         .await
         .unwrap()
         .text()
@@ -212,7 +214,9 @@ async fn the_state_redacts_tokens_and_webhook_secrets() {
     assert!(!state.contains(&fake.fake.signing_secret()));
     assert!(!state.contains("testonlyAlertsItHook000001"));
     assert!(state.contains("/services/T0FAKE0001/B0ALERTSIT/[REDACTED]"));
-    let journal = reqwest::get(format!("{}/__fake/journal", fake.base_url()))
+    let journal = fake_kit::default_client()
+        .get(format!("{}/__fake/journal", fake.base_url()))
+        .send()
         .await
         .unwrap();
     assert_eq!(journal.status(), 200);
@@ -230,7 +234,7 @@ async fn a_json_body_is_authenticated_by_the_authorization_header_only() {
     )
     .await;
     assert_eq!(in_json, json!({"ok": false, "error": "not_authed"}));
-    let form = reqwest::Client::new()
+    let form = fake_kit::default_client()
         .post(format!("{}/auth.test", fake.api_base_url()))
         .form(&[("token", token.as_str())])
         .send()
@@ -256,7 +260,7 @@ async fn every_429_carries_retry_after() {
         )
         .await;
     let limited = fake_kit::testing::send(
-        reqwest::Client::new()
+        fake_kit::default_client()
             .post(format!("{}/chat.postMessage", fake.api_base_url()))
             .bearer_auth(fake.fake.bot_token())
             .json(&json!({"channel": "#it-team", "text": "hi"})),

@@ -3,7 +3,7 @@ use serde_json::json;
 use crate::spawn;
 
 async fn post(url: &str, body: &str) -> (u16, String) {
-    let resp = reqwest::Client::new()
+    let resp = fake_kit::default_client()
         .post(url)
         .header("content-type", "application/json")
         .body(body.to_owned())

@@ -629,7 +629,7 @@ async fn commit_then_delay_applies_the_write_before_stalling() {
         Some(1),
         json!({"commitThenDelayMs": 3000}),
     );
-    let http = reqwest::Client::builder()
+    let http = fake_kit::client_builder()
         .timeout(std::time::Duration::from_millis(500))
         .build()
         .unwrap();

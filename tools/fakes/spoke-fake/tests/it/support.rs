@@ -38,7 +38,7 @@ pub(crate) async fn spawn_with(fake: SpokeFake) -> Fake {
         fake,
         control: Control::new(&server.base_url()),
         server,
-        http: reqwest::Client::new(),
+        http: fake_kit::default_client(),
     }
 }
 

@@ -17,7 +17,7 @@ impl Running {
     pub(crate) async fn start(seed: Value) -> Self {
         let fake = WebexFake::new(seed).unwrap();
         let server = fake.spawn().await.unwrap();
-        let http = reqwest::Client::builder()
+        let http = fake_kit::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
