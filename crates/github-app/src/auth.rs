@@ -120,11 +120,21 @@ impl AppKey {
         let invalid = || GithubError::InvalidKey {
             app_id: self.app_id,
         };
-        let claims = serde_json::to_vec(&AppJwtClaims::at(self.app_id, now)).map_err(|_| invalid())?;
-        let mut jwt = format!("{}.{}", base64url(JWT_HEADER.as_bytes()), base64url(&claims));
+        let claims =
+            serde_json::to_vec(&AppJwtClaims::at(self.app_id, now)).map_err(|_| invalid())?;
+        let mut jwt = format!(
+            "{}.{}",
+            base64url(JWT_HEADER.as_bytes()),
+            base64url(&claims)
+        );
         let mut signature = vec![0; self.key.public().modulus_len()];
         self.key
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), jwt.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                jwt.as_bytes(),
+                &mut signature,
+            )
             .map_err(|_| invalid())?;
         jwt.push('.');
         jwt.push_str(&base64url(&signature));

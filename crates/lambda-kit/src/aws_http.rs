@@ -107,7 +107,8 @@ impl HttpConnector for ReqwestConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let client = self.client.clone();
         HttpConnectorFuture::new(async move {
-            let client = client.map_err(|reason| ConnectorError::other(reason.to_string().into(), None))?;
+            let client =
+                client.map_err(|reason| ConnectorError::other(reason.to_string().into(), None))?;
             let request = request
                 .try_into_http1x()
                 .map_err(|error| ConnectorError::user(error.into()))?
@@ -115,8 +116,10 @@ impl HttpConnector for ReqwestConnector {
             let request = reqwest::Request::try_from(request)
                 .map_err(|error| ConnectorError::user(error.into()))?;
             let response = client.execute(request).await.map_err(connector_error)?;
-            let response = http::Response::<reqwest::Body>::from(response).map(SdkBody::from_body_1_x);
-            HttpResponse::try_from(response).map_err(|error| ConnectorError::other(error.into(), None))
+            let response =
+                http::Response::<reqwest::Body>::from(response).map(SdkBody::from_body_1_x);
+            HttpResponse::try_from(response)
+                .map_err(|error| ConnectorError::other(error.into(), None))
         })
     }
 }

@@ -34,9 +34,9 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 /// As `reqwest::Client::new()`, when the client cannot be built (the TLS configuration is fixed, so never in
 /// practice).
 pub fn default_client() -> reqwest::Client {
-    client_builder()
-        .build()
-        .unwrap_or_else(|error| panic!("a reqwest client with the shared TLS configuration: {error}"))
+    client_builder().build().unwrap_or_else(|error| {
+        panic!("a reqwest client with the shared TLS configuration: {error}")
+    })
 }
 
 /// [`http_client`] with explicit timeouts.

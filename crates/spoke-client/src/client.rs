@@ -260,10 +260,13 @@ mod tests {
 
     #[test]
     fn debug_output_redacts_the_key() {
-        let c = SpokeClient::builder(lambda_kit::http::default_client(), SecretString::from("sekrit-key"))
-            .base_url("http://127.0.0.1:1/api/v1")
-            .build()
-            .unwrap();
+        let c = SpokeClient::builder(
+            lambda_kit::http::default_client(),
+            SecretString::from("sekrit-key"),
+        )
+        .base_url("http://127.0.0.1:1/api/v1")
+        .build()
+        .unwrap();
         assert!(!format!("{c:?}").contains("sekrit-key"));
     }
 }

@@ -99,7 +99,10 @@ async fn an_sdk_call_goes_through_reqwest_signed_and_its_answer_comes_back() {
         lower.contains("\r\nauthorization: aws4-hmac-sha256 credential=akidtest/"),
         "{request}"
     );
-    assert!(request.ends_with(r#"{"SecretId":"cls/spoke"}"#), "{request}");
+    assert!(
+        request.ends_with(r#"{"SecretId":"cls/spoke"}"#),
+        "{request}"
+    );
 }
 
 #[tokio::test]

@@ -355,11 +355,14 @@ async fn without_a_date_header_the_reset_is_measured_against_the_injected_clock(
         socket.write_all(answer.as_bytes()).await.unwrap();
     });
     let clock = lambda_kit::FixedClock::at("2030-01-01T00:00:00Z").unwrap();
-    let c = SpokeClient::builder(lambda_kit::http::default_client(), secrecy::SecretString::from("k"))
-        .base_url(format!("http://{addr}/api/v1"))
-        .clock(Arc::new(clock))
-        .build()
-        .unwrap();
+    let c = SpokeClient::builder(
+        lambda_kit::http::default_client(),
+        secrecy::SecretString::from("k"),
+    )
+    .base_url(format!("http://{addr}/api/v1"))
+    .clock(Arc::new(clock))
+    .build()
+    .unwrap();
     let err = c.whoami().await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)), "{err:?}");
     server.await.unwrap();

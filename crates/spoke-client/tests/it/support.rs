@@ -31,12 +31,15 @@ pub(crate) fn fast_policy() -> RetryPolicy {
 }
 
 pub(crate) fn client_for(base: &str, key: &str) -> SpokeClient {
-    SpokeClient::builder(lambda_kit::http::default_client(), SecretString::from(key.to_owned()))
-        .base_url(base)
-        .user_agent(USER_AGENT)
-        .retry_policy(fast_policy())
-        .build()
-        .expect("client builds")
+    SpokeClient::builder(
+        lambda_kit::http::default_client(),
+        SecretString::from(key.to_owned()),
+    )
+    .base_url(base)
+    .user_agent(USER_AGENT)
+    .retry_policy(fast_policy())
+    .build()
+    .expect("client builds")
 }
 
 pub(crate) struct Fake {

@@ -333,7 +333,10 @@ async fn a_click_sent_by_slack_fake_through_the_api_gateway_emulator_is_queued()
         body.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        lambda_kit::http::default_client().post(&control).json(&body).send()
+        lambda_kit::http::default_client()
+            .post(&control)
+            .json(&body)
+            .send()
     };
     let started = std::time::Instant::now();
     let clicked: Value = send(json!({})).await.unwrap().json().await.unwrap();
