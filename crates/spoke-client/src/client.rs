@@ -23,6 +23,13 @@ use crate::paging::DEFAULT_MAX_PAGES;
 
 pub use endpoints::ROUTES;
 
+/// Locks `mutex`, taking over a poisoned one (its data is plain values, valid whatever panicked).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.askspoke.com/api/v1";
 /// The default per-attempt timeout (whole response).
@@ -201,11 +208,7 @@ impl SpokeClient {
 
     /// The latest rate-limit headers seen, if any.
     pub fn rate_limit(&self) -> Option<RateLimitStatus> {
-        *self
-            .inner
-            .rate
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *lock(&self.inner.rate)
     }
 
     fn effective_deadline(&self) -> Option<Instant> {

@@ -2,7 +2,6 @@
 //! respects the deadline, records the rate-limit headers, maps statuses to [`SpokeError`] and decodes.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use lambda_kit::http::{rate_limit_jitter, retry_after};
@@ -15,7 +14,7 @@ use tracing::{debug, warn};
 
 use super::endpoints::Endpoint;
 use super::pace::Budget;
-use super::{RateLimitStatus, SpokeClient};
+use super::{RateLimitStatus, SpokeClient, lock};
 use crate::api::SpokeResult;
 use crate::error::{BodyExcerpt, ErrorContext, SpokeError};
 use crate::models::{Envelope, Page};
@@ -24,10 +23,6 @@ use crate::query::Pairs;
 const API_KEY: HeaderName = HeaderName::from_static("api-key");
 const JSON: &str = "application/json";
 const EXCERPT_CHARS: usize = 512;
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 struct Success {
     body: Vec<u8>,
@@ -50,21 +45,17 @@ impl SpokeClient {
         if status == RateLimitStatus::default() {
             return;
         }
-        if let (Some(limit), Some(remaining), Some(until_reset)) = (
-            status.limit,
-            status.remaining,
-            retry_after(headers, self.inner.clock.now()),
-        ) {
-            *lock(&self.inner.budget) =
-                Some(Budget::new(limit, remaining, until_reset, Instant::now()));
-        }
-        if let (Some(limit), Some(remaining)) = (status.limit, status.remaining)
-            && remaining.saturating_mul(10) < limit
-        {
-            warn!(
-                upstream = "spoke",
-                limit, remaining, "Spoke rate-limit budget below 10 %"
-            );
+        if let (Some(limit), Some(remaining)) = (status.limit, status.remaining) {
+            if let Some(until_reset) = retry_after(headers, self.inner.clock.now()) {
+                *lock(&self.inner.budget) =
+                    Some(Budget::new(limit, remaining, until_reset, Instant::now()));
+            }
+            if remaining.saturating_mul(10) < limit {
+                warn!(
+                    upstream = "spoke",
+                    limit, remaining, "Spoke rate-limit budget below 10 %"
+                );
+            }
         }
         *lock(&self.inner.rate) = Some(status);
     }
