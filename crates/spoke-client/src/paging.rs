@@ -124,17 +124,8 @@ where
             }
             let page = (w.fetch)(w.query.page(w.start, w.size)).await?;
             w.pages += 1;
-            let received = page.received;
-            let effective_limit = page
-                .limit
-                .filter(|l| *l > 0)
-                .map_or(u64::from(w.size), |l| l.min(u64::from(w.size)));
-            w.done = received == 0
-                || match page.total {
-                    Some(total) => w.start.saturating_add(received) >= total,
-                    None => received < effective_limit,
-                };
-            w.start = w.start.saturating_add(received);
+            w.done = page.is_last(w.start, w.size);
+            w.start = w.start.saturating_add(page.received);
             for item in page.results {
                 if w.seen.insert(item.id_str().to_owned()) {
                     w.buffer.push_back(item);
@@ -142,6 +133,23 @@ where
             }
         }
     })
+}
+
+impl<T> Page<T> {
+    /// Whether this page, asked for at `start` with `limit`, ends the listing: it is empty, it reaches
+    /// `total`, or — without a total — it is shorter than the effective limit (the one asked, or the server's
+    /// lower one).
+    pub fn is_last(&self, start: u64, limit: u32) -> bool {
+        let effective_limit = self
+            .limit
+            .filter(|l| *l > 0)
+            .map_or(u64::from(limit), |l| l.min(u64::from(limit)));
+        self.received == 0
+            || match self.total {
+                Some(total) => start.saturating_add(self.received) >= total,
+                None => self.received < effective_limit,
+            }
+    }
 }
 
 fn too_many_pages(max_pages: u32, route: ListRoute) -> SpokeError {

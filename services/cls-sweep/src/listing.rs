@@ -81,20 +81,11 @@ where
             visit(start + i as u64, request);
             last = Some(position);
         }
-        let received = page.received;
-        let end = start.saturating_add(received);
-        let effective_limit = page
-            .limit
-            .filter(|l| *l > 0)
-            .map_or(u64::from(PAGE_SIZE), |l| l.min(u64::from(PAGE_SIZE)));
-        let done = received == 0
-            || match page.total {
-                Some(total) => end >= total,
-                None => received < effective_limit,
-            };
-        if done {
+        if page.is_last(start, PAGE_SIZE) {
             return Ok(pages);
         }
+        let received = page.received;
+        let end = start.saturating_add(received);
         // The next page starts on the last ticket of this one (see the module documentation).
         start = if received > 1 { end - 1 } else { end };
     }
