@@ -2,6 +2,7 @@
 // queue, the on-call handoff bus, the EventBridge rules, least-privilege IAM with per-secret resource policies
 // (ADR 0013), the alarms that page through one SNS topic and the operations dashboard. Every physical name
 // derives from the stage, so two stages fit in one account (`stageName`).
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import {
   ArnFormat,
@@ -154,6 +155,25 @@ export const SECRET_CONTROL_ACTIONS = [
   "secretsmanager:DeleteResourcePolicy",
   "secretsmanager:DeleteSecret",
 ];
+
+/**
+ * cls-queue's SQS event-source mapping: messages per batch and concurrent executions. The values live in
+ * `queue-mapping.json` because `cargo xtask bench` reads the same file: its queue drain compares candidate
+ * mappings against Spoke's rate limit and reports whether its pick is this default (docs/performance.md).
+ */
+export const QUEUE_MAPPING = queueMapping(readFileSync(path.join(__dirname, "queue-mapping.json"), "utf8"));
+
+/** Parses and checks the mapping file: a batch of 1–10 messages (the FIFO limit), 2–1000 concurrent. */
+export function queueMapping(text: string): { batchSize: number; maxConcurrency: number } {
+  const { batchSize, maxConcurrency } = JSON.parse(text) as Record<string, unknown>;
+  if (!Number.isInteger(batchSize) || (batchSize as number) < 1 || (batchSize as number) > 10) {
+    throw new Error(`queue-mapping.json: batchSize must be an integer 1..10, got ${String(batchSize)}`);
+  }
+  if (!Number.isInteger(maxConcurrency) || (maxConcurrency as number) < 2 || (maxConcurrency as number) > 1000) {
+    throw new Error(`queue-mapping.json: maxConcurrency must be an integer 2..1000, got ${String(maxConcurrency)}`);
+  }
+  return { batchSize: batchSize as number, maxConcurrency: maxConcurrency as number };
+}
 
 /** Break-glass role (context `breakGlassRole`, a role name in this account or a full ARN). */
 export const DEFAULT_BREAK_GLASS_ROLE = "it-automation-break-glass";
@@ -602,9 +622,9 @@ export class InfraStack extends Stack {
     this.queue.grantSendMessages(sweep);
     functions["cls-queue"].addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: 10,
+        batchSize: QUEUE_MAPPING.batchSize,
         reportBatchItemFailures: true,
-        maxConcurrency: 2,
+        maxConcurrency: QUEUE_MAPPING.maxConcurrency,
       }),
     );
     // Continuations (services/cls-sweep/README.md): the sweep invokes itself, named by its constructed ARN.

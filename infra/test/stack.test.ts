@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
-import { FUNCTION_NAMES, stageName } from "../lib/stack";
+import { FUNCTION_NAMES, QUEUE_MAPPING, queueMapping, stageName } from "../lib/stack";
 import { asArray, logicalId, resourcesOfType, synth, type CfnTemplate } from "./helpers";
 
 const s = synth();
@@ -220,6 +220,14 @@ describe("CLS queue", () => {
     assert.equal(p.BatchSize, 10);
     assert.deepEqual(p.FunctionResponseTypes, ["ReportBatchItemFailures"]);
     assert.deepEqual(p.ScalingConfig, { MaximumConcurrency: 2 });
+  });
+
+  it("takes the mapping from queue-mapping.json, the file the bench's drain reads, and rejects values SQS would", () => {
+    assert.deepEqual(QUEUE_MAPPING, { batchSize: 10, maxConcurrency: 2 });
+    assert.deepEqual(queueMapping('{"batchSize": 5, "maxConcurrency": 3}'), { batchSize: 5, maxConcurrency: 3 });
+    assert.throws(() => queueMapping('{"batchSize": 11, "maxConcurrency": 2}'), /batchSize must be an integer 1..10/);
+    assert.throws(() => queueMapping('{"batchSize": 10, "maxConcurrency": 1}'), /maxConcurrency must be/);
+    assert.throws(() => queueMapping('{"batchSize": "10", "maxConcurrency": 2}'), /batchSize/);
   });
 });
 

@@ -17,7 +17,9 @@ use fake_kit::{FaultRule, RateLimitConfig};
 use serde_json::{Value, json};
 
 use super::cls::{Deliveries, cls_env_on, enqueue_member_events, fresh_queue};
-use super::plan::{DRAIN_DEFAULT, DRAIN_LIMIT_PER_MIN, DRAIN_SPOKE_LATENCY, Mapping, Plan};
+use super::plan::{
+    DRAIN_LIMIT_PER_MIN, DRAIN_SPOKE_LATENCY, Mapping, Plan, stack_mapping, with_stack_mapping,
+};
 use super::release::{Release, stop_all};
 use super::results::Entry;
 use super::stats::Summary;
@@ -91,7 +93,8 @@ impl Drain {
 pub(crate) async fn run(stack: &Stack, plan: &Plan, release: &Release) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
     let mut candidates = Vec::new();
-    for mapping in &plan.drain_candidates {
+    let stack_default = stack_mapping()?;
+    for mapping in &with_stack_mapping(&plan.drain_candidates, stack_default) {
         let events = plan.drain_candidate_events;
         println!(
             "bench: drain candidate batch {} × {} …",
@@ -102,7 +105,8 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan, release: &Release) -> Result
         entries.push(candidate_entry(&drain));
         candidates.push(drain);
     }
-    let chosen = pick(&candidates).unwrap_or(DRAIN_DEFAULT);
+    let picked = pick(&candidates);
+    let chosen = picked.unwrap_or(stack_default);
     println!(
         "bench: drain of {} events with batch {} × {} …",
         plan.drain_events, chosen.batch, chosen.concurrency
@@ -118,20 +122,34 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan, release: &Release) -> Result
     )
     .await?;
     entries.extend(full_entries(&full, plan));
+    if !candidates.is_empty() {
+        entries.push(pick_entry(picked, stack_default));
+    }
     Ok(entries)
 }
 
+/// Rates within this many points (percent of the limit) of the fastest candidate's count as equal: a
+/// candidate's rate is read over about four whole windows of 200 requests, so a point or two is noise.
+pub(crate) const TIE_POINTS: f64 = 2.0;
+
 /// The candidate that keeps every collaborator's order, draws no more 429s than 1 % of its requests and
-/// reaches the highest rate; ties go to fewer concurrent executions.
+/// reaches the highest rate, rates within [`TIE_POINTS`] counting as equal. Among equals: fewer concurrent
+/// executions (less pressure on the shared budget), then larger batches (fewer invocations), then fewer 429s.
 pub(crate) fn pick(candidates: &[Drain]) -> Option<Mapping> {
-    candidates
+    let fit: Vec<&Drain> = candidates
         .iter()
         .filter(|d| d.in_order == d.collaborators && d.deleted == d.events)
         .filter(|d| d.spoke_429 * 100 <= d.spoke_ok)
-        .max_by(|a, b| {
-            a.rate()
-                .total_cmp(&b.rate())
-                .then(b.mapping.concurrency.cmp(&a.mapping.concurrency))
+        .collect();
+    let best = fit.iter().map(|d| d.fraction()).reduce(f64::max)?;
+    fit.into_iter()
+        .filter(|d| (best - d.fraction()) * 100.0 <= TIE_POINTS)
+        .min_by(|a, b| {
+            a.mapping
+                .concurrency
+                .cmp(&b.mapping.concurrency)
+                .then(b.mapping.batch.cmp(&a.mapping.batch))
+                .then(a.spoke_429.cmp(&b.spoke_429))
         })
         .map(|d| d.mapping)
 }
@@ -353,6 +371,21 @@ fn candidate_entry(drain: &Drain) -> Entry {
     )
 }
 
+/// The candidates' pick next to the stack's default (`infra/lib/queue-mapping.json`); value 1 when they agree.
+fn pick_entry(picked: Option<Mapping>, stack_default: Mapping) -> Entry {
+    let show = |m: Mapping| format!("{} × {}", m.batch, m.concurrency);
+    let agree = picked == Some(stack_default);
+    Entry::value(
+        "drain",
+        "pick",
+        "The candidates' pick is the stack's mapping (infra/lib/queue-mapping.json)",
+        "agrees",
+        if agree { 1.0 } else { 0.0 },
+    )
+    .with("picked", picked.map_or_else(|| "none".to_owned(), show))
+    .with("stack", show(stack_default))
+}
+
 fn full_entries(drain: &Drain, plan: &Plan) -> Vec<Entry> {
     let m = drain.mapping;
     let how = if plan.drain_candidates.is_empty() {
@@ -484,5 +517,40 @@ mod tests {
             })
         );
         assert_eq!(pick(&candidates[2..]), None);
+    }
+
+    #[test]
+    fn rates_within_the_tie_go_to_fewer_executions_then_larger_batches() {
+        let m = |batch, concurrency| Some(Mapping { batch, concurrency });
+        // 100.0 %, 100.2 %, 100.3 %: equal; concurrency 2 before 3, batch 10 before 5.
+        let close = [
+            drain(10, 3, 1_204, 10, 10),
+            drain(5, 2, 1_202, 0, 10),
+            drain(10, 2, 1_200, 1, 10),
+        ];
+        assert_eq!(pick(&close), m(10, 2));
+        // More than the tie apart: the faster wins even with more executions.
+        let apart = [drain(10, 2, 1_100, 0, 10), drain(10, 3, 1_200, 5, 10)];
+        assert_eq!(pick(&apart), m(10, 3));
+    }
+
+    #[test]
+    fn the_pick_entry_says_whether_the_stack_agrees() {
+        let stack = Mapping {
+            batch: 10,
+            concurrency: 2,
+        };
+        assert_eq!(pick_entry(Some(stack), stack).value, Some(1.0));
+        let other = Mapping {
+            batch: 5,
+            concurrency: 2,
+        };
+        let entry = pick_entry(Some(other), stack);
+        assert_eq!(entry.value, Some(0.0));
+        assert_eq!(
+            entry.extra.get("picked").and_then(|v| v.as_str()),
+            Some("5 × 2")
+        );
+        assert_eq!(pick_entry(None, stack).value, Some(0.0));
     }
 }

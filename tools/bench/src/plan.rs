@@ -118,11 +118,34 @@ pub(crate) struct Plan {
 pub(crate) const DRAIN_LIMIT_PER_MIN: u32 = 1_200;
 /// spoke-fake's added latency on every call during the drain.
 pub(crate) const DRAIN_SPOKE_LATENCY: Duration = Duration::from_millis(50);
-/// The stack's mapping defaults (`infra/`: batch size and maximum concurrency of the SQS event source).
-pub(crate) const DRAIN_DEFAULT: Mapping = Mapping {
-    batch: 10,
-    concurrency: 2,
-};
+/// The stack's mapping defaults: `infra/lib/queue-mapping.json`, the file the CDK stack reads for cls-queue's
+/// SQS event source (batch size and maximum concurrency).
+pub(crate) fn stack_mapping() -> anyhow::Result<Mapping> {
+    mapping_of(include_str!("../../../infra/lib/queue-mapping.json")).ok_or_else(|| {
+        anyhow::anyhow!(
+            "infra/lib/queue-mapping.json must hold integer batchSize and maxConcurrency"
+        )
+    })
+}
+
+/// `candidates`, with `stack` added when it is not among them (and they are not empty): the drain reports
+/// whether its pick is the stack's default, so the default is always measured.
+pub(crate) fn with_stack_mapping(candidates: &[Mapping], stack: Mapping) -> Vec<Mapping> {
+    let mut all = candidates.to_vec();
+    if !all.is_empty() && !all.contains(&stack) {
+        all.push(stack);
+    }
+    all
+}
+
+/// The mapping in a `queue-mapping.json` text, or `None` when either field is missing or not a count.
+fn mapping_of(text: &str) -> Option<Mapping> {
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(Mapping {
+        batch: u8::try_from(json.get("batchSize")?.as_u64()?).ok()?,
+        concurrency: usize::try_from(json.get("maxConcurrency")?.as_u64()?).ok()?,
+    })
+}
 
 impl Plan {
     pub(crate) fn new(quick: bool) -> Self {
@@ -214,5 +237,43 @@ impl Plan {
     pub(crate) fn group_command(&self, group: &str) -> String {
         let quick = if self.quick { " --quick" } else { "" };
         format!("cargo run -p bench --{quick} --only {group}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stack_mapping_is_read_from_the_file_the_stack_reads() {
+        assert_eq!(
+            mapping_of(r#"{"batchSize": 5, "maxConcurrency": 3}"#),
+            Some(Mapping {
+                batch: 5,
+                concurrency: 3
+            })
+        );
+        assert_eq!(mapping_of(r#"{"batchSize": 5}"#), None);
+        assert_eq!(
+            mapping_of(r#"{"batchSize": "5", "maxConcurrency": 3}"#),
+            None
+        );
+        assert_eq!(
+            mapping_of(r#"{"batchSize": 300, "maxConcurrency": 3}"#),
+            None
+        );
+        let stack = stack_mapping().unwrap();
+        assert!((1..=10).contains(&stack.batch) && stack.concurrency >= 2);
+    }
+
+    #[test]
+    fn the_stack_mapping_is_always_among_the_candidates_compared() {
+        let m = |batch, concurrency| Mapping { batch, concurrency };
+        assert_eq!(
+            with_stack_mapping(&[m(10, 1), m(10, 3)], m(5, 2)),
+            [m(10, 1), m(10, 3), m(5, 2)]
+        );
+        assert_eq!(with_stack_mapping(&[m(5, 2)], m(5, 2)), [m(5, 2)]);
+        assert!(with_stack_mapping(&[], m(5, 2)).is_empty());
     }
 }

@@ -84,6 +84,44 @@ fn verdict(
 }
 
 /// Every target against `entries`.
+/// "Pick the batch size and mapping concurrency that come closest … and make them the stack's defaults":
+/// met when the drain's pick among its candidates is `infra/lib/queue-mapping.json`.
+fn mapping_verdict(pick: Option<&Entry>) -> Verdict {
+    let target = "the stack's queue mapping is the drain's pick".to_owned();
+    let subject = "cls-queue".to_owned();
+    let text = |key: &str| {
+        pick.and_then(|e| e.extra.get(key))
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_owned()
+    };
+    match pick.and_then(|e| e.value) {
+        None => Verdict {
+            target,
+            subject,
+            measured: "not measured in this run (candidates are compared in the full run)"
+                .to_owned(),
+            met: None,
+            miss: String::new(),
+        },
+        Some(agrees) => {
+            let (picked, stack) = (text("picked"), text("stack"));
+            let met = agrees >= 1.0;
+            Verdict {
+                target,
+                subject,
+                measured: format!("picked {picked}; the stack has {stack}"),
+                met: Some(met),
+                miss: if met {
+                    String::new()
+                } else {
+                    format!("set infra/lib/queue-mapping.json to {picked}, or explain why not")
+                },
+            }
+        }
+    }
+}
+
 pub(crate) fn verdicts(entries: &[&Entry]) -> Vec<Verdict> {
     let mut rows = Vec::new();
     let floor_id = FLOOR.replace('-', "_");
@@ -174,6 +212,7 @@ pub(crate) fn verdicts(entries: &[&Entry]) -> Vec<Verdict> {
         0.0,
         true,
     ));
+    rows.push(mapping_verdict(find(entries, "drain.pick")));
     let sweep = entries
         .iter()
         .find(|e| e.id.starts_with("sweep.t50000"))
@@ -258,6 +297,28 @@ mod tests {
         assert_eq!(row("cls-queue").met, Some(false));
         assert_eq!(row("cls-queue").miss, "5.00 ms CPU over the floor");
         assert_eq!(row("oncall-spoke").met, None);
+    }
+
+    #[test]
+    fn the_mapping_row_reports_a_pick_that_differs_from_the_stack_as_missed() {
+        let row = |entry: &Entry| {
+            verdicts(&[entry])
+                .into_iter()
+                .find(|r| r.target.starts_with("the stack's queue mapping"))
+                .unwrap()
+        };
+        let agree = Entry::value("drain", "pick", "p", "agrees", 1.0)
+            .with("picked", "10 × 2")
+            .with("stack", "10 × 2");
+        assert_eq!(row(&agree).met, Some(true));
+        let differ = Entry::value("drain", "pick", "p", "agrees", 0.0)
+            .with("picked", "5 × 2")
+            .with("stack", "10 × 2");
+        let missed = row(&differ);
+        assert_eq!(missed.met, Some(false));
+        assert_eq!(missed.measured, "picked 5 × 2; the stack has 10 × 2");
+        let other = Entry::value("drain", "fraction", "d", "% of limit", 93.0);
+        assert_eq!(row(&other).met, None);
     }
 
     #[test]
