@@ -33,6 +33,7 @@ pub(crate) fn entries(release: &Release) -> Vec<Entry> {
                     && is_older(&bootstrap, native)
                 {
                     entry.note = "older than this run's x86_64 build of the same function: rerun `cargo xtask lambda-build`".to_owned();
+                    entry = entry.with("stale", true);
                 }
                 entries.push(entry);
             }

@@ -7,6 +7,7 @@ use demo::binaries::FUNCTIONS;
 
 use super::release::FLOOR;
 use super::results::{Entry, Status, num};
+use serde_json::Value;
 
 /// Cold start over the floor, ms.
 const COLD_OVER_FLOOR_MS: f64 = 2.0;
@@ -154,16 +155,24 @@ pub(crate) fn verdicts(entries: &[&Entry]) -> Vec<Verdict> {
     }
     for function in FUNCTIONS {
         let id = function.replace('-', "_");
-        let zip = find(entries, &format!("artifacts.{id}_aarch64"))
-            .and_then(|e| e.value)
-            .map(|v| (v, "MiB"));
-        rows.push(verdict(
+        let entry = find(entries, &format!("artifacts.{id}_aarch64"));
+        let mut row = verdict(
             "zipped arm64 artifact ≤ 2 MiB",
             function,
-            zip,
+            entry.and_then(|e| e.value).map(|v| (v, "MiB")),
             ZIP_MIB,
             true,
-        ));
+        );
+        // An artifact built before this run's code measures an older build: no verdict.
+        if entry.is_some_and(|e| e.extra.get("stale").and_then(Value::as_bool) == Some(true)) {
+            row.measured = format!(
+                "{} from an older build: rerun `cargo xtask lambda-build`",
+                row.measured
+            );
+            row.met = None;
+            row.miss = String::new();
+        }
+        rows.push(row);
     }
     for function in FUNCTIONS {
         let id = function.replace('-', "_");
@@ -297,6 +306,26 @@ mod tests {
         assert_eq!(row("cls-queue").met, Some(false));
         assert_eq!(row("cls-queue").miss, "5.00 ms CPU over the floor");
         assert_eq!(row("oncall-spoke").met, None);
+    }
+
+    #[test]
+    fn an_arm64_artifact_older_than_the_run_gets_no_verdict() {
+        let row = |entry: &Entry| {
+            verdicts(&[entry])
+                .into_iter()
+                .find(|r| r.target.starts_with("zipped arm64") && r.subject == "cls-queue")
+                .unwrap()
+        };
+        let fresh = Entry::value("artifacts", "cls_queue_aarch64", "z", "MiB", 3.0);
+        assert_eq!(row(&fresh).met, Some(false));
+        let stale = fresh.clone().with("stale", true);
+        let stale_row = row(&stale);
+        assert_eq!(stale_row.met, None);
+        assert!(
+            stale_row.measured.contains("older build"),
+            "{}",
+            stale_row.measured
+        );
     }
 
     #[test]
