@@ -84,7 +84,6 @@ fn verdict(
     }
 }
 
-/// Every target against `entries`.
 /// "Pick the batch size and mapping concurrency that come closest … and make them the stack's defaults":
 /// met when the drain's pick among its candidates is `infra/lib/queue-mapping.json`.
 fn mapping_verdict(pick: Option<&Entry>) -> Verdict {
@@ -123,6 +122,7 @@ fn mapping_verdict(pick: Option<&Entry>) -> Verdict {
     }
 }
 
+/// Every target against `entries`.
 pub(crate) fn verdicts(entries: &[&Entry]) -> Vec<Verdict> {
     let mut rows = Vec::new();
     let floor_id = FLOOR.replace('-', "_");
