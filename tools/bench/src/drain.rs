@@ -96,10 +96,7 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan, release: &Release) -> Result
     let stack_default = stack_mapping()?;
     for mapping in &with_stack_mapping(&plan.drain_candidates, stack_default) {
         let events = plan.drain_candidate_events;
-        println!(
-            "bench: drain candidate batch {} × {} …",
-            mapping.batch, mapping.concurrency
-        );
+        println!("bench: drain candidate batch {mapping} …");
         let window = plan.drain_candidate_window_secs;
         let drain = drain(stack, release, *mapping, events / ROUNDS, window, plan).await?;
         entries.push(candidate_entry(&drain));
@@ -108,8 +105,8 @@ pub(crate) async fn run(stack: &Stack, plan: &Plan, release: &Release) -> Result
     let picked = pick(&candidates);
     let chosen = picked.unwrap_or(stack_default);
     println!(
-        "bench: drain of {} events with batch {} × {} …",
-        plan.drain_events, chosen.batch, chosen.concurrency
+        "bench: drain of {} events with batch {chosen} …",
+        plan.drain_events
     );
     let window = plan.drain_window_secs;
     let full = drain(
@@ -352,8 +349,8 @@ fn candidate_entry(drain: &Drain) -> Entry {
         "drain",
         &format!("candidate_b{}_c{}", m.batch, m.concurrency),
         &format!(
-            "Candidate: batch {} × {} concurrent, {} events / {} collaborators",
-            m.batch, m.concurrency, drain.events, drain.collaborators
+            "Candidate: batch {m} concurrent, {} events / {} collaborators",
+            drain.events, drain.collaborators
         ),
         "% of limit",
         drain.fraction() * 100.0,
@@ -373,7 +370,6 @@ fn candidate_entry(drain: &Drain) -> Entry {
 
 /// The candidates' pick next to the stack's default (`infra/lib/queue-mapping.json`); value 1 when they agree.
 fn pick_entry(picked: Option<Mapping>, stack_default: Mapping) -> Entry {
-    let show = |m: Mapping| format!("{} × {}", m.batch, m.concurrency);
     let agree = picked == Some(stack_default);
     Entry::value(
         "drain",
@@ -382,8 +378,11 @@ fn pick_entry(picked: Option<Mapping>, stack_default: Mapping) -> Entry {
         "agrees",
         if agree { 1.0 } else { 0.0 },
     )
-    .with("picked", picked.map_or_else(|| "none".to_owned(), show))
-    .with("stack", show(stack_default))
+    .with(
+        "picked",
+        picked.map_or_else(|| "none".to_owned(), |m| m.to_string()),
+    )
+    .with("stack", stack_default.to_string())
 }
 
 fn full_entries(drain: &Drain, plan: &Plan) -> Vec<Entry> {
@@ -398,8 +397,8 @@ fn full_entries(drain: &Drain, plan: &Plan) -> Vec<Entry> {
             "drain",
             "fraction",
             &format!(
-                "Spoke requests/min as a share of the {DRAIN_LIMIT_PER_MIN}/min budget: {} events, {} collaborators, batch {} × {} concurrent",
-                drain.events, drain.collaborators, m.batch, m.concurrency
+                "Spoke requests/min as a share of the {DRAIN_LIMIT_PER_MIN}/min budget: {} events, {} collaborators, batch {m} concurrent",
+                drain.events, drain.collaborators
             ),
             "% of limit",
             drain.fraction() * 100.0,

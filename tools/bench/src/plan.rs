@@ -70,6 +70,13 @@ pub(crate) struct Mapping {
     pub(crate) concurrency: usize,
 }
 
+/// As the reports write it: `10 × 2` (batch × concurrent executions).
+impl std::fmt::Display for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} × {}", self.batch, self.concurrency)
+    }
+}
+
 /// How much work each group does.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -261,6 +268,14 @@ mod tests {
         assert_eq!(
             mapping_of(r#"{"batchSize": 300, "maxConcurrency": 3}"#),
             None
+        );
+        assert_eq!(
+            Mapping {
+                batch: 10,
+                concurrency: 2
+            }
+            .to_string(),
+            "10 × 2"
         );
         let stack = stack_mapping().unwrap();
         assert!((1..=10).contains(&stack.batch) && stack.concurrency >= 2);
